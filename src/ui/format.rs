@@ -1,0 +1,81 @@
+//! Presentation helpers: how numbers and hashes are written and coloured. No Kafka logic.
+
+use crate::engine::event::PartitionReason;
+use crate::engine::partitioner::to_positive;
+
+/// A stable hue (0 to 359) for a key, derived from its hash, so a key keeps its colour.
+pub fn key_hue(murmur2: i32) -> u32 {
+    // Multiply to spread neighbouring hashes across the wheel.
+    (to_positive(murmur2).wrapping_mul(2_654_435_761) >> 8) % 360
+}
+
+/// The partition computation written out, e.g.
+/// `murmur2("order-42") = 501153024 → 501153024 mod 3 = 0`.
+pub fn computation(key: Option<&str>, reason: &PartitionReason, partition: u32) -> String {
+    match (key, reason) {
+        (
+            Some(k),
+            PartitionReason::Murmur2 {
+                hash,
+                partition_count,
+            },
+        ) => {
+            let positive = to_positive(*hash);
+            if *hash < 0 {
+                format!(
+                    "murmur2(\"{k}\") = {hash} → toPositive = {positive} → {positive} mod {partition_count} = {partition}"
+                )
+            } else {
+                format!(
+                    "murmur2(\"{k}\") = {hash} → {positive} mod {partition_count} = {partition}"
+                )
+            }
+        }
+        (
+            Some(k),
+            PartitionReason::Crc32 {
+                hash,
+                partition_count,
+            },
+        ) => {
+            format!("crc32(\"{k}\") = {hash} → {hash} mod {partition_count} = {partition}")
+        }
+        (_, PartitionReason::Sticky) => format!("null key → sticky partition {partition}"),
+        (_, PartitionReason::RoundRobin) => format!("round-robin → partition {partition}"),
+        (_, _) => format!("null key → partition {partition} (seeded pick)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn computation_matches_the_issue_example() {
+        let reason = PartitionReason::Murmur2 {
+            hash: 501153024,
+            partition_count: 3,
+        };
+        assert_eq!(
+            computation(Some("order-42"), &reason, 0),
+            "murmur2(\"order-42\") = 501153024 → 501153024 mod 3 = 0"
+        );
+    }
+
+    #[test]
+    fn negative_hash_shows_to_positive() {
+        let reason = PartitionReason::Murmur2 {
+            hash: -973932308,
+            partition_count: 3,
+        };
+        let text = computation(Some("21"), &reason, 1);
+        assert!(text.contains("toPositive = 1173551340"), "{text}");
+    }
+
+    #[test]
+    fn hue_in_range() {
+        for h in [i32::MIN, -1, 0, 1, i32::MAX] {
+            assert!(key_hue(h) < 360);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The producer panel: type a key and a value, produce, and read the computation.
+
+use leptos::prelude::*;
+
+use super::format::computation;
+use super::state::expect_lab;
+use crate::engine::topic::MAX_PARTITIONS;
+
+/// Produce form, "10 random orders", the last computation, and "add a partition".
+#[component]
+pub fn ProducePanel() -> impl IntoView {
+    let lab = expect_lab();
+    let key = RwSignal::new(String::from("order-42"));
+    let value = RwSignal::new(String::from("{\"total\": 42}"));
+    let last = RwSignal::new(None::<String>);
+
+    let produce_one = move || {
+        let k = key.get_untracked();
+        let v = value.get_untracked();
+        let key_opt = (!k.is_empty()).then_some(k.as_str());
+        match lab.update(|sim| sim.produce(key_opt, &v)) {
+            Ok(a) => {
+                last.set(Some(computation(key_opt, &a.reason, a.partition)));
+                lab.notice.set(None);
+            }
+            Err(e) => lab.error(e.to_string()),
+        }
+    };
+    let produce_random = move |_: leptos::ev::MouseEvent| {
+        let mut text = None;
+        lab.update(|sim| {
+            for _ in 0..10 {
+                let k = sim.random_order_key();
+                if let Ok(a) = sim.produce(Some(&k), "") {
+                    text = Some(computation(Some(&k), &a.reason, a.partition));
+                }
+            }
+        });
+        last.set(text);
+        lab.notice.set(None);
+    };
+    let add_partition = move |_: leptos::ev::MouseEvent| {
+        let current = lab.with(|sim| sim.topic().partition_count());
+        match lab.update(|sim| {
+            let moved = sim.add_partitions(current + 1)?;
+            let names: Vec<String> = moved
+                .iter()
+                .filter_map(|(id, from, to)| {
+                    sim.keys()
+                        .get(*id)
+                        .map(|k| format!("{} p{from}→p{to}", k.name))
+                })
+                .collect();
+            Ok::<_, crate::engine::error::EngineError>(names)
+        }) {
+            Ok(names) if names.is_empty() => lab.info(format!(
+                "Now {} partitions. No known key moved.",
+                current + 1
+            )),
+            Ok(names) => lab.info(format!(
+                "Now {} partitions. {} key(s) now map elsewhere (old records stay put): {}",
+                current + 1,
+                names.len(),
+                names.join(", ")
+            )),
+            Err(e) => lab.error(e.to_string()),
+        }
+    };
+    let partitions = move || lab.with(|sim| sim.topic().partition_count());
+
+    view! {
+        <section class="lab-panel lab-producer" aria-labelledby="producer-title">
+            <h2 id="producer-title" class="lab-panel__title">"Producer"</h2>
+            <form
+                class="lab-producer__form"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    produce_one();
+                }
+            >
+                <label class="lab-field">
+                    <span class="lab-field__label">"key"</span>
+                    <input
+                        class="lab-field__input"
+                        data-testid="key-input"
+                        aria-label="record key"
+                        placeholder="empty = null key"
+                        prop:value=move || key.get()
+                        on:input=move |ev| key.set(event_target_value(&ev))
+                    />
+                </label>
+                <label class="lab-field">
+                    <span class="lab-field__label">"value"</span>
+                    <input
+                        class="lab-field__input"
+                        data-testid="value-input"
+                        aria-label="record value"
+                        prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev))
+                    />
+                </label>
+                <button type="submit" class="lab-button lab-button--primary" data-testid="produce">
+                    "Produce"
+                </button>
+            </form>
+            <button type="button" class="lab-button" data-testid="produce-random" on:click=produce_random>
+                "Produce 10 random orders"
+            </button>
+            <p class="lab-computation" data-testid="computation" aria-live="polite">
+                {move || last.get().unwrap_or_else(|| "Produce a record to see where its key lands.".into())}
+            </p>
+            <div class="lab-producer__partitions">
+                <span>"partitions: " <strong data-testid="partition-count">{partitions}</strong></span>
+                <button
+                    type="button"
+                    class="lab-button"
+                    data-testid="add-partition"
+                    disabled=move || { partitions() >= MAX_PARTITIONS }
+                    on:click=add_partition
+                >
+                    "Add a partition"
+                </button>
+            </div>
+        </section>
+    }
+}
