@@ -1,5 +1,9 @@
 //! The native integration test binary: engine scenarios, Kafka's own cases as data,
 //! and the tidy checks on the code base itself.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod cases;
+mod scenarios;
 
 mod tidy {
     use std::fs;

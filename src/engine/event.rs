@@ -59,6 +59,329 @@ pub enum Event {
         /// `(key, old partition, new partition)` for every known key that moved.
         moved: Vec<(KeyId, u32, u32)>,
     },
+    /// Something a producer or the broker did for it.
+    Producer {
+        /// Virtual time.
+        at_ms: u64,
+        /// The producer's index.
+        producer: u16,
+        /// What happened.
+        event: ProducerEvent,
+    },
+    /// Something a group's coordinator or one of its consumers did.
+    Group {
+        /// Virtual time.
+        at_ms: u64,
+        /// The group's index.
+        group: u16,
+        /// What happened.
+        event: GroupEvent,
+    },
+}
+
+impl Event {
+    /// When it happened.
+    pub fn at_ms(&self) -> u64 {
+        match self {
+            Event::RecordAppended { at_ms, .. }
+            | Event::PartitionsAdded { at_ms, .. }
+            | Event::Producer { at_ms, .. }
+            | Event::Group { at_ms, .. } => *at_ms,
+        }
+    }
+}
+
+/// Producer-side events.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ProducerEvent {
+    /// `send()`: the partitioner placed a record in the accumulator.
+    Sent {
+        /// Ledger id.
+        record_id: u32,
+        /// Key, or `None` for a null key.
+        key: Option<KeyId>,
+        /// Partition chosen.
+        partition: u32,
+        /// Why that partition.
+        reason: PartitionReason,
+    },
+    /// A produce request left the producer.
+    RequestSent {
+        /// Request id (per producer).
+        request_id: u64,
+        /// `(partition, records, base_sequence, attempt)` per batch.
+        batches: Vec<(u32, u32, Option<i32>, u32)>,
+    },
+    /// The broker appended a batch.
+    Appended {
+        /// Request id.
+        request_id: u64,
+        /// The partition.
+        partition: u32,
+        /// Offset of the first record.
+        base_offset: u64,
+        /// Records appended.
+        count: u32,
+    },
+    /// The broker recognised a retried batch it already had (idempotence) and did not append it.
+    DuplicateBatchDropped {
+        /// Request id.
+        request_id: u64,
+        /// The partition.
+        partition: u32,
+        /// Its base sequence.
+        base_sequence: i32,
+    },
+    /// The broker refused a batch whose sequence left a gap (`OUT_OF_ORDER_SEQUENCE_NUMBER`).
+    OutOfOrderSequence {
+        /// Request id.
+        request_id: u64,
+        /// The partition.
+        partition: u32,
+        /// Its base sequence.
+        base_sequence: i32,
+    },
+    /// The producer received the response.
+    Acked {
+        /// Request id.
+        request_id: u64,
+    },
+    /// Fault: the broker appended but the response was lost.
+    AckLost {
+        /// Request id.
+        request_id: u64,
+    },
+    /// Fault: the request never reached the broker.
+    RequestLost {
+        /// Request id.
+        request_id: u64,
+    },
+    /// No response within `request.timeout.ms`: its batches will be retried.
+    RequestTimedOut {
+        /// Request id.
+        request_id: u64,
+    },
+    /// Records failed: `delivery.timeout.ms` passed, or retries ran out.
+    Expired {
+        /// The partition.
+        partition: u32,
+        /// Records failed.
+        records: u32,
+    },
+}
+
+/// How a heartbeat was answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeartbeatResult {
+    /// The member is in the current generation and the group is stable.
+    Ok,
+    /// A rebalance started: the member must rejoin at its next poll.
+    RebalanceInProgress,
+    /// The coordinator does not know the member (removed): it must rejoin with a new id.
+    UnknownMemberId,
+}
+
+/// Why the coordinator removed a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RemovalReason {
+    /// No heartbeat within `session.timeout.ms`.
+    SessionTimeout,
+    /// It did not rejoin within the rebalance timeout (`max.poll.interval.ms`).
+    RebalanceTimeout,
+    /// It sent LeaveGroup (close, or `max.poll.interval.ms` exceeded).
+    Left,
+}
+
+/// Why an offset commit failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CommitError {
+    /// `CommitFailedException`: the member is no longer part of the group's generation.
+    CommitFailed,
+    /// `RebalanceInProgressException`: a rebalance is under way.
+    RebalanceInProgress,
+}
+
+/// One partition's offset in a commit.
+pub type PartitionOffset = (u32, u64);
+
+/// Group coordinator states (classic protocol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GroupState {
+    /// No members.
+    Empty,
+    /// Waiting for members to (re)join.
+    PreparingRebalance,
+    /// Waiting for the leader's SyncGroup with the assignment.
+    CompletingRebalance,
+    /// Every member has its assignment.
+    Stable,
+    /// The group is gone.
+    Dead,
+}
+
+impl GroupState {
+    /// The name Kafka's tools print.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupState::Empty => "Empty",
+            GroupState::PreparingRebalance => "PreparingRebalance",
+            GroupState::CompletingRebalance => "CompletingRebalance",
+            GroupState::Stable => "Stable",
+            GroupState::Dead => "Dead",
+        }
+    }
+}
+
+/// Group- and consumer-side events. Member names are client ids (`c1`); member ids are
+/// Kafka's (`c1-3fa2…`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum GroupEvent {
+    /// The coordinator moved the group to another state.
+    StateChanged {
+        /// New state.
+        to: GroupState,
+        /// Generation at that moment.
+        generation: i32,
+    },
+    /// A member sent JoinGroup.
+    JoinGroup {
+        /// Client id.
+        member: String,
+        /// Member id it joined with (assigned by the coordinator when new).
+        member_id: String,
+    },
+    /// The join phase completed: a new generation with a leader.
+    JoinComplete {
+        /// The new generation.
+        generation: i32,
+        /// The leader's client id.
+        leader: String,
+        /// Members of the generation (client ids), in member-id order.
+        members: Vec<String>,
+        /// Assignor used.
+        assignor: String,
+        /// `true` for cooperative (incremental) rebalancing.
+        cooperative: bool,
+    },
+    /// A member sent SyncGroup (the leader's carries the assignment).
+    SyncGroup {
+        /// Client id.
+        member: String,
+        /// Generation.
+        generation: i32,
+    },
+    /// A member received its assignment.
+    Assigned {
+        /// Client id.
+        member: String,
+        /// Generation.
+        generation: i32,
+        /// Its partitions now.
+        partitions: Vec<u32>,
+        /// Newly added ones.
+        added: Vec<u32>,
+    },
+    /// A member gave partitions up (`onPartitionsRevoked`).
+    Revoked {
+        /// Client id.
+        member: String,
+        /// The partitions.
+        partitions: Vec<u32>,
+    },
+    /// A heartbeat and its answer.
+    Heartbeat {
+        /// Client id.
+        member: String,
+        /// The answer.
+        result: HeartbeatResult,
+    },
+    /// A member sent LeaveGroup.
+    LeaveGroup {
+        /// Client id.
+        member: String,
+        /// Why, in Kafka's words.
+        reason: String,
+    },
+    /// The coordinator removed a member.
+    MemberRemoved {
+        /// Client id.
+        member: String,
+        /// Why.
+        reason: RemovalReason,
+    },
+    /// A consumer's position on a partition was set.
+    PositionSet {
+        /// Client id.
+        member: String,
+        /// The partition.
+        partition: u32,
+        /// The offset.
+        offset: u64,
+        /// "committed", "auto.offset.reset=earliest", "seek", ...
+        source: String,
+    },
+    /// `poll()` returned records.
+    Polled {
+        /// Client id.
+        member: String,
+        /// `(partition, from, to_exclusive)` per partition.
+        ranges: Vec<(u32, u64, u64)>,
+    },
+    /// Records were processed (one step of the application).
+    Processed {
+        /// Client id.
+        member: String,
+        /// The partition.
+        partition: u32,
+        /// First offset.
+        from: u64,
+        /// One past the last offset.
+        to: u64,
+        /// How many of them were processed for a second (or later) time.
+        duplicates: u32,
+    },
+    /// An offset commit was accepted.
+    Committed {
+        /// Client id.
+        member: String,
+        /// Offsets (next to read) per partition.
+        offsets: Vec<PartitionOffset>,
+        /// Auto-commit (true) or the application.
+        auto: bool,
+    },
+    /// An offset commit was rejected.
+    CommitRejected {
+        /// Client id.
+        member: String,
+        /// Offsets it tried to commit.
+        offsets: Vec<PartitionOffset>,
+        /// The exception the client raises.
+        error: CommitError,
+    },
+    /// A consumer started (or restarted).
+    ConsumerStarted {
+        /// Client id.
+        member: String,
+    },
+    /// A consumer crashed: no commit, no LeaveGroup.
+    ConsumerCrashed {
+        /// Client id.
+        member: String,
+        /// Why (e.g. a poison record).
+        reason: String,
+    },
+    /// A consumer closed gracefully.
+    ConsumerClosed {
+        /// Client id.
+        member: String,
+    },
+    /// A consumer failed, e.g. `auto.offset.reset=none` with no committed offset.
+    ConsumerFailed {
+        /// Client id.
+        member: String,
+        /// The exception.
+        error: String,
+    },
 }
 
 /// FNV-1a (64-bit) with platform-independent integer widths, so the trace hash of a
