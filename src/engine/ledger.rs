@@ -1000,3 +1000,18 @@ mod tests {
         assert_eq!(g.anomalies[0].kind, AnomalyKind::OutOfOrder);
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    /// Memory per retained record is a budget (BENCHMARKS.md): the log entry, the ledger's
+    /// producer-side facts and one byte per group. This fails if either struct grows.
+    #[test]
+    fn per_record_memory_stays_small() {
+        assert_eq!(std::mem::size_of::<super::super::log::LogRecord>(), 24);
+        assert!(
+            std::mem::size_of::<super::RecordInfo>() <= 48,
+            "{}",
+            std::mem::size_of::<super::RecordInfo>()
+        );
+    }
+}

@@ -200,6 +200,8 @@ pub struct Producer {
     pub acked_records: u64,
     /// Records that failed (delivery timeout).
     pub failed_records: u64,
+    /// When the sender is next woken, if a wake-up is pending.
+    pub sender_wake_at: Option<u64>,
 }
 
 impl Producer {
@@ -224,6 +226,7 @@ impl Producer {
             faults: VecDeque::new(),
             acked_records: 0,
             failed_records: 0,
+            sender_wake_at: None,
         }
     }
 

@@ -451,7 +451,13 @@ impl Sim {
                 let _ = self.apply(c);
             }
             Action::ProducerTick { producer } => self.producer_tick(producer),
-            Action::SenderWake { producer } => self.run_sender(producer),
+            Action::SenderWake { producer } => {
+                let p = &mut self.producers[producer as usize];
+                if p.sender_wake_at == Some(self.now_ms) {
+                    p.sender_wake_at = None;
+                }
+                self.run_sender(producer)
+            }
             Action::RequestArrive {
                 producer,
                 request_id,
@@ -788,10 +794,22 @@ impl Sim {
             },
         );
         if appended.full {
-            self.schedule(now, Action::SenderWake { producer });
+            self.schedule_sender(producer, now);
         } else if appended.opened_batch {
-            self.schedule(now + linger, Action::SenderWake { producer });
+            self.schedule_sender(producer, now + linger);
         }
+    }
+
+    /// Wakes the sender at `at_ms`, unless a wake-up is already due by then: one pending
+    /// wake-up per producer keeps the queue from filling with duplicates.
+    fn schedule_sender(&mut self, producer: u16, at_ms: u64) {
+        let now = self.now_ms;
+        let p = &mut self.producers[producer as usize];
+        if p.sender_wake_at.is_some_and(|w| w >= now && w <= at_ms) {
+            return;
+        }
+        p.sender_wake_at = Some(at_ms);
+        self.schedule(at_ms, Action::SenderWake { producer });
     }
 
     fn run_sender(&mut self, producer: u16) {
@@ -872,7 +890,7 @@ impl Sim {
         }
         if let Some(t) = self.producers[producer as usize].next_ready_ms() {
             if t > now {
-                self.schedule(t, Action::SenderWake { producer });
+                self.schedule_sender(producer, t);
             }
         }
     }
@@ -970,7 +988,7 @@ impl Sim {
         let p = &mut self.producers[producer as usize];
         if p.fire_and_forget() {
             p.in_flight.retain(|r| r.request_id != request_id);
-            self.schedule(now, Action::SenderWake { producer });
+            self.schedule_sender(producer, now);
             return;
         }
         if lose_ack {
@@ -1426,13 +1444,15 @@ impl Sim {
         let take = if per_record == 0 { usize::MAX } else { 1 };
         let mut done: Vec<(u32, u64, u64, u32)> = Vec::new(); // partition, from, to, duplicates
         let mut poison = false;
+        let member = self.groups[group as usize].consumers[consumer as usize]
+            .client_id
+            .clone();
         for _ in 0..take {
             let g = &mut self.groups[group as usize];
             let c = &mut g.consumers[consumer as usize];
             let Some((p, o, id)) = c.batch.pop_front() else {
                 break;
             };
-            let member = c.client_id.clone();
             let generation = c.generation;
             c.processed.insert(p, o + 1);
             g.processed_records += 1;
@@ -1598,9 +1618,16 @@ impl Sim {
                     auto,
                 },
             );
-            let groups = &self.groups;
+            // Offsets live members fetched and will still process are not lost.
+            let held: Vec<(u64, u64)> = self.groups[group as usize]
+                .consumers
+                .iter()
+                .filter(|c| c.status.alive())
+                .flat_map(|c| c.held_ranges())
+                .filter(|&(hp, _, _)| hp == p)
+                .map(|(_, from, to)| (from, to))
+                .collect();
             let topic = &self.topic;
-            let consumers = &groups[group as usize].consumers;
             self.ledger.groups[group as usize].committed(
                 now,
                 p,
@@ -1611,11 +1638,7 @@ impl Sim {
                         .and_then(|l| l.get(off))
                         .map(|r| r.record_id)
                 },
-                |off| {
-                    consumers.iter().any(|c| {
-                        c.status.alive() && c.batch.iter().any(|&(bp, bo, _)| bp == p && bo == off)
-                    })
-                },
+                |off| held.iter().any(|&(from, to)| from <= off && off < to),
             );
         }
         self.emit_group(

@@ -1,0 +1,100 @@
+//! Engine throughput: 1,000,000 records produced and consumed (12 partitions, 2 groups of
+//! 3 consumers), next to the floor: the same records through a plain `Vec` append-and-read.
+//! Run with `make bench`; the numbers go in BENCHMARKS.md.
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    divan::main();
+}
+
+// The benchmark is native-only (divan is a native dev-dependency); wasm builds get an empty main.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod engine {
+    use kafka_lab::engine::config::{AutoOffsetReset, GroupConfig, ProducerConfig};
+    use kafka_lab::engine::log::LogRecord;
+    use kafka_lab::engine::producer::{KeySpace, Workload};
+    use kafka_lab::engine::{Command, Sim};
+
+    const RECORDS: u64 = 1_000_000;
+
+    /// The engine end to end: producer batching, broker appends, two groups polling and
+    /// processing every record, the ledger tracking each one.
+    #[divan::bench(sample_count = 5)]
+    fn engine_1m_records_12_partitions_2_groups_of_3() -> u64 {
+        let mut sim = Sim::new("orders", 12, 42).unwrap();
+        for g in 0..2 {
+            let config = GroupConfig {
+                auto_offset_reset: AutoOffsetReset::Earliest,
+                processing_ms: 0,
+                max_poll_records: 500,
+                ..GroupConfig::default()
+            };
+            sim.apply(Command::AddGroup {
+                group_id: format!("group-{g}"),
+                config,
+            })
+            .unwrap();
+            for _ in 0..3 {
+                sim.apply(Command::AddConsumer {
+                    group: g,
+                    group_instance_id: None,
+                })
+                .unwrap();
+            }
+        }
+        sim.apply(Command::AddProducer {
+            config: ProducerConfig::default(),
+            workload: Some(Workload {
+                rate_per_sec: 1_000_000,
+                key_space: KeySpace::Uniform {
+                    prefix: "order-".into(),
+                    count: 1000,
+                },
+                payload_bytes: 100,
+            }),
+        })
+        .unwrap();
+        // At 1,000,000 records/s, 1 s of virtual time produces them all; stop just after.
+        // BENCH_PRODUCE_MS scales the run down for profiling (e.g. 20 = 20,000 records).
+        let produce_ms: u64 = std::env::var("BENCH_PRODUCE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000);
+        sim.schedule_command(
+            produce_ms + 1,
+            Command::SetWorkload {
+                producer: 0,
+                workload: None,
+            },
+        );
+        sim.run_until(produce_ms + 9_000);
+        let expected = produce_ms * 1_000;
+        let consumed: u64 = sim.groups().iter().map(|g| g.processed_records).sum();
+        assert!(sim.ledger().produced() >= expected);
+        assert!(consumed >= 2 * expected, "consumed {consumed}");
+        consumed
+    }
+
+    /// The floor: append 1,000,000 records to a `Vec`, then read them once per group.
+    #[divan::bench(sample_count = 5)]
+    fn floor_vec_append_and_read_twice() -> u64 {
+        let mut log: Vec<LogRecord> = Vec::new();
+        for i in 0..RECORDS {
+            log.push(LogRecord {
+                record_id: i as u32,
+                key: Some((i % 1000) as u32),
+                timestamp_ms: i / 1000,
+            });
+        }
+        let mut sum = 0u64;
+        for _ in 0..2 {
+            for r in divan::black_box(&log) {
+                sum = sum.wrapping_add(u64::from(r.record_id));
+            }
+        }
+        sum
+    }
+}
