@@ -18,7 +18,10 @@ pub mod rng;
 pub mod sim;
 pub mod topic;
 
-pub use sim::{Appended, Command, DescribeRow, SeekTo, Sim, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+pub use sim::{
+    Appended, Command, DescribeRow, GroupMetrics, Metrics, PartitionMetrics, SeekTo, Sim,
+    MAX_KEY_BYTES, MAX_VALUE_BYTES,
+};
 
 #[cfg(test)]
 mod tests {

@@ -257,6 +257,61 @@ pub struct DescribeRow {
     pub client_id: String,
 }
 
+/// One partition's numbers for one group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PartitionMetrics {
+    /// The partition.
+    pub partition: u32,
+    /// The owner's position (next offset it will fetch), if a live member owns it.
+    pub position: Option<u64>,
+    /// The group's committed offset.
+    pub committed: Option<u64>,
+    /// The log end offset.
+    pub log_end_offset: u64,
+    /// `log_end_offset - committed` (the tools' LAG), if something was committed.
+    pub lag: Option<u64>,
+}
+
+/// One group's numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupMetrics {
+    /// `group.id`.
+    pub group_id: String,
+    /// Coordinator state.
+    pub state: GroupState,
+    /// Generation id.
+    pub generation: i32,
+    /// Completed rebalances.
+    pub rebalances: u32,
+    /// Total time eager rebalances stopped the group.
+    pub stop_the_world_ms: u64,
+    /// Records processed, duplicates included.
+    pub processed_records: u64,
+    /// Processed records per second of virtual time.
+    pub processed_per_sec: f64,
+    /// Ledger totals.
+    pub totals: Totals,
+    /// Per partition.
+    pub partitions: Vec<PartitionMetrics>,
+}
+
+/// Cluster-wide numbers for the metrics panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metrics {
+    /// Virtual time.
+    pub now_ms: u64,
+    /// Records produced (`send()` calls).
+    pub produced: u64,
+    /// Records in the logs, retried copies included.
+    pub appended: u64,
+    /// Produced records per second of virtual time.
+    pub produced_per_sec: f64,
+    /// Records with more than one copy in the log.
+    pub log_duplicates: u64,
+    /// Per group.
+    pub groups: Vec<GroupMetrics>,
+}
+
 /// The whole simulated cluster and its clients.
 #[derive(Clone, Debug)]
 pub struct Sim {
@@ -2248,6 +2303,54 @@ impl Sim {
     }
 
     // ---- views -------------------------------------------------------------------------
+
+    /// Throughput, rebalances, stop-the-world time, ledger totals, and per partition and
+    /// group: position, committed offset, log end offset and lag.
+    pub fn metrics(&self) -> Metrics {
+        let seconds = self.now_ms.max(1) as f64 / 1000.0;
+        let produced = self.ledger.produced();
+        let groups = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| GroupMetrics {
+                group_id: g.group_id.clone(),
+                state: g.state,
+                generation: g.generation,
+                rebalances: g.rebalances,
+                stop_the_world_ms: g.stop_the_world_ms,
+                processed_records: g.processed_records,
+                processed_per_sec: g.processed_records as f64 / seconds,
+                totals: self.ledger.groups[gi].totals(produced),
+                partitions: (0..self.topic.partition_count())
+                    .map(|p| {
+                        let leo = self.topic.partition(p).map_or(0, |l| l.log_end_offset());
+                        let committed = g.committed[p as usize].as_ref().map(|c| c.offset);
+                        let position = g
+                            .consumers
+                            .iter()
+                            .find(|c| c.status.alive() && c.assigned.contains(&p))
+                            .and_then(|c| c.positions.get(&p).copied());
+                        PartitionMetrics {
+                            partition: p,
+                            position,
+                            committed,
+                            log_end_offset: leo,
+                            lag: committed.map(|c| leo.saturating_sub(c)),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Metrics {
+            now_ms: self.now_ms,
+            produced,
+            appended: self.topic.record_count(),
+            produced_per_sec: produced as f64 / seconds,
+            log_duplicates: self.ledger.log_duplicates,
+            groups,
+        }
+    }
 
     /// The rows `kafka-consumer-groups --describe --group <id>` prints, one per partition.
     pub fn describe_group(&self, group: u16) -> Vec<DescribeRow> {

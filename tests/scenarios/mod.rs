@@ -519,6 +519,35 @@ fn every_seed_twice_gives_the_same_trace() {
 }
 
 #[test]
+fn metrics_count_rebalances_and_stop_the_world_time() {
+    let mut sim = lab(13, 4, 50, quick_group(ManualCommit::AfterBatch), 2);
+    run_checked(&mut sim, 6_000);
+    sim.apply(Command::AddConsumer {
+        group: 0,
+        group_instance_id: None,
+    })
+    .unwrap();
+    run_checked(&mut sim, 15_000);
+    let m = sim.metrics();
+    assert_eq!(m.produced, sim.ledger().produced());
+    assert_eq!(m.appended, sim.topic().record_count());
+    let g = &m.groups[0];
+    assert_eq!(
+        g.rebalances, 2,
+        "the first join and the one the new consumer caused"
+    );
+    assert!(
+        g.stop_the_world_ms >= 3_000,
+        "the first join waits group.initial.rebalance.delay.ms"
+    );
+    assert!(g.processed_per_sec > 0.0);
+    for p in &g.partitions {
+        assert!(p.position.is_some(), "every partition has a live owner");
+        assert_eq!(p.lag, p.committed.map(|c| p.log_end_offset - c));
+    }
+}
+
+#[test]
 fn describe_group_matches_the_tools_columns() {
     let mut sim = lab(12, 3, 100, quick_group(ManualCommit::AfterBatch), 2);
     run_checked(&mut sim, 10_000);
