@@ -153,6 +153,46 @@ pub struct Anomaly {
     pub explanation: String,
 }
 
+impl Anomaly {
+    /// An anomaly of one record at `offset`, to be extended as neighbours join it.
+    #[allow(clippy::too_many_arguments)] // each field is a distinct fact of the anomaly
+    fn single(
+        kind: AnomalyKind,
+        group: Option<String>,
+        partition: u32,
+        offset: u64,
+        at_ms: u64,
+        member: Option<String>,
+        chain: Vec<CauseStep>,
+        explanation: String,
+    ) -> Self {
+        Anomaly {
+            kind,
+            group,
+            partition,
+            first_offset: offset,
+            last_offset: offset,
+            count: 1,
+            at_ms,
+            member,
+            chain,
+            explanation,
+        }
+    }
+
+    /// Grows the run by the next offset, keeping the explanation's range in step.
+    fn extend_to(&mut self, offset: u64) {
+        let first = self.first_offset;
+        self.explanation = self.explanation.replacen(
+            &format!("offsets {first}–{}", self.last_offset),
+            &format!("offsets {first}–{offset}"),
+            1,
+        );
+        self.last_offset = offset;
+        self.count += 1;
+    }
+}
+
 /// A contiguous stretch of processing by one member on one partition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessingRun {
@@ -421,21 +461,19 @@ impl GroupLedger {
                      a retried batch landed behind a newer one (no idempotence, max.in.flight.requests.per.connection > 1), \
                      or the key moved to another partition"
                 );
-                self.push_anomaly(Anomaly {
-                    kind: AnomalyKind::OutOfOrder,
-                    group: Some(self.group.clone()),
+                self.push_anomaly(Anomaly::single(
+                    AnomalyKind::OutOfOrder,
+                    Some(self.group.clone()),
                     partition,
-                    first_offset: offset,
-                    last_offset: offset,
-                    count: 1,
+                    offset,
                     at_ms,
-                    member: Some(member.to_owned()),
-                    chain: vec![CauseStep {
+                    Some(member.to_owned()),
+                    vec![CauseStep {
                         at_ms,
                         text: explanation.clone(),
                     }],
                     explanation,
-                });
+                ));
             }
         } else {
             per_producer[k] = record_id + 1;
@@ -495,14 +533,7 @@ impl GroupLedger {
                 && last.member.as_deref() == Some(member)
                 && last.last_offset + 1 == offset
             {
-                last.last_offset = offset;
-                last.count += 1;
-                let first = last.first_offset;
-                last.explanation = last.explanation.replacen(
-                    &format!("offsets {first}–{}", offset - 1),
-                    &format!("offsets {first}–{offset}"),
-                    1,
-                );
+                last.extend_to(offset);
                 return;
             }
         }
@@ -557,18 +588,16 @@ impl GroupLedger {
             text: format!("{member} (generation {generation}) processed offset {offset} again"),
         });
         sentence.push('.');
-        self.push_anomaly(Anomaly {
-            kind: AnomalyKind::Duplicate,
-            group: Some(self.group.clone()),
+        self.push_anomaly(Anomaly::single(
+            AnomalyKind::Duplicate,
+            Some(self.group.clone()),
             partition,
-            first_offset: offset,
-            last_offset: offset,
-            count: 1,
+            offset,
             at_ms,
-            member: Some(member.to_owned()),
+            Some(member.to_owned()),
             chain,
-            explanation: sentence,
-        });
+            sentence,
+        ));
     }
 
     /// What ended `member`'s ownership of `partition` after `after_ms`, if noted.
@@ -677,30 +706,21 @@ impl GroupLedger {
                 && last.partition == partition
                 && last.last_offset + 1 == offset
             {
-                let first = last.first_offset;
-                last.explanation = last.explanation.replacen(
-                    &format!("offsets {first}–{}", offset - 1),
-                    &format!("offsets {first}–{offset}"),
-                    1,
-                );
-                last.last_offset = offset;
-                last.count += 1;
+                last.extend_to(offset);
                 return;
             }
         }
         let (chain, explanation) = self.explain_lost(at_ms, partition, offset);
-        self.push_anomaly(Anomaly {
-            kind: AnomalyKind::Lost,
-            group: Some(self.group.clone()),
+        self.push_anomaly(Anomaly::single(
+            AnomalyKind::Lost,
+            Some(self.group.clone()),
             partition,
-            first_offset: offset,
-            last_offset: offset,
-            count: 1,
+            offset,
             at_ms,
-            member: None,
+            None,
             chain,
             explanation,
-        });
+        ));
     }
 
     fn explain_lost(&self, at_ms: u64, partition: u32, offset: u64) -> (Vec<CauseStep>, String) {
@@ -853,21 +873,19 @@ impl Ledger {
                 "p{partition} offset {offset} is a second copy of the record at offset {first}: the broker appended the batch, \
                  the acknowledgement was lost, and the producer retried without idempotence"
             );
-            self.producer_anomalies.push(Anomaly {
-                kind: AnomalyKind::LogDuplicate,
-                group: None,
+            self.producer_anomalies.push(Anomaly::single(
+                AnomalyKind::LogDuplicate,
+                None,
                 partition,
-                first_offset: offset,
-                last_offset: offset,
-                count: 1,
+                offset,
                 at_ms,
-                member: None,
-                chain: vec![CauseStep {
+                None,
+                vec![CauseStep {
                     at_ms,
                     text: explanation.clone(),
                 }],
                 explanation,
-            });
+            ));
         }
     }
 }

@@ -1732,21 +1732,7 @@ impl Sim {
             let revoked = std::mem::take(&mut c.assigned);
             c.positions.clear();
             let generation = c.generation;
-            self.ledger.groups[group as usize].note(
-                now,
-                &name,
-                Note::Revoked {
-                    partitions: revoked.clone(),
-                    generation,
-                },
-            );
-            self.emit_group(
-                group,
-                GroupEvent::Revoked {
-                    member: name.clone(),
-                    partitions: revoked,
-                },
-            );
+            self.revoke(group, &name, revoked, generation);
         }
         let g = &mut self.groups[group as usize];
         let c = &g.consumers[consumer as usize];
@@ -1839,6 +1825,26 @@ impl Sim {
             _ => self.prepare_rebalance(group),
         }
         self.try_complete_join(group);
+    }
+
+    /// `onPartitionsRevoked`: remembers it for explanations and tells the UI.
+    fn revoke(&mut self, group: u16, member: &str, partitions: Vec<u32>, generation: i32) {
+        let now = self.now_ms;
+        self.ledger.groups[group as usize].note(
+            now,
+            member,
+            Note::Revoked {
+                partitions: partitions.clone(),
+                generation,
+            },
+        );
+        self.emit_group(
+            group,
+            GroupEvent::Revoked {
+                member: member.to_owned(),
+                partitions,
+            },
+        );
     }
 
     fn start_heartbeats(&mut self, group: u16, consumer: u16) {
@@ -2067,21 +2073,7 @@ impl Sim {
         c.next_auto_commit_ms = now + interval;
         if !revoked.is_empty() {
             c.rejoin_needed = true;
-            self.ledger.groups[group as usize].note(
-                now,
-                &name,
-                Note::Revoked {
-                    partitions: revoked.clone(),
-                    generation,
-                },
-            );
-            self.emit_group(
-                group,
-                GroupEvent::Revoked {
-                    member: name.clone(),
-                    partitions: revoked,
-                },
-            );
+            self.revoke(group, &name, revoked, generation);
         }
         self.emit_group(
             group,
