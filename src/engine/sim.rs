@@ -1467,8 +1467,6 @@ impl Sim {
             } else {
                 u64::MAX
             });
-            let name = c.client_id.clone();
-            let _ = name;
             self.wake_consumer(group, consumer, next.max(now + 1));
             return;
         }
@@ -2127,17 +2125,36 @@ impl Sim {
         self.set_position(group, consumer, partition, offset, source, leo);
     }
 
+    /// The heartbeat thread: one tick now, then the next after `heartbeat.interval.ms`,
+    /// for as long as the tick says the thread keeps running.
     fn heartbeat(&mut self, group: u16, consumer: u16, incarnation: u32) {
+        let keep_going = self.heartbeat_tick(group, consumer, incarnation);
+        let g = &mut self.groups[group as usize];
+        let interval = g.config.heartbeat_interval_ms;
+        let c = &mut g.consumers[consumer as usize];
+        if keep_going {
+            self.schedule(
+                self.now_ms + interval,
+                Action::Heartbeat {
+                    group,
+                    consumer,
+                    incarnation,
+                },
+            );
+        } else if c.incarnation == incarnation {
+            c.heartbeating = false;
+        }
+    }
+
+    /// One heartbeat: the poll-timeout check, then the coordinator's answer. Returns false
+    /// when the thread stops (stale timer, dead client, or a static member past its poll).
+    fn heartbeat_tick(&mut self, group: u16, consumer: u16, incarnation: u32) -> bool {
         let now = self.now_ms;
         let g = &self.groups[group as usize];
         let c = &g.consumers[consumer as usize];
         if c.incarnation != incarnation || !c.status.alive() {
-            if c.incarnation == incarnation {
-                self.groups[group as usize].consumers[consumer as usize].heartbeating = false;
-            }
-            return;
+            return false;
         }
-        let interval = g.config.heartbeat_interval_ms;
         let session = g.config.session_timeout_ms;
         let poll_timeout = g.config.max_poll_interval_ms;
         let name = c.client_id.clone();
@@ -2147,8 +2164,10 @@ impl Sim {
             && now > c.last_poll_ms + poll_timeout
         {
             if c.group_instance_id.is_some() {
-                // A static member just stops heartbeating; the session timeout removes it.
-                return;
+                // A static member just stops heartbeating; the session timeout removes it,
+                // and its next poll rejoins.
+                self.groups[group as usize].consumers[consumer as usize].rejoin_needed = true;
+                return false;
             }
             let c = &mut self.groups[group as usize].consumers[consumer as usize];
             let member_id = c.member_id.take();
@@ -2183,26 +2202,10 @@ impl Sim {
             if let Some(id) = member_id {
                 self.remove_member(group, &id, RemovalReason::Left);
             }
-            self.schedule(
-                now + interval,
-                Action::Heartbeat {
-                    group,
-                    consumer,
-                    incarnation,
-                },
-            );
-            return;
+            return true;
         }
         let Some(member_id) = c.member_id.clone() else {
-            self.schedule(
-                now + interval,
-                Action::Heartbeat {
-                    group,
-                    consumer,
-                    incarnation,
-                },
-            );
-            return;
+            return true;
         };
         let state = g.state;
         let result = match self.groups[group as usize].members.get_mut(&member_id) {
@@ -2245,14 +2248,7 @@ impl Sim {
         } else if idle {
             self.wake_consumer(group, consumer, now);
         }
-        self.schedule(
-            now + interval,
-            Action::Heartbeat {
-                group,
-                consumer,
-                incarnation,
-            },
-        );
+        true
     }
 
     fn session_check(&mut self, group: u16, member_id: &str) {

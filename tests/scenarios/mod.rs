@@ -259,30 +259,43 @@ fn a_consumer_slower_than_max_poll_interval_is_removed_and_its_commit_rejected()
     assert_eq!(t.lost, 0, "{t:?}");
 }
 
+/// A one-partition topic with one producer (idempotent or not) and `fault` armed.
+fn faulty_producer(
+    seed: u64,
+    config: ProducerConfig,
+    idempotent: bool,
+    fault: ProduceFault,
+) -> Sim {
+    let mut sim = Sim::new("orders", 1, seed).unwrap();
+    let mut config = config;
+    config
+        .set(
+            "enable.idempotence",
+            if idempotent { "true" } else { "false" },
+        )
+        .unwrap();
+    sim.apply(Command::AddProducer {
+        config,
+        workload: None,
+    })
+    .unwrap();
+    sim.apply(Command::InjectProduceFault { producer: 0, fault })
+        .unwrap();
+    sim
+}
+
 #[test]
 fn lost_ack_without_idempotence_duplicates_in_the_log() {
     let run = |idempotent: bool| {
-        let mut sim = Sim::new("orders", 1, 7).unwrap();
-        let mut config = ProducerConfig {
-            request_timeout_ms: 1_000,
-            ..ProducerConfig::default()
-        };
-        config
-            .set(
-                "enable.idempotence",
-                if idempotent { "true" } else { "false" },
-            )
-            .unwrap();
-        sim.apply(Command::AddProducer {
-            config,
-            workload: None,
-        })
-        .unwrap();
-        sim.apply(Command::InjectProduceFault {
-            producer: 0,
-            fault: ProduceFault::LostAck,
-        })
-        .unwrap();
+        let mut sim = faulty_producer(
+            7,
+            ProducerConfig {
+                request_timeout_ms: 1_000,
+                ..ProducerConfig::default()
+            },
+            idempotent,
+            ProduceFault::LostAck,
+        );
         for i in 0..3 {
             sim.apply(Command::Send {
                 producer: 0,
@@ -321,28 +334,16 @@ fn lost_ack_without_idempotence_duplicates_in_the_log() {
 #[test]
 fn lost_request_with_five_in_flight_and_no_idempotence_reorders() {
     let run = |idempotent: bool| {
-        let mut sim = Sim::new("orders", 1, 8).unwrap();
-        let mut config = ProducerConfig {
-            request_timeout_ms: 500,
-            linger_ms: 0,
-            ..ProducerConfig::default()
-        };
-        config
-            .set(
-                "enable.idempotence",
-                if idempotent { "true" } else { "false" },
-            )
-            .unwrap();
-        sim.apply(Command::AddProducer {
-            config,
-            workload: None,
-        })
-        .unwrap();
-        sim.apply(Command::InjectProduceFault {
-            producer: 0,
-            fault: ProduceFault::LostRequest,
-        })
-        .unwrap();
+        let mut sim = faulty_producer(
+            8,
+            ProducerConfig {
+                request_timeout_ms: 500,
+                linger_ms: 0,
+                ..ProducerConfig::default()
+            },
+            idempotent,
+            ProduceFault::LostRequest,
+        );
         sim.apply(Command::Send {
             producer: 0,
             key: Some("k".into()),
