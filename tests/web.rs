@@ -102,3 +102,67 @@ async fn adding_a_partition_adds_a_lane() {
     );
     host.remove();
 }
+
+fn text(selector: &str) -> String {
+    query(selector)
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn the_group_panel_shows_members_and_generation_after_time_passes() {
+    let (host, _handle) = mount();
+    click("[data-testid=advance-10s]");
+    leptos::task::tick().await;
+    assert_eq!(text("[data-testid=generation]"), "1");
+    assert!(text("[data-testid=group-state]").contains("Stable"));
+    assert_eq!(
+        document()
+            .query_selector_all(".lab-member")
+            .unwrap()
+            .length(),
+        2
+    );
+    assert!(text("[data-testid=describe]").starts_with("GROUP"));
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_crash_with_commit_after_batch_fills_the_ledger() {
+    let (host, _handle) = mount();
+    let select: web_sys::HtmlSelectElement =
+        query("[data-testid=commit-mode]").unwrap().unchecked_into();
+    select.set_value("after-batch");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    leptos::task::tick().await;
+    click("[data-testid=advance-10s]");
+    leptos::task::tick().await;
+    click("[aria-label='crash c1']");
+    for _ in 0..3 {
+        click("[data-testid=advance-10s]");
+    }
+    leptos::task::tick().await;
+    let dups: u64 = text("[data-testid=count-duplicate]").parse().unwrap();
+    assert!(dups > 0);
+    click(".lab-anomaly--duplicate");
+    leptos::task::tick().await;
+    assert!(text("[data-testid=cause]").contains("crashed"));
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_calculator_refuses_a_bad_count() {
+    let (host, _handle) = mount();
+    set_input("[data-testid=calc-count]", "65");
+    leptos::task::tick().await;
+    assert!(text("[data-testid=calc-out]").contains("from 1 to 64"));
+    set_input("[data-testid=calc-count]", "3");
+    leptos::task::tick().await;
+    assert_eq!(
+        text("[data-testid=calc-java]"),
+        format!("p{}", java_partition(b"order-42", 3))
+    );
+    host.remove();
+}

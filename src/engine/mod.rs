@@ -15,6 +15,7 @@ pub mod log;
 pub mod partitioner;
 pub mod producer;
 pub mod rng;
+pub mod scenario;
 pub mod sim;
 pub mod topic;
 

@@ -1282,6 +1282,9 @@ impl Sim {
         c.wake_token += 1;
         let held = c.held_ranges();
         c.batch.clear();
+        // A dead client owns nothing; the coordinator notices after session.timeout.ms.
+        c.assigned.clear();
+        c.positions.clear();
         let name = c.client_id.clone();
         let what = if reason == "crashed" {
             "crashed".to_owned()

@@ -1,8 +1,14 @@
-//! The page: header, notice line, producer panel and the topic's partition lanes.
+//! The page: controls on top; producer and calculator on the left, the topic in the
+//! middle, the group on the right; ledger and describe output below.
 
 use leptos::prelude::*;
 
+use super::calculator::Calculator;
+use super::controls::Controls;
+use super::describe::DescribePanel;
+use super::group::GroupPanel;
 use super::lanes::Lanes;
+use super::ledger::LedgerPanel;
 use super::produce::ProducePanel;
 use super::state::LabState;
 
@@ -16,16 +22,27 @@ pub fn App() -> impl IntoView {
             <header class="lab-header">
                 <h1 class="lab-header__title">"Kafka Lab"</h1>
                 <p class="lab-header__subtitle">
-                    "Which partition does a key land in, and why? Keys are hashed exactly as the Java producer does."
+                    "Where each key lands, how the group shares partitions, and which records are processed twice or never."
                 </p>
+                <Controls/>
             </header>
             <Notice/>
             <main class="lab-main">
-                <ProducePanel/>
+                <div class="lab-column">
+                    <ProducePanel/>
+                    <Calculator/>
+                </div>
                 <Lanes/>
+                <GroupPanel/>
             </main>
+            <div class="lab-lower">
+                <LedgerPanel/>
+                <DescribePanel/>
+            </div>
             <footer class="lab-footer">
-                "Simplified: one broker, one replica per partition. Partitioning itself is bit-exact with Kafka's Java client."
+                "Simplified: one broker, one replica per partition (acks=1 and acks=all behave alike); group requests take no time. "
+                "This demo shortens session.timeout.ms to 10000 and heartbeat.interval.ms to 1000 (Kafka's defaults: 45000 and 3000). "
+                "Partitioning and assignment are bit-exact with Kafka's Java client."
             </footer>
         </div>
     }

@@ -4,24 +4,33 @@ use leptos::prelude::*;
 
 use super::format::key_hue;
 use super::state::expect_lab;
+use crate::engine::ledger::Outcome;
 
 /// How many of the newest cells a lane shows; older ones scroll out of view.
-const VISIBLE_CELLS: u64 = 24;
+const VISIBLE_CELLS: u64 = 12;
 
 /// One cell's view model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Cell {
     offset: u64,
     key: Option<String>,
     hue: Option<u32>,
+    /// Group 0's outcome for the record: "pending", "once", "duplicate" or "lost".
+    outcome: &'static str,
+    /// Part of the anomaly selected in the ledger.
+    highlighted: bool,
 }
 
 /// One lane's view model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Lane {
     partition: u32,
+    /// The lane shows the selected anomaly rather than the newest records.
+    focused: bool,
     log_end_offset: u64,
     cells: Vec<Cell>,
+    /// Group 0 on this partition: owner, position and committed offset, in words.
+    marker: String,
 }
 
 /// The partition lanes of the topic.
@@ -29,30 +38,77 @@ struct Lane {
 pub fn Lanes() -> impl IntoView {
     let lab = expect_lab();
     let lanes = Memo::new(move |_| {
+        let selected = lab.selected_anomaly.get();
         lab.with(|sim| {
+            // A selected anomaly scrolls its partition back to it; other lanes follow the newest.
+            let focus = selected
+                .and_then(|(g, i)| sim.ledger().groups.get(g as usize)?.anomalies.get(i))
+                .map(|a| (a.partition, a.first_offset, a.last_offset));
             let keys = sim.keys();
+            let ledger = sim.ledger().groups.first();
+            let group = sim.groups().first();
             sim.topic()
                 .partitions()
                 .iter()
                 .enumerate()
                 .map(|(p, log)| {
-                    let end = log.log_end_offset();
-                    let from = end.saturating_sub(VISIBLE_CELLS);
+                    let leo = log.log_end_offset();
+                    let (from, end) = match focus {
+                        Some((fp, first, _)) if fp == p as u32 => {
+                            let from = first.saturating_sub(4);
+                            (from, (from + VISIBLE_CELLS).min(leo))
+                        }
+                        _ => (leo.saturating_sub(VISIBLE_CELLS), leo),
+                    };
                     let cells = log
                         .range(from, end)
                         .map(|(offset, r)| {
                             let info = r.key.and_then(|k| keys.get(k));
+                            let outcome = match ledger.map(|l| l.outcome(r.record_id)) {
+                                Some(Outcome::Once) => "once",
+                                Some(Outcome::Duplicate) => "duplicate",
+                                Some(Outcome::Lost) => "lost",
+                                _ => "pending",
+                            };
                             Cell {
                                 offset,
                                 key: info.map(|i| i.name.clone()),
                                 hue: info.map(|i| key_hue(i.murmur2)),
+                                outcome,
+                                highlighted: focus.is_some_and(|(fp, first, last)| {
+                                    fp == p as u32 && (first..=last).contains(&offset)
+                                }),
                             }
                         })
                         .collect();
+                    let marker = group.map_or_else(String::new, |g| {
+                        let p = p as u32;
+                        let owner = g
+                            .consumers
+                            .iter()
+                            .find(|c| c.status.alive() && c.assigned.contains(&p));
+                        let committed = g
+                            .committed
+                            .get(p as usize)
+                            .cloned()
+                            .flatten()
+                            .map(|c| c.offset);
+                        let show = |v: Option<u64>| v.map_or("-".to_owned(), |o| o.to_string());
+                        format!(
+                            "{}: owner {} · position {} · committed {} · lag {}",
+                            g.group_id,
+                            owner.map_or("none", |c| c.client_id.as_str()),
+                            show(owner.and_then(|c| c.positions.get(&p).copied())),
+                            show(committed),
+                            show(committed.map(|c| leo.saturating_sub(c))),
+                        )
+                    });
                     Lane {
                         partition: p as u32,
-                        log_end_offset: end,
+                        focused: focus.is_some_and(|(fp, _, _)| fp == p as u32),
+                        log_end_offset: leo,
                         cells,
+                        marker,
                     }
                 })
                 .collect::<Vec<_>>()
@@ -64,11 +120,14 @@ pub fn Lanes() -> impl IntoView {
         <section class="lab-panel lab-topic" aria-labelledby="topic-title">
             <h2 id="topic-title" class="lab-panel__title">"Topic " <code>{topic_name}</code></h2>
             <div class="lab-lanes">
-                <For each=move || lanes.get() key=|lane| (lane.partition, lane.log_end_offset) let:lane>
+                <For each=move || lanes.get() key=|lane| lane.clone() let:lane>
                     <LaneRow lane=lane/>
                 </For>
             </div>
-            <p class="lab-legend">"Each cell is one record at its offset; its colour is its key's hash. Grey = null key."</p>
+            <p class="lab-legend">
+                "Each cell is one record at its offset; its colour is its key's hash (grey = null key). "
+                "Faded = not processed yet by payments; red ring = processed twice; amber stripes = lost (committed past, never processed)."
+            </p>
         </section>
     }
 }
@@ -77,13 +136,15 @@ pub fn Lanes() -> impl IntoView {
 fn LaneRow(lane: Lane) -> impl IntoView {
     let Lane {
         partition,
+        focused,
         log_end_offset,
         cells,
+        marker,
     } = lane;
     view! {
         <div class="lab-lane" data-partition=partition role="list" aria-label=format!("partition {partition}")>
             <span class="lab-lane__label">"p" {partition}</span>
-            <div class="lab-lane__cells">
+            <div class=if focused { "lab-lane__cells lab-lane__cells--focused" } else { "lab-lane__cells" }>
                 {cells
                     .into_iter()
                     .map(|c| {
@@ -92,7 +153,12 @@ fn LaneRow(lane: Lane) -> impl IntoView {
                             .map(|h| format!("--key-hue: {h}"))
                             .unwrap_or_default();
                         let title = format!("offset {}: key {}", c.offset, c.key.clone().unwrap_or_else(|| "null".into()));
-                        let class = if c.key.is_some() { "lab-record" } else { "lab-record lab-record--null" };
+                        let class = format!(
+                            "lab-record lab-record--{}{}{}",
+                            c.outcome,
+                            if c.key.is_some() { "" } else { " lab-record--null" },
+                            if c.highlighted { " lab-record--highlight" } else { "" }
+                        );
                         let data_key = c.key.clone().unwrap_or_default();
                         let label = c.key.unwrap_or_else(|| "∅".into());
                         view! {
@@ -112,6 +178,7 @@ fn LaneRow(lane: Lane) -> impl IntoView {
                     .collect_view()}
             </div>
             <span class="lab-lane__end" title="log end offset">"LEO " {log_end_offset}</span>
+            <span class="lab-lane__marker" data-testid="lane-marker">{marker}</span>
         </div>
     }
 }

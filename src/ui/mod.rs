@@ -2,8 +2,13 @@
 //! it decides no Kafka behaviour of its own.
 
 mod app;
+mod calculator;
+mod controls;
+mod describe;
 pub mod format;
+mod group;
 mod lanes;
+mod ledger;
 mod produce;
 mod state;
 

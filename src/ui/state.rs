@@ -3,18 +3,25 @@
 
 use leptos::prelude::*;
 
+use crate::engine::scenario::Scenario;
 use crate::engine::Sim;
 
-/// The seed a fresh lab starts from.
-pub const DEFAULT_SEED: u64 = 42;
-/// The partition count a fresh lab starts with.
-pub const DEFAULT_PARTITIONS: u32 = 3;
+/// The simulation speeds the controls offer (× virtual time), logarithmic from 0.1× to 100×.
+pub const SPEEDS: [f64; 7] = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0];
 
 /// Shared state, provided as context. `Copy`, so closures capture it freely.
 #[derive(Clone, Copy)]
 pub struct LabState {
     sim: StoredValue<Sim>,
     version: RwSignal<u64>,
+    /// The setup the lab was built from.
+    pub scenario: RwSignal<Scenario>,
+    /// The play loop runs.
+    pub playing: RwSignal<bool>,
+    /// Index into [`SPEEDS`].
+    pub speed: RwSignal<usize>,
+    /// The anomaly selected in the ledger panel: `(group, index)`.
+    pub selected_anomaly: RwSignal<Option<(u16, usize)>>,
     /// The last message for the user (an error, or what just happened).
     pub notice: RwSignal<Option<Notice>>,
 }
@@ -29,13 +36,17 @@ pub struct Notice {
 }
 
 impl LabState {
-    /// A fresh lab: topic `orders` with [`DEFAULT_PARTITIONS`] partitions.
+    /// A fresh lab built from the default [`Scenario`], paused at t = 0.
     pub fn new() -> Self {
-        let sim =
-            Sim::new("orders", DEFAULT_PARTITIONS, DEFAULT_SEED).expect("default topic is valid");
+        let scenario = Scenario::default();
+        let sim = scenario.build().expect("the default scenario is valid");
         LabState {
             sim: StoredValue::new(sim),
             version: RwSignal::new(0),
+            scenario: RwSignal::new(scenario),
+            playing: RwSignal::new(false),
+            speed: RwSignal::new(2),
+            selected_anomaly: RwSignal::new(None),
             notice: RwSignal::new(None),
         }
     }
@@ -51,6 +62,39 @@ impl LabState {
         let out = self.sim.try_update_value(f).expect("lab state is alive");
         self.version.update(|v| *v += 1);
         out
+    }
+
+    /// Rebuilds the lab from `scenario` (time back to 0). A refused scenario changes nothing.
+    pub fn reset(&self, scenario: Scenario) {
+        match scenario.build() {
+            Ok(sim) => {
+                self.update(|s| *s = sim);
+                self.scenario.set(scenario);
+                self.selected_anomaly.set(None);
+                self.notice.set(None);
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    /// Advances virtual time by `ms`.
+    pub fn advance(&self, ms: u64) {
+        self.update(|s| {
+            let t = s.now_ms() + ms;
+            s.run_until(t);
+        });
+    }
+
+    /// Runs the next scheduled action, if any.
+    pub fn step(&self) {
+        self.update(|s| {
+            s.step();
+        });
+    }
+
+    /// The current speed factor.
+    pub fn speed_factor(&self) -> f64 {
+        SPEEDS[self.speed.get_untracked().min(SPEEDS.len() - 1)]
     }
 
     /// Shows an error message.

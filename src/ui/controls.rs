@@ -1,0 +1,162 @@
+//! Time controls: play/pause, one event, one second, speed, reset with a commit mode,
+//! and the keyboard (space, →, +, -).
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use super::state::{expect_lab, LabState, SPEEDS};
+use crate::engine::scenario::Scenario;
+
+/// How often the play loop ticks, in wall-clock ms.
+const TICK_MS: u64 = 100;
+
+/// The commit modes the setup offers, with the words shown for each.
+const MODES: [(&str, &str); 4] = [
+    (
+        "auto",
+        "enable.auto.commit=true (every auto.commit.interval.ms)",
+    ),
+    (
+        "after-batch",
+        "commitSync after processing each poll's batch",
+    ),
+    ("after-each-record", "commitSync after each record"),
+    (
+        "before-processing",
+        "commitSync right after poll, before processing",
+    ),
+];
+
+fn toggle_play(lab: LabState) {
+    lab.playing.update(|p| *p = !*p);
+}
+
+fn change_speed(lab: LabState, up: bool) {
+    lab.speed.update(|s| {
+        *s = if up {
+            (*s + 1).min(SPEEDS.len() - 1)
+        } else {
+            s.saturating_sub(1)
+        }
+    });
+}
+
+/// The control bar. Owns the play loop's timer and the keyboard listener, and clears
+/// both when it unmounts.
+#[component]
+pub fn Controls() -> impl IntoView {
+    let lab = expect_lab();
+
+    // The play loop: each tick advances virtual time by tick × speed.
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            if lab.playing.get_untracked() {
+                let ms = (TICK_MS as f64 * lab.speed_factor()).round().max(1.0) as u64;
+                lab.advance(ms);
+            }
+        },
+        Duration::from_millis(TICK_MS),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        let typing = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+        if typing {
+            return;
+        }
+        match ev.key().as_str() {
+            " " => {
+                ev.prevent_default();
+                toggle_play(lab);
+            }
+            "ArrowRight" | "PageDown" => lab.step(),
+            "+" | "=" => change_speed(lab, true),
+            "-" => change_speed(lab, false),
+            _ => {}
+        }
+    });
+    on_cleanup(move || keys.remove());
+
+    let now = move || lab.with(|s| format!("t = {:.1} s", s.now_ms() as f64 / 1000.0));
+    let mode = move || lab.scenario.with(|s| s.commit_mode().to_owned());
+    let on_mode = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        let base = Scenario {
+            seed: lab.scenario.get_untracked().seed,
+            ..Scenario::default()
+        };
+        match base.with_commit_mode(&value) {
+            Ok(s) => {
+                lab.reset(s);
+                lab.info(format!("Reset with commit mode {value}."));
+            }
+            Err(e) => lab.error(e.to_string()),
+        }
+    };
+
+    view! {
+        <section class="lab-controls" aria-label="time controls">
+            <button
+                class="lab-button lab-button--primary"
+                data-testid="play"
+                aria-keyshortcuts="Space"
+                on:click=move |_| toggle_play(lab)
+            >
+                {move || if lab.playing.get() { "Pause" } else { "Play" }}
+            </button>
+            <button class="lab-button" data-testid="step" aria-keyshortcuts="ArrowRight" on:click=move |_| lab.step()>
+                "Step one event"
+            </button>
+            <button class="lab-button" data-testid="advance-1s" on:click=move |_| lab.advance(1_000)>
+                "+1 s"
+            </button>
+            <button class="lab-button" data-testid="advance-10s" on:click=move |_| lab.advance(10_000)>
+                "+10 s"
+            </button>
+            <label class="lab-controls__field">
+                "speed "
+                <select
+                    aria-label="speed"
+                    data-testid="speed"
+                    prop:value=move || lab.speed.get().to_string()
+                    on:change=move |ev| {
+                        if let Ok(i) = event_target_value(&ev).parse::<usize>() {
+                            lab.speed.set(i.min(SPEEDS.len() - 1));
+                        }
+                    }
+                >
+                    {SPEEDS
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| view! { <option value=i.to_string()>{format!("{s}×")}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <span class="lab-controls__time" data-testid="time">{now}</span>
+            <label class="lab-controls__field">
+                "commit mode "
+                <select aria-label="commit mode" data-testid="commit-mode" prop:value=mode on:change=on_mode>
+                    {MODES
+                        .iter()
+                        .map(|(value, text)| view! { <option value=*value title=*text>{*value}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <button
+                class="lab-button"
+                data-testid="reset"
+                on:click=move |_| {
+                    let s = lab.scenario.get_untracked();
+                    lab.reset(s);
+                }
+            >
+                "Reset"
+            </button>
+        </section>
+    }
+}

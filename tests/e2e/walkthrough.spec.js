@@ -1,0 +1,80 @@
+// Walkthroughs of the group, the ledger and the calculator, driven like a teacher would:
+// buttons advance virtual time, so every run shows the same thing.
+const { test, expect } = require('@playwright/test');
+const { javaPartition } = require('./murmur2');
+
+const shots = '../../target/e2e';
+const snap = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true, animations: 'disabled' });
+
+async function advance(page, seconds) {
+  for (let i = 0; i < seconds / 10; i++) await page.getByTestId('advance-10s').click();
+}
+
+test('the group forms, then adding a consumer rebalances to new owners', async ({ page }) => {
+  await page.goto('/');
+  await advance(page, 10);
+  await expect(page.getByTestId('generation')).toHaveText('1');
+  await expect(page.locator('[data-member="c1"] [data-testid="owned"]')).toHaveText('p0 p1');
+  await expect(page.locator('[data-member="c2"] [data-testid="owned"]')).toHaveText('p2');
+  await page.getByTestId('add-consumer').click();
+  await advance(page, 10);
+  await expect(page.getByTestId('group-state')).toContainText('Stable');
+  await expect(page.getByTestId('generation')).toHaveText('2');
+  for (const c of ['c1', 'c2', 'c3']) {
+    await expect(page.locator(`[data-member="${c}"] [data-testid="owned"]`)).toHaveText(/^p\d$/);
+  }
+  await snap(page, 'walk-rebalance');
+});
+
+test('commit after processing + a crash: duplicates counted and explained', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('commit-mode').selectOption('after-batch');
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click();
+  await expect(page.locator('[data-member="c1"]')).toContainText('crashed');
+  await advance(page, 30);
+  const dups = Number(await page.getByTestId('count-duplicate').textContent());
+  expect(dups).toBeGreaterThan(0);
+  await expect(page.getByTestId('count-lost')).toHaveText('0');
+  await page.locator('.lab-anomaly--duplicate').first().click();
+  await expect(page.getByTestId('cause')).toContainText('crashed');
+  await expect(page.getByTestId('cause')).toContainText('committed offset');
+  // Selecting the anomaly scrolls its lane back to the records and highlights them.
+  await expect(page.locator('.lab-record--duplicate.lab-record--highlight').first()).toBeVisible();
+  await snap(page, 'walk-duplicates');
+});
+
+test('commit before processing + a crash: records lost', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('commit-mode').selectOption('before-processing');
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click();
+  await advance(page, 30);
+  const lost = Number(await page.getByTestId('count-lost').textContent());
+  expect(lost).toBeGreaterThan(0);
+  await expect(page.getByTestId('count-duplicate')).toHaveText('0');
+  await page.locator('.lab-anomaly--lost').first().click();
+  await expect(page.getByTestId('cause')).toContainText('before processing');
+  await snap(page, 'walk-lost');
+});
+
+test('predict the partition for both clients; a bad count is refused', async ({ page }) => {
+  await page.goto('/');
+  await page.getByLabel('calculator key').fill('order-7');
+  await page.getByLabel('calculator partition count').fill('6');
+  await expect(page.getByTestId('calc-java')).toHaveText(`p${javaPartition('order-7', 6)}`);
+  await page.getByLabel('calculator partition count').fill('0');
+  await expect(page.getByTestId('calc-out')).toContainText('from 1 to 64');
+});
+
+test('the keyboard plays and pauses; describe shows the tool columns', async ({ page }) => {
+  await page.goto('/');
+  // The listener exists once the app has mounted.
+  await expect(page.getByTestId('play')).toHaveText('Play');
+  await page.keyboard.press('Space');
+  await expect(page.getByTestId('play')).toHaveText('Pause');
+  await page.keyboard.press('Space');
+  await expect(page.getByTestId('play')).toHaveText('Play');
+  await advance(page, 10);
+  await expect(page.getByTestId('describe')).toContainText('GROUP    TOPIC  PARTITION  CURRENT-OFFSET');
+});
