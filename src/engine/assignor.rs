@@ -35,7 +35,9 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A classic-protocol partition assignment strategy (`partition.assignment.strategy`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Strategy {
     /// `RangeAssignor` ("range"): per topic, contiguous ranges handed out in member order.
     Range,

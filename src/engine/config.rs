@@ -7,7 +7,7 @@ use super::assignor::Strategy;
 use super::error::EngineError;
 
 /// `acks`: how many replicas must have a record before the producer hears back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Acks {
     /// `acks=0`: no response at all; the producer learns no offset.
     Zero,
@@ -29,7 +29,7 @@ impl Acks {
 }
 
 /// Which partitioner a producer uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PartitionerKind {
     /// The Java producer's built-in logic (no `partitioner.class`): murmur2 for keys, uniform
     /// sticky for null keys.
@@ -54,7 +54,7 @@ impl PartitionerKind {
 }
 
 /// Producer configuration (Kafka 4.x defaults).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ProducerConfig {
     /// `acks`, default `all`.
     pub acks: Acks,
@@ -195,7 +195,7 @@ impl ProducerConfig {
 }
 
 /// `auto.offset.reset`: where a consumer starts when its group has no committed offset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum AutoOffsetReset {
     /// Start at the log start offset: a new group replays history.
     Earliest,
@@ -206,7 +206,7 @@ pub enum AutoOffsetReset {
 }
 
 /// How the lab's consumer application commits, besides `enable.auto.commit`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ManualCommit {
     /// The application never calls commit itself.
     Off,
@@ -220,7 +220,7 @@ pub enum ManualCommit {
 }
 
 /// A consumer group's configuration: Kafka's consumer configs plus the lab's application model.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct GroupConfig {
     /// `partition.assignment.strategy`, default `[range, cooperative-sticky]` (resolves to eager range).
     pub partition_assignment_strategy: Vec<Strategy>,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod group;
+pub mod history;
 pub mod keys;
 pub mod ledger;
 pub mod log;

@@ -19,7 +19,7 @@ pub const BATCH_HEADER_BYTES: u32 = 61;
 pub const RECORD_OVERHEAD_BYTES: u32 = 8;
 
 /// Which keys a workload produces.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KeySpace {
     /// Every record has the same key.
     Fixed(String),
@@ -44,7 +44,7 @@ pub enum KeySpace {
 }
 
 /// A producer's steady load.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Workload {
     /// Records per second of virtual time (1 to 1,000,000).
     pub rate_per_sec: u32,
@@ -153,7 +153,7 @@ pub struct InFlight {
 }
 
 /// A fault armed for the producer's next request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ProduceFault {
     /// The broker appends, but the response is lost: the request times out and is retried.
     LostAck,

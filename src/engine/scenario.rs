@@ -8,7 +8,7 @@ use super::producer::{KeySpace, Workload};
 use super::sim::{Command, Sim};
 
 /// What a lab starts with.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Scenario {
     /// The seed every random draw comes from.
     pub seed: u64,

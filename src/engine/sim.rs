@@ -43,7 +43,7 @@ pub const MAX_KEY_BYTES: usize = 256;
 pub const MAX_VALUE_BYTES: usize = 1024;
 
 /// Where a consumer seeks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SeekTo {
     /// `seekToBeginning`: the log start offset.
     Beginning,
@@ -54,7 +54,7 @@ pub enum SeekTo {
 }
 
 /// A user action or a fault. Commands are data: scenarios and challenges are lists of them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Command {
     /// Adds a producer with a config and an optional steady workload.
     AddProducer {
@@ -142,6 +142,18 @@ pub enum Command {
         partition: u32,
         /// Where to.
         to: SeekTo,
+    },
+    /// Appends one record directly (the partition calculator's path, no batching).
+    Produce {
+        /// Key (`None` = null key).
+        key: Option<String>,
+        /// The value typed.
+        value: String,
+    },
+    /// Appends `count` records directly with random `order-N` keys from the seeded stream.
+    ProduceRandomOrders {
+        /// How many (1 to 1000).
+        count: u32,
     },
     /// Grows the topic to `total` partitions.
     AddPartitions {
@@ -676,6 +688,24 @@ impl Sim {
                 }
                 Ok(())
             }
+            Command::Produce { key, value } => {
+                check_key(key.as_deref())?;
+                if value.len() > MAX_VALUE_BYTES {
+                    return Err(EngineError::InvalidCommand(format!(
+                        "a value may be at most {MAX_VALUE_BYTES} bytes; this one has {}",
+                        value.len()
+                    )));
+                }
+                self.check_record_cap()
+            }
+            Command::ProduceRandomOrders { count } => {
+                if !(1..=1000).contains(count) {
+                    return Err(EngineError::InvalidCommand(
+                        "produce 1 to 1000 random orders at a time".into(),
+                    ));
+                }
+                self.check_record_cap()
+            }
             Command::AddPartitions { total } => {
                 super::topic::check_partition_count(*total)?;
                 if *total <= self.topic.partition_count() {
@@ -773,6 +803,15 @@ impl Sim {
                 partition,
                 to,
             } => self.seek(group, consumer, partition, to),
+            Command::Produce { key, value } => {
+                let _ = self.produce(key.as_deref(), &value);
+            }
+            Command::ProduceRandomOrders { count } => {
+                for _ in 0..count {
+                    let key = self.random_order_key();
+                    let _ = self.produce(Some(&key), "");
+                }
+            }
             Command::AddPartitions { total } => {
                 let _ = self.add_partitions(total);
             }

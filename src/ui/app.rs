@@ -12,10 +12,15 @@ use super::ledger::LedgerPanel;
 use super::produce::ProducePanel;
 use super::state::LabState;
 
-/// The whole lab. Provides [`LabState`] as context to every panel.
+/// The whole lab. Provides [`LabState`] as context to every panel. With `ephemeral`, the
+/// lab neither restores nor saves a session (component tests mount several at once).
 #[component]
-pub fn App() -> impl IntoView {
-    let lab = LabState::new();
+pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
+    let lab = if ephemeral {
+        LabState::ephemeral()
+    } else {
+        LabState::new()
+    };
     provide_context(lab);
     view! {
         <div class="lab">

@@ -6,6 +6,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use super::state::{expect_lab, LabState, SPEEDS};
+use crate::engine::event::{Event, GroupEvent};
 use crate::engine::scenario::Scenario;
 
 /// How often the play loop ticks, in wall-clock ms.
@@ -75,6 +76,10 @@ pub fn Controls() -> impl IntoView {
                 toggle_play(lab);
             }
             "ArrowRight" | "PageDown" => lab.step(),
+            "ArrowLeft" | "PageUp" => {
+                let now = lab.with(|s| s.now_ms());
+                lab.seek(now.saturating_sub(1_000));
+            }
             "+" | "=" => change_speed(lab, true),
             "-" => change_speed(lab, false),
             _ => {}
@@ -83,6 +88,31 @@ pub fn Controls() -> impl IntoView {
     on_cleanup(move || keys.remove());
 
     let now = move || lab.with(|s| format!("t = {:.1} s", s.now_ms() as f64 / 1000.0));
+    let now_ms = move || lab.with(|s| s.now_ms());
+    // Timeline markers: (position in %, kind) for rebalances, commits and crashes so far.
+    let markers = Memo::new(move |_| {
+        let horizon = lab.horizon_ms.get().max(1) as f64;
+        lab.with(|s| {
+            s.events()
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Group { at_ms, event, .. } => {
+                        let kind = match event {
+                            GroupEvent::JoinComplete { .. } => "rebalance",
+                            GroupEvent::ConsumerCrashed { .. } => "crash",
+                            GroupEvent::Committed { .. } => "commit",
+                            _ => return None,
+                        };
+                        Some(((*at_ms as f64 / horizon * 100.0).min(100.0), kind))
+                    }
+                    _ => None,
+                })
+                .rev()
+                .take(400)
+                .map(|(pos, kind)| ((pos * 10.0).round() as u32, kind))
+                .collect::<Vec<_>>()
+        })
+    });
     let mode = move || lab.scenario.with(|s| s.commit_mode().to_owned());
     let on_mode = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
@@ -138,6 +168,39 @@ pub fn Controls() -> impl IntoView {
                 </select>
             </label>
             <span class="lab-controls__time" data-testid="time">{now}</span>
+            <div class="lab-timeline">
+                <input
+                    type="range"
+                    class="lab-timeline__scrubber"
+                    aria-label="timeline: drag to go back or forward in time"
+                    data-testid="timeline"
+                    min="0"
+                    step="100"
+                    prop:max=move || lab.horizon_ms.get().to_string()
+                    prop:value=move || now_ms().to_string()
+                    on:input=move |ev| {
+                        if let Ok(t) = event_target_value(&ev).parse::<u64>() {
+                            lab.seek(t);
+                        }
+                    }
+                />
+                <div class="lab-timeline__marks" aria-hidden="true">
+                    {move || {
+                        markers
+                            .get()
+                            .into_iter()
+                            .map(|(pos, kind)| {
+                                view! {
+                                    <span
+                                        class=format!("lab-timeline__mark lab-timeline__mark--{kind}")
+                                        style=format!("left: {}%", f64::from(pos) / 10.0)
+                                    ></span>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </div>
+            </div>
             <label class="lab-controls__field">
                 "commit mode "
                 <select aria-label="commit mode" data-testid="commit-mode" prop:value=mode on:change=on_mode>

@@ -82,11 +82,7 @@ pub fn GroupPanel() -> impl IntoView {
             })
         })
     });
-    let act = move |cmd: Command| {
-        if let Err(e) = lab.update(|s| s.apply(cmd)) {
-            lab.error(e.to_string());
-        }
-    };
+    let act = move |cmd: Command| lab.act(cmd);
     view! {
         <section class="lab-panel lab-group" aria-labelledby="group-title">
             {move || {

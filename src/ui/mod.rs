@@ -13,4 +13,4 @@ mod produce;
 mod state;
 
 pub use app::App;
-pub use state::LabState;
+pub use state::{LabState, STORAGE_KEY};

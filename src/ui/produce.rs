@@ -4,7 +4,9 @@ use leptos::prelude::*;
 
 use super::format::computation;
 use super::state::expect_lab;
+use crate::engine::event::Event;
 use crate::engine::topic::MAX_PARTITIONS;
+use crate::engine::Command;
 
 /// Produce form, "10 random orders", the last computation, and "add a partition".
 #[component]
@@ -14,56 +16,78 @@ pub fn ProducePanel() -> impl IntoView {
     let value = RwSignal::new(String::from("{\"total\": 42}"));
     let last = RwSignal::new(None::<String>);
 
+    // The computation of the newest directly produced record, read back from the events.
+    let last_computation = move || {
+        lab.with(|sim| {
+            sim.events().iter().rev().find_map(|e| match e {
+                Event::RecordAppended {
+                    key,
+                    partition,
+                    reason,
+                    ..
+                } => {
+                    let name = key.and_then(|k| sim.keys().get(k)).map(|k| k.name.as_str());
+                    Some(computation(name, reason, *partition))
+                }
+                _ => None,
+            })
+        })
+    };
     let produce_one = move || {
         let k = key.get_untracked();
-        let v = value.get_untracked();
-        let key_opt = (!k.is_empty()).then_some(k.as_str());
-        match lab.update(|sim| sim.produce(key_opt, &v)) {
-            Ok(a) => {
-                last.set(Some(computation(key_opt, &a.reason, a.partition)));
+        let key_opt = (!k.is_empty()).then_some(k);
+        match lab.command(Command::Produce {
+            key: key_opt,
+            value: value.get_untracked(),
+        }) {
+            Ok(()) => {
+                last.set(last_computation());
                 lab.notice.set(None);
             }
             Err(e) => lab.error(e.to_string()),
         }
     };
     let produce_random = move |_: leptos::ev::MouseEvent| {
-        let mut text = None;
-        lab.update(|sim| {
-            for _ in 0..10 {
-                let k = sim.random_order_key();
-                if let Ok(a) = sim.produce(Some(&k), "") {
-                    text = Some(computation(Some(&k), &a.reason, a.partition));
-                }
-            }
-        });
-        last.set(text);
-        lab.notice.set(None);
+        lab.act(Command::ProduceRandomOrders { count: 10 });
+        last.set(last_computation());
     };
     let add_partition = move |_: leptos::ev::MouseEvent| {
         let current = lab.with(|sim| sim.topic().partition_count());
-        match lab.update(|sim| {
-            let moved = sim.add_partitions(current + 1)?;
-            let names: Vec<String> = moved
+        if let Err(e) = lab.command(Command::AddPartitions { total: current + 1 }) {
+            lab.error(e.to_string());
+            return;
+        }
+        let names: Vec<String> = lab.with(|sim| {
+            sim.events()
                 .iter()
-                .filter_map(|(id, from, to)| {
-                    sim.keys()
-                        .get(*id)
-                        .map(|k| format!("{} p{from}→p{to}", k.name))
+                .rev()
+                .find_map(|e| match e {
+                    Event::PartitionsAdded { moved, .. } => Some(
+                        moved
+                            .iter()
+                            .filter_map(|(id, from, to)| {
+                                sim.keys()
+                                    .get(*id)
+                                    .map(|k| format!("{} p{from}→p{to}", k.name))
+                            })
+                            .collect(),
+                    ),
+                    _ => None,
                 })
-                .collect();
-            Ok::<_, crate::engine::error::EngineError>(names)
-        }) {
-            Ok(names) if names.is_empty() => lab.info(format!(
+                .unwrap_or_default()
+        });
+        if names.is_empty() {
+            lab.info(format!(
                 "Now {} partitions. No known key moved.",
                 current + 1
-            )),
-            Ok(names) => lab.info(format!(
+            ));
+        } else {
+            lab.info(format!(
                 "Now {} partitions. {} key(s) now map elsewhere (old records stay put): {}",
                 current + 1,
                 names.len(),
                 names.join(", ")
-            )),
-            Err(e) => lab.error(e.to_string()),
+            ));
         }
     };
     let partitions = move || lab.with(|sim| sim.topic().partition_count());

@@ -3,8 +3,13 @@
 
 use leptos::prelude::*;
 
+use crate::engine::error::EngineError;
+use crate::engine::history::Session;
 use crate::engine::scenario::Scenario;
-use crate::engine::Sim;
+use crate::engine::{Command, Sim};
+
+/// Where the lab keeps the current session between visits.
+pub const STORAGE_KEY: &str = "kafka-lab/session/v1";
 
 /// The simulation speeds the controls offer (× virtual time), logarithmic from 0.1× to 100×.
 pub const SPEEDS: [f64; 7] = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0];
@@ -13,7 +18,11 @@ pub const SPEEDS: [f64; 7] = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0];
 #[derive(Clone, Copy)]
 pub struct LabState {
     sim: StoredValue<Sim>,
+    session: StoredValue<Session>,
+    persist: bool,
     version: RwSignal<u64>,
+    /// The furthest virtual time reached, for the timeline's range.
+    pub horizon_ms: RwSignal<u64>,
     /// The setup the lab was built from.
     pub scenario: RwSignal<Scenario>,
     /// The play loop runs.
@@ -36,14 +45,57 @@ pub struct Notice {
 }
 
 impl LabState {
-    /// A fresh lab built from the default [`Scenario`], paused at t = 0.
+    /// A lab restored from local storage when a valid session is saved there, else the
+    /// default [`Scenario`] at t = 0. A corrupt saved session is discarded with a notice.
     pub fn new() -> Self {
-        let scenario = Scenario::default();
-        let sim = scenario.build().expect("the default scenario is valid");
-        LabState {
+        let (session, problem) = match load_saved() {
+            Ok(Some(s)) => (s, None),
+            Ok(None) => (Session::new(Scenario::default()), None),
+            Err(e) => (Session::new(Scenario::default()), Some(e)),
+        };
+        let sim = session
+            .replay_to(session.now_ms)
+            .or_else(|_| Scenario::default().build())
+            .expect("the default scenario is valid");
+        let lab = LabState {
+            persist: true,
             sim: StoredValue::new(sim),
+            horizon_ms: RwSignal::new(
+                session
+                    .now_ms
+                    .max(session.commands.last().map_or(0, |c| c.0)),
+            ),
+            session: StoredValue::new(session),
             version: RwSignal::new(0),
-            scenario: RwSignal::new(scenario),
+            scenario: RwSignal::new(Scenario::default()),
+            playing: RwSignal::new(false),
+            speed: RwSignal::new(2),
+            selected_anomaly: RwSignal::new(None),
+            notice: RwSignal::new(None),
+        };
+        lab.scenario
+            .set(lab.session.with_value(|s| s.scenario.clone()));
+        if let Some(problem) = problem {
+            clear_saved();
+            lab.error(format!(
+                "The saved lab could not be restored ({problem}); starting fresh."
+            ));
+        }
+        lab
+    }
+
+    /// A fresh default lab that never touches local storage.
+    pub fn ephemeral() -> Self {
+        let sim = Scenario::default()
+            .build()
+            .expect("the default scenario is valid");
+        LabState {
+            persist: false,
+            sim: StoredValue::new(sim),
+            horizon_ms: RwSignal::new(0),
+            session: StoredValue::new(Session::new(Scenario::default())),
+            version: RwSignal::new(0),
+            scenario: RwSignal::new(Scenario::default()),
             playing: RwSignal::new(false),
             speed: RwSignal::new(2),
             selected_anomaly: RwSignal::new(None),
@@ -64,32 +116,91 @@ impl LabState {
         out
     }
 
-    /// Rebuilds the lab from `scenario` (time back to 0). A refused scenario changes nothing.
+    /// Rebuilds the lab from `scenario` (time back to 0, no actions). A refused scenario
+    /// changes nothing.
     pub fn reset(&self, scenario: Scenario) {
         match scenario.build() {
             Ok(sim) => {
                 self.update(|s| *s = sim);
+                self.session.set_value(Session::new(scenario.clone()));
                 self.scenario.set(scenario);
+                self.horizon_ms.set(0);
                 self.selected_anomaly.set(None);
                 self.notice.set(None);
+                self.save();
             }
             Err(e) => self.error(e.to_string()),
         }
     }
 
+    /// Gives the engine a command now and records it, so replays and reloads repeat it.
+    ///
+    /// # Errors
+    /// The engine's refusal, unchanged (nothing is recorded then).
+    pub fn command(&self, command: Command) -> Result<(), EngineError> {
+        let now = self.sim.with_value(Sim::now_ms);
+        self.update(|s| s.apply(command.clone()))?;
+        self.session
+            .try_update_value(|s| s.record(now, command))
+            .expect("lab state is alive")?;
+        self.horizon_ms.set(now);
+        self.save();
+        Ok(())
+    }
+
+    /// Gives a command and shows a refusal as the notice.
+    pub fn act(&self, command: Command) {
+        if let Err(e) = self.command(command) {
+            self.error(e.to_string());
+        }
+    }
+
     /// Advances virtual time by `ms`.
     pub fn advance(&self, ms: u64) {
-        self.update(|s| {
+        let now = self.update(|s| {
             let t = s.now_ms() + ms;
             s.run_until(t);
+            s.now_ms()
         });
+        self.horizon_ms.update(|h| *h = (*h).max(now));
+        self.save();
     }
 
     /// Runs the next scheduled action, if any.
     pub fn step(&self) {
-        self.update(|s| {
+        let now = self.update(|s| {
             s.step();
+            s.now_ms()
         });
+        self.horizon_ms.update(|h| *h = (*h).max(now));
+        self.save();
+    }
+
+    /// Goes to virtual time `t_ms`, backwards or forwards, by replaying the session from
+    /// its seed.
+    pub fn seek(&self, t_ms: u64) {
+        let replayed = self.session.with_value(|s| s.replay_to(t_ms));
+        match replayed {
+            Ok(sim) => {
+                self.update(|s| *s = sim);
+                self.horizon_ms.update(|h| *h = (*h).max(t_ms));
+                self.save();
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    /// Stores the session (scenario, actions, time) in local storage.
+    pub fn save(&self) {
+        let now = self.sim.with_value(Sim::now_ms);
+        self.session.update_value(|s| s.now_ms = now);
+        if !self.persist {
+            return;
+        }
+        let json = self.session.with_value(|s| serde_json::to_string(s).ok());
+        if let (Some(json), Some(storage)) = (json, local_storage()) {
+            let _ = storage.set_item(STORAGE_KEY, &json);
+        }
     }
 
     /// The current speed factor.
@@ -117,6 +228,39 @@ impl LabState {
 impl Default for LabState {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    // Natively (unit tests) there is no window; in a browser storage may be disabled.
+    if cfg!(not(target_arch = "wasm32")) {
+        return None;
+    }
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Reads the saved session: `Ok(None)` when there is none.
+fn load_saved() -> Result<Option<Session>, String> {
+    let Some(json) = local_storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) else {
+        return Ok(None);
+    };
+    parse_session(&json).map(Some)
+}
+
+/// Parses and checks a session from JSON (local storage, or an imported file later).
+///
+/// # Errors
+/// Malformed JSON, or a session that does not build and replay, in words.
+pub fn parse_session(json: &str) -> Result<Session, String> {
+    let session: Session =
+        serde_json::from_str(json).map_err(|e| format!("not a Kafka Lab session: {e}"))?;
+    session.validate().map_err(|e| e.to_string())?;
+    Ok(session)
+}
+
+fn clear_saved() {
+    if let Some(storage) = local_storage() {
+        let _ = storage.remove_item(STORAGE_KEY);
     }
 }
 

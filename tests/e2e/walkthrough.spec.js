@@ -78,3 +78,37 @@ test('the keyboard plays and pauses; describe shows the tool columns', async ({ 
   await advance(page, 10);
   await expect(page.getByTestId('describe')).toContainText('GROUP    TOPIC  PARTITION  CURRENT-OFFSET');
 });
+
+test('scrub back and forward: the same state again', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('commit-mode').selectOption('after-batch');
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click();
+  await advance(page, 20);
+  const at30 = await page.getByTestId('describe').textContent();
+  const dups30 = await page.getByTestId('count-duplicate').textContent();
+  await page.getByTestId('timeline').fill('5000');
+  await expect(page.getByTestId('time')).toHaveText('t = 5.0 s');
+  await expect(page.locator('[data-member="c1"]')).toContainText('active');
+  await snap(page, 'walk-scrub-back');
+  await page.getByTestId('timeline').fill('30000');
+  await expect(page.getByTestId('time')).toHaveText('t = 30.0 s');
+  await expect(page.getByTestId('describe')).toHaveText(at30);
+  await expect(page.getByTestId('count-duplicate')).toHaveText(dups30);
+});
+
+test('a reload keeps the lab; a corrupt saved lab is discarded with a notice', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('commit-mode').selectOption('before-processing');
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click();
+  await advance(page, 10);
+  await page.reload();
+  await expect(page.getByTestId('time')).toHaveText('t = 20.0 s');
+  await expect(page.locator('[data-member="c1"]')).toContainText('crashed');
+  await expect(page.getByTestId('commit-mode')).toHaveValue('before-processing');
+  await page.evaluate(() => localStorage.setItem('kafka-lab/session/v1', '{"scenario": 7}'));
+  await page.reload();
+  await expect(page.getByRole('status')).toContainText('could not be restored');
+  await expect(page.getByTestId('time')).toHaveText('t = 0.0 s');
+});
