@@ -11,6 +11,7 @@ use super::lanes::Lanes;
 use super::ledger::LedgerPanel;
 use super::produce::ProducePanel;
 use super::state::LabState;
+use super::swimlane::Swimlane;
 
 /// The whole lab. Provides [`LabState`] as context to every panel. With `ephemeral`, the
 /// lab neither restores nor saves a session (component tests mount several at once).
@@ -22,6 +23,17 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
         LabState::new()
     };
     provide_context(lab);
+    // Theme and presentation mode live on <html>, so rem-based sizes scale with them.
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-theme", lab.theme.get());
+            let _ = root.set_attribute(
+                "data-present",
+                if lab.presenting.get() { "on" } else { "off" },
+            );
+        }
+    });
+    let panel = move |name: &'static str| move || lab.shows(name);
     view! {
         <div class="lab">
             <header class="lab-header">
@@ -30,19 +42,34 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
                     "Where each key lands, how the group shares partitions, and which records are processed twice or never."
                 </p>
                 <Controls/>
+                <Toolbar/>
             </header>
+            <Help/>
             <Notice/>
             <main class="lab-main">
                 <div class="lab-column">
-                    <ProducePanel/>
-                    <Calculator/>
+                    <Show when=panel("producer")>
+                        <ProducePanel/>
+                    </Show>
+                    <Show when=panel("calculator")>
+                        <Calculator/>
+                    </Show>
                 </div>
                 <Lanes/>
                 <GroupPanel/>
             </main>
             <div class="lab-lower">
-                <LedgerPanel/>
-                <DescribePanel/>
+                <Show when=panel("ledger")>
+                    <LedgerPanel/>
+                </Show>
+                <div class="lab-column">
+                    <Show when=panel("swimlane")>
+                        <Swimlane/>
+                    </Show>
+                    <Show when=panel("describe")>
+                        <DescribePanel/>
+                    </Show>
+                </div>
             </div>
             <footer class="lab-footer">
                 "Simplified: one broker, one replica per partition (acks=1 and acks=all behave alike); group requests take no time. "
@@ -68,5 +95,114 @@ fn Notice() -> impl IntoView {
                     })
             }}
         </div>
+    }
+}
+
+/// The panels a presenter may hide, with their labels.
+const PANELS: [(&str, &str); 5] = [
+    ("producer", "Producer"),
+    ("calculator", "Predict the partition"),
+    ("ledger", "Ledger"),
+    ("swimlane", "Group protocol"),
+    ("describe", "Describe"),
+];
+
+/// Presentation mode, theme and help.
+#[component]
+fn Toolbar() -> impl IntoView {
+    let lab = super::state::expect_lab();
+    view! {
+        <div class="lab-toolbar">
+            <button
+                class="lab-button"
+                data-testid="present"
+                aria-pressed=move || lab.presenting.get().to_string()
+                aria-keyshortcuts="P"
+                on:click=move |_| lab.presenting.update(|p| *p = !*p)
+            >
+                "Presentation mode"
+            </button>
+            <label class="lab-controls__field">
+                "theme "
+                <select
+                    aria-label="theme"
+                    data-testid="theme"
+                    on:change=move |ev| {
+                        lab.theme
+                            .set(
+                                match event_target_value(&ev).as_str() {
+                                    "light" => "light",
+                                    "dark" => "dark",
+                                    _ => "auto",
+                                },
+                            )
+                    }
+                >
+                    <option value="auto">"system"</option>
+                    <option value="light">"light"</option>
+                    <option value="dark">"dark"</option>
+                </select>
+            </label>
+            <button
+                class="lab-button"
+                data-testid="help"
+                aria-keyshortcuts="?"
+                on:click=move |_| lab.help_open.update(|h| *h = !*h)
+            >
+                "Keys and panels (?)"
+            </button>
+        </div>
+    }
+}
+
+/// The keyboard help and the panel chooser.
+#[component]
+fn Help() -> impl IntoView {
+    let lab = super::state::expect_lab();
+    view! {
+        <Show when=move || lab.help_open.get()>
+            <div class="lab-help" role="dialog" aria-label="keyboard help" data-testid="help-dialog">
+                <h2 class="lab-panel__title">"Keyboard"</h2>
+                <dl class="lab-help__keys">
+                    <dt>"Space"</dt><dd>"play / pause"</dd>
+                    <dt>"→ or PageDown"</dt><dd>"step one event"</dd>
+                    <dt>"← or PageUp"</dt><dd>"back one second (replayed from the seed)"</dd>
+                    <dt>"+ / -"</dt><dd>"faster / slower"</dd>
+                    <dt>"F"</dt><dd>"full screen"</dd>
+                    <dt>"P"</dt><dd>"presentation mode"</dd>
+                    <dt>"?"</dt><dd>"this help; Esc closes it"</dd>
+                </dl>
+                <h2 class="lab-panel__title">"Panels"</h2>
+                {PANELS
+                    .iter()
+                    .map(|&(name, label)| {
+                        view! {
+                            <label class="lab-help__panel">
+                                <input
+                                    type="checkbox"
+                                    prop:checked=move || lab.shows(name)
+                                    on:change=move |_| {
+                                        lab.hidden_panels
+                                            .update(|h| {
+                                                if let Some(i) = h.iter().position(|n| *n == name) {
+                                                    h.remove(i);
+                                                } else {
+                                                    h.push(name);
+                                                }
+                                            })
+                                    }
+                                />
+                                {label}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+                <p>
+                    <button class="lab-button" on:click=move |_| lab.help_open.set(false)>
+                        "Close"
+                    </button>
+                </p>
+            </div>
+        </Show>
     }
 }

@@ -1,8 +1,6 @@
 //! Time controls: play/pause, one event, one second, speed, reset with a commit mode,
 //! and the keyboard (space, →, +, -).
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 
 use super::state::{expect_lab, LabState, SPEEDS};
@@ -49,24 +47,29 @@ fn change_speed(lab: LabState, up: bool) {
 pub fn Controls() -> impl IntoView {
     let lab = expect_lab();
 
-    // The play loop: each tick advances virtual time by tick × speed.
-    if let Ok(handle) = set_interval_with_handle(
+    // The play loop: each tick advances virtual time by tick × speed. The timer is
+    // dropped (cancelled) when the controls unmount.
+    let timer = StoredValue::new_local(Some(gloo_timers::callback::Interval::new(
+        TICK_MS as u32,
         move || {
             if lab.playing.get_untracked() {
                 let ms = (TICK_MS as f64 * lab.speed_factor()).round().max(1.0) as u64;
                 lab.advance(ms);
             }
         },
-        Duration::from_millis(TICK_MS),
-    ) {
-        on_cleanup(move || handle.clear());
-    }
+    )));
+    on_cleanup(move || timer.update_value(|t| drop(t.take())));
 
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
         let typing = ev
             .target()
             .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
             .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+        // Escape closes the help from anywhere; other keys are left to the field being typed in.
+        if ev.key() == "Escape" {
+            lab.help_open.set(false);
+            return;
+        }
         if typing {
             return;
         }
@@ -82,6 +85,13 @@ pub fn Controls() -> impl IntoView {
             }
             "+" | "=" => change_speed(lab, true),
             "-" => change_speed(lab, false),
+            "f" | "F" => {
+                if let Some(root) = document().document_element() {
+                    let _ = root.request_fullscreen();
+                }
+            }
+            "?" => lab.help_open.update(|h| *h = !*h),
+            "p" | "P" => lab.presenting.update(|p| *p = !*p),
             _ => {}
         }
     });
@@ -95,6 +105,9 @@ pub fn Controls() -> impl IntoView {
         lab.with(|s| {
             s.events()
                 .iter()
+                .rev()
+                // Bounded per frame: only the most recent events are marked.
+                .take(20_000)
                 .filter_map(|e| match e {
                     Event::Group { at_ms, event, .. } => {
                         let kind = match event {
@@ -107,7 +120,6 @@ pub fn Controls() -> impl IntoView {
                     }
                     _ => None,
                 })
-                .rev()
                 .take(400)
                 .map(|(pos, kind)| ((pos * 10.0).round() as u32, kind))
                 .collect::<Vec<_>>()

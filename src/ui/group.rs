@@ -17,6 +17,9 @@ struct MemberCard {
     partitions: Vec<u32>,
     idle_reason: Option<String>,
     detail: String,
+    slow: bool,
+    /// "auto-commit in 2.1 s", or "session timeout in 7.0 s" for a crashed member.
+    timer: Option<String>,
 }
 
 /// The group's view model.
@@ -69,6 +72,30 @@ pub fn GroupPanel() -> impl IntoView {
                                 idle_reason: idle.then(|| {
                                     format!("idle: {live} consumers, {partitions} partitions")
                                 }),
+                                slow: c.processing_ms_override.is_some(),
+                                timer: {
+                                    let now = sim.now_ms();
+                                    let secs = |ms: u64| format!("{:.1} s", ms as f64 / 1000.0);
+                                    let in_group = g.members.values().find(|m| m.consumer == i);
+                                    match (&c.status, in_group) {
+                                        (ConsumerStatus::Crashed, Some(m)) => Some(format!(
+                                            "session timeout in {}",
+                                            secs(
+                                                (m.last_heartbeat_ms + g.config.session_timeout_ms)
+                                                    .saturating_sub(now)
+                                            )
+                                        )),
+                                        (ConsumerStatus::Active, _)
+                                            if g.config.enable_auto_commit =>
+                                        {
+                                            Some(format!(
+                                                "auto-commit in {}",
+                                                secs(c.next_auto_commit_ms.saturating_sub(now))
+                                            ))
+                                        }
+                                        _ => None,
+                                    }
+                                },
                                 detail: match &c.status {
                                     ConsumerStatus::Failed(e) => e.clone(),
                                     _ => {
@@ -119,6 +146,7 @@ pub fn GroupPanel() -> impl IntoView {
                                                 </div>
                                                 <div class="lab-member__parts" data-testid="owned">{parts}</div>
                                                 {m.idle_reason.map(|r| view! { <div class="lab-member__idle">{r}</div> })}
+                                                {m.timer.map(|t| view! { <div class="lab-member__timer" data-testid="member-timer">{t}</div> })}
                                                 <div class="lab-member__detail">{m.detail}</div>
                                                 <div class="lab-member__actions">
                                                     {if m.alive {
@@ -129,6 +157,19 @@ pub fn GroupPanel() -> impl IntoView {
                                                                 on:click=move |_| act(Command::CrashConsumer { group: 0, consumer: i })
                                                             >
                                                                 "Crash"
+                                                            </button>
+                                                            <button
+                                                                class="lab-button lab-button--small"
+                                                                aria-label=format!("slow down {}", m.client_id)
+                                                                aria-pressed=m.slow.to_string()
+                                                                title="1 s per record: past max.poll.interval.ms the consumer is removed"
+                                                                on:click=move |_| act(Command::SlowConsumer {
+                                                                    group: 0,
+                                                                    consumer: i,
+                                                                    processing_ms: if m.slow { None } else { Some(1_000) },
+                                                                })
+                                                            >
+                                                                {if m.slow { "Normal speed" } else { "Slow down" }}
                                                             </button>
                                                             <button
                                                                 class="lab-button lab-button--small"

@@ -11,6 +11,7 @@ mod lanes;
 mod ledger;
 mod produce;
 mod state;
+mod swimlane;
 
 pub use app::App;
 pub use state::{LabState, STORAGE_KEY};

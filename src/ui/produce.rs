@@ -127,6 +127,17 @@ pub fn ProducePanel() -> impl IntoView {
                     "Produce"
                 </button>
             </form>
+            <button
+                type="button"
+                class="lab-button"
+                data-testid="poison"
+                title="The consumer that processes it crashes"
+                on:click=move |_| {
+                    lab.act(Command::Send { producer: 0, key: Some("poison".into()), payload_bytes: 100, poison: true })
+                }
+            >
+                "Send a poison record"
+            </button>
             <button type="button" class="lab-button" data-testid="produce-random" on:click=produce_random>
                 "Produce 10 random orders"
             </button>

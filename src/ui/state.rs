@@ -29,6 +29,14 @@ pub struct LabState {
     pub playing: RwSignal<bool>,
     /// Index into [`SPEEDS`].
     pub speed: RwSignal<usize>,
+    /// Presentation mode: large type and high contrast.
+    pub presenting: RwSignal<bool>,
+    /// Theme: "auto" (the system's), "light" or "dark".
+    pub theme: RwSignal<&'static str>,
+    /// The keyboard help is open.
+    pub help_open: RwSignal<bool>,
+    /// Panels the presenter hid, by name.
+    pub hidden_panels: RwSignal<Vec<&'static str>>,
     /// The anomaly selected in the ledger panel: `(group, index)`.
     pub selected_anomaly: RwSignal<Option<(u16, usize)>>,
     /// The last message for the user (an error, or what just happened).
@@ -70,6 +78,10 @@ impl LabState {
             scenario: RwSignal::new(Scenario::default()),
             playing: RwSignal::new(false),
             speed: RwSignal::new(2),
+            presenting: RwSignal::new(false),
+            theme: RwSignal::new("auto"),
+            help_open: RwSignal::new(false),
+            hidden_panels: RwSignal::new(Vec::new()),
             selected_anomaly: RwSignal::new(None),
             notice: RwSignal::new(None),
         };
@@ -98,9 +110,18 @@ impl LabState {
             scenario: RwSignal::new(Scenario::default()),
             playing: RwSignal::new(false),
             speed: RwSignal::new(2),
+            presenting: RwSignal::new(false),
+            theme: RwSignal::new("auto"),
+            help_open: RwSignal::new(false),
+            hidden_panels: RwSignal::new(Vec::new()),
             selected_anomaly: RwSignal::new(None),
             notice: RwSignal::new(None),
         }
+    }
+
+    /// True unless the presenter hid the panel `name`.
+    pub fn shows(&self, name: &'static str) -> bool {
+        !self.hidden_panels.with(|h| h.contains(&name))
     }
 
     /// Reads the engine; tracks the version so the caller re-runs after each change.

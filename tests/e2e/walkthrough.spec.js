@@ -112,3 +112,32 @@ test('a reload keeps the lab; a corrupt saved lab is discarded with a notice', a
   await expect(page.getByRole('status')).toContainText('could not be restored');
   await expect(page.getByTestId('time')).toHaveText('t = 0.0 s');
 });
+
+test('a poison record crashes the consumer that processes it', async ({ page }) => {
+  await page.goto('/');
+  await advance(page, 10);
+  await page.getByTestId('poison').click();
+  // The owner reaches it after its backlog (about 2 s of processing).
+  await advance(page, 10);
+  await expect(page.locator('.lab-member--crashed')).toHaveCount(1);
+  await expect(page.locator('.lab-chip--crash')).toHaveCount(1);
+  await expect(page.getByTestId('member-timer').first()).toBeVisible();
+  await snap(page, 'walk-poison');
+});
+
+test('presentation mode, dark theme, and choosing panels from the help', async ({ page }) => {
+  await page.goto('/');
+  await advance(page, 10);
+  await page.getByTestId('present').click();
+  await expect(page.locator('html')).toHaveAttribute('data-present', 'on');
+  await page.getByTestId('theme').selectOption('dark');
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await page.keyboard.press('?');
+  await expect(page.getByTestId('help-dialog')).toBeVisible();
+  await page.getByTestId('help-dialog').getByLabel('Predict the partition').uncheck();
+  await expect(page.locator('.lab-calculator')).toHaveCount(0);
+  await snap(page, 'walk-present-help');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('help-dialog')).toHaveCount(0);
+  await snap(page, 'walk-present');
+});
