@@ -22,6 +22,9 @@ pub struct Scenario {
     pub group: GroupConfig,
     /// Consumers in the group at the start.
     pub consumers: u16,
+    /// The producer's configuration.
+    #[serde(default)]
+    pub producer: ProducerConfig,
 }
 
 impl Default for Scenario {
@@ -42,6 +45,7 @@ impl Default for Scenario {
                 ..GroupConfig::default()
             },
             consumers: 2,
+            producer: ProducerConfig::default(),
         }
     }
 }
@@ -55,6 +59,44 @@ impl Scenario {
     pub fn with_commit_mode(mut self, mode: &str) -> Result<Self, EngineError> {
         self.group.set("commit.mode", mode)?;
         Ok(self)
+    }
+
+    /// Sets one setting by name: a lab setting (`partitions`, `rate`, `keys`, `consumers`,
+    /// `seed`), a consumer config, or a producer config. On error nothing changes.
+    ///
+    /// # Errors
+    /// An unknown name or an invalid value, naming the setting.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), EngineError> {
+        let v = value.trim();
+        let number = |min: u64, max: u64| -> Result<u64, EngineError> {
+            let n: u64 = v.parse().map_err(|_| EngineError::InvalidConfig {
+                name: name.to_owned(),
+                reason: format!("`{v}` is not a whole number"),
+            })?;
+            if n < min || n > max {
+                return Err(EngineError::InvalidConfig {
+                    name: name.to_owned(),
+                    reason: format!("must be between {min} and {max}"),
+                });
+            }
+            Ok(n)
+        };
+        match name {
+            "partitions" => {
+                self.partitions = number(1, u64::from(super::topic::MAX_PARTITIONS))? as u32
+            }
+            "rate" => self.rate_per_sec = number(1, 10_000)? as u32,
+            "keys" => self.keys = number(1, 10_000)? as u32,
+            "consumers" => {
+                self.consumers = number(0, super::group::MAX_CONSUMERS_PER_GROUP as u64)? as u16
+            }
+            "seed" => self.seed = number(0, u64::MAX)?,
+            _ if name.starts_with("producer.") => {
+                self.producer.set(&name["producer.".len()..], v)?
+            }
+            _ => self.group.set(name, v)?,
+        }
+        Ok(())
     }
 
     /// The commit mode's name, as [`Self::with_commit_mode`] takes it.
@@ -84,7 +126,7 @@ impl Scenario {
             })?;
         }
         sim.apply(Command::AddProducer {
-            config: ProducerConfig::default(),
+            config: self.producer.clone(),
             workload: Some(Workload {
                 rate_per_sec: self.rate_per_sec,
                 key_space: KeySpace::Uniform {
@@ -129,6 +171,31 @@ mod tests {
     fn before_processing_crash_loses() {
         let t = crash_at_10s("before-processing");
         assert!(t.lost > 0 && t.duplicate == 0, "{t:?}");
+    }
+
+    #[test]
+    fn settings_by_name_validate_and_refuse_without_change() {
+        let mut s = Scenario::default();
+        s.set("producer.acks", "1").unwrap();
+        s.set("session.timeout.ms", "12000").unwrap();
+        s.set("partitions", "6").unwrap();
+        assert_eq!((s.partitions, s.group.session_timeout_ms), (6, 12_000));
+        let before = s.clone();
+        for (name, value) in [
+            ("partitions", "65"),
+            ("producer.acks", "2"),
+            ("max.poll.records", "x"),
+            ("nope", "1"),
+        ] {
+            let err = s.set(name, value).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(name.trim_start_matches("producer.")),
+                "{err}"
+            );
+        }
+        assert_eq!(s, before);
+        assert!(s.build().is_ok());
     }
 
     #[test]

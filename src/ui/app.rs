@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::calculator::Calculator;
+use super::config::ConfigPanel;
 use super::controls::Controls;
 use super::describe::DescribePanel;
 use super::group::GroupPanel;
@@ -71,6 +72,9 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
                     </Show>
                 </div>
             </div>
+            <Show when=panel("config")>
+                <ConfigPanel/>
+            </Show>
             <footer class="lab-footer">
                 "Simplified: one broker, one replica per partition (acks=1 and acks=all behave alike); group requests take no time. "
                 "This demo shortens session.timeout.ms to 10000 and heartbeat.interval.ms to 1000 (Kafka's defaults: 45000 and 3000). "
@@ -99,7 +103,8 @@ fn Notice() -> impl IntoView {
 }
 
 /// The panels a presenter may hide, with their labels.
-const PANELS: [(&str, &str); 5] = [
+const PANELS: [(&str, &str); 6] = [
+    ("config", "Configuration"),
     ("producer", "Producer"),
     ("calculator", "Predict the partition"),
     ("ledger", "Ledger"),

@@ -5,7 +5,6 @@ use leptos::prelude::*;
 
 use super::state::{expect_lab, LabState, SPEEDS};
 use crate::engine::event::{Event, GroupEvent};
-use crate::engine::scenario::Scenario;
 
 /// How often the play loop ticks, in wall-clock ms.
 const TICK_MS: u64 = 100;
@@ -128,10 +127,7 @@ pub fn Controls() -> impl IntoView {
     let mode = move || lab.scenario.with(|s| s.commit_mode().to_owned());
     let on_mode = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
-        let base = Scenario {
-            seed: lab.scenario.get_untracked().seed,
-            ..Scenario::default()
-        };
+        let base = lab.scenario.get_untracked();
         match base.with_commit_mode(&value) {
             Ok(s) => {
                 lab.reset(s);

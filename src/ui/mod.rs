@@ -3,6 +3,7 @@
 
 mod app;
 mod calculator;
+mod config;
 mod controls;
 mod describe;
 pub mod format;

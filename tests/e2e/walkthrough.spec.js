@@ -141,3 +141,20 @@ test('presentation mode, dark theme, and choosing panels from the help', async (
   await expect(page.getByTestId('help-dialog')).toHaveCount(0);
   await snap(page, 'walk-present');
 });
+
+test('configuration: an invalid value is refused inline, a valid one restarts the lab', async ({ page }) => {
+  await page.goto('/');
+  await page.getByText('Configuration').click();
+  const session = page.getByLabel('session.timeout.ms', { exact: true });
+  await session.fill('1000');
+  await session.press('Enter');
+  await session.blur();
+  await expect(page.locator('.lab-config__error')).toContainText('6000');
+  await expect(session).toHaveAttribute('aria-invalid', 'true');
+  const records = page.getByLabel('max.poll.records', { exact: true });
+  await records.fill('5');
+  await records.blur();
+  await expect(page.getByRole('status')).toContainText('max.poll.records = 5');
+  await expect(page.getByLabel('max.poll.records', { exact: true })).toHaveValue('5');
+  await snap(page, 'walk-config');
+});
