@@ -188,3 +188,20 @@ async fn a_corrupt_saved_lab_is_discarded_with_a_notice() {
         "the corrupt entry is removed"
     );
 }
+
+#[wasm_bindgen_test]
+async fn adding_a_group_switches_every_panel_to_it() {
+    let lab = mount();
+    lab.click("[data-testid=add-group]");
+    leptos::task::tick().await;
+    assert!(lab.text("#ledger-title").contains("group-2"));
+    assert!(lab.text("#describe-title").contains("--group group-2"));
+    lab.click("[data-testid=advance-10s]");
+    leptos::task::tick().await;
+    assert_eq!(
+        lab.count(".lab-swimlane__row"),
+        1,
+        "group-2 has one consumer"
+    );
+    assert!(lab.text("[data-testid=lane-marker]").contains("group-2"));
+}

@@ -10,7 +10,7 @@ pub fn DescribePanel() -> impl IntoView {
     let lab = expect_lab();
     let text = Memo::new(move |_| {
         lab.with(|sim| {
-            let rows = sim.describe_group(0);
+            let rows = sim.describe_group(lab.group.get());
             let dash = |v: Option<u64>| v.map_or("-".to_owned(), |n| n.to_string());
             let mut table = vec![[
                 "GROUP".to_owned(),
@@ -63,7 +63,14 @@ pub fn DescribePanel() -> impl IntoView {
     view! {
         <section class="lab-panel lab-describe" aria-labelledby="describe-title">
             <h2 id="describe-title" class="lab-panel__title">
-                <code>"kafka-consumer-groups --describe --group payments"</code>
+                <code>
+                    {move || {
+                        lab.with(|s| {
+                            let id = s.groups().get(lab.group.get() as usize).map_or("-".into(), |g| g.group_id.clone());
+                            format!("kafka-consumer-groups --describe --group {id}")
+                        })
+                    }}
+                </code>
             </h2>
             <pre class="lab-describe__out" data-testid="describe">{move || text.get()}</pre>
         </section>

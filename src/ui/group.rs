@@ -50,7 +50,8 @@ pub fn GroupPanel() -> impl IntoView {
     let view_model = Memo::new(move |_| {
         lab.with(|sim| {
             let partitions = sim.topic().partition_count();
-            sim.groups().first().map(|g| {
+            let gi = lab.group.get();
+            sim.groups().get(gi as usize).map(|g| {
                 let live = g.consumers.iter().filter(|c| c.status.alive()).count();
                 GroupView {
                     group_id: g.group_id.clone(),
@@ -110,8 +111,72 @@ pub fn GroupPanel() -> impl IntoView {
         })
     });
     let act = move |cmd: Command| lab.act(cmd);
+    let group_ids = Memo::new(move |_| {
+        lab.with(|sim| {
+            sim.groups()
+                .iter()
+                .map(|g| g.group_id.clone())
+                .collect::<Vec<_>>()
+        })
+    });
+    let add_group = move |_| {
+        let (n, config) = (
+            lab.with(|s| s.groups().len()),
+            lab.scenario.get_untracked().group,
+        );
+        let group_id = format!("group-{}", n + 1);
+        if lab
+            .command(Command::AddGroup {
+                group_id: group_id.clone(),
+                config,
+            })
+            .is_ok()
+        {
+            lab.act(Command::AddConsumer {
+                group: n as u16,
+                group_instance_id: None,
+            });
+            lab.group.set(n as u16);
+            lab.info(format!(
+                "Added {group_id}: it reads the same topic with its own offsets."
+            ));
+        } else {
+            lab.error(format!(
+                "The lab runs at most {} groups.",
+                crate::engine::group::MAX_GROUPS
+            ));
+        }
+    };
     view! {
         <section class="lab-panel lab-group" aria-labelledby="group-title">
+            <div class="lab-group__switch">
+                <label class="lab-controls__field">
+                    "group "
+                    <select
+                        aria-label="group shown"
+                        data-testid="group-select"
+                        prop:value=move || lab.group.get().to_string()
+                        on:change=move |ev| {
+                            if let Ok(g) = event_target_value(&ev).parse::<u16>() {
+                                lab.group.set(g);
+                                lab.selected_anomaly.set(None);
+                            }
+                        }
+                    >
+                        {move || {
+                            group_ids
+                                .get()
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, id)| view! { <option value=i.to_string()>{id}</option> })
+                                .collect_view()
+                        }}
+                    </select>
+                </label>
+                <button class="lab-button lab-button--small" data-testid="add-group" on:click=add_group>
+                    "Add a group"
+                </button>
+            </div>
             {move || {
                 view_model
                     .get()
@@ -154,7 +219,7 @@ pub fn GroupPanel() -> impl IntoView {
                                                             <button
                                                                 class="lab-button lab-button--small"
                                                                 aria-label=format!("crash {}", m.client_id)
-                                                                on:click=move |_| act(Command::CrashConsumer { group: 0, consumer: i })
+                                                                on:click=move |_| act(Command::CrashConsumer { group: lab.group.get_untracked(), consumer: i })
                                                             >
                                                                 "Crash"
                                                             </button>
@@ -164,7 +229,7 @@ pub fn GroupPanel() -> impl IntoView {
                                                                 aria-pressed=m.slow.to_string()
                                                                 title="1 s per record: past max.poll.interval.ms the consumer is removed"
                                                                 on:click=move |_| act(Command::SlowConsumer {
-                                                                    group: 0,
+                                                                    group: lab.group.get_untracked(),
                                                                     consumer: i,
                                                                     processing_ms: if m.slow { None } else { Some(1_000) },
                                                                 })
@@ -174,7 +239,7 @@ pub fn GroupPanel() -> impl IntoView {
                                                             <button
                                                                 class="lab-button lab-button--small"
                                                                 aria-label=format!("close {}", m.client_id)
-                                                                on:click=move |_| act(Command::CloseConsumer { group: 0, consumer: i })
+                                                                on:click=move |_| act(Command::CloseConsumer { group: lab.group.get_untracked(), consumer: i })
                                                             >
                                                                 "Close"
                                                             </button>
@@ -185,7 +250,7 @@ pub fn GroupPanel() -> impl IntoView {
                                                             <button
                                                                 class="lab-button lab-button--small"
                                                                 aria-label=format!("restart {}", m.client_id)
-                                                                on:click=move |_| act(Command::RestartConsumer { group: 0, consumer: i })
+                                                                on:click=move |_| act(Command::RestartConsumer { group: lab.group.get_untracked(), consumer: i })
                                                             >
                                                                 "Restart"
                                                             </button>
@@ -201,7 +266,7 @@ pub fn GroupPanel() -> impl IntoView {
                             <button
                                 class="lab-button"
                                 data-testid="add-consumer"
-                                on:click=move |_| act(Command::AddConsumer { group: 0, group_instance_id: None })
+                                on:click=move |_| act(Command::AddConsumer { group: lab.group.get_untracked(), group_instance_id: None })
                             >
                                 "Add a consumer"
                             </button>

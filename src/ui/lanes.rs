@@ -19,6 +19,10 @@ struct Cell {
     outcome: &'static str,
     /// Part of the anomaly selected in the ledger.
     highlighted: bool,
+    /// Group 0's markers at this offset: "committed", "position", "both" or "".
+    mark: &'static str,
+    /// Hover text: offset, key and its hash.
+    title: String,
 }
 
 /// One lane's view model.
@@ -31,6 +35,8 @@ struct Lane {
     cells: Vec<Cell>,
     /// Group 0 on this partition: owner, position and committed offset, in words.
     marker: String,
+    /// Group 0's lag on this partition, capped at 100, for the lag bar.
+    lag_bar: u64,
 }
 
 /// The partition lanes of the topic.
@@ -39,14 +45,15 @@ pub fn Lanes() -> impl IntoView {
     let lab = expect_lab();
     let lanes = Memo::new(move |_| {
         let selected = lab.selected_anomaly.get();
+        let gi = lab.group.get() as usize;
         lab.with(|sim| {
             // A selected anomaly scrolls its partition back to it; other lanes follow the newest.
             let focus = selected
                 .and_then(|(g, i)| sim.ledger().groups.get(g as usize)?.anomalies.get(i))
                 .map(|a| (a.partition, a.first_offset, a.last_offset));
             let keys = sim.keys();
-            let ledger = sim.ledger().groups.first();
-            let group = sim.groups().first();
+            let ledger = sim.ledger().groups.get(gi);
+            let group = sim.groups().get(gi);
             sim.topic()
                 .partitions()
                 .iter()
@@ -60,6 +67,21 @@ pub fn Lanes() -> impl IntoView {
                         }
                         _ => (leo.saturating_sub(VISIBLE_CELLS), leo),
                     };
+                    let (committed, position) = group.map_or((None, None), |g| {
+                        let p = p as u32;
+                        let committed = g
+                            .committed
+                            .get(p as usize)
+                            .cloned()
+                            .flatten()
+                            .map(|c| c.offset);
+                        let position = g
+                            .consumers
+                            .iter()
+                            .find(|c| c.status.alive() && c.assigned.contains(&p))
+                            .and_then(|c| c.positions.get(&p).copied());
+                        (committed, position)
+                    });
                     let cells = log
                         .range(from, end)
                         .map(|(offset, r)| {
@@ -78,6 +100,19 @@ pub fn Lanes() -> impl IntoView {
                                 highlighted: focus.is_some_and(|(fp, first, last)| {
                                     fp == p as u32 && (first..=last).contains(&offset)
                                 }),
+                                mark: match (committed == Some(offset), position == Some(offset)) {
+                                    (true, true) => "both",
+                                    (true, false) => "committed",
+                                    (false, true) => "position",
+                                    (false, false) => "",
+                                },
+                                title: match info {
+                                    Some(k) => format!(
+                                        "offset {offset} · key \"{}\" · murmur2 = {}",
+                                        k.name, k.murmur2
+                                    ),
+                                    None => format!("offset {offset} · null key"),
+                                },
                             }
                         })
                         .collect();
@@ -109,6 +144,7 @@ pub fn Lanes() -> impl IntoView {
                         log_end_offset: leo,
                         cells,
                         marker,
+                        lag_bar: committed.map_or(0, |c| leo.saturating_sub(c).min(100)),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -126,7 +162,8 @@ pub fn Lanes() -> impl IntoView {
             </div>
             <p class="lab-legend">
                 "Each cell is one record at its offset; its colour is its key's hash (grey = null key). "
-                "Faded = not processed yet by payments; red ring = processed twice; amber stripes = lost (committed past, never processed)."
+                "Faded = not processed yet by the group shown; red ring = processed twice; amber stripes = lost (committed past, never processed). "
+                "C = the group's committed offset, P = its owner's position; the bar is the lag."
             </p>
         </section>
     }
@@ -140,6 +177,7 @@ fn LaneRow(lane: Lane) -> impl IntoView {
         log_end_offset,
         cells,
         marker,
+        lag_bar,
     } = lane;
     view! {
         <div class="lab-lane" data-partition=partition role="list" aria-label=format!("partition {partition}")>
@@ -152,10 +190,11 @@ fn LaneRow(lane: Lane) -> impl IntoView {
                             .hue
                             .map(|h| format!("--key-hue: {h}"))
                             .unwrap_or_default();
-                        let title = format!("offset {}: key {}", c.offset, c.key.clone().unwrap_or_else(|| "null".into()));
+                        let title = c.title.clone();
                         let class = format!(
-                            "lab-record lab-record--{}{}{}",
+                            "lab-record lab-record--{}{}{}{}",
                             c.outcome,
+                            if c.mark.is_empty() { String::new() } else { format!(" lab-record--mark-{}", c.mark) },
                             if c.key.is_some() { "" } else { " lab-record--null" },
                             if c.highlighted { " lab-record--highlight" } else { "" }
                         );
@@ -178,7 +217,12 @@ fn LaneRow(lane: Lane) -> impl IntoView {
                     .collect_view()}
             </div>
             <span class="lab-lane__end" title="log end offset">"LEO " {log_end_offset}</span>
-            <span class="lab-lane__marker" data-testid="lane-marker">{marker}</span>
+            <span class="lab-lane__marker" data-testid="lane-marker">
+                <span class="lab-lag" title="lag (log end - committed), bar capped at 100 records">
+                    <span class="lab-lag__bar" style=format!("width: {lag_bar}%")></span>
+                </span>
+                {marker}
+            </span>
         </div>
     }
 }

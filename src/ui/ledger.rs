@@ -22,8 +22,9 @@ pub fn LedgerPanel() -> impl IntoView {
     let lab = expect_lab();
     let view_model = Memo::new(move |_| {
         lab.with(|sim| {
-            let t = sim.totals(0)?;
-            let g = sim.ledger().groups.first()?;
+            let gi = lab.group.get();
+            let t = sim.totals(gi)?;
+            let g = sim.ledger().groups.get(gi as usize)?;
             Some(LedgerView {
                 once: t.once,
                 duplicate: t.duplicate,
@@ -67,7 +68,8 @@ pub fn LedgerPanel() -> impl IntoView {
     });
     view! {
         <section class="lab-panel lab-ledger" aria-labelledby="ledger-title">
-            <h2 id="ledger-title" class="lab-panel__title">"Delivery ledger: " <code>"payments"</code></h2>
+            <h2 id="ledger-title" class="lab-panel__title">"Delivery ledger: "
+                <code>{move || lab.with(|s| s.groups().get(lab.group.get() as usize).map(|g| g.group_id.clone()))}</code></h2>
             {move || {
                 view_model
                     .get()
@@ -90,9 +92,9 @@ pub fn LedgerPanel() -> impl IntoView {
                                                 <button
                                                     class=format!("lab-anomaly lab-anomaly--{kind}")
                                                     aria-pressed=move || {
-                                                        (lab.selected_anomaly.get() == Some((0, i))).to_string()
+                                                        (lab.selected_anomaly.get() == Some((lab.group.get(), i))).to_string()
                                                     }
-                                                    on:click=move |_| lab.selected_anomaly.set(Some((0, i)))
+                                                    on:click=move |_| lab.selected_anomaly.set(Some((lab.group.get_untracked(), i)))
                                                 >
                                                     {label}
                                                 </button>

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use super::format::computation;
 use super::state::expect_lab;
 use crate::engine::event::Event;
+use crate::engine::producer::{KeySpace, Workload};
 use crate::engine::topic::MAX_PARTITIONS;
 use crate::engine::Command;
 
@@ -94,7 +95,49 @@ pub fn ProducePanel() -> impl IntoView {
 
     view! {
         <section class="lab-panel lab-producer" aria-labelledby="producer-title">
-            <h2 id="producer-title" class="lab-panel__title">"Producer"</h2>
+            <h2 id="producer-title" class="lab-panel__title">"Producers"</h2>
+            <ul class="lab-producers" data-testid="producers">
+                {move || {
+                    lab.with(|sim| {
+                        sim.producers()
+                            .iter()
+                            .map(|p| {
+                                let workload = p.workload.as_ref().map_or("no workload".to_owned(), |w| {
+                                    format!("{} records/s", w.rate_per_sec)
+                                });
+                                let line = format!(
+                                    "{}: {workload} · acks={} · idempotent={} · acked {}{}",
+                                    p.client_id,
+                                    p.config.acks.kafka_value(),
+                                    p.config.idempotence(),
+                                    p.acked_records,
+                                    if p.failed_records > 0 { format!(" · failed {}", p.failed_records) } else { String::new() },
+                                );
+                                view! { <li>{line}</li> }
+                            })
+                            .collect_view()
+                    })
+                }}
+            </ul>
+            <button
+                type="button"
+                class="lab-button lab-button--small"
+                data-testid="add-producer"
+                on:click=move |_| {
+                    let s = lab.scenario.get_untracked();
+                    lab.act(Command::AddProducer {
+                        config: s.producer.clone(),
+                        workload: Some(Workload {
+                            rate_per_sec: s.rate_per_sec,
+                            key_space: KeySpace::Uniform { prefix: "order-".into(), count: s.keys },
+                            payload_bytes: 100,
+                        }),
+                    });
+                }
+            >
+                "Add a producer"
+            </button>
+            <h3 class="lab-producer__manual">"Send by hand (appended directly)"</h3>
             <form
                 class="lab-producer__form"
                 on:submit=move |ev| {

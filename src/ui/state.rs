@@ -37,6 +37,8 @@ pub struct LabState {
     pub help_open: RwSignal<bool>,
     /// Panels the presenter hid, by name.
     pub hidden_panels: RwSignal<Vec<&'static str>>,
+    /// The group the panels show.
+    pub group: RwSignal<u16>,
     /// The anomaly selected in the ledger panel: `(group, index)`.
     pub selected_anomaly: RwSignal<Option<(u16, usize)>>,
     /// The last message for the user (an error, or what just happened).
@@ -82,6 +84,7 @@ impl LabState {
             theme: RwSignal::new("auto"),
             help_open: RwSignal::new(false),
             hidden_panels: RwSignal::new(Vec::new()),
+            group: RwSignal::new(0),
             selected_anomaly: RwSignal::new(None),
             notice: RwSignal::new(None),
         };
@@ -114,6 +117,7 @@ impl LabState {
             theme: RwSignal::new("auto"),
             help_open: RwSignal::new(false),
             hidden_panels: RwSignal::new(Vec::new()),
+            group: RwSignal::new(0),
             selected_anomaly: RwSignal::new(None),
             notice: RwSignal::new(None),
         }
@@ -146,6 +150,7 @@ impl LabState {
                 self.session.set_value(Session::new(scenario.clone()));
                 self.scenario.set(scenario);
                 self.horizon_ms.set(0);
+                self.group.set(0);
                 self.selected_anomaly.set(None);
                 self.notice.set(None);
                 self.save();

@@ -52,7 +52,8 @@ pub fn Swimlane() -> impl IntoView {
     let lab = expect_lab();
     let lanes = Memo::new(move |_| {
         lab.with(|sim| {
-            let Some(g) = sim.groups().first() else {
+            let gi = lab.group.get();
+            let Some(g) = sim.groups().get(gi as usize) else {
                 return Vec::new();
             };
             g.consumers
@@ -66,10 +67,10 @@ pub fn Swimlane() -> impl IntoView {
                         .take(SCAN_EVENTS)
                         .filter_map(|e| match e {
                             Event::Group {
-                                group: 0,
+                                group,
                                 at_ms,
                                 event,
-                            } if member_of(event) == Some(&c.client_id) => {
+                            } if *group == gi && member_of(event) == Some(&c.client_id) => {
                                 chip(event).map(|(k, l)| (k, l, format!("t={} ms", at_ms)))
                             }
                             _ => None,

@@ -158,3 +158,21 @@ test('configuration: an invalid value is refused inline, a valid one restarts th
   await expect(page.getByLabel('max.poll.records', { exact: true })).toHaveValue('5');
   await snap(page, 'walk-config');
 });
+
+test('a second group reads the same topic independently; a second producer adds load', async ({ page }) => {
+  await page.goto('/');
+  await advance(page, 10);
+  await page.getByTestId('add-producer').click();
+  await expect(page.getByTestId('producers').locator('li')).toHaveCount(2);
+  await page.getByTestId('add-group').click();
+  await expect(page.getByTestId('group-select')).toHaveValue('1');
+  await expect(page.locator('#ledger-title')).toContainText('group-2');
+  await advance(page, 10);
+  await expect(page.getByTestId('generation')).toHaveText('1');
+  const once = Number(await page.getByTestId('count-once').textContent());
+  expect(once).toBeGreaterThan(0); // auto.offset.reset=earliest: it replays from offset 0
+  await expect(page.locator('[data-testid="lane-marker"]').first()).toContainText('group-2');
+  await snap(page, 'walk-second-group');
+  await page.getByTestId('group-select').selectOption('0');
+  await expect(page.locator('#ledger-title')).toContainText('payments');
+});
