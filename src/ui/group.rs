@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 
 use super::state::expect_lab;
+use crate::engine::assignor::Protocol;
+use crate::engine::event::GroupState;
 use crate::engine::group::ConsumerStatus;
 use crate::engine::Command;
 
@@ -30,6 +32,8 @@ struct GroupView {
     generation: i32,
     assignor: String,
     members: Vec<MemberCard>,
+    /// While a rebalance runs: what eager or cooperative means right now.
+    rebalance: Option<String>,
 }
 
 fn status_name(s: &ConsumerStatus) -> &'static str {
@@ -58,6 +62,15 @@ pub fn GroupPanel() -> impl IntoView {
                     state: g.state.name(),
                     generation: g.generation,
                     assignor: g.strategy().kafka_name().to_owned(),
+                    rebalance: matches!(g.state, GroupState::PreparingRebalance | GroupState::CompletingRebalance).then(|| {
+                        match g.protocol() {
+                            Protocol::Eager => format!(
+                                "Eager rebalance: each member gives up all its partitions when it rejoins (at its next poll); none are processed again until generation {}.",
+                                g.generation + 1
+                            ),
+                            Protocol::Cooperative => "Cooperative rebalance: members keep processing what they own; only partitions that move are revoked, then a second round hands them over.".to_owned(),
+                        }
+                    }),
                     members: g
                         .consumers
                         .iter()
@@ -185,6 +198,7 @@ pub fn GroupPanel() -> impl IntoView {
                             <h2 id="group-title" class="lab-panel__title">
                                 "Group " <code>{g.group_id.clone()}</code>
                             </h2>
+                            {g.rebalance.clone().map(|r| view! { <p class="lab-group__rebalance" data-testid="rebalance">{r}</p> })}
                             <p class="lab-group__state" data-testid="group-state">
                                 <strong>{g.state}</strong>
                                 " · generation "

@@ -16,7 +16,16 @@ struct LedgerView {
     anomalies: Vec<(usize, String, String)>,
 }
 
-/// The ledger panel for group 0, with the selected anomaly's cause chain.
+/// A snapshot of one anomaly's cause, for the cause panel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CauseView {
+    explanation: String,
+    chain: Vec<(u64, String)>,
+    /// When the user selected it: "back" returns here.
+    seen_at_ms: u64,
+}
+
+/// The ledger panel for the shown group, with the selected anomaly's cause chain.
 #[component]
 pub fn LedgerPanel() -> impl IntoView {
     let lab = expect_lab();
@@ -53,19 +62,21 @@ pub fn LedgerPanel() -> impl IntoView {
             })
         })
     });
-    let selected = Memo::new(move |_| {
-        let (g, i) = lab.selected_anomaly.get()?;
-        lab.with(|sim| {
+    // The selected anomaly's cause, kept apart from the engine so it stays on screen while
+    // the user replays its steps on the timeline (seeking back drops the anomaly itself).
+    let cause = RwSignal::new(None::<CauseView>);
+    let select = move |i: usize| {
+        let g = lab.group.get_untracked();
+        lab.selected_anomaly.set(Some((g, i)));
+        cause.set(lab.with(|sim| {
             let a = sim.ledger().groups.get(g as usize)?.anomalies.get(i)?;
-            Some((
-                a.explanation.clone(),
-                a.chain
-                    .iter()
-                    .map(|s| format!("t={} ms: {}", s.at_ms, s.text))
-                    .collect::<Vec<_>>(),
-            ))
-        })
-    });
+            Some(CauseView {
+                explanation: a.explanation.clone(),
+                chain: a.chain.iter().map(|s| (s.at_ms, s.text.clone())).collect(),
+                seen_at_ms: sim.now_ms(),
+            })
+        }));
+    };
     view! {
         <section class="lab-panel lab-ledger" aria-labelledby="ledger-title">
             <h2 id="ledger-title" class="lab-panel__title">"Delivery ledger: "
@@ -94,7 +105,7 @@ pub fn LedgerPanel() -> impl IntoView {
                                                     aria-pressed=move || {
                                                         (lab.selected_anomaly.get() == Some((lab.group.get(), i))).to_string()
                                                     }
-                                                    on:click=move |_| lab.selected_anomaly.set(Some((lab.group.get_untracked(), i)))
+                                                    on:click=move |_| select(i)
                                                 >
                                                     {label}
                                                 </button>
@@ -107,15 +118,33 @@ pub fn LedgerPanel() -> impl IntoView {
                     })
             }}
             {move || {
-                selected
+                cause
                     .get()
-                    .map(|(explanation, chain)| {
+                    .map(|c| {
+                        let back = c.seen_at_ms;
                         view! {
                             <div class="lab-ledger__cause" data-testid="cause">
-                                <p class="lab-ledger__explanation">{explanation}</p>
+                                <p class="lab-ledger__explanation">{c.explanation}</p>
+                                <p class="lab-legend">"Click a step to replay the lab to that moment."</p>
                                 <ol class="lab-ledger__chain">
-                                    {chain.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}
+                                    {c
+                                        .chain
+                                        .into_iter()
+                                        .map(|(at, text)| {
+                                            view! {
+                                                <li>
+                                                    <button class="lab-ledger__step" on:click=move |_| lab.seek(at)>
+                                                        {format!("t={:.1} s", at as f64 / 1000.0)}
+                                                    </button>
+                                                    " " {text}
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
                                 </ol>
+                                <button class="lab-button lab-button--small" data-testid="cause-back" on:click=move |_| lab.seek(back)>
+                                    {format!("Back to t={:.1} s", back as f64 / 1000.0)}
+                                </button>
                             </div>
                         }
                     })

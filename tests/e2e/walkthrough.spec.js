@@ -6,6 +6,11 @@ const { javaPartition } = require('./murmur2');
 const shots = '../../target/e2e';
 const snap = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true, animations: 'disabled' });
 
+// Steps one event at a time until `locator` shows (at most 200 events).
+async function stepUntil(page, locator) {
+  for (let i = 0; i < 200 && (await locator.count()) === 0; i++) await page.getByTestId('step').click();
+}
+
 async function advance(page, seconds) {
   for (let i = 0; i < seconds / 10; i++) await page.getByTestId('advance-10s').click();
 }
@@ -175,4 +180,38 @@ test('a second group reads the same topic independently; a second producer adds 
   await snap(page, 'walk-second-group');
   await page.getByTestId('group-select').selectOption('0');
   await expect(page.locator('#ledger-title')).toContainText('payments');
+});
+
+test('eager and cooperative rebalances look different', async ({ page }) => {
+  await page.goto('/');
+  await advance(page, 10);
+  await page.getByTestId('add-consumer').click();
+  await stepUntil(page, page.getByTestId('rebalance'));
+  await expect(page.getByTestId('rebalance')).toContainText('Eager rebalance');
+  await snap(page, 'walk-eager');
+  await page.getByText('Configuration').click();
+  const strategy = page.getByLabel('partition.assignment.strategy', { exact: true });
+  await strategy.fill('cooperative-sticky');
+  await strategy.blur();
+  await advance(page, 10);
+  await page.getByTestId('add-consumer').click();
+  await stepUntil(page, page.getByTestId('rebalance'));
+  await expect(page.getByTestId('rebalance')).toContainText('Cooperative rebalance');
+  await advance(page, 10);
+  await expect(page.getByTestId('generation')).toHaveText('3'); // two rounds
+  await snap(page, 'walk-cooperative');
+});
+
+test('an anomaly cause replays on the timeline', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('commit-mode').selectOption('after-batch');
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click();
+  await advance(page, 30);
+  await page.locator('.lab-anomaly--duplicate').first().click();
+  await page.locator('.lab-ledger__step').nth(1).click(); // "c1 crashed"
+  await expect(page.getByTestId('time')).toHaveText('t = 10.0 s');
+  await expect(page.locator('[data-member="c1"]')).toContainText('crashed');
+  await page.getByTestId('cause-back').click();
+  await expect(page.getByTestId('time')).toHaveText('t = 40.0 s');
 });
