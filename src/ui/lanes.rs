@@ -2,9 +2,11 @@
 
 use leptos::prelude::*;
 
-use super::format::key_hue;
+use super::format::{computation, key_hue};
 use super::state::expect_lab;
+use crate::engine::event::PartitionReason;
 use crate::engine::ledger::Outcome;
+use crate::engine::partitioner::java_partition;
 
 /// How many of the newest cells a lane shows; older ones scroll out of view.
 const VISIBLE_CELLS: u64 = 12;
@@ -19,6 +21,10 @@ struct Cell {
     outcome: &'static str,
     /// Part of the anomaly selected in the ledger.
     highlighted: bool,
+    /// Appended since the previous render: it slides in.
+    fresh: bool,
+    /// Became a duplicate since the previous render: it flashes once.
+    flash: bool,
     /// Group 0's markers at this offset: "committed", "position", "both" or "".
     mark: &'static str,
     /// Hover text: offset, key and its hash.
@@ -43,7 +49,21 @@ struct Lane {
 #[component]
 pub fn Lanes() -> impl IntoView {
     let lab = expect_lab();
-    let lanes = Memo::new(move |_| {
+    let lanes = Memo::new(move |prev: Option<&Vec<Lane>>| {
+        // What the previous render showed, so only changes animate.
+        let before: Vec<(u64, Vec<(u64, &'static str)>)> = prev
+            .map(|lanes| {
+                lanes
+                    .iter()
+                    .map(|l| {
+                        (
+                            l.log_end_offset,
+                            l.cells.iter().map(|c| (c.offset, c.outcome)).collect(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let selected = lab.selected_anomaly.get();
         let gi = lab.group.get() as usize;
         lab.with(|sim| {
@@ -100,6 +120,11 @@ pub fn Lanes() -> impl IntoView {
                                 highlighted: focus.is_some_and(|(fp, first, last)| {
                                     fp == p as u32 && (first..=last).contains(&offset)
                                 }),
+                                fresh: before.get(p).is_some_and(|(prev_leo, _)| offset >= *prev_leo),
+                                flash: outcome == "duplicate"
+                                    && before.get(p).is_some_and(|(_, cells)| {
+                                        cells.iter().any(|&(o, out)| o == offset && out != "duplicate")
+                                    }),
                                 mark: match (committed == Some(offset), position == Some(offset)) {
                                     (true, true) => "both",
                                     (true, false) => "committed",
@@ -107,11 +132,21 @@ pub fn Lanes() -> impl IntoView {
                                     (false, false) => "",
                                 },
                                 title: match info {
-                                    Some(k) => format!(
-                                        "offset {offset} · key \"{}\" · murmur2 = {}",
-                                        k.name, k.murmur2
-                                    ),
-                                    None => format!("offset {offset} · null key"),
+                                    // The computation, when the current partition count explains
+                                    // the lane; older records may predate added partitions.
+                                    Some(k) => {
+                                        let n = sim.topic().partition_count();
+                                        let reason = PartitionReason::Murmur2 { hash: k.murmur2, partition_count: n };
+                                        if java_partition(k.name.as_bytes(), n) == p as u32 {
+                                            format!("offset {offset}: {}", computation(Some(&k.name), &reason, p as u32))
+                                        } else {
+                                            format!(
+                                                "offset {offset}: murmur2(\"{}\") = {} (placed when the topic had fewer partitions)",
+                                                k.name, k.murmur2
+                                            )
+                                        }
+                                    }
+                                    None => format!("offset {offset}: null key"),
                                 },
                             }
                         })
@@ -192,8 +227,10 @@ fn LaneRow(lane: Lane) -> impl IntoView {
                             .unwrap_or_default();
                         let title = c.title.clone();
                         let class = format!(
-                            "lab-record lab-record--{}{}{}{}",
+                            "lab-record lab-record--{}{}{}{}{}{}",
                             c.outcome,
+                            if c.fresh { " lab-record--fresh" } else { "" },
+                            if c.flash { " lab-record--flash" } else { "" },
                             if c.mark.is_empty() { String::new() } else { format!(" lab-record--mark-{}", c.mark) },
                             if c.key.is_some() { "" } else { " lab-record--null" },
                             if c.highlighted { " lab-record--highlight" } else { "" }
