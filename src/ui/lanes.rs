@@ -87,21 +87,12 @@ pub fn Lanes() -> impl IntoView {
                         }
                         _ => (leo.saturating_sub(VISIBLE_CELLS), leo),
                     };
-                    let (committed, position) = group.map_or((None, None), |g| {
-                        let p = p as u32;
-                        let committed = g
-                            .committed
-                            .get(p as usize)
-                            .cloned()
-                            .flatten()
-                            .map(|c| c.offset);
-                        let position = g
-                            .consumers
-                            .iter()
-                            .find(|c| c.status.alive() && c.assigned.contains(&p))
-                            .and_then(|c| c.positions.get(&p).copied());
-                        (committed, position)
+                    // The shown group on this partition: its owner, committed offset and position.
+                    let owner = group.and_then(|g| {
+                        g.consumers.iter().find(|c| c.status.alive() && c.assigned.contains(&(p as u32)))
                     });
+                    let committed = group.and_then(|g| g.committed.get(p).cloned().flatten()).map(|c| c.offset);
+                    let position = owner.and_then(|c| c.positions.get(&(p as u32)).copied());
                     let cells = log
                         .range(from, end)
                         .map(|(offset, r)| {
@@ -152,23 +143,12 @@ pub fn Lanes() -> impl IntoView {
                         })
                         .collect();
                     let marker = group.map_or_else(String::new, |g| {
-                        let p = p as u32;
-                        let owner = g
-                            .consumers
-                            .iter()
-                            .find(|c| c.status.alive() && c.assigned.contains(&p));
-                        let committed = g
-                            .committed
-                            .get(p as usize)
-                            .cloned()
-                            .flatten()
-                            .map(|c| c.offset);
                         let show = |v: Option<u64>| v.map_or("-".to_owned(), |o| o.to_string());
                         format!(
                             "{}: owner {} · position {} · committed {} · lag {}",
                             g.group_id,
                             owner.map_or("none", |c| c.client_id.as_str()),
-                            show(owner.and_then(|c| c.positions.get(&p).copied())),
+                            show(position),
                             show(committed),
                             show(committed.map(|c| leo.saturating_sub(c))),
                         )

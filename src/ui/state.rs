@@ -63,33 +63,7 @@ impl LabState {
             Ok(None) => (Session::new(Scenario::default()), None),
             Err(e) => (Session::new(Scenario::default()), Some(e)),
         };
-        let sim = session
-            .replay_to(session.now_ms)
-            .or_else(|_| Scenario::default().build())
-            .expect("the default scenario is valid");
-        let lab = LabState {
-            persist: true,
-            sim: StoredValue::new(sim),
-            horizon_ms: RwSignal::new(
-                session
-                    .now_ms
-                    .max(session.commands.last().map_or(0, |c| c.0)),
-            ),
-            session: StoredValue::new(session),
-            version: RwSignal::new(0),
-            scenario: RwSignal::new(Scenario::default()),
-            playing: RwSignal::new(false),
-            speed: RwSignal::new(2),
-            presenting: RwSignal::new(false),
-            theme: RwSignal::new("auto"),
-            help_open: RwSignal::new(false),
-            hidden_panels: RwSignal::new(Vec::new()),
-            group: RwSignal::new(0),
-            selected_anomaly: RwSignal::new(None),
-            notice: RwSignal::new(None),
-        };
-        lab.scenario
-            .set(lab.session.with_value(|s| s.scenario.clone()));
+        let lab = Self::from_session(session, true);
         if let Some(problem) = problem {
             clear_saved();
             lab.error(format!(
@@ -101,16 +75,26 @@ impl LabState {
 
     /// A fresh default lab that never touches local storage.
     pub fn ephemeral() -> Self {
-        let sim = Scenario::default()
-            .build()
+        Self::from_session(Session::new(Scenario::default()), false)
+    }
+
+    /// A lab at the session's time (its scenario alone if the replay fails), paused.
+    fn from_session(session: Session, persist: bool) -> Self {
+        let sim = session
+            .replay_to(session.now_ms)
+            .or_else(|_| Scenario::default().build())
             .expect("the default scenario is valid");
         LabState {
-            persist: false,
+            persist,
             sim: StoredValue::new(sim),
-            horizon_ms: RwSignal::new(0),
-            session: StoredValue::new(Session::new(Scenario::default())),
+            horizon_ms: RwSignal::new(
+                session
+                    .now_ms
+                    .max(session.commands.last().map_or(0, |c| c.0)),
+            ),
+            scenario: RwSignal::new(session.scenario.clone()),
+            session: StoredValue::new(session),
             version: RwSignal::new(0),
-            scenario: RwSignal::new(Scenario::default()),
             playing: RwSignal::new(false),
             speed: RwSignal::new(2),
             presenting: RwSignal::new(false),
