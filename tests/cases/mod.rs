@@ -175,6 +175,54 @@ fn cooperative_round(members: &[Subscription], got: &Assignment, errors: &mut Ve
     !revoked.is_empty()
 }
 
+/// Every partition of every topic some member subscribes to (and that exists) is owned.
+fn completeness(
+    ppt: &BTreeMap<String, u32>,
+    members: &[Subscription],
+    got: &Assignment,
+    what: &str,
+) -> Vec<String> {
+    let owned: BTreeSet<(String, u32)> = got.values().flatten().cloned().collect();
+    let subscribed: BTreeSet<&String> = members.iter().flat_map(|m| &m.topics).collect();
+    let mut missing = Vec::new();
+    for topic in subscribed {
+        for p in 0..ppt.get(topic).copied().unwrap_or(0) {
+            if !owned.contains(&(topic.clone(), p)) {
+                missing.push(format!("{topic}-{p}"));
+            }
+        }
+    }
+    if missing.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!("{what}: unassigned {}", missing.join(", "))]
+    }
+}
+
+/// Runs further cooperative rounds (owned = previous result, generation + 1 each round)
+/// until nothing is revoked, then checks completeness.
+fn converged_completeness(
+    strategy: Strategy,
+    ppt: &BTreeMap<String, u32>,
+    members: &[Subscription],
+    first: &Assignment,
+) -> Vec<String> {
+    let mut members = members.to_vec();
+    let mut got = first.clone();
+    for round in 0..8 {
+        let mut scratch = Vec::new();
+        if !cooperative_round(&members, &got, &mut scratch) {
+            return completeness(ppt, &members, &got, "converged result");
+        }
+        for m in &mut members {
+            m.owned = got[&m.member_id].clone();
+            m.generation = Some(round + 1);
+        }
+        got = assign(strategy, ppt, &members);
+    }
+    vec!["cooperative rounds did not converge in 8 rounds".into()]
+}
+
 fn run_case(case: &Value) -> Vec<String> {
     let strategy = Strategy::from_kafka_name(case["strategy"].as_str().expect("strategy"))
         .expect("known strategy");
@@ -189,7 +237,12 @@ fn run_case(case: &Value) -> Vec<String> {
         errors.push(format!("result members {:?} != {:?}", got.keys(), ids));
     }
 
+    if strategy != Strategy::CooperativeSticky {
+        errors.extend(completeness(&ppt, &members, &got, "eager result"));
+    }
     if strategy == Strategy::CooperativeSticky {
+        // Whatever the case asserts, the rounds must converge to a complete assignment.
+        errors.extend(converged_completeness(strategy, &ppt, &members, &got));
         let converge = &case["converge"];
         let max_rounds = converge["max_rounds"].as_u64().unwrap_or(4);
         let generation = converge["generation"].as_i64().unwrap_or(1) as i32;

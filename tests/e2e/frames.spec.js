@@ -46,7 +46,7 @@ async function setup(page, settings, extraGroups, consumersPerGroup) {
   await expect(page.getByTestId('play')).toHaveText('Play');
 }
 
-test('frame times: idle, loaded, and stepping a million-record topic', async ({ page }) => {
+test('frame times: idle, loaded, and stepping a million-record topic @benchmark', async ({ page }) => {
   test.setTimeout(180_000);
   const result = {};
 

@@ -10,6 +10,8 @@ module.exports = defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: 0,
+  // A stray test.only would silently skip the rest of the suite: refuse it.
+  forbidOnly: true,
   timeout: 60_000,
   reporter: [['list']],
   use: {
