@@ -9,4 +9,4 @@
 #![warn(missing_docs)]
 
 pub mod engine;
-pub mod ui;
+// TEMP pub mod ui;

@@ -229,22 +229,20 @@ mod tidy {
 }
 
 mod slice {
+    use kafka_lab::engine::ids::{TopicId, Tp};
     use kafka_lab::engine::partitioner::{java_partition, murmur2};
     use kafka_lab::engine::Sim;
 
     #[test]
     fn random_orders_land_by_murmur2() {
-        let mut sim = Sim::new("orders", 6, 123).unwrap();
-        for _ in 0..200 {
-            let key = sim.random_order_key();
-            let a = sim.produce(Some(&key), "").unwrap();
+        let mut sim = Sim::with_topic("orders", 6, 123).unwrap();
+        for i in 0..200 {
+            let key = format!("order-{}", (i * 37) % 100);
+            let a = sim.produce(TopicId(0), Some(&key), "").unwrap();
             assert_eq!(a.partition, java_partition(key.as_bytes(), 6));
         }
-        let total: u64 = sim
-            .topic()
-            .partitions()
-            .iter()
-            .map(|p| p.log_end_offset())
+        let total: u64 = (0..6)
+            .map(|p| sim.log(Tp::new(TopicId(0), p)).unwrap().log_end_offset())
             .sum();
         assert_eq!(total, 200);
         assert_eq!(murmur2(b"order-42"), 501153024);

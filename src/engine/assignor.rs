@@ -77,6 +77,18 @@ impl Strategy {
         }
     }
 
+    /// The Java class a client names in `partition.assignment.strategy`.
+    pub fn java_class(self) -> &'static str {
+        match self {
+            Strategy::Range => "org.apache.kafka.clients.consumer.RangeAssignor",
+            Strategy::RoundRobin => "org.apache.kafka.clients.consumer.RoundRobinAssignor",
+            Strategy::Sticky => "org.apache.kafka.clients.consumer.StickyAssignor",
+            Strategy::CooperativeSticky => {
+                "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+            }
+        }
+    }
+
     /// Whether the assignor lists `COOPERATIVE` among its supported rebalance protocols;
     /// only `CooperativeStickyAssignor` does (all of them support `EAGER`).
     pub fn supports_cooperative(self) -> bool {
@@ -255,6 +267,23 @@ fn java_hash_order(calls: &[(usize, i32)], fill: Fill) -> Vec<usize> {
         }
     }
     order.into_iter().map(|i| keys[i].0).collect()
+}
+
+/// The order a `java.util.HashMap<String, _>` iterates, after `put`s of these keys in this
+/// order (repeats are ignored): indices into `keys`. The group coordinator keeps its members
+/// in such a map, and Kafka picks a new leader by its iteration order.
+pub fn java_hashmap_order(keys: &[&str]) -> Vec<usize> {
+    let calls: Vec<(usize, i32)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            (
+                keys.iter().position(|o| o == k).unwrap_or(i),
+                java_string_hash(k),
+            )
+        })
+        .collect();
+    java_hash_order(&calls, Fill::Put)
 }
 
 /// Iteration order of a map filled by `put` with these distinct keys' hashes, in order.

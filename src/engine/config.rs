@@ -1,7 +1,10 @@
 //! Configuration with Kafka's real names, defaults (Kafka 4.x Java client) and units.
 //!
-//! Each config struct parses `name = value` pairs the way the UI receives them, and refuses
-//! a bad value with an [`EngineError::InvalidConfig`] that names the config.
+//! Every numeric setting has one range, stated once in [`PRODUCER_RANGES`] or
+//! [`GROUP_RANGES`] (Kafka's own range, or the lab's cap where that is smaller). `validate`
+//! checks all of them, and every path goes through it: `set` by name (the UI), commands
+//! (`AddProducer`, `AddGroup`), and sessions read back from storage or a link. A refused
+//! value changes nothing and names the config.
 
 use super::assignor::Strategy;
 use super::error::EngineError;
@@ -58,8 +61,8 @@ impl PartitionerKind {
 pub struct ProducerConfig {
     /// `acks`, default `all`.
     pub acks: Acks,
-    /// `enable.idempotence`: `None` = not set by the user (default true, but silently off when
-    /// another setting conflicts); `Some(true)` set explicitly (conflicts are errors).
+    /// `enable.idempotence`: `None` = not set by the user (default true, but silently off
+    /// when `acks` is not `all` or `retries` is 0); `Some(_)` set explicitly.
     pub enable_idempotence: Option<bool>,
     /// `linger.ms`, default 5 (Kafka 4.0, KIP-1030).
     pub linger_ms: u64,
@@ -69,16 +72,31 @@ pub struct ProducerConfig {
     pub max_in_flight_requests_per_connection: u32,
     /// `retries`, default `Integer.MAX_VALUE`; bounded in practice by `delivery.timeout.ms`.
     pub retries: u32,
-    /// `retry.backoff.ms`, default 100.
+    /// `retry.backoff.ms`, default 100: the first retry's backoff.
     pub retry_backoff_ms: u64,
+    /// `retry.backoff.max.ms`, default 1000: the backoff doubles per attempt up to this.
+    #[serde(default = "default_retry_backoff_max_ms")]
+    pub retry_backoff_max_ms: u64,
     /// `request.timeout.ms`, default 30000.
     pub request_timeout_ms: u64,
-    /// `delivery.timeout.ms`, default 120000.
-    pub delivery_timeout_ms: u64,
+    /// `delivery.timeout.ms`: `None` = Kafka's default 120000 (raised to
+    /// `linger.ms + request.timeout.ms` if that is more); `Some` = set explicitly.
+    pub delivery_timeout_ms: Option<u64>,
     /// The partitioner (`partitioner.class`, or librdkafka's `partitioner`).
     pub partitioner: PartitionerKind,
     /// `partitioner.ignore.keys`, default false.
     pub partitioner_ignore_keys: bool,
+    /// `partitioner.adaptive.partitioning.enable`, default true.
+    #[serde(default = "default_true")]
+    pub partitioner_adaptive_partitioning_enable: bool,
+}
+
+fn default_retry_backoff_max_ms() -> u64 {
+    1_000
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Default for ProducerConfig {
@@ -91,55 +109,139 @@ impl Default for ProducerConfig {
             max_in_flight_requests_per_connection: 5,
             retries: i32::MAX as u32,
             retry_backoff_ms: 100,
+            retry_backoff_max_ms: 1_000,
             request_timeout_ms: 30_000,
-            delivery_timeout_ms: 120_000,
+            delivery_timeout_ms: None,
             partitioner: PartitionerKind::JavaDefault,
             partitioner_ignore_keys: false,
+            partitioner_adaptive_partitioning_enable: true,
         }
     }
 }
 
+/// One numeric setting's range: `(name, min, max)`. The only place a range is stated.
+pub type Range = (&'static str, u64, u64);
+
+/// Producer ranges: Kafka's validators, capped where the lab needs a bound.
+pub const PRODUCER_RANGES: &[Range] = &[
+    ("linger.ms", 0, 60_000),
+    ("batch.size", 0, 1_048_576),
+    ("max.in.flight.requests.per.connection", 1, 100),
+    ("retries", 0, i32::MAX as u64),
+    ("retry.backoff.ms", 0, 60_000),
+    ("retry.backoff.max.ms", 0, 60_000),
+    ("request.timeout.ms", 1, 600_000),
+    ("delivery.timeout.ms", 1, 3_600_000),
+];
+
+/// Consumer group ranges. `session.timeout.ms` is the broker's
+/// `group.min.session.timeout.ms` to `group.max.session.timeout.ms`.
+pub const GROUP_RANGES: &[Range] = &[
+    ("session.timeout.ms", 6_000, 1_800_000),
+    ("heartbeat.interval.ms", 1, 1_800_000),
+    ("max.poll.interval.ms", 1, 86_400_000),
+    ("max.poll.records", 1, 100_000),
+    ("auto.commit.interval.ms", 0, 3_600_000),
+    ("processing.ms", 0, 60_000),
+];
+
+/// The range of `name` in `table`.
+pub fn range_of(table: &[Range], name: &str) -> Option<(u64, u64)> {
+    table
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|&(_, lo, hi)| (lo, hi))
+}
+
+fn check_range(table: &[Range], name: &str, value: u64) -> Result<(), EngineError> {
+    let (lo, hi) = range_of(table, name).expect("every checked name has a range");
+    if value < lo || value > hi {
+        return Err(invalid(
+            name,
+            &format!("must be between {lo} and {hi}, not {value}"),
+        ));
+    }
+    Ok(())
+}
+
 impl ProducerConfig {
-    /// Whether the producer is idempotent, as `KafkaProducer` decides it: on by default, but
-    /// silently off when the user did not set it and `acks` is not `all`, `retries` is 0, or
-    /// more than 5 requests may be in flight.
+    /// Whether the producer is idempotent, as `KafkaProducer` decides it: on by default,
+    /// silently off when the user did not set it and `acks` is not `all` or `retries` is 0.
     pub fn idempotence(&self) -> bool {
         match self.enable_idempotence {
             Some(explicit) => explicit,
-            None => !self.idempotence_conflict(),
+            None => self.acks == Acks::All && self.retries != 0,
         }
     }
 
-    fn idempotence_conflict(&self) -> bool {
-        self.acks != Acks::All
-            || self.retries == 0
-            || self.max_in_flight_requests_per_connection > 5
+    /// `delivery.timeout.ms` as the producer uses it (`KafkaProducer.configureDeliveryTimeout`:
+    /// the default is raised to `linger.ms + request.timeout.ms` when that is more).
+    pub fn delivery_timeout_ms(&self) -> u64 {
+        self.delivery_timeout_ms.unwrap_or_else(|| {
+            120_000u64.max(self.linger_ms.saturating_add(self.request_timeout_ms))
+        })
     }
 
-    /// Checks the whole config, as `ProducerConfig` does at construction.
+    /// Checks the whole config, as `ProducerConfig` and `KafkaProducer` do at construction.
     ///
     /// # Errors
-    /// `enable.idempotence=true` set explicitly together with a conflicting setting
-    /// (Kafka raises `ConfigException`), or an out-of-range value.
+    /// A value outside its range, or a combination Kafka 4.x refuses with ConfigException
+    /// (its message is kept).
     pub fn validate(&self) -> Result<(), EngineError> {
-        if self.enable_idempotence == Some(true) && self.idempotence_conflict() {
-            let reason = if self.acks != Acks::All {
-                "must be false when acks is not `all` (Kafka raises ConfigException)"
-            } else if self.retries == 0 {
-                "must be false when retries is 0 (Kafka raises ConfigException)"
-            } else {
-                "must be false when max.in.flight.requests.per.connection is above 5 (Kafka raises ConfigException)"
-            };
-            return Err(invalid("enable.idempotence", reason));
+        check_range(PRODUCER_RANGES, "linger.ms", self.linger_ms)?;
+        check_range(PRODUCER_RANGES, "batch.size", u64::from(self.batch_size))?;
+        check_range(
+            PRODUCER_RANGES,
+            "max.in.flight.requests.per.connection",
+            u64::from(self.max_in_flight_requests_per_connection),
+        )?;
+        check_range(PRODUCER_RANGES, "retries", u64::from(self.retries))?;
+        check_range(PRODUCER_RANGES, "retry.backoff.ms", self.retry_backoff_ms)?;
+        check_range(
+            PRODUCER_RANGES,
+            "retry.backoff.max.ms",
+            self.retry_backoff_max_ms,
+        )?;
+        check_range(
+            PRODUCER_RANGES,
+            "request.timeout.ms",
+            self.request_timeout_ms,
+        )?;
+        if let Some(d) = self.delivery_timeout_ms {
+            check_range(PRODUCER_RANGES, "delivery.timeout.ms", d)?;
+            // KafkaProducer.configureDeliveryTimeout: only an explicit value is refused.
+            if d < self.linger_ms + self.request_timeout_ms {
+                return Err(invalid(
+                    "delivery.timeout.ms",
+                    "delivery.timeout.ms should be equal to or larger than linger.ms + request.timeout.ms (Kafka raises ConfigException)",
+                ));
+            }
         }
-        if self.max_in_flight_requests_per_connection == 0 {
+        // ProducerConfig.postProcessAndValidateIdempotenceConfigs (4.x).
+        if self.enable_idempotence == Some(true) {
+            if self.retries == 0 {
+                return Err(invalid(
+                    "enable.idempotence",
+                    "Must set retries to non-zero when using the idempotent producer (Kafka raises ConfigException)",
+                ));
+            }
+            if self.acks != Acks::All {
+                return Err(invalid(
+                    "enable.idempotence",
+                    "Must set acks to all in order to use the idempotent producer. Otherwise we cannot guarantee idempotence (Kafka raises ConfigException)",
+                ));
+            }
+        }
+        if self.idempotence() && self.max_in_flight_requests_per_connection > 5 {
+            // Since 4.0 (KAFKA-17927) this is an error whenever idempotence is on, including
+            // the default; 3.x silently turned idempotence off.
             return Err(invalid(
                 "max.in.flight.requests.per.connection",
-                "must be at least 1",
+                &format!(
+                    "To use the idempotent producer, max.in.flight.requests.per.connection must be set to at most 5. Current value is {}. (Kafka 4 raises ConfigException; set enable.idempotence=false to allow more)",
+                    self.max_in_flight_requests_per_connection
+                ),
             ));
-        }
-        if self.request_timeout_ms == 0 {
-            return Err(invalid("request.timeout.ms", "must be at least 1"));
         }
         Ok(())
     }
@@ -161,22 +263,26 @@ impl ProducerConfig {
                 }
             }
             "enable.idempotence" => next.enable_idempotence = Some(parse_bool(name, v)?),
-            "linger.ms" => next.linger_ms = parse_num(name, v, 0, 60_000)?,
-            "batch.size" => next.batch_size = parse_num(name, v, 0, 1_048_576)? as u32,
+            "linger.ms" => next.linger_ms = parse_u64(name, v)?,
+            "batch.size" => next.batch_size = parse_u32(name, v)?,
             "max.in.flight.requests.per.connection" => {
-                next.max_in_flight_requests_per_connection = parse_num(name, v, 1, 100)? as u32
+                next.max_in_flight_requests_per_connection = parse_u32(name, v)?
             }
-            "retries" => next.retries = parse_num(name, v, 0, i32::MAX as u64)? as u32,
-            "retry.backoff.ms" => next.retry_backoff_ms = parse_num(name, v, 0, 60_000)?,
-            "request.timeout.ms" => next.request_timeout_ms = parse_num(name, v, 1, 600_000)?,
-            "delivery.timeout.ms" => next.delivery_timeout_ms = parse_num(name, v, 1, 3_600_000)?,
+            "retries" => next.retries = parse_u32(name, v)?,
+            "retry.backoff.ms" => next.retry_backoff_ms = parse_u64(name, v)?,
+            "retry.backoff.max.ms" => next.retry_backoff_max_ms = parse_u64(name, v)?,
+            "request.timeout.ms" => next.request_timeout_ms = parse_u64(name, v)?,
+            "delivery.timeout.ms" => next.delivery_timeout_ms = Some(parse_u64(name, v)?),
             "partitioner.ignore.keys" => next.partitioner_ignore_keys = parse_bool(name, v)?,
+            "partitioner.adaptive.partitioning.enable" => {
+                next.partitioner_adaptive_partitioning_enable = parse_bool(name, v)?
+            }
             "partitioner.class" | "partitioner" => {
                 next.partitioner = match v {
                     "" | "default" | "null" => PartitionerKind::JavaDefault,
-                    "org.apache.kafka.clients.producer.RoundRobinPartitioner" | "RoundRobinPartitioner" | "roundrobin" => {
-                        PartitionerKind::RoundRobin
-                    }
+                    "org.apache.kafka.clients.producer.RoundRobinPartitioner"
+                    | "RoundRobinPartitioner"
+                    | "roundrobin" => PartitionerKind::RoundRobin,
                     "consistent_random" => PartitionerKind::LibrdkafkaConsistentRandom,
                     _ => {
                         return Err(invalid(
@@ -192,17 +298,66 @@ impl ProducerConfig {
         *self = next;
         Ok(())
     }
+
+    /// The config as `name = value` lines a Java client would take (for "reproduce it").
+    pub fn java_properties(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("acks", self.acks.kafka_value().to_owned()),
+            ("enable.idempotence", self.idempotence().to_string()),
+            ("linger.ms", self.linger_ms.to_string()),
+            ("batch.size", self.batch_size.to_string()),
+            (
+                "max.in.flight.requests.per.connection",
+                self.max_in_flight_requests_per_connection.to_string(),
+            ),
+            ("retries", self.retries.to_string()),
+            ("retry.backoff.ms", self.retry_backoff_ms.to_string()),
+            (
+                "retry.backoff.max.ms",
+                self.retry_backoff_max_ms.to_string(),
+            ),
+            ("request.timeout.ms", self.request_timeout_ms.to_string()),
+            (
+                "delivery.timeout.ms",
+                self.delivery_timeout_ms().to_string(),
+            ),
+            (
+                "partitioner.ignore.keys",
+                self.partitioner_ignore_keys.to_string(),
+            ),
+            (
+                "partitioner.adaptive.partitioning.enable",
+                self.partitioner_adaptive_partitioning_enable.to_string(),
+            ),
+        ];
+        if self.partitioner == PartitionerKind::RoundRobin {
+            out.push(("partitioner.class", self.partitioner.name().to_owned()));
+        }
+        out
+    }
 }
 
-/// `auto.offset.reset`: where a consumer starts when its group has no committed offset.
+/// `auto.offset.reset`: where a consumer starts when its group has no committed offset, or
+/// when its position is out of range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum AutoOffsetReset {
     /// Start at the log start offset: a new group replays history.
     Earliest,
     /// Start at the log end offset: only new records. The default.
     Latest,
-    /// Fail (`NoOffsetForPartitionException`).
+    /// Fail (`NoOffsetForPartitionException` / `OffsetOutOfRangeException`).
     None,
+}
+
+impl AutoOffsetReset {
+    /// The value as Kafka writes it.
+    pub fn kafka_value(self) -> &'static str {
+        match self {
+            AutoOffsetReset::Earliest => "earliest",
+            AutoOffsetReset::Latest => "latest",
+            AutoOffsetReset::None => "none",
+        }
+    }
 }
 
 /// How the lab's consumer application commits, besides `enable.auto.commit`.
@@ -217,6 +372,18 @@ pub enum ManualCommit {
     AfterEachRecord,
     /// `commitSync` after the whole polled batch is processed (at-least-once).
     AfterBatch,
+}
+
+impl ManualCommit {
+    /// The lab's name for the mode (`commit.mode`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ManualCommit::Off => "auto",
+            ManualCommit::BeforeProcessing => "before-processing",
+            ManualCommit::AfterEachRecord => "after-each-record",
+            ManualCommit::AfterBatch => "after-batch",
+        }
+    }
 }
 
 /// A consumer group's configuration: Kafka's consumer configs plus the lab's application model.
@@ -261,17 +428,12 @@ impl Default for GroupConfig {
     }
 }
 
-/// Broker-side limits on `session.timeout.ms` (`group.min/max.session.timeout.ms`).
-pub const GROUP_MIN_SESSION_TIMEOUT_MS: u64 = 6_000;
-/// See [`GROUP_MIN_SESSION_TIMEOUT_MS`].
-pub const GROUP_MAX_SESSION_TIMEOUT_MS: u64 = 1_800_000;
-
 impl GroupConfig {
     /// Checks the whole config.
     ///
     /// # Errors
-    /// An empty strategy list, a session timeout outside the broker's limits, or a heartbeat
-    /// interval not below the session timeout (Kafka's `ConsumerConfig` rule).
+    /// A value outside its range, an empty strategy list, or a heartbeat interval not
+    /// below the session timeout (Kafka's `GroupRebalanceConfig` rule).
     pub fn validate(&self) -> Result<(), EngineError> {
         if self.partition_assignment_strategy.is_empty() {
             return Err(invalid(
@@ -279,16 +441,28 @@ impl GroupConfig {
                 "needs at least one assignor",
             ));
         }
-        if !(GROUP_MIN_SESSION_TIMEOUT_MS..=GROUP_MAX_SESSION_TIMEOUT_MS)
-            .contains(&self.session_timeout_ms)
-        {
-            return Err(invalid(
-                "session.timeout.ms",
-                &format!(
-                    "the broker accepts {GROUP_MIN_SESSION_TIMEOUT_MS} to {GROUP_MAX_SESSION_TIMEOUT_MS} (group.min/max.session.timeout.ms)"
-                ),
-            ));
-        }
+        check_range(GROUP_RANGES, "session.timeout.ms", self.session_timeout_ms)?;
+        check_range(
+            GROUP_RANGES,
+            "heartbeat.interval.ms",
+            self.heartbeat_interval_ms,
+        )?;
+        check_range(
+            GROUP_RANGES,
+            "max.poll.interval.ms",
+            self.max_poll_interval_ms,
+        )?;
+        check_range(
+            GROUP_RANGES,
+            "max.poll.records",
+            u64::from(self.max_poll_records),
+        )?;
+        check_range(
+            GROUP_RANGES,
+            "auto.commit.interval.ms",
+            self.auto_commit_interval_ms,
+        )?;
+        check_range(GROUP_RANGES, "processing.ms", self.processing_ms)?;
         if self.heartbeat_interval_ms >= self.session_timeout_ms {
             return Err(invalid(
                 "heartbeat.interval.ms",
@@ -318,16 +492,12 @@ impl GroupConfig {
                 }
                 next.partition_assignment_strategy = list;
             }
-            "session.timeout.ms" => next.session_timeout_ms = parse_num(name, v, 1, 3_600_000)?,
-            "heartbeat.interval.ms" => {
-                next.heartbeat_interval_ms = parse_num(name, v, 1, 3_600_000)?
-            }
-            "max.poll.interval.ms" => next.max_poll_interval_ms = parse_num(name, v, 1, 3_600_000)?,
-            "max.poll.records" => next.max_poll_records = parse_num(name, v, 1, 100_000)? as u32,
+            "session.timeout.ms" => next.session_timeout_ms = parse_u64(name, v)?,
+            "heartbeat.interval.ms" => next.heartbeat_interval_ms = parse_u64(name, v)?,
+            "max.poll.interval.ms" => next.max_poll_interval_ms = parse_u64(name, v)?,
+            "max.poll.records" => next.max_poll_records = parse_u32(name, v)?,
             "enable.auto.commit" => next.enable_auto_commit = parse_bool(name, v)?,
-            "auto.commit.interval.ms" => {
-                next.auto_commit_interval_ms = parse_num(name, v, 1, 3_600_000)?
-            }
+            "auto.commit.interval.ms" => next.auto_commit_interval_ms = parse_u64(name, v)?,
             "auto.offset.reset" => {
                 next.auto_offset_reset = match v {
                     "earliest" => AutoOffsetReset::Earliest,
@@ -352,12 +522,53 @@ impl GroupConfig {
                 // The lab's commit modes are either auto-commit or the application's own commits.
                 next.enable_auto_commit = next.manual_commit == ManualCommit::Off;
             }
-            "processing.ms" => next.processing_ms = parse_num(name, v, 0, 3_600_000)?,
+            "processing.ms" => next.processing_ms = parse_u64(name, v)?,
             _ => return Err(invalid(name, "not a consumer config the lab models")),
         }
         next.validate()?;
         *self = next;
         Ok(())
+    }
+
+    /// The assignor the leader uses: the first configured one (all members share the list).
+    pub fn strategy(&self) -> Strategy {
+        self.partition_assignment_strategy
+            .first()
+            .copied()
+            .unwrap_or(Strategy::Range)
+    }
+
+    /// The config as Java consumer properties (for "reproduce it").
+    pub fn java_properties(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "partition.assignment.strategy",
+                self.partition_assignment_strategy
+                    .iter()
+                    .map(|s| s.java_class())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            ("session.timeout.ms", self.session_timeout_ms.to_string()),
+            (
+                "heartbeat.interval.ms",
+                self.heartbeat_interval_ms.to_string(),
+            ),
+            (
+                "max.poll.interval.ms",
+                self.max_poll_interval_ms.to_string(),
+            ),
+            ("max.poll.records", self.max_poll_records.to_string()),
+            ("enable.auto.commit", self.enable_auto_commit.to_string()),
+            (
+                "auto.commit.interval.ms",
+                self.auto_commit_interval_ms.to_string(),
+            ),
+            (
+                "auto.offset.reset",
+                self.auto_offset_reset.kafka_value().to_owned(),
+            ),
+        ]
     }
 }
 
@@ -376,14 +587,15 @@ fn parse_bool(name: &str, v: &str) -> Result<bool, EngineError> {
     }
 }
 
-fn parse_num(name: &str, v: &str, min: u64, max: u64) -> Result<u64, EngineError> {
-    let n: u64 = v
-        .parse()
-        .map_err(|_| invalid(name, &format!("`{v}` is not a whole number")))?;
-    if n < min || n > max {
-        return Err(invalid(name, &format!("must be between {min} and {max}")));
-    }
-    Ok(n)
+/// Parses any whole number; the range is checked by `validate`, in one place.
+fn parse_u64(name: &str, v: &str) -> Result<u64, EngineError> {
+    v.parse()
+        .map_err(|_| invalid(name, &format!("`{v}` is not a whole number")))
+}
+
+fn parse_u32(name: &str, v: &str) -> Result<u32, EngineError> {
+    let n = parse_u64(name, v)?;
+    u32::try_from(n).map_err(|_| invalid(name, &format!("`{v}` is too large")))
 }
 
 #[cfg(test)]
@@ -398,11 +610,15 @@ mod tests {
                 p.acks,
                 p.linger_ms,
                 p.batch_size,
-                p.max_in_flight_requests_per_connection
+                p.max_in_flight_requests_per_connection,
+                p.retry_backoff_ms,
+                p.retry_backoff_max_ms,
+                p.delivery_timeout_ms()
             ),
-            (Acks::All, 5, 16384, 5)
+            (Acks::All, 5, 16384, 5, 100, 1_000, 120_000)
         );
         assert!(p.idempotence());
+        assert!(p.validate().is_ok());
         let g = GroupConfig::default();
         assert_eq!(
             g.partition_assignment_strategy,
@@ -425,6 +641,7 @@ mod tests {
             (500, true, 5_000)
         );
         assert_eq!(g.auto_offset_reset, AutoOffsetReset::Latest);
+        assert!(g.validate().is_ok());
     }
 
     #[test]
@@ -435,8 +652,18 @@ mod tests {
         let mut q = ProducerConfig::default();
         q.set("enable.idempotence", "true").unwrap();
         let err = q.set("acks", "1").unwrap_err();
-        assert!(err.to_string().contains("enable.idempotence"), "{err}");
+        assert!(err.to_string().contains("Must set acks to all"), "{err}");
         assert_eq!(q.acks, Acks::All, "a refused value changes nothing");
+    }
+
+    #[test]
+    fn the_default_delivery_timeout_is_raised_but_an_explicit_one_is_checked() {
+        let mut p = ProducerConfig::default();
+        p.set("request.timeout.ms", "200000").unwrap();
+        assert_eq!(p.delivery_timeout_ms(), 200_005);
+        assert!(p.set("delivery.timeout.ms", "1000").is_err());
+        p.set("delivery.timeout.ms", "200005").unwrap();
+        assert_eq!(p.delivery_timeout_ms(), 200_005);
     }
 
     #[test]
@@ -445,14 +672,48 @@ mod tests {
         for (name, value) in [
             ("session.timeout.ms", "abc"),
             ("session.timeout.ms", "1000"),
+            ("session.timeout.ms", "1000000000000000000"),
             ("heartbeat.interval.ms", "45000"),
             ("auto.offset.reset", "smallest"),
             ("partition.assignment.strategy", "fastest"),
+            ("max.poll.records", "99999999999"),
             ("no.such.config", "1"),
         ] {
             let err = g.set(name, value).unwrap_err();
             assert!(err.to_string().contains(name), "{name}={value}: {err}");
         }
         assert_eq!(g, GroupConfig::default());
+    }
+
+    #[test]
+    fn one_range_is_stated_for_session_timeout() {
+        let mut g = GroupConfig::default();
+        let huge = g
+            .set("session.timeout.ms", "1000000000000000000")
+            .unwrap_err();
+        let over = g.set("session.timeout.ms", "2400000").unwrap_err();
+        assert!(
+            huge.to_string().contains("between 6000 and 1800000"),
+            "{huge}"
+        );
+        assert!(
+            over.to_string().contains("between 6000 and 1800000"),
+            "{over}"
+        );
+    }
+
+    #[test]
+    fn validate_catches_what_set_would_catch() {
+        // A config built in code or read from a saved session goes through the same ranges.
+        let g = GroupConfig {
+            max_poll_interval_ms: u64::MAX,
+            ..GroupConfig::default()
+        };
+        assert!(g.validate().is_err());
+        let p = ProducerConfig {
+            linger_ms: u64::MAX,
+            ..ProducerConfig::default()
+        };
+        assert!(p.validate().is_err());
     }
 }

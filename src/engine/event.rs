@@ -1,8 +1,9 @@
-//! Events: everything the engine did, in order. The UI animates them; the trace hash
-//! proves determinism.
+//! Events: everything the engine did, in order. The UI animates them, the ledger learns
+//! from them, and the trace hash over them proves determinism.
 
 use std::hash::{Hash, Hasher};
 
+use super::ids::{BrokerId, GroupId, MemberId, NodeId, ProducerId, TopicId, Tp};
 use super::log::KeyId;
 
 /// Why a record went to the partition it went to.
@@ -26,23 +27,41 @@ pub enum PartitionReason {
     Sticky,
     /// `RoundRobinPartitioner`'s counter.
     RoundRobin,
-    /// A seeded uniform pick (the slice's null-key stand-in).
+    /// A seeded uniform pick (records typed by hand with a null key).
     Random,
 }
 
 /// One thing that happened in the simulation, stamped with virtual time.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Event {
-    /// A record was appended to a partition log.
+    /// A topic was created.
+    TopicCreated {
+        /// Virtual time.
+        at_ms: u64,
+        /// Its id.
+        topic: TopicId,
+        /// Its name.
+        name: String,
+        /// Its partition count.
+        partitions: u32,
+    },
+    /// A topic was deleted: its records are gone, groups lose its partitions.
+    TopicDeleted {
+        /// Virtual time.
+        at_ms: u64,
+        /// Its id.
+        topic: TopicId,
+    },
+    /// A record typed by hand was appended directly (the partition calculator's path).
     RecordAppended {
         /// Virtual time of the append.
         at_ms: u64,
-        /// The ledger id of the produced record.
+        /// The ledger id of the record.
         record_id: u32,
         /// Null key or interned key.
         key: Option<KeyId>,
-        /// The partition it landed in.
-        partition: u32,
+        /// Where it landed.
+        tp: Tp,
         /// Its offset there.
         offset: u64,
         /// How the partition was chosen.
@@ -52,6 +71,8 @@ pub enum Event {
     PartitionsAdded {
         /// Virtual time.
         at_ms: u64,
+        /// The topic.
+        topic: TopicId,
         /// Partition count before.
         from: u32,
         /// Partition count after.
@@ -63,8 +84,8 @@ pub enum Event {
     Producer {
         /// Virtual time.
         at_ms: u64,
-        /// The producer's index.
-        producer: u16,
+        /// The producer.
+        producer: ProducerId,
         /// What happened.
         event: ProducerEvent,
     },
@@ -72,10 +93,27 @@ pub enum Event {
     Group {
         /// Virtual time.
         at_ms: u64,
-        /// The group's index.
-        group: u16,
+        /// The group.
+        group: GroupId,
         /// What happened.
         event: GroupEvent,
+    },
+    /// The network changed, or dropped a message.
+    Net {
+        /// Virtual time.
+        at_ms: u64,
+        /// What happened.
+        event: NetEvent,
+    },
+    /// A scripted command (a scenario's rig, a level's solution, a replayed session) was
+    /// refused by the engine; nothing happened.
+    CommandRefused {
+        /// Virtual time.
+        at_ms: u64,
+        /// The command, in short.
+        command: String,
+        /// Why.
+        error: String,
     },
 }
 
@@ -83,52 +121,69 @@ impl Event {
     /// When it happened.
     pub fn at_ms(&self) -> u64 {
         match self {
-            Event::RecordAppended { at_ms, .. }
+            Event::TopicCreated { at_ms, .. }
+            | Event::TopicDeleted { at_ms, .. }
+            | Event::RecordAppended { at_ms, .. }
             | Event::PartitionsAdded { at_ms, .. }
             | Event::Producer { at_ms, .. }
-            | Event::Group { at_ms, .. } => *at_ms,
+            | Event::Group { at_ms, .. }
+            | Event::Net { at_ms, .. }
+            | Event::CommandRefused { at_ms, .. } => *at_ms,
         }
     }
+}
+
+/// A produce batch as a request carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BatchSummary {
+    /// Where it goes.
+    pub tp: Tp,
+    /// Records in it.
+    pub records: u32,
+    /// Its idempotent base sequence.
+    pub base_sequence: Option<i32>,
+    /// Which send this is (1 = first).
+    pub attempt: u32,
 }
 
 /// Producer-side events.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ProducerEvent {
-    /// `send()`: the partitioner placed a record in the accumulator.
+    /// `send()` placed records in the accumulator: ids `first_record ..
+    /// first_record + count` (their partitions and reasons are in the ledger).
     Sent {
-        /// Ledger id.
-        record_id: u32,
-        /// Key, or `None` for a null key.
-        key: Option<KeyId>,
-        /// Partition chosen.
-        partition: u32,
-        /// Why that partition.
-        reason: PartitionReason,
+        /// Ledger id of the first.
+        first_record: u32,
+        /// How many (consecutive ids).
+        count: u32,
     },
     /// A produce request left the producer.
     RequestSent {
         /// Request id (per producer).
         request_id: u64,
-        /// `(partition, records, base_sequence, attempt)` per batch.
-        batches: Vec<(u32, u32, Option<i32>, u32)>,
+        /// The broker it went to.
+        broker: BrokerId,
+        /// Its batches (at most one per partition).
+        batches: Vec<BatchSummary>,
     },
     /// The broker appended a batch.
     Appended {
         /// Request id.
         request_id: u64,
-        /// The partition.
-        partition: u32,
+        /// Where.
+        tp: Tp,
         /// Offset of the first record.
         base_offset: u64,
         /// Records appended.
         count: u32,
     },
-    /// The broker recognised a retried batch it already had (idempotence) and did not append it.
+    /// The broker recognised a retried batch it already had (idempotence) and did not
+    /// append it again (`DUPLICATE_SEQUENCE_NUMBER`, answered as a success).
     DuplicateBatchDropped {
         /// Request id.
         request_id: u64,
-        /// The partition.
-        partition: u32,
+        /// Where.
+        tp: Tp,
         /// Its base sequence.
         base_sequence: i32,
     },
@@ -136,49 +191,67 @@ pub enum ProducerEvent {
     OutOfOrderSequence {
         /// Request id.
         request_id: u64,
-        /// The partition.
-        partition: u32,
+        /// Where.
+        tp: Tp,
         /// Its base sequence.
         base_sequence: i32,
     },
-    /// The producer received the response.
+    /// The producer received the response to a request.
     Acked {
         /// Request id.
         request_id: u64,
     },
-    /// Fault: the broker appended but the response was lost.
-    AckLost {
-        /// Request id.
+    /// No response within `request.timeout.ms`: the client closed the connection, failing
+    /// every request in flight on it (`NetworkClient.handleTimedOutRequests`).
+    ConnectionClosed {
+        /// The broker.
+        broker: BrokerId,
+        /// The request that timed out.
         request_id: u64,
+        /// Requests that were in flight on the connection (all of them fail and retry).
+        in_flight: u32,
     },
-    /// Fault: the request never reached the broker.
-    RequestLost {
-        /// Request id.
-        request_id: u64,
+    /// A batch goes back to the accumulator to be retried after its backoff.
+    Retrying {
+        /// Where.
+        tp: Tp,
+        /// Its base sequence.
+        base_sequence: Option<i32>,
+        /// The attempt that failed.
+        attempt: u32,
+        /// Exponential backoff with jitter (`retry.backoff.ms`, `retry.backoff.max.ms`).
+        backoff_ms: u64,
     },
-    /// No response within `request.timeout.ms`: its batches will be retried.
-    RequestTimedOut {
-        /// Request id.
-        request_id: u64,
-    },
-    /// Records failed: `delivery.timeout.ms` passed, or retries ran out.
+    /// Records failed: `delivery.timeout.ms` passed (or retries ran out).
     Expired {
-        /// The partition.
-        partition: u32,
-        /// Records failed.
-        records: u32,
+        /// Where they were going.
+        tp: Tp,
+        /// The records (ledger ids).
+        records: Vec<u32>,
+    },
+    /// The idempotent producer bumped its epoch and restarted these partitions' sequences
+    /// at 0 (`TransactionManager.bumpIdempotentProducerEpoch`).
+    EpochBumped {
+        /// The new epoch.
+        epoch: u16,
+        /// Partitions whose sequences restart.
+        partitions: Vec<Tp>,
     },
 }
 
 /// How a heartbeat was answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HeartbeatResult {
-    /// The member is in the current generation and the group is stable.
+    /// The member is in the current generation (`NONE`).
     Ok,
     /// A rebalance started: the member must rejoin at its next poll.
     RebalanceInProgress,
     /// The coordinator does not know the member (removed): it must rejoin with a new id.
     UnknownMemberId,
+    /// The member is from an older generation.
+    IllegalGeneration,
+    /// Another client took over this member's `group.instance.id`.
+    FencedInstanceId,
 }
 
 /// Why the coordinator removed a member.
@@ -190,19 +263,34 @@ pub enum RemovalReason {
     RebalanceTimeout,
     /// It sent LeaveGroup (close, or `max.poll.interval.ms` exceeded).
     Left,
+    /// A new client with the same `group.instance.id` replaced it.
+    Replaced,
 }
 
-/// Why an offset commit failed.
+/// Why an offset commit failed, as the client raises it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CommitError {
     /// `CommitFailedException`: the member is no longer part of the group's generation.
     CommitFailed,
     /// `RebalanceInProgressException`: a rebalance is under way.
     RebalanceInProgress,
+    /// `FencedInstanceIdException`: another client took this `group.instance.id`.
+    FencedInstanceId,
+}
+
+impl CommitError {
+    /// The Java exception's name.
+    pub fn exception(self) -> &'static str {
+        match self {
+            CommitError::CommitFailed => "CommitFailedException",
+            CommitError::RebalanceInProgress => "RebalanceInProgressException",
+            CommitError::FencedInstanceId => "FencedInstanceIdException",
+        }
+    }
 }
 
 /// One partition's offset in a commit.
-pub type PartitionOffset = (u32, u64);
+pub type PartitionOffset = (Tp, u64);
 
 /// Group coordinator states (classic protocol).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -232,8 +320,35 @@ impl GroupState {
     }
 }
 
-/// Group- and consumer-side events. Member names are client ids (`c1`); member ids are
-/// Kafka's (`c1-3fa2…`).
+/// How a consumer's position on a partition was set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PositionSource {
+    /// From the group's committed offset (OffsetFetch).
+    Committed,
+    /// `auto.offset.reset` because nothing was committed.
+    Reset(super::config::AutoOffsetReset),
+    /// `auto.offset.reset` because the position was out of range (OFFSET_OUT_OF_RANGE).
+    OutOfRange(super::config::AutoOffsetReset),
+    /// An explicit seek.
+    Seek,
+}
+
+/// Why a consumer crashed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CrashReason {
+    /// The user crashed it (kill -9): no commit, no LeaveGroup.
+    Killed,
+    /// Processing a poison record threw and the application died.
+    Poison {
+        /// Where the record is.
+        tp: Tp,
+        /// Its offset.
+        offset: u64,
+    },
+}
+
+/// Group- and consumer-side events. Members are the lab's consumers (`c1` is
+/// `MemberId(0)`); Kafka's member id strings appear where the protocol hands them out.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GroupEvent {
     /// The coordinator moved the group to another state.
@@ -243,144 +358,227 @@ pub enum GroupEvent {
         /// Generation at that moment.
         generation: i32,
     },
-    /// A member sent JoinGroup.
+    /// The coordinator received a JoinGroup.
     JoinGroup {
-        /// Client id.
-        member: String,
-        /// Member id it joined with (assigned by the coordinator when new).
+        /// Who.
+        member: MemberId,
+        /// The member id it joined with (handed out by the coordinator when new).
         member_id: String,
     },
     /// The join phase completed: a new generation with a leader.
     JoinComplete {
         /// The new generation.
         generation: i32,
-        /// The leader's client id.
-        leader: String,
-        /// Members of the generation (client ids), in member-id order.
-        members: Vec<String>,
+        /// The leader.
+        leader: MemberId,
+        /// Members of the generation, in member-id order.
+        members: Vec<MemberId>,
         /// Assignor used.
         assignor: String,
         /// `true` for cooperative (incremental) rebalancing.
         cooperative: bool,
     },
-    /// A member sent SyncGroup (the leader's carries the assignment).
+    /// The coordinator received a SyncGroup (the leader's carries the assignment).
     SyncGroup {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// Generation.
         generation: i32,
     },
-    /// A member received its assignment.
+    /// A member took its assignment (`onJoinComplete`).
     Assigned {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// Generation.
         generation: i32,
         /// Its partitions now.
-        partitions: Vec<u32>,
+        partitions: Vec<Tp>,
         /// Newly added ones.
-        added: Vec<u32>,
+        added: Vec<Tp>,
     },
-    /// A member gave partitions up (`onPartitionsRevoked`).
+    /// A member gave partitions up in a rebalance (`onPartitionsRevoked`).
     Revoked {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// The partitions.
-        partitions: Vec<u32>,
+        partitions: Vec<Tp>,
     },
-    /// A heartbeat and its answer.
+    /// A member found it was no longer in the group and dropped its partitions without
+    /// committing (`onPartitionsLost`).
+    Lost {
+        /// Who.
+        member: MemberId,
+        /// The partitions.
+        partitions: Vec<Tp>,
+    },
+    /// The coordinator answered a heartbeat.
     Heartbeat {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// The answer.
         result: HeartbeatResult,
     },
-    /// A member sent LeaveGroup.
+    /// A member left the group (it sends LeaveGroup unless it is static).
     LeaveGroup {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// Why, in Kafka's words.
         reason: String,
+        /// False for a static member, which only resets its generation.
+        sent: bool,
     },
     /// The coordinator removed a member.
     MemberRemoved {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// Why.
         reason: RemovalReason,
     },
     /// A consumer's position on a partition was set.
     PositionSet {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// The partition.
-        partition: u32,
+        tp: Tp,
         /// The offset.
         offset: u64,
-        /// "committed", "auto.offset.reset=earliest", "seek", ...
-        source: String,
+        /// Why that offset.
+        source: PositionSource,
     },
     /// `poll()` returned records.
     Polled {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// `(partition, from, to_exclusive)` per partition.
-        ranges: Vec<(u32, u64, u64)>,
+        ranges: Vec<(Tp, u64, u64)>,
     },
     /// Records were processed (one step of the application).
     Processed {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
+        /// The member's generation while processing.
+        generation: i32,
         /// The partition.
-        partition: u32,
+        tp: Tp,
         /// First offset.
         from: u64,
         /// One past the last offset.
         to: u64,
-        /// How many of them were processed for a second (or later) time.
-        duplicates: u32,
     },
-    /// An offset commit was accepted.
+    /// Processing a record threw (a poison record): the application dies.
+    ProcessingFailed {
+        /// Who.
+        member: MemberId,
+        /// The partition.
+        tp: Tp,
+        /// The record's offset.
+        offset: u64,
+    },
+    /// The coordinator accepted an offset commit.
     Committed {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// Offsets (next to read) per partition.
         offsets: Vec<PartitionOffset>,
         /// Auto-commit (true) or the application.
         auto: bool,
     },
-    /// An offset commit was rejected.
+    /// An offset commit failed, with the exception the client raises.
     CommitRejected {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// Offsets it tried to commit.
         offsets: Vec<PartitionOffset>,
-        /// The exception the client raises.
+        /// The exception.
         error: CommitError,
     },
     /// A consumer started (or restarted).
     ConsumerStarted {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
     },
     /// A consumer crashed: no commit, no LeaveGroup.
     ConsumerCrashed {
-        /// Client id.
-        member: String,
-        /// Why (e.g. a poison record).
-        reason: String,
+        /// Who.
+        member: MemberId,
+        /// Why.
+        reason: CrashReason,
     },
     /// A consumer closed gracefully.
     ConsumerClosed {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
     },
-    /// A consumer failed, e.g. `auto.offset.reset=none` with no committed offset.
+    /// A consumer stopped on an exception (e.g. `auto.offset.reset=none`).
     ConsumerFailed {
-        /// Client id.
-        member: String,
+        /// Who.
+        member: MemberId,
         /// The exception.
         error: String,
+    },
+}
+
+impl GroupEvent {
+    /// The consumer the event is about, if one.
+    pub fn member(&self) -> Option<MemberId> {
+        match self {
+            GroupEvent::JoinGroup { member, .. }
+            | GroupEvent::SyncGroup { member, .. }
+            | GroupEvent::Assigned { member, .. }
+            | GroupEvent::Revoked { member, .. }
+            | GroupEvent::Lost { member, .. }
+            | GroupEvent::Heartbeat { member, .. }
+            | GroupEvent::LeaveGroup { member, .. }
+            | GroupEvent::MemberRemoved { member, .. }
+            | GroupEvent::PositionSet { member, .. }
+            | GroupEvent::Polled { member, .. }
+            | GroupEvent::Processed { member, .. }
+            | GroupEvent::ProcessingFailed { member, .. }
+            | GroupEvent::Committed { member, .. }
+            | GroupEvent::CommitRejected { member, .. }
+            | GroupEvent::ConsumerStarted { member }
+            | GroupEvent::ConsumerCrashed { member, .. }
+            | GroupEvent::ConsumerClosed { member }
+            | GroupEvent::ConsumerFailed { member, .. } => Some(*member),
+            GroupEvent::StateChanged { .. } | GroupEvent::JoinComplete { .. } => None,
+        }
+    }
+}
+
+/// Network events.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NetEvent {
+    /// Links between every node of `a` and every node of `b` drop messages, both ways.
+    Partitioned {
+        /// One side.
+        a: Vec<NodeId>,
+        /// The other side.
+        b: Vec<NodeId>,
+    },
+    /// Messages between `a` and `b` wait until released.
+    Held {
+        /// One side.
+        a: Vec<NodeId>,
+        /// The other side.
+        b: Vec<NodeId>,
+    },
+    /// Held messages between `a` and `b` are delivered, in order.
+    Released {
+        /// One side.
+        a: Vec<NodeId>,
+        /// The other side.
+        b: Vec<NodeId>,
+    },
+    /// Every link works again and every held message is delivered.
+    Healed,
+    /// A message was lost.
+    Dropped {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// The request or response, by Kafka's name.
+        what: &'static str,
     },
 }
 
@@ -407,13 +605,46 @@ impl Hasher for StableHasher {
         }
     }
 
+    // Whole integers are folded in one step each: fewer multiplications, same determinism.
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
+    }
+
+    fn write_u16(&mut self, i: u16) {
+        self.mix(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.mix(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i);
+    }
+
+    fn write_i32(&mut self, i: i32) {
+        self.mix(u64::from(i as u32));
+    }
+
+    fn write_i64(&mut self, i: i64) {
+        self.mix(i as u64);
+    }
+
     // usize/isize differ between wasm32 and x86_64; widen them so both agree.
     fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
+        self.mix(i as u64);
     }
 
     fn write_isize(&mut self, i: isize) {
-        self.write_i64(i as i64);
+        self.mix(i as i64 as u64);
+    }
+}
+
+impl StableHasher {
+    fn mix(&mut self, v: u64) {
+        self.0 ^= v;
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        self.0 ^= self.0 >> 29;
     }
 }
 
@@ -429,6 +660,11 @@ impl TraceHash {
     pub fn push(&mut self, event: &Event) {
         event.hash(&mut self.hasher);
         self.count += 1;
+    }
+
+    /// Folds raw facts (e.g. each sent record's partition) into the hash.
+    pub fn push_u64(&mut self, v: u64) {
+        self.hasher.mix(v);
     }
 
     /// The hash of every event pushed so far.

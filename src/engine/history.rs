@@ -1,22 +1,28 @@
 //! Time travel and saved labs: a session is a scenario plus the commands the user gave,
 //! each stamped with the virtual time it was given at. Replaying it from the seed gives
-//! the same simulation, bit for bit, so seeking back is a rebuild, never a stored copy.
+//! the same simulation, bit for bit. Checkpoints (RaftScope's idea) make a seek replay
+//! only from the nearest snapshot before it; replay stays the source of truth.
 
+use super::command::Command;
 use super::error::EngineError;
 use super::scenario::Scenario;
-use super::sim::{Command, Sim};
+use super::sim::Sim;
 
 /// The most commands a session records.
 pub const MAX_COMMANDS: usize = 10_000;
 /// The furthest a session may run, in virtual ms (one day).
 pub const MAX_TIME_MS: u64 = 86_400_000;
+/// Virtual time between checkpoints, at first (it doubles when they get too many).
+pub const CHECKPOINT_EVERY_MS: u64 = 10_000;
+/// The most checkpoints kept; past it, every other one goes and the spacing doubles.
+pub const MAX_CHECKPOINTS: usize = 32;
 
 /// A scenario, the user's commands, and where the user was in time.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     /// What the lab started from.
     pub scenario: Scenario,
-    /// `(at_ms, command)`, in the order they were given.
+    /// `(at_ms, command)`, in time order. Each runs after everything else at its time.
     pub commands: Vec<(u64, Command)>,
     /// The virtual time the user was at.
     pub now_ms: u64,
@@ -32,29 +38,26 @@ impl Session {
         }
     }
 
-    /// Rebuilds the simulation at `t_ms`: the scenario, then each command at its time.
+    /// The furthest recorded moment: the user's time or the last command's.
+    pub fn horizon_ms(&self) -> u64 {
+        self.now_ms.max(self.commands.last().map_or(0, |c| c.0))
+    }
+
+    /// Rebuilds the simulation at `t_ms` from the seed: the scenario, then each command at
+    /// its time.
     ///
     /// # Errors
     /// An invalid scenario, or a time past [`MAX_TIME_MS`]. Commands the engine refuses
-    /// are skipped, as they were when first given.
+    /// are skipped, as they were when first given (and counted by the simulation).
     pub fn replay_to(&self, t_ms: u64) -> Result<Sim, EngineError> {
-        if t_ms > MAX_TIME_MS {
-            return Err(EngineError::LimitExceeded {
-                what: "ms of virtual time",
-                limit: MAX_TIME_MS,
-            });
-        }
+        check_time(t_ms)?;
         let mut sim = self.scenario.build()?;
-        for (at, command) in self.commands.iter().take_while(|(at, _)| *at <= t_ms) {
-            sim.run_until(*at);
-            let _ = sim.apply(command.clone());
-        }
-        sim.run_until(t_ms);
+        run_commands(&mut sim, &self.commands, 0, t_ms);
         Ok(sim)
     }
 
     /// Records a command given at `at_ms`. Commands after it (left over from before a seek
-    /// back) are dropped: the timeline branches here.
+    /// back) are dropped: the timeline forks here.
     ///
     /// # Errors
     /// More than [`MAX_COMMANDS`] commands.
@@ -68,6 +71,11 @@ impl Session {
         }
         self.commands.push((at_ms, command));
         Ok(())
+    }
+
+    /// True when commands lie after `t_ms` (a recorded future a fork would cut).
+    pub fn has_future(&self, t_ms: u64) -> bool {
+        self.commands.iter().any(|(t, _)| *t > t_ms)
     }
 
     /// Checks a session read from storage or a link: it must build and replay.
@@ -86,74 +94,219 @@ impl Session {
                 "the recorded actions are out of time order".into(),
             ));
         }
+        check_time(self.horizon_ms())?;
         self.replay_to(self.now_ms).map(|_| ())
+    }
+}
+
+fn check_time(t_ms: u64) -> Result<(), EngineError> {
+    if t_ms > MAX_TIME_MS {
+        return Err(EngineError::LimitExceeded {
+            what: "ms of virtual time",
+            limit: MAX_TIME_MS,
+        });
+    }
+    Ok(())
+}
+
+/// Applies the commands with `from_ms <= at <= t_ms` in order, each after everything else
+/// scheduled at its time, then runs to `t_ms`.
+fn run_commands(sim: &mut Sim, commands: &[(u64, Command)], from_ms: u64, t_ms: u64) {
+    for (at, command) in commands
+        .iter()
+        .filter(|(at, _)| *at >= from_ms)
+        .take_while(|(at, _)| *at <= t_ms)
+    {
+        sim.run_until(*at);
+        // A refusal is recorded by the simulation (CommandRefused); replay goes on.
+        sim.schedule_command(*at, command.clone());
+        sim.run_until(*at);
+    }
+    sim.run_until(t_ms);
+}
+
+/// Snapshots of a session's simulation at regular virtual times. Each is the state after
+/// everything scheduled at its time and before the commands recorded at that time.
+#[derive(Clone, Debug, Default)]
+pub struct Checkpoints {
+    points: Vec<(u64, Sim)>,
+    every_ms: u64,
+}
+
+impl Checkpoints {
+    /// No checkpoints yet.
+    pub fn new() -> Self {
+        Checkpoints {
+            points: Vec::new(),
+            every_ms: CHECKPOINT_EVERY_MS,
+        }
+    }
+
+    /// How many are kept, and their spacing.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// True when none are kept.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// The virtual times of the kept checkpoints.
+    pub fn times(&self) -> Vec<u64> {
+        self.points.iter().map(|(t, _)| *t).collect()
+    }
+
+    /// Distinct bytes the checkpoints hold beyond what they share with each other (and
+    /// the live engine): the sum of their shares of the big arrays.
+    pub fn memory_bytes(&self) -> usize {
+        self.points.iter().map(|(_, s)| s.memory().2).sum()
+    }
+
+    /// Forgets checkpoints after `t_ms` (the timeline forked there).
+    pub fn fork(&mut self, t_ms: u64) {
+        self.points.retain(|(t, _)| *t <= t_ms);
+    }
+
+    fn keep(&mut self, t_ms: u64, sim: &Sim) {
+        if self.points.last().is_some_and(|(t, _)| *t >= t_ms) {
+            return;
+        }
+        self.points.push((t_ms, sim.clone()));
+        if self.points.len() > MAX_CHECKPOINTS {
+            // Keep every other one: the spacing doubles, memory stays bounded.
+            self.every_ms *= 2;
+            let every = self.every_ms;
+            self.points.retain(|(t, _)| t % every == 0);
+        }
+    }
+
+    /// The simulation of `session` at `t_ms`, replayed from the nearest checkpoint at or
+    /// before it, keeping new checkpoints on the way.
+    ///
+    /// # Errors
+    /// As [`Session::replay_to`].
+    pub fn seek(&mut self, session: &Session, t_ms: u64) -> Result<Sim, EngineError> {
+        check_time(t_ms)?;
+        let (mut sim, mut from) = match self.points.iter().rev().find(|(t, _)| *t <= t_ms) {
+            Some((t, s)) => (s.clone(), *t),
+            None => {
+                let sim = session.scenario.build()?;
+                self.keep(0, &sim);
+                (sim, 0)
+            }
+        };
+        loop {
+            let next = (from / self.every_ms + 1) * self.every_ms;
+            if next > t_ms {
+                break;
+            }
+            run_commands(&mut sim, &session.commands, from, next.saturating_sub(1));
+            // Commands exactly at `next` come after the checkpoint.
+            sim.run_until(next);
+            self.keep(next, &sim);
+            from = next;
+        }
+        run_commands(&mut sim, &session.commands, from, t_ms);
+        Ok(sim)
+    }
+
+    /// Keeps a checkpoint of a live simulation that just reached a checkpoint time
+    /// (before the commands recorded at that time).
+    pub fn offer(&mut self, sim: &Sim) {
+        let t = sim.now_ms();
+        if t % self.every_ms == 0 {
+            self.keep(t, sim);
+        }
+    }
+
+    /// The next checkpoint time after `t_ms`.
+    pub fn next_after(&self, t_ms: u64) -> u64 {
+        (t_ms / self.every_ms + 1) * self.every_ms
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ids::{GroupId, MemberId, TopicId};
 
-    #[test]
-    fn replay_reaches_the_same_state_as_the_live_run() {
-        let mut session =
-            Session::new(Scenario::default().with_commit_mode("after-batch").unwrap());
-        let mut live = session.scenario.build().unwrap();
+    fn session() -> Session {
+        let mut s = Session::new(Scenario::default().with_commit_mode("after-batch").unwrap());
         for (t, cmd) in [
             (
                 5_000,
                 Command::AddConsumer {
-                    group: 0,
+                    group: GroupId(0),
                     group_instance_id: None,
                 },
             ),
             (
                 12_000,
                 Command::CrashConsumer {
-                    group: 0,
-                    consumer: 1,
+                    group: GroupId(0),
+                    consumer: MemberId(1),
                 },
             ),
             (
-                15_000,
+                20_000,
                 Command::Produce {
                     key: Some("order-42".into()),
                     value: "hi".into(),
+                    topic: TopicId(0),
                 },
             ),
         ] {
-            live.run_until(t);
-            live.apply(cmd.clone()).unwrap();
-            session.record(t, cmd).unwrap();
+            s.record(t, cmd).unwrap();
         }
-        live.run_until(30_000);
-        let replayed = session.replay_to(30_000).unwrap();
-        assert_eq!(live.trace_hash(), replayed.trace_hash());
-        // Seeking back and forward lands on the same state again.
-        let back = session.replay_to(8_000).unwrap();
-        assert!(back.now_ms() == 8_000 && back.trace_hash() != live.trace_hash());
-        assert_eq!(
-            session.replay_to(30_000).unwrap().trace_hash(),
-            live.trace_hash()
-        );
+        s
     }
 
     #[test]
-    fn a_command_after_seeking_back_branches_the_timeline() {
+    fn replay_reaches_the_same_state_as_the_live_run() {
+        let s = session();
+        let mut live = s.scenario.build().unwrap();
+        for (t, cmd) in &s.commands {
+            live.run_until(*t);
+            live.apply(cmd.clone()).unwrap();
+        }
+        live.run_until(30_000);
+        let replayed = s.replay_to(30_000).unwrap();
+        assert_eq!(live.trace_hash(), replayed.trace_hash());
+    }
+
+    #[test]
+    fn seeking_through_checkpoints_equals_replaying_from_zero() {
+        let s = session();
+        let mut cps = Checkpoints::new();
+        for t in [35_000, 7_000, 20_000, 10_000, 0, 33_333, 12_000] {
+            let via = cps.seek(&s, t).unwrap();
+            let direct = s.replay_to(t).unwrap();
+            assert_eq!(via.trace_hash(), direct.trace_hash(), "t = {t}");
+            assert_eq!(via.now_ms(), t);
+        }
+        assert!(cps.len() >= 4, "{:?}", cps.times());
+        cps.fork(15_000);
+        assert!(cps.times().iter().all(|&t| t <= 15_000));
+    }
+
+    #[test]
+    fn a_command_after_seeking_back_forks_the_timeline() {
         let mut s = Session::new(Scenario::default());
         s.record(
             10_000,
             Command::AddConsumer {
-                group: 0,
+                group: GroupId(0),
                 group_instance_id: None,
             },
         )
         .unwrap();
+        assert!(s.has_future(4_000));
         s.record(
             4_000,
             Command::CrashConsumer {
-                group: 0,
-                consumer: 0,
+                group: GroupId(0),
+                consumer: MemberId(0),
             },
         )
         .unwrap();
@@ -170,8 +323,20 @@ mod tests {
         assert!(s.validate().is_err());
         s = Session::new(Scenario::default());
         s.commands = vec![
-            (5, Command::AddPartitions { total: 4 }),
-            (1, Command::AddPartitions { total: 5 }),
+            (
+                5,
+                Command::AddPartitions {
+                    total: 4,
+                    topic: TopicId(0),
+                },
+            ),
+            (
+                1,
+                Command::AddPartitions {
+                    total: 5,
+                    topic: TopicId(0),
+                },
+            ),
         ];
         assert!(s.validate().is_err());
         s.commands.clear();

@@ -1,69 +1,64 @@
 //! The delivery ledger: for every produced record, what happened to it, and for every
-//! group, whether it was processed exactly once, twice or more, never, or out of order,
-//! with the chain of events that caused each anomaly.
+//! group, whether it was processed exactly once, twice or more, skipped by choice, failed,
+//! lost, or not yet, with the typed causes of each anomaly (`explain.rs` words them).
 //!
-//! Per record and group the ledger keeps one byte, so millions of records stay cheap.
-//! Invariant, for every group at every step: produced = once + duplicate + lost + pending.
+//! The ledger is not an actor: the kernel feeds it every event, in order, and it reads the
+//! logs to map offsets to records. Per record and group it keeps one byte.
+//!
+//! Invariant, per group at every step:
+//! produced = once + duplicate + lost + skipped + failed + pending, where `lost` includes
+//! the records lost before the log, and pending = in the producer + in the log, unprocessed.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 
-use super::log::KeyId;
-
-/// What the producer knows about a record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ProduceStatus {
-    /// In the accumulator or on the wire.
-    InFlight,
-    /// Acknowledged by the broker.
-    Acked,
-    /// Sent with `acks=0`: the producer will never know.
-    SentNoAck,
-    /// Failed: `delivery.timeout.ms` passed.
-    Failed,
-}
-
-/// The producer-side facts of one record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecordInfo {
-    /// The producer's index.
-    pub producer: u16,
-    /// The key, or `None` for a null key.
-    pub key: Option<KeyId>,
-    /// When `send()` was called.
-    pub produced_ms: u64,
-    /// The partition the partitioner chose.
-    pub partition: u32,
-    /// The offset of its first copy in the log.
-    pub first_offset: Option<u64>,
-    /// Copies in the log (more than one = a duplicate left by a retry).
-    pub copies: u8,
-    /// What the producer knows.
-    pub status: ProduceStatus,
-    /// A poison record crashes the consumer that processes it.
-    pub poison: bool,
-}
+use super::chunked::ChunkVec;
+use super::event::{CrashReason, Event, GroupEvent, PositionSource, ProducerEvent};
+use super::ids::{GroupId, MemberId, ProducerId, TopicId, Tp};
+use super::log::{KeyId, PartitionLog};
+use super::record::RecordInfo;
 
 /// A record's outcome for one group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
-    /// Not processed yet, and not skipped.
+    /// Not processed yet (in the producer, or in the log).
     Pending,
     /// Processed exactly once.
     Once,
     /// Processed two or more times.
     Duplicate,
-    /// Never processed, although the group committed past it.
+    /// Never processed: a failure made the group commit past it (or it never reached the
+    /// log).
     Lost,
+    /// Never processed by choice: `auto.offset.reset=latest` or a seek moved past it.
+    Skipped,
+    /// Its processing failed (a poison record): never processed successfully.
+    Failed,
 }
 
-const OUTCOME_MASK: u8 = 0b11;
-const OUT_OF_ORDER: u8 = 0b100;
+impl Outcome {
+    /// A short label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pending => "pending",
+            Outcome::Once => "once",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Lost => "lost",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+const OUTCOME_MASK: u8 = 0b111;
+const OUT_OF_ORDER: u8 = 0b1000;
 
 fn outcome_of(byte: u8) -> Outcome {
     match byte & OUTCOME_MASK {
         1 => Outcome::Once,
         2 => Outcome::Duplicate,
         3 => Outcome::Lost,
+        4 => Outcome::Skipped,
+        5 => Outcome::Failed,
         _ => Outcome::Pending,
     }
 }
@@ -74,10 +69,12 @@ fn byte_of(outcome: Outcome) -> u8 {
         Outcome::Once => 1,
         Outcome::Duplicate => 2,
         Outcome::Lost => 3,
+        Outcome::Skipped => 4,
+        Outcome::Failed => 5,
     }
 }
 
-/// Per-group totals. `pending` is derived: produced minus the rest.
+/// Per-group totals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Totals {
     /// Records produced.
@@ -86,11 +83,21 @@ pub struct Totals {
     pub once: u64,
     /// Processed two or more times.
     pub duplicate: u64,
-    /// Skipped: committed past, never processed.
+    /// Never processed because of a failure, including `lost_before_log`.
     pub lost: u64,
-    /// Neither yet.
+    /// Of `lost`: sent, and never reached the log (for every group).
+    pub lost_before_log: u64,
+    /// Skipped by choice (`auto.offset.reset=latest`, a seek forward).
+    pub skipped: u64,
+    /// Processing failed (poison records).
+    pub failed: u64,
+    /// Not yet: `in_producer + in_log`.
     pub pending: u64,
-    /// Processed before an earlier record with the same key (a flag, not a fifth bucket).
+    /// Of `pending`: still in the producer (accumulator or on the wire).
+    pub in_producer: u64,
+    /// Of `pending`: in the log, not yet processed by this group.
+    pub in_log: u64,
+    /// Processed before an earlier record with the same key (a flag, not a bucket).
     pub out_of_order: u64,
 }
 
@@ -99,12 +106,18 @@ pub struct Totals {
 pub enum AnomalyKind {
     /// Records processed again.
     Duplicate,
-    /// Records skipped.
+    /// Records a failure made the group skip.
     Lost,
+    /// Records skipped by choice.
+    Skipped,
+    /// A record whose processing failed.
+    Failed,
     /// A record processed before an earlier one with the same key.
     OutOfOrder,
     /// A retry left a second copy of a record in the log (producer side).
     LogDuplicate,
+    /// Records sent that never reached the log (producer side; lost for every group).
+    LostBeforeLog,
 }
 
 impl AnomalyKind {
@@ -113,31 +126,144 @@ impl AnomalyKind {
         match self {
             AnomalyKind::Duplicate => "duplicate",
             AnomalyKind::Lost => "lost",
+            AnomalyKind::Skipped => "skipped",
+            AnomalyKind::Failed => "failed",
             AnomalyKind::OutOfOrder => "out of order",
             AnomalyKind::LogDuplicate => "duplicate in log",
+            AnomalyKind::LostBeforeLog => "lost before the log",
         }
     }
 }
 
-/// One step of an anomaly's cause chain.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CauseStep {
-    /// When it happened.
-    pub at_ms: u64,
-    /// What happened, in plain words.
-    pub text: String,
+/// Why a member stopped holding a partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stop {
+    /// Crashed.
+    Crashed(CrashReason),
+    /// Closed.
+    Closed,
+    /// Stopped on an exception.
+    Failed,
+    /// Revoked in a rebalance (cooperative revocations commit nothing).
+    Revoked {
+        /// The generation it lost the partition in.
+        generation: i32,
+        /// Cooperative (second-round) revocation.
+        cooperative: bool,
+    },
+    /// Found it was out of the group (`onPartitionsLost`).
+    Lost,
+    /// Left the group after `max.poll.interval.ms`.
+    PollTimeout,
 }
 
-/// A run of anomalous records on one partition, with its cause.
+/// One typed step of an anomaly's cause chain.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// A member processed the records before.
+    ProcessedBefore {
+        /// Who.
+        member: MemberId,
+        /// In which generation.
+        generation: i32,
+        /// First offset of that run.
+        from: u64,
+        /// Last offset of that run (inclusive).
+        to: u64,
+        /// When it started.
+        first_ms: u64,
+        /// When it ended.
+        last_ms: u64,
+    },
+    /// A member stopped holding the partition.
+    Stopped {
+        /// When.
+        at_ms: u64,
+        /// Who.
+        member: MemberId,
+        /// How.
+        how: Stop,
+    },
+    /// A member committed an offset past records it had not processed yet.
+    CommittedBeforeProcessing {
+        /// When.
+        at_ms: u64,
+        /// Who.
+        member: MemberId,
+        /// The offset committed.
+        offset: u64,
+        /// Auto-commit or the application.
+        auto: bool,
+    },
+    /// A member took the partition and started reading at an offset.
+    Resumed {
+        /// When.
+        at_ms: u64,
+        /// Who.
+        member: MemberId,
+        /// Its generation.
+        generation: i32,
+        /// The offset.
+        offset: u64,
+        /// Why that offset.
+        source: PositionSource,
+    },
+    /// The group's committed offset went past the records.
+    CommittedPast {
+        /// When.
+        at_ms: u64,
+        /// The committed offset.
+        offset: u64,
+    },
+    /// Processing the record threw, again (a crash loop).
+    ProcessingFailed {
+        /// When.
+        at_ms: u64,
+        /// Who.
+        member: MemberId,
+        /// Which attempt.
+        attempt: u32,
+    },
+    /// The record was processed again after a record produced later, with the same key.
+    ReorderedAfterLater {
+        /// When.
+        at_ms: u64,
+        /// Who.
+        member: MemberId,
+    },
+    /// The broker appended a retried batch again: no idempotence.
+    RetriedWithoutIdempotence {
+        /// When.
+        at_ms: u64,
+        /// The first copy's offset.
+        first_offset: u64,
+    },
+    /// The producer gave up after `delivery.timeout.ms`.
+    DeliveryTimedOut {
+        /// When.
+        at_ms: u64,
+        /// Who.
+        producer: ProducerId,
+    },
+    /// An `acks=0` request was lost on the wire; the producer never knew.
+    LostOnTheWire {
+        /// When.
+        at_ms: u64,
+        /// Who.
+        producer: ProducerId,
+    },
+}
+
+/// A run of anomalous records on one partition, with its typed causes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Anomaly {
     /// What went wrong.
     pub kind: AnomalyKind,
-    /// The group (`None` for producer-side anomalies).
-    pub group: Option<String>,
+    /// The group (`None` for producer-side anomalies, which count for every group).
+    pub group: Option<GroupId>,
     /// The partition.
-    pub partition: u32,
-    /// First offset of the run.
+    pub tp: Tp,
+    /// First offset of the run (for records never in the log: the first record id).
     pub first_offset: u64,
     /// Last offset of the run (inclusive).
     pub last_offset: u64,
@@ -146,59 +272,41 @@ pub struct Anomaly {
     /// When it was detected.
     pub at_ms: u64,
     /// The member that processed (or skipped) the records, if any.
-    pub member: Option<String>,
-    /// The cause, as a chain of events, oldest first.
-    pub chain: Vec<CauseStep>,
-    /// The cause in one sentence.
-    pub explanation: String,
+    pub member: Option<MemberId>,
+    /// The causes, oldest first.
+    pub causes: Vec<Cause>,
 }
 
 impl Anomaly {
-    /// An anomaly of one record at `offset`, to be extended as neighbours join it.
-    #[allow(clippy::too_many_arguments)] // each field is a distinct fact of the anomaly
-    fn single(
-        kind: AnomalyKind,
-        group: Option<String>,
-        partition: u32,
-        offset: u64,
-        at_ms: u64,
-        member: Option<String>,
-        chain: Vec<CauseStep>,
-        explanation: String,
-    ) -> Self {
+    fn single(kind: AnomalyKind, group: Option<GroupId>, tp: Tp, offset: u64, at_ms: u64) -> Self {
         Anomaly {
             kind,
             group,
-            partition,
+            tp,
             first_offset: offset,
             last_offset: offset,
             count: 1,
             at_ms,
-            member,
-            chain,
-            explanation,
+            member: None,
+            causes: Vec::new(),
         }
     }
 
-    /// Grows the run by the next offset, keeping the explanation's range in step.
-    fn extend_to(&mut self, offset: u64) {
-        let first = self.first_offset;
-        self.explanation = self.explanation.replacen(
-            &format!("offsets {first}–{}", self.last_offset),
-            &format!("offsets {first}–{offset}"),
-            1,
-        );
-        self.last_offset = offset;
-        self.count += 1;
+    /// True when `offset` extends this run (same kind, partition and member).
+    fn extends(&self, kind: AnomalyKind, tp: Tp, member: Option<MemberId>, offset: u64) -> bool {
+        self.kind == kind
+            && self.tp == tp
+            && self.member == member
+            && self.last_offset + 1 == offset
     }
 }
 
 /// A contiguous stretch of processing by one member on one partition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessingRun {
-    /// The member (client id shown to users).
-    pub member: String,
-    /// The generation it owned the partition in.
+    /// Who.
+    pub member: MemberId,
+    /// The generation it processed in.
     pub generation: i32,
     /// First offset processed.
     pub from: u64,
@@ -210,236 +318,876 @@ pub struct ProcessingRun {
     pub last_ms: u64,
 }
 
-/// How a member's position on a partition was set.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum PositionSource {
-    /// From the group's committed offset.
-    Committed,
-    /// `auto.offset.reset` (earliest / latest) because nothing was committed.
-    Reset(&'static str),
-    /// An explicit seek.
-    Seek,
-}
-
 /// Something a member did that may explain an anomaly later.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Note {
-    /// The member started reading a partition at an offset.
+enum Note {
     Resumed {
-        /// The partition.
-        partition: u32,
-        /// The offset.
+        tp: Tp,
         offset: u64,
-        /// The generation.
         generation: i32,
-        /// Why that offset.
         source: PositionSource,
-        /// The log end offset at that moment.
-        log_end_offset: u64,
     },
-    /// The member committed an offset for a partition.
     Committed {
-        /// The partition.
-        partition: u32,
-        /// The committed offset (next to read).
+        tp: Tp,
         offset: u64,
-        /// Auto-commit or the application.
         auto: bool,
     },
-    /// The member stopped: crash, close, removal, or losing the partition.
     Stopped {
-        /// What happened, e.g. "crashed".
-        what: String,
-        /// Fetched records it never processed, per partition `(partition, from, to_exclusive)`.
-        abandoned: Vec<(u32, u64, u64)>,
-    },
-    /// The member lost partitions in a rebalance.
-    Revoked {
-        /// The partitions.
-        partitions: Vec<u32>,
-        /// The generation it lost them in.
-        generation: i32,
+        how: Stop,
+        partitions: Vec<Tp>,
+        abandoned: Vec<(Tp, u64, u64)>,
     },
 }
 
-/// A note with its time and member.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MemberNote {
-    /// When.
-    pub at_ms: u64,
-    /// Who (client id).
-    pub member: String,
-    /// What.
-    pub note: Note,
-}
-
-/// One group's view of every record.
-#[derive(Clone, Debug, Default)]
-pub struct GroupLedger {
-    /// The group id.
-    pub group: String,
-    state: Vec<u8>,
-    totals: Totals,
-    /// Per producer, per key: the highest record id processed plus one.
-    last_by_key: Vec<Vec<u32>>,
-    runs: Vec<Vec<ProcessingRun>>,
-    lost_cursor: Vec<u64>,
-    notes: Vec<MemberNote>,
-    /// The group's anomalies, oldest first.
-    pub anomalies: Vec<Anomaly>,
+struct MemberNote {
+    at_ms: u64,
+    member: MemberId,
+    note: Note,
 }
 
 /// The most notes a group keeps for explanations; older ones are dropped.
 const MAX_NOTES: usize = 4096;
 /// The most anomalies a group keeps; counts stay exact beyond it.
 pub const MAX_ANOMALIES: usize = 10_000;
+/// The most processing runs kept per partition.
+const MAX_RUNS: usize = 1024;
 
-impl GroupLedger {
-    /// An empty ledger for `group`.
-    pub fn new(group: &str) -> Self {
-        GroupLedger {
-            group: group.to_owned(),
-            ..Default::default()
+/// One group's view of every record.
+#[derive(Clone, Debug, Default)]
+pub struct GroupLedger {
+    /// The group.
+    pub group: GroupId,
+    state: ChunkVec<u8>,
+    /// Outcome counts per topic (a group's totals cover the topics it subscribes to).
+    counts: BTreeMap<TopicId, Counts>,
+    /// Per producer, per key: the highest record id processed plus one.
+    last_by_key: Vec<Vec<u32>>,
+    runs: BTreeMap<Tp, Vec<ProcessingRun>>,
+    classified_to: BTreeMap<Tp, u64>,
+    held: BTreeMap<MemberId, Vec<(Tp, u64, u64)>>,
+    generation: BTreeMap<MemberId, i32>,
+    failures: BTreeMap<u32, u32>,
+    processed: u64,
+    /// The last join phase was cooperative (its revocations commit nothing).
+    cooperative: bool,
+    notes: Vec<MemberNote>,
+    /// The group's anomalies, oldest first.
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Outcome counts of one group on one topic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    once: u64,
+    duplicate: u64,
+    lost: u64,
+    skipped: u64,
+    failed: u64,
+    out_of_order: u64,
+}
+
+/// Record counts of one topic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct TopicCounts {
+    produced: u64,
+    in_log: u64,
+    lost_before_log: u64,
+}
+
+/// The whole ledger: every produced record, and one [`GroupLedger`] per group.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    /// Producer-side facts, indexed by record id.
+    pub records: ChunkVec<RecordInfo>,
+    /// Per group, in creation order.
+    pub groups: Vec<GroupLedger>,
+    /// Producer-side anomalies (duplicates in the log, records lost before the log).
+    pub producer_anomalies: Vec<Anomaly>,
+    /// Records with more than one copy in the log.
+    pub log_duplicates: u64,
+    /// Records sent that never reached the log.
+    pub lost_before_log: u64,
+    per_topic: BTreeMap<TopicId, TopicCounts>,
+    /// Records counted into `per_topic` so far.
+    seen: usize,
+}
+
+/// What the ledger reads while observing: the partition logs.
+pub trait LogLookup {
+    /// The log of a partition.
+    fn log(&self, tp: Tp) -> Option<&PartitionLog>;
+}
+
+impl Ledger {
+    /// Records produced so far.
+    pub fn produced(&self) -> u64 {
+        self.records.len() as u64
+    }
+
+    /// Starts tracking a new group.
+    pub fn add_group(&mut self, group: GroupId) {
+        self.groups.push(GroupLedger {
+            group,
+            ..GroupLedger::default()
+        });
+    }
+
+    /// Counts records sent since the last look into their topics.
+    fn sync(&mut self) {
+        while self.seen < self.records.len() {
+            let topic = self.records.get(self.seen).expect("below len").tp.topic;
+            self.per_topic.entry(topic).or_default().produced += 1;
+            self.seen += 1;
         }
     }
 
-    /// The outcome of one record.
+    fn topic_counts(&self, topics: &[TopicId]) -> TopicCounts {
+        let mut t = TopicCounts::default();
+        for c in topics.iter().filter_map(|id| self.per_topic.get(id)) {
+            t.produced += c.produced;
+            t.in_log += c.in_log;
+            t.lost_before_log += c.lost_before_log;
+        }
+        t
+    }
+
+    /// A group's totals over the records of `topics` (the topics it subscribes to).
+    ///
+    /// # Panics
+    /// If the ledger is out of balance (more records settled than produced): that is a
+    /// bug, and the invariant checks want to hear about it.
+    pub fn totals(&self, group: GroupId, topics: &[TopicId]) -> Option<Totals> {
+        let g = self.groups.get(group.index())?;
+        let tc = self.topic_counts(topics);
+        // Records sent but not yet synced belong to the producer.
+        let unsynced: u64 = self
+            .records
+            .range(self.seen, self.records.len())
+            .filter(|r| topics.contains(&r.tp.topic))
+            .count() as u64;
+        let produced = tc.produced + unsynced;
+        let c = g.counts(topics);
+        let settled = c.once + c.duplicate + c.lost + c.skipped + c.failed + tc.lost_before_log;
+        assert!(
+            settled <= produced,
+            "ledger out of balance: {settled} settled of {produced} produced"
+        );
+        let pending = produced - settled;
+        let in_producer = produced - tc.in_log - tc.lost_before_log;
+        assert!(
+            in_producer <= pending,
+            "{in_producer} in the producer, {pending} pending"
+        );
+        Some(Totals {
+            produced,
+            once: c.once,
+            duplicate: c.duplicate,
+            lost: c.lost + tc.lost_before_log,
+            lost_before_log: tc.lost_before_log,
+            skipped: c.skipped,
+            failed: c.failed,
+            pending,
+            in_producer,
+            in_log: pending - in_producer,
+            out_of_order: c.out_of_order,
+        })
+    }
+
+    /// A group's totals over `topics`, counted from every record's state, for invariant
+    /// checks.
+    pub fn recount(&self, group: GroupId, topics: &[TopicId]) -> Option<Totals> {
+        let g = self.groups.get(group.index())?;
+        let mut t = Totals::default();
+        for (id, info) in self.records.iter().enumerate() {
+            if !topics.contains(&info.tp.topic) {
+                continue;
+            }
+            t.produced += 1;
+            let byte = g.state.get(id).copied().unwrap_or(0);
+            if byte & OUT_OF_ORDER != 0 {
+                t.out_of_order += 1;
+            }
+            if info.never_in_log {
+                t.lost += 1;
+                t.lost_before_log += 1;
+                continue;
+            }
+            match outcome_of(byte) {
+                Outcome::Pending if !info.in_log() => {
+                    t.pending += 1;
+                    t.in_producer += 1;
+                }
+                Outcome::Pending => {
+                    t.pending += 1;
+                    t.in_log += 1;
+                }
+                Outcome::Once => t.once += 1,
+                Outcome::Duplicate => t.duplicate += 1,
+                Outcome::Lost => t.lost += 1,
+                Outcome::Skipped => t.skipped += 1,
+                Outcome::Failed => t.failed += 1,
+            }
+        }
+        Some(t)
+    }
+
+    /// A record's outcome for a group.
+    pub fn outcome(&self, group: GroupId, record_id: u32) -> Outcome {
+        if self
+            .records
+            .get(record_id as usize)
+            .is_some_and(|r| r.never_in_log)
+        {
+            return Outcome::Lost;
+        }
+        self.groups
+            .get(group.index())
+            .map_or(Outcome::Pending, |g| g.outcome(record_id))
+    }
+
+    /// True when the group processed the record out of order.
+    pub fn out_of_order(&self, group: GroupId, record_id: u32) -> bool {
+        self.groups
+            .get(group.index())
+            .is_some_and(|g| g.flag(record_id))
+    }
+
+    // ---- observing --------------------------------------------------------------------
+
+    /// Learns from one event.
+    pub fn observe(&mut self, event: &Event, logs: &impl LogLookup) {
+        self.sync();
+        match event {
+            Event::Producer {
+                at_ms,
+                producer,
+                event,
+            } => match event {
+                ProducerEvent::Appended {
+                    tp,
+                    base_offset,
+                    count,
+                    ..
+                } => self.appended(*at_ms, *tp, *base_offset, u64::from(*count), logs),
+                ProducerEvent::Expired { tp, records } => {
+                    let cause = Cause::DeliveryTimedOut {
+                        at_ms: *at_ms,
+                        producer: *producer,
+                    };
+                    self.never_in_log(*at_ms, *tp, records, cause);
+                }
+                _ => {}
+            },
+            Event::RecordAppended {
+                at_ms, tp, offset, ..
+            } => self.appended(*at_ms, *tp, *offset, 1, logs),
+            Event::Group {
+                at_ms,
+                group,
+                event,
+            } => {
+                if let Some(g) = self.groups.get_mut(group.index()) {
+                    g.observe(*at_ms, event, &self.records, logs);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An `acks=0` request carrying these records was lost on the wire.
+    pub fn lost_on_the_wire(&mut self, at_ms: u64, producer: ProducerId, tp: Tp, records: &[u32]) {
+        self.sync();
+        let cause = Cause::LostOnTheWire { at_ms, producer };
+        self.never_in_log(at_ms, tp, records, cause);
+    }
+
+    fn never_in_log(&mut self, at_ms: u64, tp: Tp, records: &[u32], cause: Cause) {
+        let mut anomaly: Option<Anomaly> = None;
+        for &id in records {
+            let Some(info) = self.records.get_mut(id as usize) else {
+                continue;
+            };
+            if info.in_log() || info.never_in_log {
+                continue;
+            }
+            info.never_in_log = true;
+            self.lost_before_log += 1;
+            self.per_topic.entry(tp.topic).or_default().lost_before_log += 1;
+            let a = anomaly.get_or_insert_with(|| {
+                let mut a =
+                    Anomaly::single(AnomalyKind::LostBeforeLog, None, tp, u64::from(id), at_ms);
+                a.causes.push(cause.clone());
+                a.count = 0;
+                a
+            });
+            a.count += 1;
+            a.last_offset = u64::from(id);
+        }
+        if let Some(a) = anomaly {
+            push_bounded(&mut self.producer_anomalies, a);
+        }
+    }
+
+    fn appended(&mut self, at_ms: u64, tp: Tp, base: u64, count: u64, logs: &impl LogLookup) {
+        let Some(log) = logs.log(tp) else {
+            return;
+        };
+        for (offset, r) in log.range(base, base + count) {
+            let Some(info) = self.records.get_mut(r.record_id as usize) else {
+                continue;
+            };
+            info.copies = info.copies.saturating_add(1);
+            if info.copies == 1 {
+                info.first_offset = offset;
+                self.per_topic.entry(tp.topic).or_default().in_log += 1;
+                continue;
+            }
+            self.log_duplicates += 1;
+            let first_offset = info.first_offset;
+            if let Some(last) = self.producer_anomalies.last_mut() {
+                if last.extends(AnomalyKind::LogDuplicate, tp, None, offset) {
+                    last.last_offset = offset;
+                    last.count += 1;
+                    continue;
+                }
+            }
+            let mut a = Anomaly::single(AnomalyKind::LogDuplicate, None, tp, offset, at_ms);
+            a.causes.push(Cause::RetriedWithoutIdempotence {
+                at_ms,
+                first_offset,
+            });
+            push_bounded(&mut self.producer_anomalies, a);
+        }
+    }
+}
+
+fn push_bounded(list: &mut Vec<Anomaly>, a: Anomaly) {
+    if list.len() < MAX_ANOMALIES {
+        list.push(a);
+    }
+}
+
+impl GroupLedger {
+    /// The outcome of one record (records lost before the log are the ledger's to say).
     pub fn outcome(&self, record_id: u32) -> Outcome {
         self.state
             .get(record_id as usize)
             .map_or(Outcome::Pending, |&b| outcome_of(b))
     }
 
-    /// True when the record was processed out of order.
-    pub fn out_of_order(&self, record_id: u32) -> bool {
+    fn flag(&self, record_id: u32) -> bool {
         self.state
             .get(record_id as usize)
             .is_some_and(|&b| b & OUT_OF_ORDER != 0)
     }
 
-    /// Totals for `produced` records.
-    pub fn totals(&self, produced: u64) -> Totals {
-        let t = self.totals;
-        Totals {
-            produced,
-            pending: produced - t.once - t.duplicate - t.lost,
-            ..t
-        }
+    /// Records processed so far, second times included.
+    pub fn processed_count(&self) -> u64 {
+        self.processed
     }
 
-    /// Counts every record's outcome from scratch (for invariant checks).
-    pub fn recount(&self, produced: u64) -> Totals {
-        let mut t = Totals {
-            produced,
-            ..Default::default()
-        };
-        for id in 0..produced {
-            let b = self.state.get(id as usize).copied().unwrap_or(0);
-            match outcome_of(b) {
-                Outcome::Pending => t.pending += 1,
-                Outcome::Once => t.once += 1,
-                Outcome::Duplicate => t.duplicate += 1,
-                Outcome::Lost => t.lost += 1,
-            }
-            if b & OUT_OF_ORDER != 0 {
-                t.out_of_order += 1;
-            }
-        }
-        t
+    /// The outcome bytes' memory (see `ChunkVec::memory`).
+    pub fn memory(&self) -> (usize, usize, usize) {
+        self.state.memory()
     }
 
-    fn set(&mut self, record_id: u32, outcome: Outcome) {
+    /// Processing runs on a partition, oldest first.
+    pub fn runs(&self, tp: Tp) -> &[ProcessingRun] {
+        self.runs.get(&tp).map_or(&[], Vec::as_slice)
+    }
+
+    fn counts(&self, topics: &[TopicId]) -> Counts {
+        let mut c = Counts::default();
+        for x in topics.iter().filter_map(|t| self.counts.get(t)) {
+            c.once += x.once;
+            c.duplicate += x.duplicate;
+            c.lost += x.lost;
+            c.skipped += x.skipped;
+            c.failed += x.failed;
+            c.out_of_order += x.out_of_order;
+        }
+        c
+    }
+
+    fn set(&mut self, tp: Tp, record_id: u32, outcome: Outcome) {
         let i = record_id as usize;
-        if self.state.len() <= i {
-            self.state.resize(i + 1, 0);
-        }
-        let old = outcome_of(self.state[i]);
+        self.state.resize_up(i + 1, 0);
+        let byte = self.state.get_mut(i).expect("resized above");
+        let old = outcome_of(*byte);
         if old == outcome {
             return;
         }
-        match old {
-            Outcome::Once => self.totals.once -= 1,
-            Outcome::Duplicate => self.totals.duplicate -= 1,
-            Outcome::Lost => self.totals.lost -= 1,
-            Outcome::Pending => {}
+        *byte = (*byte & !OUTCOME_MASK) | byte_of(outcome);
+        let counts = self.counts.entry(tp.topic).or_default();
+        for (o, delta) in [(old, false), (outcome, true)] {
+            let counter = match o {
+                Outcome::Once => &mut counts.once,
+                Outcome::Duplicate => &mut counts.duplicate,
+                Outcome::Lost => &mut counts.lost,
+                Outcome::Skipped => &mut counts.skipped,
+                Outcome::Failed => &mut counts.failed,
+                Outcome::Pending => continue,
+            };
+            if delta {
+                *counter += 1;
+            } else {
+                *counter -= 1;
+            }
         }
-        match outcome {
-            Outcome::Once => self.totals.once += 1,
-            Outcome::Duplicate => self.totals.duplicate += 1,
-            Outcome::Lost => self.totals.lost += 1,
-            Outcome::Pending => {}
-        }
-        self.state[i] = (self.state[i] & !OUTCOME_MASK) | byte_of(outcome);
     }
 
-    /// Records a member's note (bounded; the oldest go first).
-    pub fn note(&mut self, at_ms: u64, member: &str, note: Note) {
+    fn note(&mut self, at_ms: u64, member: MemberId, note: Note) {
         if self.notes.len() >= MAX_NOTES {
             self.notes.drain(..MAX_NOTES / 4);
         }
         self.notes.push(MemberNote {
             at_ms,
-            member: member.to_owned(),
+            member,
             note,
         });
     }
 
-    /// The notes kept, oldest first.
-    pub fn notes(&self) -> &[MemberNote] {
-        &self.notes
-    }
-
-    /// Records that `member` processed `record` at `offset` of `partition`. Returns the
-    /// record's new outcome.
-    #[allow(clippy::too_many_arguments)] // one call site, every argument a distinct fact
-    pub fn processed(
+    fn observe(
         &mut self,
         at_ms: u64,
-        member: &str,
-        generation: i32,
-        partition: u32,
-        offset: u64,
-        record_id: u32,
-        info: &RecordInfo,
-    ) -> Outcome {
-        let before = self.outcome(record_id);
-        let after = match before {
-            Outcome::Pending | Outcome::Lost => Outcome::Once,
-            Outcome::Once | Outcome::Duplicate => Outcome::Duplicate,
-        };
-        self.set(record_id, after);
-        if after == Outcome::Duplicate {
-            self.explain_duplicate(at_ms, member, generation, partition, offset);
-        }
-        // Order is judged on first processing; a re-run of old records is a duplicate.
-        if let (Some(key), Outcome::Pending | Outcome::Lost) = (info.key, before) {
-            self.check_order(
-                at_ms,
+        event: &GroupEvent,
+        records: &ChunkVec<RecordInfo>,
+        logs: &impl LogLookup,
+    ) {
+        match event {
+            GroupEvent::PositionSet {
                 member,
-                partition,
+                tp,
                 offset,
-                record_id,
-                info.producer,
-                key,
-            );
+                source,
+            } => self.position_set(at_ms, *member, *tp, *offset, *source, logs),
+            GroupEvent::Polled { member, ranges } => {
+                self.held
+                    .entry(*member)
+                    .or_default()
+                    .extend(ranges.iter().copied());
+            }
+            GroupEvent::Processed {
+                member,
+                generation,
+                tp,
+                from,
+                to,
+            } => {
+                self.generation.insert(*member, *generation);
+                self.processed(at_ms, *member, *generation, *tp, *from..*to, records, logs);
+            }
+            GroupEvent::ProcessingFailed { member, tp, offset } => {
+                self.processing_failed(at_ms, *member, *tp, *offset, logs)
+            }
+            GroupEvent::Committed {
+                member,
+                offsets,
+                auto,
+            } => {
+                for &(tp, o) in offsets {
+                    self.note(
+                        at_ms,
+                        *member,
+                        Note::Committed {
+                            tp,
+                            offset: o,
+                            auto: *auto,
+                        },
+                    );
+                    self.committed(at_ms, tp, o, logs);
+                }
+            }
+            GroupEvent::ConsumerCrashed { member, reason } => {
+                self.stopped(at_ms, *member, Stop::Crashed(*reason), Vec::new(), logs)
+            }
+            GroupEvent::ConsumerFailed { member, .. } => {
+                self.stopped(at_ms, *member, Stop::Failed, Vec::new(), logs)
+            }
+            GroupEvent::ConsumerClosed { member } => {
+                self.stopped(at_ms, *member, Stop::Closed, Vec::new(), logs)
+            }
+            GroupEvent::Revoked { member, partitions } => {
+                let generation = self.generation.get(member).copied().unwrap_or(-1);
+                let how = Stop::Revoked {
+                    generation,
+                    cooperative: self.cooperative,
+                };
+                self.note(
+                    at_ms,
+                    *member,
+                    Note::Stopped {
+                        how,
+                        partitions: partitions.clone(),
+                        abandoned: Vec::new(),
+                    },
+                );
+            }
+            GroupEvent::Lost { member, partitions } => {
+                self.note(
+                    at_ms,
+                    *member,
+                    Note::Stopped {
+                        how: Stop::Lost,
+                        partitions: partitions.clone(),
+                        abandoned: Vec::new(),
+                    },
+                );
+            }
+            GroupEvent::LeaveGroup { member, .. } => {
+                self.note(
+                    at_ms,
+                    *member,
+                    Note::Stopped {
+                        how: Stop::PollTimeout,
+                        partitions: Vec::new(),
+                        abandoned: Vec::new(),
+                    },
+                );
+            }
+            GroupEvent::Assigned {
+                member, generation, ..
+            } => {
+                self.generation.insert(*member, *generation);
+            }
+            GroupEvent::JoinComplete { cooperative, .. } => self.cooperative = *cooperative,
+            _ => {}
         }
-        self.extend_run(at_ms, member, generation, partition, offset);
-        after
+    }
+
+    fn position_set(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        tp: Tp,
+        offset: u64,
+        source: PositionSource,
+        logs: &impl LogLookup,
+    ) {
+        let generation = self.generation.get(&member).copied().unwrap_or(-1);
+        self.note(
+            at_ms,
+            member,
+            Note::Resumed {
+                tp,
+                offset,
+                generation,
+                source,
+            },
+        );
+        // A deliberate move forward skips what lies between: auto.offset.reset=latest
+        // (a new group, or an out-of-range position) or a seek.
+        let deliberate = matches!(
+            source,
+            PositionSource::Reset(super::config::AutoOffsetReset::Latest)
+                | PositionSource::OutOfRange(super::config::AutoOffsetReset::Latest)
+                | PositionSource::Seek
+        );
+        if !deliberate {
+            return;
+        }
+        let from = self.classified_to.get(&tp).copied().unwrap_or(0);
+        let Some(log) = logs.log(tp) else {
+            return;
+        };
+        let held = self.held_offsets(tp);
+        let ids: Vec<(u64, u32)> = log
+            .range(from, offset)
+            .filter(|(o, _)| !held.iter().any(|&(f, t)| f <= *o && *o < t))
+            .map(|(o, r)| (o, r.record_id))
+            .collect();
+        for (o, id) in ids {
+            if self.outcome(id) == Outcome::Pending {
+                self.set(tp, id, Outcome::Skipped);
+                self.anomaly_at(AnomalyKind::Skipped, tp, o, at_ms, Some(member), || {
+                    vec![Cause::Resumed {
+                        at_ms,
+                        member,
+                        generation,
+                        offset,
+                        source,
+                    }]
+                });
+            }
+        }
+    }
+
+    fn held_offsets(&self, tp: Tp) -> Vec<(u64, u64)> {
+        self.held
+            .values()
+            .flatten()
+            .filter(|r| r.0 == tp)
+            .map(|r| (r.1, r.2))
+            .collect()
+    }
+
+    fn release_held(&mut self, member: MemberId, tp: Tp, offset: u64) {
+        if let Some(ranges) = self.held.get_mut(&member) {
+            for r in ranges.iter_mut() {
+                if r.0 == tp && r.1 <= offset && offset < r.2 {
+                    r.1 = offset + 1;
+                }
+            }
+            ranges.retain(|r| r.1 < r.2);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // one call site; each argument a distinct fact
+    fn processed(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        generation: i32,
+        tp: Tp,
+        offsets: std::ops::Range<u64>,
+        records: &ChunkVec<RecordInfo>,
+        logs: &impl LogLookup,
+    ) {
+        let Some(log) = logs.log(tp) else {
+            return;
+        };
+        let start = offsets.start;
+        let end = offsets.end;
+        let ids: Vec<(u64, u32)> = log
+            .range(start, end)
+            .map(|(o, r)| (o, r.record_id))
+            .collect();
+        self.processed += ids.len() as u64;
+        for (offset, id) in ids {
+            let before = self.outcome(id);
+            let after = match before {
+                Outcome::Once | Outcome::Duplicate => Outcome::Duplicate,
+                _ => Outcome::Once,
+            };
+            self.set(tp, id, after);
+            if after == Outcome::Duplicate {
+                self.explain_duplicate(at_ms, member, tp, offset);
+            }
+            if before != Outcome::Once && before != Outcome::Duplicate {
+                if let Some(info) = records.get(id as usize) {
+                    self.check_order(at_ms, member, tp, offset, id, info.producer, info.key);
+                }
+            }
+            self.extend_run(at_ms, member, generation, tp, offset);
+        }
+        if let Some(ranges) = self.held.get_mut(&member) {
+            for r in ranges.iter_mut() {
+                if r.0 == tp && r.1 >= start && r.1 < end {
+                    r.1 = end.min(r.2);
+                }
+            }
+            ranges.retain(|r| r.1 < r.2);
+        }
+    }
+
+    fn processing_failed(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        tp: Tp,
+        offset: u64,
+        logs: &impl LogLookup,
+    ) {
+        self.release_held(member, tp, offset);
+        let Some(id) = logs
+            .log(tp)
+            .and_then(|l| l.get(offset))
+            .map(|r| r.record_id)
+        else {
+            return;
+        };
+        let attempt = {
+            let n = self.failures.entry(id).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if self.outcome(id) != Outcome::Once && self.outcome(id) != Outcome::Duplicate {
+            self.set(tp, id, Outcome::Failed);
+        }
+        let cause = Cause::ProcessingFailed {
+            at_ms,
+            member,
+            attempt,
+        };
+        // One anomaly per poison record: each crash adds a step (the loop is visible).
+        if let Some(a) = self
+            .anomalies
+            .iter_mut()
+            .rev()
+            .find(|a| a.kind == AnomalyKind::Failed && a.tp == tp && a.first_offset == offset)
+        {
+            a.causes.push(cause);
+            a.at_ms = at_ms;
+            a.member = Some(member);
+            return;
+        }
+        let mut a = Anomaly::single(AnomalyKind::Failed, Some(self.group), tp, offset, at_ms);
+        a.member = Some(member);
+        a.causes.push(cause);
+        push_bounded(&mut self.anomalies, a);
+    }
+
+    fn stopped(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        how: Stop,
+        partitions: Vec<Tp>,
+        logs: &impl LogLookup,
+    ) {
+        let abandoned = self.held.remove(&member).unwrap_or_default();
+        self.note(
+            at_ms,
+            member,
+            Note::Stopped {
+                how,
+                partitions,
+                abandoned: abandoned.clone(),
+            },
+        );
+        // Records it fetched and the group already committed past are lost now.
+        for (tp, from, to) in abandoned {
+            let committed = self.classified_to.get(&tp).copied().unwrap_or(0);
+            self.mark_lost_range(at_ms, tp, from..to.min(committed), logs);
+        }
+    }
+
+    /// The committed offset of `tp` advanced to `committed`: records below it that nobody
+    /// processed and no live member still holds are lost.
+    fn committed(&mut self, at_ms: u64, tp: Tp, committed: u64, logs: &impl LogLookup) {
+        let from = self.classified_to.get(&tp).copied().unwrap_or(0);
+        if committed <= from {
+            return;
+        }
+        self.classified_to.insert(tp, committed);
+        let held = self.held_offsets(tp);
+        let mut start = from;
+        for (f, t) in held
+            .iter()
+            .copied()
+            .filter(|&(f, t)| f < committed && t > from)
+        {
+            self.mark_lost_range(at_ms, tp, start..f.max(start), logs);
+            start = start.max(t);
+        }
+        self.mark_lost_range(at_ms, tp, start..committed, logs);
+    }
+
+    fn mark_lost_range(
+        &mut self,
+        at_ms: u64,
+        tp: Tp,
+        offsets: std::ops::Range<u64>,
+        logs: &impl LogLookup,
+    ) {
+        if offsets.is_empty() {
+            return;
+        }
+        let Some(log) = logs.log(tp) else {
+            return;
+        };
+        let ids: Vec<(u64, u32)> = log
+            .range(offsets.start, offsets.end)
+            .map(|(o, r)| (o, r.record_id))
+            .collect();
+        for (offset, id) in ids {
+            if self.outcome(id) != Outcome::Pending {
+                continue;
+            }
+            self.set(tp, id, Outcome::Lost);
+            self.anomaly_at(AnomalyKind::Lost, tp, offset, at_ms, None, || Vec::new());
+            let needs_causes = self.anomalies.last().is_some_and(|a| a.causes.is_empty());
+            if needs_causes {
+                let causes = self.lost_causes(at_ms, tp, offset);
+                if let Some(a) = self.anomalies.last_mut() {
+                    a.causes = causes;
+                }
+            }
+        }
+    }
+
+    /// Adds `offset` to the last anomaly when it extends it, else starts one with `causes`.
+    fn anomaly_at(
+        &mut self,
+        kind: AnomalyKind,
+        tp: Tp,
+        offset: u64,
+        at_ms: u64,
+        member: Option<MemberId>,
+        causes: impl FnOnce() -> Vec<Cause>,
+    ) {
+        if let Some(last) = self.anomalies.last_mut() {
+            if last.extends(kind, tp, member, offset) {
+                last.last_offset = offset;
+                last.count += 1;
+                return;
+            }
+        }
+        let mut a = Anomaly::single(kind, Some(self.group), tp, offset, at_ms);
+        a.member = member;
+        a.causes = causes();
+        push_bounded(&mut self.anomalies, a);
+    }
+
+    /// Why a record was committed past without being processed.
+    fn lost_causes(&self, at_ms: u64, tp: Tp, offset: u64) -> Vec<Cause> {
+        let mut causes = Vec::new();
+        let abandoned = self.notes.iter().rev().find(|n| match &n.note {
+            Note::Stopped { abandoned, .. } => abandoned
+                .iter()
+                .any(|&(p, f, t)| p == tp && f <= offset && offset < t),
+            _ => false,
+        });
+        if let Some(stop) = abandoned {
+            let commit = self.notes.iter().rev().find(|c| {
+                c.member == stop.member
+                    && c.at_ms <= stop.at_ms
+                    && matches!(&c.note, Note::Committed { tp: p, offset: o, .. } if *p == tp && *o > offset)
+            });
+            if let Some(MemberNote {
+                at_ms: t,
+                member,
+                note: Note::Committed {
+                    offset: o, auto, ..
+                },
+            }) = commit
+            {
+                causes.push(Cause::CommittedBeforeProcessing {
+                    at_ms: *t,
+                    member: *member,
+                    offset: *o,
+                    auto: *auto,
+                });
+            }
+            if let Note::Stopped { how, .. } = &stop.note {
+                causes.push(Cause::Stopped {
+                    at_ms: stop.at_ms,
+                    member: stop.member,
+                    how: *how,
+                });
+            }
+        }
+        causes.push(Cause::CommittedPast { at_ms, offset });
+        causes
     }
 
     #[allow(clippy::too_many_arguments)] // private helper of `processed`
     fn check_order(
         &mut self,
         at_ms: u64,
-        member: &str,
-        partition: u32,
+        member: MemberId,
+        tp: Tp,
         offset: u64,
         record_id: u32,
-        producer: u16,
-        key: KeyId,
+        producer: Option<ProducerId>,
+        key: Option<KeyId>,
     ) {
+        let (Some(producer), Some(key)) = (producer, key) else {
+            return;
+        };
         let per_producer = {
-            let p = producer as usize;
+            let p = producer.index();
             if self.last_by_key.len() <= p {
                 self.last_by_key.resize_with(p + 1, Vec::new);
             }
@@ -450,49 +1198,26 @@ impl GroupLedger {
             per_producer.resize(k + 1, 0);
         }
         let last = per_producer[k];
-        if last > record_id + 1 {
-            // A later-produced record with this key was already processed.
-            let i = record_id as usize;
-            if self.state[i] & OUT_OF_ORDER == 0 {
-                self.state[i] |= OUT_OF_ORDER;
-                self.totals.out_of_order += 1;
-                let explanation = format!(
-                    "{member} processed offset {offset} of p{partition} after a record with the same key that was produced later: \
-                     a retried batch landed behind a newer one (no idempotence, max.in.flight.requests.per.connection > 1), \
-                     or the key moved to another partition"
-                );
-                self.push_anomaly(Anomaly::single(
-                    AnomalyKind::OutOfOrder,
-                    Some(self.group.clone()),
-                    partition,
-                    offset,
-                    at_ms,
-                    Some(member.to_owned()),
-                    vec![CauseStep {
-                        at_ms,
-                        text: explanation.clone(),
-                    }],
-                    explanation,
-                ));
-            }
-        } else {
+        if last <= record_id {
             per_producer[k] = record_id + 1;
+            return;
+        }
+        // A later-produced record with this key was already processed.
+        let i = record_id as usize;
+        let byte = self.state.get_mut(i).expect("set before the order check");
+        if *byte & OUT_OF_ORDER == 0 {
+            *byte |= OUT_OF_ORDER;
+            self.counts.entry(tp.topic).or_default().out_of_order += 1;
+            let mut a =
+                Anomaly::single(AnomalyKind::OutOfOrder, Some(self.group), tp, offset, at_ms);
+            a.member = Some(member);
+            a.causes.push(Cause::ReorderedAfterLater { at_ms, member });
+            push_bounded(&mut self.anomalies, a);
         }
     }
 
-    fn extend_run(
-        &mut self,
-        at_ms: u64,
-        member: &str,
-        generation: i32,
-        partition: u32,
-        offset: u64,
-    ) {
-        let p = partition as usize;
-        if self.runs.len() <= p {
-            self.runs.resize_with(p + 1, Vec::new);
-        }
-        let runs = &mut self.runs[p];
+    fn extend_run(&mut self, at_ms: u64, member: MemberId, generation: i32, tp: Tp, offset: u64) {
+        let runs = self.runs.entry(tp).or_default();
         if let Some(last) = runs.last_mut() {
             if last.member == member && last.generation == generation && last.to + 1 == offset {
                 last.to = offset;
@@ -500,11 +1225,11 @@ impl GroupLedger {
                 return;
             }
         }
-        if runs.len() >= 1024 {
-            runs.drain(..256);
+        if runs.len() >= MAX_RUNS {
+            runs.drain(..MAX_RUNS / 4);
         }
         runs.push(ProcessingRun {
-            member: member.to_owned(),
+            member,
             generation,
             from: offset,
             to: offset,
@@ -513,523 +1238,333 @@ impl GroupLedger {
         });
     }
 
-    /// Processing runs on a partition, oldest first.
-    pub fn runs(&self, partition: u32) -> &[ProcessingRun] {
-        self.runs.get(partition as usize).map_or(&[], Vec::as_slice)
-    }
-
-    fn explain_duplicate(
-        &mut self,
-        at_ms: u64,
-        member: &str,
-        generation: i32,
-        partition: u32,
-        offset: u64,
-    ) {
-        // Merge into the previous anomaly when this extends it.
+    fn explain_duplicate(&mut self, at_ms: u64, member: MemberId, tp: Tp, offset: u64) {
         if let Some(last) = self.anomalies.last_mut() {
-            if last.kind == AnomalyKind::Duplicate
-                && last.partition == partition
-                && last.member.as_deref() == Some(member)
-                && last.last_offset + 1 == offset
-            {
-                last.extend_to(offset);
-                return;
-            }
-        }
-        let mut chain = Vec::new();
-        let prev = self
-            .runs(partition)
-            .iter()
-            .rev()
-            .find(|r| r.from <= offset && offset <= r.to)
-            .cloned();
-        let mut sentence =
-            format!("{member} processed offsets {offset}–{offset} of p{partition} a second time");
-        if let Some(r) = &prev {
-            chain.push(CauseStep {
-                at_ms: r.first_ms,
-                text: format!(
-                    "{} processed offsets {}–{} of p{partition} in generation {} (t={}–{} ms)",
-                    r.member, r.from, r.to, r.generation, r.first_ms, r.last_ms
-                ),
-            });
-            let fate = self.fate_after(&r.member, r.last_ms, partition);
-            if let Some((t, text)) = &fate {
-                chain.push(CauseStep {
-                    at_ms: *t,
-                    text: format!("{} {text}", r.member),
-                });
-            }
-            let _ = write!(
-                sentence,
-                ": {} had processed it in generation {} at t={} ms",
-                r.member, r.generation, r.last_ms
-            );
-            match fate {
-                Some((t, text)) => {
-                    let _ = write!(
-                        sentence,
-                        " and {text} at t={t} ms before committing past it"
-                    );
-                }
-                None => sentence.push_str(" without committing past it"),
-            }
-        }
-        if let Some((t, text)) = self.resume_of(member, partition, offset) {
-            let _ = write!(sentence, "; {member} {text}");
-            chain.push(CauseStep {
-                at_ms: t,
-                text: format!("{member} {text}"),
-            });
-        }
-        chain.push(CauseStep {
-            at_ms,
-            text: format!("{member} (generation {generation}) processed offset {offset} again"),
-        });
-        sentence.push('.');
-        self.push_anomaly(Anomaly::single(
-            AnomalyKind::Duplicate,
-            Some(self.group.clone()),
-            partition,
-            offset,
-            at_ms,
-            Some(member.to_owned()),
-            chain,
-            sentence,
-        ));
-    }
-
-    /// What ended `member`'s ownership of `partition` after `after_ms`, if noted.
-    fn fate_after(&self, member: &str, after_ms: u64, partition: u32) -> Option<(u64, String)> {
-        self.notes.iter().find_map(|n| {
-            if n.member != member || n.at_ms < after_ms {
-                return None;
-            }
-            match &n.note {
-                Note::Stopped { what, .. } => Some((n.at_ms, what.clone())),
-                Note::Revoked {
-                    partitions,
-                    generation,
-                } if partitions.contains(&partition) => Some((
-                    n.at_ms,
-                    format!(
-                        "lost p{partition} in the rebalance to generation {}",
-                        generation + 1
-                    ),
-                )),
-                _ => None,
-            }
-        })
-    }
-
-    /// How `member` came to read `partition` from at or below `offset`.
-    fn resume_of(&self, member: &str, partition: u32, offset: u64) -> Option<(u64, String)> {
-        self.notes.iter().rev().find_map(|n| match &n.note {
-            Note::Resumed {
-                partition: p,
-                offset: o,
-                generation,
-                source,
-                ..
-            } if n.member == member && *p == partition && *o <= offset => {
-                let how = match source {
-                    PositionSource::Committed => format!("from the committed offset {o}"),
-                    PositionSource::Reset(policy) => {
-                        format!("from offset {o} (auto.offset.reset={policy})")
-                    }
-                    PositionSource::Seek => format!("from offset {o} after a seek"),
-                };
-                Some((
-                    n.at_ms,
-                    format!("took p{partition} in generation {generation} and resumed {how}"),
-                ))
-            }
-            _ => None,
-        })
-    }
-
-    /// The group's committed offset for `partition` advanced to `committed`: every record
-    /// below it that nobody processed and nobody still holds is lost. `log_record` maps an
-    /// offset to its record id; `held` says whether a live member still holds the offset
-    /// (fetched, about to process it).
-    pub fn committed(
-        &mut self,
-        at_ms: u64,
-        partition: u32,
-        committed: u64,
-        log_record: impl Fn(u64) -> Option<u32>,
-        held: impl Fn(u64) -> bool,
-    ) {
-        let p = partition as usize;
-        if self.lost_cursor.len() <= p {
-            self.lost_cursor.resize(p + 1, 0);
-        }
-        let from = self.lost_cursor[p];
-        if committed <= from {
-            return;
-        }
-        self.lost_cursor[p] = committed;
-        for offset in from..committed {
-            if held(offset) {
-                continue;
-            }
-            if let Some(id) = log_record(offset) {
-                self.mark_lost(at_ms, partition, offset, id);
-            }
-        }
-    }
-
-    /// Records a member abandoned (crash) that the group had already committed past.
-    pub fn abandoned(
-        &mut self,
-        at_ms: u64,
-        partition: u32,
-        offsets: std::ops::Range<u64>,
-        committed: u64,
-        log_record: impl Fn(u64) -> Option<u32>,
-    ) {
-        for offset in offsets.start..offsets.end.min(committed) {
-            if let Some(id) = log_record(offset) {
-                self.mark_lost(at_ms, partition, offset, id);
-            }
-        }
-    }
-
-    fn mark_lost(&mut self, at_ms: u64, partition: u32, offset: u64, record_id: u32) {
-        if self.outcome(record_id) != Outcome::Pending {
-            return;
-        }
-        self.set(record_id, Outcome::Lost);
-        if let Some(last) = self.anomalies.last_mut() {
-            if last.kind == AnomalyKind::Lost
-                && last.partition == partition
-                && last.last_offset + 1 == offset
-            {
-                last.extend_to(offset);
-                return;
-            }
-        }
-        let (chain, explanation) = self.explain_lost(at_ms, partition, offset);
-        self.push_anomaly(Anomaly::single(
-            AnomalyKind::Lost,
-            Some(self.group.clone()),
-            partition,
-            offset,
-            at_ms,
-            None,
-            chain,
-            explanation,
-        ));
-    }
-
-    fn explain_lost(&self, at_ms: u64, partition: u32, offset: u64) -> (Vec<CauseStep>, String) {
-        let mut chain = Vec::new();
-        // Skipped by auto.offset.reset=latest (or a seek past it)?
-        let skipped = self.notes.iter().rev().find_map(|n| match &n.note {
-            Note::Resumed {
-                partition: p,
-                offset: o,
-                source,
-                generation,
-                ..
-            } if *p == partition && *o > offset => Some((n, *o, source.clone(), *generation)),
-            _ => None,
-        });
-        // Abandoned by a member that had committed before processing?
-        let abandoned = self.notes.iter().rev().find_map(|n| match &n.note {
-            Note::Stopped { what, abandoned } => abandoned
-                .iter()
-                .find(|(p, from, to)| *p == partition && *from <= offset && offset < *to)
-                .map(|_| (n, what.clone())),
-            _ => None,
-        });
-        if let Some((n, what)) = abandoned {
-            let commit = self.notes.iter().rev().find(|c| {
-                c.member == n.member
-                    && c.at_ms <= n.at_ms
-                    && matches!(&c.note, Note::Committed { partition: p, offset: o, .. } if *p == partition && *o > offset)
-            });
-            if let Some(c) = commit {
-                if let Note::Committed {
-                    offset: o, auto, ..
-                } = &c.note
-                {
-                    let how = if *auto {
-                        "auto-commit"
-                    } else {
-                        "the application"
-                    };
-                    chain.push(CauseStep {
-                        at_ms: c.at_ms,
-                        text: format!("{} committed offset {o} of p{partition} ({how}) before processing offset {offset}", c.member),
-                    });
-                }
-            }
-            chain.push(CauseStep {
-                at_ms: n.at_ms,
-                text: format!("{} {what} with offset {offset} unprocessed", n.member),
-            });
-            let sentence = format!(
-                "offsets {offset}–{offset} of p{partition} were never processed: {} committed past them before processing, then {what} at t={} ms; the next owner starts from the committed offset.",
-                n.member, n.at_ms
-            );
-            chain.push(CauseStep {
-                at_ms,
-                text: "the group's committed offset is past them: nobody will read them".into(),
-            });
-            return (chain, sentence);
-        }
-        if let Some((n, o, source, generation)) = skipped {
-            let why = match source {
-                PositionSource::Reset(policy) => {
-                    format!("auto.offset.reset={policy} started it at offset {o}")
-                }
-                PositionSource::Seek => format!("a seek moved it to offset {o}"),
-                PositionSource::Committed => format!("it resumed from the committed offset {o}"),
-            };
-            chain.push(CauseStep {
-                at_ms: n.at_ms,
-                text: format!(
-                    "{} took p{partition} in generation {generation}; {why}",
-                    n.member
-                ),
-            });
-            chain.push(CauseStep {
-                at_ms,
-                text: format!("the group committed past offset {offset} without reading it"),
-            });
-            let sentence = format!(
-                "offsets {offset}–{offset} of p{partition} were never processed: {why} for {}, so the group skipped them.",
-                n.member
-            );
-            return (chain, sentence);
-        }
-        let sentence = format!(
-            "offsets {offset}–{offset} of p{partition} were never processed: the group committed past them at t={at_ms} ms."
-        );
-        chain.push(CauseStep {
-            at_ms,
-            text: sentence.clone(),
-        });
-        (chain, sentence)
-    }
-
-    fn push_anomaly(&mut self, anomaly: Anomaly) {
-        if self.anomalies.len() < MAX_ANOMALIES {
-            self.anomalies.push(anomaly);
-        }
-    }
-}
-
-/// The whole ledger: every produced record, and one [`GroupLedger`] per group.
-#[derive(Clone, Debug, Default)]
-pub struct Ledger {
-    /// Producer-side facts, indexed by record id.
-    pub records: Vec<RecordInfo>,
-    /// Per group, in creation order.
-    pub groups: Vec<GroupLedger>,
-    /// Producer-side anomalies (duplicates in the log).
-    pub producer_anomalies: Vec<Anomaly>,
-    /// Records with more than one copy in the log.
-    pub log_duplicates: u64,
-}
-
-impl Ledger {
-    /// Records produced so far.
-    pub fn produced(&self) -> u64 {
-        self.records.len() as u64
-    }
-
-    /// Registers a new record and returns its id.
-    pub fn produce(&mut self, info: RecordInfo) -> u32 {
-        self.records.push(info);
-        (self.records.len() - 1) as u32
-    }
-
-    /// A copy of `record_id` was appended at `offset`.
-    pub fn appended(&mut self, at_ms: u64, record_id: u32, offset: u64) {
-        let Some(info) = self.records.get_mut(record_id as usize) else {
-            return;
-        };
-        info.copies = info.copies.saturating_add(1);
-        if info.first_offset.is_none() {
-            info.first_offset = Some(offset);
-            return;
-        }
-        self.log_duplicates += 1;
-        let partition = info.partition;
-        let first = info.first_offset.unwrap_or(offset);
-        if let Some(last) = self.producer_anomalies.last_mut() {
-            if last.partition == partition && last.last_offset + 1 == offset && last.at_ms == at_ms
-            {
+            if last.extends(AnomalyKind::Duplicate, tp, Some(member), offset) {
                 last.last_offset = offset;
                 last.count += 1;
                 return;
             }
         }
-        if self.producer_anomalies.len() < MAX_ANOMALIES {
-            let explanation = format!(
-                "p{partition} offset {offset} is a second copy of the record at offset {first}: the broker appended the batch, \
-                 the acknowledgement was lost, and the producer retried without idempotence"
-            );
-            self.producer_anomalies.push(Anomaly::single(
-                AnomalyKind::LogDuplicate,
-                None,
-                partition,
-                offset,
-                at_ms,
-                None,
-                vec![CauseStep {
-                    at_ms,
-                    text: explanation.clone(),
-                }],
-                explanation,
-            ));
+        let mut causes = Vec::new();
+        let prev = self
+            .runs(tp)
+            .iter()
+            .rev()
+            .find(|r| r.from <= offset && offset <= r.to)
+            .cloned();
+        if let Some(r) = &prev {
+            causes.push(Cause::ProcessedBefore {
+                member: r.member,
+                generation: r.generation,
+                from: r.from,
+                to: r.to,
+                first_ms: r.first_ms,
+                last_ms: r.last_ms,
+            });
+            if let Some(stop) = self.fate_after(r.member, r.last_ms, tp) {
+                causes.push(stop);
+            }
         }
+        if let Some(resume) = self.resume_of(member, tp, offset) {
+            causes.push(resume);
+        }
+        let mut a = Anomaly::single(AnomalyKind::Duplicate, Some(self.group), tp, offset, at_ms);
+        a.member = Some(member);
+        a.causes = causes;
+        push_bounded(&mut self.anomalies, a);
+    }
+
+    /// What ended `member`'s hold on `tp` after `after_ms`, if noted.
+    fn fate_after(&self, member: MemberId, after_ms: u64, tp: Tp) -> Option<Cause> {
+        self.notes.iter().find_map(|n| {
+            if n.member != member || n.at_ms < after_ms {
+                return None;
+            }
+            match &n.note {
+                Note::Stopped {
+                    how, partitions, ..
+                } if partitions.is_empty() || partitions.contains(&tp) => Some(Cause::Stopped {
+                    at_ms: n.at_ms,
+                    member,
+                    how: *how,
+                }),
+                _ => None,
+            }
+        })
+    }
+
+    /// How `member` came to read `tp` from at or below `offset`.
+    fn resume_of(&self, member: MemberId, tp: Tp, offset: u64) -> Option<Cause> {
+        self.notes.iter().rev().find_map(|n| match &n.note {
+            Note::Resumed {
+                tp: p,
+                offset: o,
+                generation,
+                source,
+            } if n.member == member && *p == tp && *o <= offset => Some(Cause::Resumed {
+                at_ms: n.at_ms,
+                member,
+                generation: *generation,
+                offset: *o,
+                source: *source,
+            }),
+            _ => None,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::log::LogRecord;
+    use crate::engine::record::{ProduceStatus, ReasonTag};
 
-    fn info() -> RecordInfo {
-        RecordInfo {
-            producer: 0,
-            key: Some(0),
-            produced_ms: 0,
-            partition: 0,
-            first_offset: Some(0),
-            copies: 1,
-            status: ProduceStatus::Acked,
-            poison: false,
+    struct Logs(PartitionLog);
+
+    impl LogLookup for Logs {
+        fn log(&self, tp: Tp) -> Option<&PartitionLog> {
+            (tp == Tp::new(TopicId(0), 0)).then_some(&self.0)
         }
     }
 
-    #[test]
-    fn totals_balance_through_every_transition() {
-        let mut g = GroupLedger::new("g");
-        let i = info();
-        g.processed(1, "c1", 1, 0, 0, 0, &RecordInfo { key: None, ..i });
-        g.processed(2, "c1", 1, 0, 1, 1, &RecordInfo { key: None, ..i });
-        g.processed(3, "c2", 2, 0, 1, 1, &RecordInfo { key: None, ..i });
-        g.committed(4, 0, 4, |o| Some(o as u32), |_| false);
-        let t = g.totals(5);
-        assert_eq!((t.once, t.duplicate, t.lost, t.pending), (1, 1, 2, 1));
-        assert_eq!(t, g.recount(5));
-        assert_eq!(t.produced, t.once + t.duplicate + t.lost + t.pending);
-        // Processing a lost record later makes it exactly-once.
-        g.processed(5, "c2", 2, 0, 2, 2, &RecordInfo { key: None, ..i });
-        assert_eq!(g.outcome(2), Outcome::Once);
-        assert_eq!(g.totals(5), g.recount(5));
+    fn ledger_with(n: u32) -> (Ledger, Logs) {
+        let mut ledger = Ledger::default();
+        let mut log = PartitionLog::new();
+        for id in 0..n {
+            ledger.records.push(RecordInfo {
+                produced_ms: 0,
+                first_offset: u64::MAX,
+                key: None,
+                tp: Tp::new(TopicId(0), 0),
+                producer: Some(ProducerId(0)),
+                copies: 0,
+                status: ProduceStatus::InFlight,
+                reason: ReasonTag::Sticky,
+                partition_count: 1,
+                poison: false,
+                never_in_log: false,
+            });
+            log.append(&[LogRecord {
+                timestamp_ms: 0,
+                record_id: id,
+                key: None,
+                size_bytes: 10,
+                poison: false,
+            }]);
+        }
+        ledger.add_group(GroupId(0));
+        let logs = Logs(log);
+        if n > 1 {
+            // All but the last record reach the log; the last stays in the producer.
+            ledger.observe(
+                &Event::Producer {
+                    at_ms: 0,
+                    producer: ProducerId(0),
+                    event: ProducerEvent::Appended {
+                        request_id: 0,
+                        tp: TP,
+                        base_offset: 0,
+                        count: n - 1,
+                    },
+                },
+                &logs,
+            );
+        }
+        (ledger, logs)
     }
 
+    fn group(at_ms: u64, event: GroupEvent) -> Event {
+        Event::Group {
+            at_ms,
+            group: GroupId(0),
+            event,
+        }
+    }
+
+    const TP: Tp = Tp {
+        topic: TopicId(0),
+        partition: crate::engine::ids::PartitionId(0),
+    };
+
     #[test]
-    fn duplicates_merge_into_one_explained_anomaly() {
-        let mut g = GroupLedger::new("g");
-        let i = RecordInfo {
-            key: None,
-            ..info()
-        };
-        for o in 38..=41 {
-            g.processed(5000 + o, "c2", 3, 0, o, o as u32, &i);
-        }
-        g.note(
-            5300,
-            "c2",
-            Note::Stopped {
-                what: "crashed".into(),
-                abandoned: vec![],
-            },
+    fn totals_balance_and_split_pending() {
+        let (mut l, logs) = ledger_with(6);
+        let c1 = MemberId(0);
+        l.observe(
+            &group(
+                1,
+                GroupEvent::Polled {
+                    member: c1,
+                    ranges: vec![(TP, 0, 3)],
+                },
+            ),
+            &logs,
         );
-        g.note(
-            50_000,
-            "c1",
-            Note::Resumed {
-                partition: 0,
-                offset: 38,
-                generation: 4,
-                source: PositionSource::Committed,
-                log_end_offset: 42,
-            },
+        l.observe(
+            &group(
+                2,
+                GroupEvent::Processed {
+                    member: c1,
+                    generation: 1,
+                    tp: TP,
+                    from: 0,
+                    to: 2,
+                },
+            ),
+            &logs,
         );
-        for o in 38..=41 {
-            g.processed(50_000 + o, "c1", 4, 0, o, o as u32, &i);
-        }
-        assert_eq!(g.anomalies.len(), 1);
-        let a = &g.anomalies[0];
+        l.observe(
+            &group(
+                3,
+                GroupEvent::Processed {
+                    member: c1,
+                    generation: 2,
+                    tp: TP,
+                    from: 1,
+                    to: 2,
+                },
+            ),
+            &logs,
+        );
+        l.observe(
+            &group(
+                4,
+                GroupEvent::Committed {
+                    member: c1,
+                    offsets: vec![(TP, 4)],
+                    auto: false,
+                },
+            ),
+            &logs,
+        );
+        let t = l.totals(GroupId(0), &[TopicId(0)]).unwrap();
+        // 0 once, 1 duplicate, 2 held (pending), 3 lost, 4 in the log, 5 in the producer.
         assert_eq!(
-            (a.kind, a.first_offset, a.last_offset, a.count),
-            (AnomalyKind::Duplicate, 38, 41, 4)
+            (
+                t.once,
+                t.duplicate,
+                t.lost,
+                t.pending,
+                t.in_producer,
+                t.in_log
+            ),
+            (1, 1, 1, 3, 1, 2)
         );
-        assert!(a.explanation.contains("offsets 38–41"), "{}", a.explanation);
-        assert!(a.explanation.contains("crashed"), "{}", a.explanation);
-        assert!(
-            a.explanation.contains("committed offset 38"),
-            "{}",
-            a.explanation
+        assert_eq!(t, l.recount(GroupId(0), &[TopicId(0)]).unwrap());
+        assert_eq!(
+            t.produced,
+            t.once + t.duplicate + t.lost + t.skipped + t.failed + t.pending
         );
-        assert!(a.chain.len() >= 3);
     }
 
     #[test]
-    fn held_records_are_not_lost_until_abandoned() {
-        let mut g = GroupLedger::new("g");
-        g.note(
-            10,
-            "c1",
-            Note::Committed {
-                partition: 0,
-                offset: 3,
-                auto: false,
-            },
+    fn a_crash_after_committing_ahead_loses_what_it_held() {
+        let (mut l, logs) = ledger_with(4);
+        let c1 = MemberId(0);
+        l.observe(
+            &group(
+                1,
+                GroupEvent::Polled {
+                    member: c1,
+                    ranges: vec![(TP, 0, 3)],
+                },
+            ),
+            &logs,
         );
-        g.committed(10, 0, 3, |o| Some(o as u32), |_| true);
-        assert_eq!(g.totals(3).lost, 0);
-        g.note(
-            20,
-            "c1",
-            Note::Stopped {
-                what: "crashed".into(),
-                abandoned: vec![(0, 0, 3)],
-            },
+        l.observe(
+            &group(
+                2,
+                GroupEvent::Committed {
+                    member: c1,
+                    offsets: vec![(TP, 3)],
+                    auto: false,
+                },
+            ),
+            &logs,
         );
-        g.abandoned(20, 0, 0..3, 3, |o| Some(o as u32));
-        assert_eq!(g.totals(3).lost, 3);
+        assert_eq!(
+            l.totals(GroupId(0), &[TopicId(0)]).unwrap().lost,
+            0,
+            "held records are not lost yet"
+        );
+        l.observe(
+            &group(
+                5,
+                GroupEvent::ConsumerCrashed {
+                    member: c1,
+                    reason: CrashReason::Killed,
+                },
+            ),
+            &logs,
+        );
+        let g = &l.groups[0];
+        assert_eq!(l.totals(GroupId(0), &[TopicId(0)]).unwrap().lost, 3);
         assert_eq!(g.anomalies.len(), 1);
-        assert!(
-            g.anomalies[0]
-                .explanation
-                .contains("committed past them before processing"),
-            "{}",
-            g.anomalies[0].explanation
-        );
+        assert!(matches!(
+            g.anomalies[0].causes[0],
+            Cause::CommittedBeforeProcessing { .. }
+        ));
+        assert!(matches!(
+            g.anomalies[0].causes[1],
+            Cause::Stopped {
+                how: Stop::Crashed(CrashReason::Killed),
+                ..
+            }
+        ));
     }
 
     #[test]
-    fn out_of_order_is_flagged_once() {
-        let mut g = GroupLedger::new("g");
-        let i = info();
-        g.processed(1, "c1", 1, 0, 0, 5, &i);
-        g.processed(2, "c1", 1, 0, 1, 4, &i);
-        assert!(g.out_of_order(4));
-        assert_eq!(g.totals(6).out_of_order, 1);
-        assert_eq!(g.anomalies[0].kind, AnomalyKind::OutOfOrder);
-    }
-}
-
-#[cfg(test)]
-mod size_tests {
-    /// Memory per retained record is a budget (BENCHMARKS.md): the log entry, the ledger's
-    /// producer-side facts and one byte per group. This fails if either struct grows.
-    #[test]
-    fn per_record_memory_stays_small() {
-        assert_eq!(std::mem::size_of::<super::super::log::LogRecord>(), 24);
-        assert!(
-            std::mem::size_of::<super::RecordInfo>() <= 48,
-            "{}",
-            std::mem::size_of::<super::RecordInfo>()
+    fn a_latest_reset_skips_and_a_poison_record_fails() {
+        let (mut l, logs) = ledger_with(5);
+        let c1 = MemberId(0);
+        let latest = PositionSource::Reset(crate::engine::config::AutoOffsetReset::Latest);
+        l.observe(
+            &group(
+                1,
+                GroupEvent::PositionSet {
+                    member: c1,
+                    tp: TP,
+                    offset: 3,
+                    source: latest,
+                },
+            ),
+            &logs,
         );
+        l.observe(
+            &group(
+                2,
+                GroupEvent::ProcessingFailed {
+                    member: c1,
+                    tp: TP,
+                    offset: 3,
+                },
+            ),
+            &logs,
+        );
+        l.observe(
+            &group(
+                9,
+                GroupEvent::ProcessingFailed {
+                    member: MemberId(1),
+                    tp: TP,
+                    offset: 3,
+                },
+            ),
+            &logs,
+        );
+        let t = l.totals(GroupId(0), &[TopicId(0)]).unwrap();
+        assert_eq!((t.skipped, t.failed, t.lost), (3, 1, 0));
+        let failed = l.groups[0]
+            .anomalies
+            .iter()
+            .find(|a| a.kind == AnomalyKind::Failed)
+            .unwrap();
+        assert_eq!(
+            failed.causes.len(),
+            2,
+            "each crash on it is a step of the loop"
+        );
+        assert_eq!(t, l.recount(GroupId(0), &[TopicId(0)]).unwrap());
     }
 }

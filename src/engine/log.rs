@@ -1,8 +1,9 @@
 //! Partition logs: append-only sequences of records addressed by offset.
 //!
-//! Each partition keeps `log_start_offset <= high_watermark <= log_end_offset`.
-//! The lab runs one replica per partition, so the high watermark follows the log end
-//! as soon as the leader appends; the leader is still named, for replication later.
+//! Each log keeps `log_start_offset <= high_watermark <= log_end_offset`. With one replica
+//! per partition the high watermark follows the log end as soon as the leader appends.
+
+use super::chunked::ChunkVec;
 
 /// An interned key: an index into the simulation's key table.
 pub type KeyId = u32;
@@ -10,27 +11,30 @@ pub type KeyId = u32;
 /// A record as it sits in a partition log. Kept small: a million of these stay cheap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LogRecord {
+    /// Producer timestamp (virtual time).
+    pub timestamp_ms: u64,
     /// The ledger's id of the produced record this entry is a copy of.
     /// A retried batch without idempotence appends a second copy with the same id.
     pub record_id: u32,
     /// The record's key, or `None` for a null key.
     pub key: Option<KeyId>,
-    /// Producer timestamp (virtual time).
-    pub timestamp_ms: u64,
+    /// Estimated size on the wire: key, value and framing (capped at 65535).
+    pub size_bytes: u16,
+    /// A poison record crashes the consumer that processes it (the lab's stand-in for a
+    /// value the application cannot handle).
+    pub poison: bool,
 }
 
-/// One partition: its log and its offsets.
+/// One partition replica's log and its offsets.
 #[derive(Clone, Debug, Default)]
 pub struct PartitionLog {
-    /// The broker that leads this partition (always 0 while there is one replica).
-    pub leader: u32,
     log_start_offset: u64,
-    records: Vec<LogRecord>,
+    records: ChunkVec<LogRecord>,
     high_watermark: u64,
 }
 
 impl PartitionLog {
-    /// An empty log led by broker 0.
+    /// An empty log.
     pub fn new() -> Self {
         Self::default()
     }
@@ -50,13 +54,15 @@ impl PartitionLog {
         self.high_watermark
     }
 
-    /// Appends a record and returns its offset. With one replica the record is
+    /// Appends records and returns the offset of the first. With one replica they are
     /// replicated at once, so the high watermark moves with the log end.
-    pub fn append(&mut self, record: LogRecord) -> u64 {
-        let offset = self.log_end_offset();
-        self.records.push(record);
+    pub fn append(&mut self, records: &[LogRecord]) -> u64 {
+        let base = self.log_end_offset();
+        self.records.extend_from_slice(records);
         self.high_watermark = self.log_end_offset();
-        offset
+        debug_assert!(self.log_start_offset <= self.high_watermark);
+        debug_assert!(self.high_watermark <= self.log_end_offset());
+        base
     }
 
     /// The record at `offset`, if it is in the log.
@@ -70,8 +76,8 @@ impl PartitionLog {
         let start = from.clamp(self.log_start_offset, self.log_end_offset());
         let end = to.min(self.log_end_offset()).max(start);
         let base = self.log_start_offset;
-        self.records[(start - base) as usize..(end - base) as usize]
-            .iter()
+        self.records
+            .range((start - base) as usize, (end - base) as usize)
             .enumerate()
             .map(move |(i, r)| (start + i as u64, r))
     }
@@ -85,6 +91,11 @@ impl PartitionLog {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
+
+    /// This log's memory (see [`ChunkVec::memory`]).
+    pub fn memory(&self) -> (usize, usize, usize) {
+        self.records.memory()
+    }
 }
 
 #[cfg(test)]
@@ -96,6 +107,8 @@ mod tests {
             record_id: id,
             key: None,
             timestamp_ms: 0,
+            size_bytes: 10,
+            poison: false,
         }
     }
 
@@ -110,8 +123,8 @@ mod tests {
             ),
             (0, 0, 0)
         );
-        assert_eq!(log.append(rec(7)), 0);
-        assert_eq!(log.append(rec(8)), 1);
+        assert_eq!(log.append(&[rec(7)]), 0);
+        assert_eq!(log.append(&[rec(8)]), 1);
         assert_eq!((log.log_end_offset(), log.high_watermark()), (2, 2));
         assert_eq!(log.get(1).map(|r| r.record_id), Some(8));
         assert_eq!(log.get(2), None);
@@ -120,11 +133,15 @@ mod tests {
     #[test]
     fn range_clamps() {
         let mut log = PartitionLog::new();
-        for i in 0..5 {
-            log.append(rec(i));
-        }
+        let recs: Vec<LogRecord> = (0..5).map(rec).collect();
+        log.append(&recs);
         let got: Vec<u64> = log.range(3, 99).map(|(o, _)| o).collect();
         assert_eq!(got, vec![3, 4]);
         assert_eq!(log.range(9, 2).count(), 0);
+    }
+
+    #[test]
+    fn a_record_stays_24_bytes() {
+        assert_eq!(std::mem::size_of::<LogRecord>(), 24);
     }
 }

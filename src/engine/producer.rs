@@ -1,25 +1,26 @@
-//! Producers: workloads, partitioners, the record accumulator (`linger.ms`, `batch.size`),
-//! in-flight requests, retries and idempotent sequence numbers.
+//! The producer client actor: workloads and partitioners, the record accumulator
+//! (`linger.ms`, `batch.size`), the sender with its connection (in-flight requests,
+//! `request.timeout.ms`), retries with exponential backoff, and idempotent sequences with
+//! the epoch bump that resolves an expired batch.
 //!
-//! The decisions here are pure functions of the producer's state and the one RNG; the
-//! simulation schedules when they run.
+//! Citations are to apache/kafka `clients/.../producer/internals/` (RecordAccumulator,
+//! BuiltInPartitioner, Sender, TransactionManager) and `common/utils/ExponentialBackoff`.
 
 use std::collections::VecDeque;
 
-use super::config::{Acks, PartitionerKind, ProducerConfig};
-use super::event::PartitionReason;
+use super::accumulator::{record_bytes, Accumulator, Batch};
+use super::config::{PartitionerKind, ProducerConfig};
+use super::event::{BatchSummary, Event, PartitionReason, ProducerEvent};
+use super::ids::{producer_client_id, BrokerId, NodeId, ProducerId, TopicId, Tp};
 use super::keys::KeyTable;
-use super::log::KeyId;
+use super::log::{KeyId, LogRecord};
+use super::msg::{BatchResult, Ctx, KafkaError, Msg, ProduceBatch, ProducerTimer, Timer};
 use super::partitioner::to_positive;
+use super::record::{tag_of, ProduceStatus, RecordInfo, NO_OFFSET};
 use super::rng::Rng;
 
-/// Bytes a record batch's header takes (v2 format).
-pub const BATCH_HEADER_BYTES: u32 = 61;
-/// Approximate per-record framing (attributes, deltas, lengths) added to key and value bytes.
-pub const RECORD_OVERHEAD_BYTES: u32 = 8;
-
 /// Which keys a workload produces.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum KeySpace {
     /// Every record has the same key.
     Fixed(String),
@@ -44,7 +45,7 @@ pub enum KeySpace {
 }
 
 /// A producer's steady load.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Workload {
     /// Records per second of virtual time (1 to 1,000,000).
     pub rate_per_sec: u32,
@@ -52,6 +53,9 @@ pub struct Workload {
     pub key_space: KeySpace,
     /// Value size in bytes.
     pub payload_bytes: u32,
+    /// The topic it writes to.
+    #[serde(default)]
+    pub topic: TopicId,
 }
 
 /// Keys of a workload, interned once so drawing one costs an index.
@@ -107,38 +111,15 @@ impl KeyPool {
     }
 }
 
-/// A batch of records for one partition, as the accumulator holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Batch {
-    /// Unique within the producer.
-    pub batch_id: u64,
-    /// The partition it is for.
-    pub partition: u32,
-    /// Ledger ids of its records, in send order.
-    pub record_ids: Vec<u32>,
-    /// Estimated size in bytes, header included.
-    pub size_bytes: u32,
-    /// When the first record was added.
-    pub created_ms: u64,
-    /// The idempotent base sequence, fixed at the first drain.
-    pub base_sequence: Option<i32>,
-    /// How many times it was sent.
-    pub attempts: u32,
-    /// Not sendable before this time (retry backoff).
-    pub not_before_ms: u64,
-    /// True once no more records fit.
-    pub closed: bool,
-}
-
-/// The null-key sticky state of the built-in partitioner (KIP-794).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StickyState {
-    /// The current sticky partition.
-    pub current: Option<u32>,
-    /// Bytes produced into it since it was chosen.
-    pub produced_bytes: u32,
-    /// librdkafka only: when the sticky partition was chosen.
-    pub chosen_at_ms: u64,
+/// A fault on the producer's connection: the next request or response is lost, and with
+/// it the connection (TCP delivers in order or not at all) until the client gives up on
+/// it after `request.timeout.ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ProduceFault {
+    /// The broker appends, but the response is lost.
+    LostAck,
+    /// The request never reaches the broker.
+    LostRequest,
 }
 
 /// A produce request on the wire.
@@ -146,119 +127,295 @@ pub struct StickyState {
 pub struct InFlight {
     /// Unique within the producer.
     pub request_id: u64,
+    /// The broker it went to.
+    pub broker: BrokerId,
     /// The batches it carries (at most one per partition).
     pub batches: Vec<Batch>,
     /// When it was sent.
     pub sent_ms: u64,
 }
 
-/// A fault armed for the producer's next request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum ProduceFault {
-    /// The broker appends, but the response is lost: the request times out and is retried.
-    LostAck,
-    /// The request never reaches the broker: it times out and is retried.
-    LostRequest,
+/// Per partition: the idempotent producer's sequence bookkeeping (TxnPartitionEntry).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Sequences {
+    next: i32,
+    last_acked: Option<i32>,
+    /// The epoch these sequences belong to.
+    epoch: u16,
+    /// Batches sent and not completed (on the wire or back in the queue for a retry).
+    in_flight: u32,
+    /// A batch that had a sequence failed: the sequence after it
+    /// (`partitionsWithUnresolvedSequences`).
+    unresolved: Option<i32>,
+    /// An epoch bump was requested for this partition.
+    rewrite: bool,
 }
 
 /// One producer client.
 #[derive(Clone, Debug)]
 pub struct Producer {
-    /// Index in the simulation.
-    pub index: u16,
+    /// Its id.
+    pub id: ProducerId,
     /// `client.id`, e.g. `producer-1`.
     pub client_id: String,
     /// Its configuration.
     pub config: ProducerConfig,
-    /// The idempotent producer id the broker assigned (`InitProducerId`).
-    pub producer_id: i64,
+    /// The idempotent producer id the broker assigned (`InitProducerId`), -1 if none.
+    pub pid: i64,
+    /// The producer epoch.
+    pub epoch: u16,
     /// The steady load, if any.
     pub workload: Option<Workload>,
-    /// The workload's interned keys.
-    pub key_pool: KeyPool,
-    /// Records created by the workload so far (drives the rate).
-    pub workload_sent: u64,
-    /// When the workload started.
-    pub workload_started_ms: u64,
-    /// Per partition: batches waiting to be sent, oldest first.
-    pub accumulator: Vec<VecDeque<Batch>>,
-    /// Null-key sticky partition.
-    pub sticky: StickyState,
-    /// `RoundRobinPartitioner`'s counter.
-    pub round_robin_counter: u32,
-    /// Per partition: the next idempotent sequence number.
-    pub next_sequence: Vec<i32>,
-    /// Requests on the wire.
-    pub in_flight: Vec<InFlight>,
-    /// Next request id.
-    pub next_request_id: u64,
-    /// Next batch id.
-    pub next_batch_id: u64,
-    /// Faults armed for the next requests, in order.
-    pub faults: VecDeque<ProduceFault>,
-    /// Records whose send completed (acked, or sent with acks=0).
+    key_pool: KeyPool,
+    workload_sent: u64,
+    workload_started_ms: u64,
+    workload_generation: u32,
+    /// The accumulator.
+    pub accumulator: Accumulator,
+    sequences: Vec<Vec<Sequences>>,
+    /// Requests on the wire, oldest first.
+    pub in_flight: VecDeque<InFlight>,
+    next_request_id: u64,
+    /// Records whose send completed with an acknowledgement.
     pub acked_records: u64,
+    /// Records sent with `acks=0` (never acknowledged).
+    pub sent_no_ack_records: u64,
     /// Records that failed (delivery timeout).
     pub failed_records: u64,
-    /// When the sender is next woken, if a wake-up is pending.
-    pub sender_wake_at: Option<u64>,
+    sender_wake_at: Option<u64>,
 }
 
 impl Producer {
-    /// A producer for a topic of `partitions` partitions.
-    pub fn new(index: u16, config: ProducerConfig, partitions: u32) -> Self {
+    /// A producer.
+    pub fn new(id: ProducerId, config: ProducerConfig) -> Self {
+        let idempotent = config.idempotence();
+        let accumulator = Accumulator::new(&config);
         Producer {
-            index,
-            client_id: format!("producer-{}", index + 1),
+            id,
+            client_id: producer_client_id(id),
+            pid: if idempotent {
+                1000 + i64::from(id.0)
+            } else {
+                -1
+            },
+            epoch: 0,
             config,
-            producer_id: 1000 + i64::from(index),
             workload: None,
             key_pool: KeyPool::default(),
             workload_sent: 0,
             workload_started_ms: 0,
-            accumulator: (0..partitions).map(|_| VecDeque::new()).collect(),
-            sticky: StickyState::default(),
-            round_robin_counter: 0,
-            next_sequence: vec![0; partitions as usize],
-            in_flight: Vec::new(),
+            workload_generation: 0,
+            accumulator,
+            sequences: Vec::new(),
+            in_flight: VecDeque::new(),
             next_request_id: 0,
-            next_batch_id: 0,
-            faults: VecDeque::new(),
             acked_records: 0,
+            sent_no_ack_records: 0,
             failed_records: 0,
             sender_wake_at: None,
         }
     }
 
-    /// Grows per-partition state after partitions were added.
-    pub fn resize(&mut self, partitions: u32) {
-        self.accumulator
-            .resize_with(partitions as usize, VecDeque::new);
-        self.next_sequence.resize(partitions as usize, 0);
+    fn node(&self) -> NodeId {
+        NodeId::Producer(self.id)
     }
 
-    /// `batch.size` as the sticky logic uses it: `max(1, batch.size)`.
-    fn sticky_batch_size(&self) -> u32 {
-        self.config.batch_size.max(1)
+    fn event(&self, ctx: &mut Ctx, event: ProducerEvent) {
+        ctx.out.event(Event::Producer {
+            at_ms: ctx.now_ms,
+            producer: self.id,
+            event,
+        });
+    }
+
+    fn seq(&mut self, tp: Tp) -> &mut Sequences {
+        let t = tp.topic.index();
+        if self.sequences.len() <= t {
+            self.sequences.resize_with(t + 1, Vec::new);
+        }
+        let parts = &mut self.sequences[t];
+        if parts.len() <= tp.p() as usize {
+            parts.resize_with(tp.p() as usize + 1, Sequences::default);
+        }
+        &mut parts[tp.p() as usize]
+    }
+
+    /// Records waiting in the accumulator or on the wire.
+    pub fn pending_records(&self) -> usize {
+        self.accumulator.queued_records()
+            + self
+                .in_flight
+                .iter()
+                .flat_map(|r| &r.batches)
+                .map(|b| b.records.len())
+                .sum::<usize>()
+    }
+
+    // ---- workload ---------------------------------------------------------------------
+
+    /// Replaces (or stops) the workload; it starts producing now. `pool` holds its keys,
+    /// interned by the caller.
+    pub fn set_workload(&mut self, ctx: &mut Ctx, workload: Option<Workload>, pool: KeyPool) {
+        self.key_pool = pool;
+        self.workload = workload;
+        self.workload_sent = 0;
+        self.workload_started_ms = ctx.now_ms;
+        self.workload_generation += 1;
+        if self.workload.is_some() {
+            let generation = self.workload_generation;
+            ctx.out.timer(
+                ctx.now_ms,
+                self.node(),
+                Timer::Producer(ProducerTimer::Tick { generation }),
+            );
+        }
+    }
+
+    /// Handles a timer.
+    pub fn on_timer(&mut self, ctx: &mut Ctx, timer: ProducerTimer, record_cap: u64) {
+        match timer {
+            ProducerTimer::Tick { generation } if generation == self.workload_generation => {
+                self.tick(ctx, record_cap)
+            }
+            ProducerTimer::Tick { .. } => {}
+            ProducerTimer::SenderWake => {
+                if self.sender_wake_at == Some(ctx.now_ms) {
+                    self.sender_wake_at = None;
+                }
+                self.run_sender(ctx);
+            }
+            ProducerTimer::RequestTimeout { request_id } => self.request_timeout(ctx, request_id),
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Ctx, record_cap: u64) {
+        let Some(w) = self.workload.clone() else {
+            return;
+        };
+        let rate = u64::from(w.rate_per_sec.max(1));
+        let due = (ctx.now_ms - self.workload_started_ms) * rate / 1000 + 1;
+        let first = ctx.next_record_id();
+        let mut count = 0u32;
+        while self.workload_sent < due && (ctx.records.len() as u64) < record_cap {
+            let key = self.key_pool.draw(ctx.rng);
+            if !self.send_record(ctx, w.topic, key, w.payload_bytes, false) {
+                break;
+            }
+            self.workload_sent += 1;
+            count += 1;
+        }
+        if count > 0 {
+            self.event(
+                ctx,
+                ProducerEvent::Sent {
+                    first_record: first,
+                    count,
+                },
+            );
+        }
+        // The next record is due at started + sent * 1000 / rate (rounded up).
+        let next = self.workload_started_ms + (self.workload_sent * 1000).div_ceil(rate);
+        if (ctx.records.len() as u64) < record_cap {
+            let generation = self.workload_generation;
+            ctx.out.timer(
+                next.max(ctx.now_ms + 1),
+                self.node(),
+                Timer::Producer(ProducerTimer::Tick { generation }),
+            );
+        }
+    }
+
+    /// `send()` of one record typed or scripted by the user.
+    pub fn send_one(
+        &mut self,
+        ctx: &mut Ctx,
+        topic: TopicId,
+        key: Option<KeyId>,
+        payload_bytes: u32,
+        poison: bool,
+    ) {
+        let first = ctx.next_record_id();
+        if self.send_record(ctx, topic, key, payload_bytes, poison) {
+            self.event(
+                ctx,
+                ProducerEvent::Sent {
+                    first_record: first,
+                    count: 1,
+                },
+            );
+        }
+    }
+
+    /// Partitions a record, writes its facts, and appends it to the accumulator.
+    fn send_record(
+        &mut self,
+        ctx: &mut Ctx,
+        topic: TopicId,
+        key: Option<KeyId>,
+        payload_bytes: u32,
+        poison: bool,
+    ) -> bool {
+        let n = ctx.cluster.partition_count(topic);
+        if n == 0 {
+            return false;
+        }
+        let key_info = key.and_then(|k| ctx.keys.get(k));
+        let key_len = key_info.map_or(0, |k| k.name.len());
+        let bytes = record_bytes(key_len, payload_bytes);
+        let (partition, reason) = self.choose_partition(ctx, topic, key, n, bytes);
+        let tp = Tp::new(topic, partition);
+        let record_id = ctx.next_record_id();
+        ctx.trace_record(record_id, partition);
+        ctx.records.push(RecordInfo {
+            produced_ms: ctx.now_ms,
+            first_offset: NO_OFFSET,
+            key,
+            tp,
+            producer: Some(self.id),
+            copies: 0,
+            status: ProduceStatus::InFlight,
+            reason: tag_of(&reason),
+            partition_count: n.min(255) as u8,
+            poison,
+            never_in_log: false,
+        });
+        let record = LogRecord {
+            timestamp_ms: ctx.now_ms,
+            record_id,
+            key,
+            size_bytes: bytes.min(u32::from(u16::MAX)) as u16,
+            poison,
+        };
+        let sticky = reason == PartitionReason::Sticky
+            && self.config.partitioner == PartitionerKind::JavaDefault;
+        let appended = self.accumulator.append(tp, record, bytes, ctx.now_ms);
+        if sticky {
+            self.accumulator
+                .after_sticky_append(tp, appended.bytes, ctx.rng, n);
+        }
+        if appended.full {
+            self.schedule_sender(ctx, ctx.now_ms);
+        } else if appended.opened_batch {
+            self.schedule_sender(ctx, ctx.now_ms + self.config.linger_ms);
+        }
+        true
     }
 
     /// Chooses the partition for a record, as the configured client would.
-    pub fn choose_partition(
+    fn choose_partition(
         &mut self,
+        ctx: &mut Ctx,
+        topic: TopicId,
         key: Option<KeyId>,
-        keys: &KeyTable,
         partitions: u32,
-        now_ms: u64,
-        rng: &mut Rng,
+        bytes: u32,
     ) -> (u32, PartitionReason) {
-        let info = key.and_then(|k| keys.get(k));
+        let info = key.and_then(|k| ctx.keys.get(k));
         match self.config.partitioner {
-            PartitionerKind::RoundRobin => {
-                // Kafka's counter is an int that wraps; toPositive keeps the index valid.
-                let p = to_positive(self.round_robin_counter as i32) % partitions;
-                self.round_robin_counter = self.round_robin_counter.wrapping_add(1);
-                (p, PartitionReason::RoundRobin)
-            }
+            PartitionerKind::RoundRobin => (
+                self.accumulator.round_robin(topic, partitions),
+                PartitionReason::RoundRobin,
+            ),
             PartitionerKind::JavaDefault => match info {
                 Some(k) if !self.config.partitioner_ignore_keys => (
                     to_positive(k.murmur2) % partitions,
@@ -268,7 +425,8 @@ impl Producer {
                     },
                 ),
                 _ => (
-                    self.java_sticky_partition(partitions, rng),
+                    self.accumulator
+                        .java_sticky_partition(topic, partitions, ctx.rng, bytes),
                     PartitionReason::Sticky,
                 ),
             },
@@ -281,169 +439,92 @@ impl Producer {
                     },
                 ),
                 _ => (
-                    self.librdkafka_sticky_partition(partitions, now_ms, rng),
+                    self.accumulator
+                        .librdkafka_sticky_partition(topic, partitions, ctx.now_ms, ctx.rng),
                     PartitionReason::Sticky,
                 ),
             },
         }
     }
 
-    /// The built-in partitioner's current sticky partition, chosen when there is none.
-    fn java_sticky_partition(&mut self, partitions: u32, rng: &mut Rng) -> u32 {
-        match self.sticky.current {
-            Some(p) if p < partitions => p,
-            _ => {
-                let p = self.next_sticky_partition(partitions, rng);
-                self.sticky = StickyState {
-                    current: Some(p),
-                    produced_bytes: 0,
-                    chosen_at_ms: 0,
-                };
-                p
-            }
-        }
-    }
-
-    /// `BuiltInPartitioner.nextPartition`: uniform without queue statistics; with them
-    /// (adaptive partitioning, once every partition has had a batch), weighted towards
-    /// partitions with shorter queues: `w = (max_queue + 1) - queue`.
-    fn next_sticky_partition(&self, partitions: u32, rng: &mut Rng) -> u32 {
-        let random = to_positive(rng.next_i32());
-        let queues: Vec<u32> = self.accumulator.iter().map(|d| d.len() as u32).collect();
-        let all_have_batches = self.accumulator.iter().all(|d| !d.is_empty());
-        let max = queues.iter().copied().max().unwrap_or(0);
-        let all_equal = queues.iter().all(|&q| q == max);
-        if partitions < 2 || !all_have_batches || all_equal {
-            return random % partitions;
-        }
-        let mut cumulative = Vec::with_capacity(queues.len());
-        let mut total = 0u32;
-        for &q in &queues {
-            total += max + 1 - q;
-            cumulative.push(total);
-        }
-        let pick = random % total;
-        cumulative.iter().position(|&c| c > pick).unwrap_or(0) as u32
-    }
-
-    /// librdkafka's sticky partition for keyless records: re-drawn every
-    /// `sticky.partitioning.linger.ms` (2 × `linger.ms`, capped at 900000).
-    fn librdkafka_sticky_partition(&mut self, partitions: u32, now_ms: u64, rng: &mut Rng) -> u32 {
-        let interval = (2 * self.config.linger_ms).min(900_000);
-        match self.sticky.current {
-            Some(p) if p < partitions && now_ms < self.sticky.chosen_at_ms + interval.max(1) => p,
-            _ => {
-                let p = rng.below(u64::from(partitions)) as u32;
-                self.sticky = StickyState {
-                    current: Some(p),
-                    produced_bytes: 0,
-                    chosen_at_ms: now_ms,
-                };
-                p
-            }
-        }
-    }
-
-    /// Adds a record to the accumulator. Returns true when a batch became full (the
-    /// sender should run now) and the creation time of a newly opened batch, if any.
-    pub fn append(
-        &mut self,
-        partition: u32,
-        record_id: u32,
-        record_bytes: u32,
-        sticky: bool,
-        now_ms: u64,
-    ) -> Appended {
-        let limit = self.config.batch_size.max(1);
-        let next_batch_id = self.next_batch_id;
-        let deque = &mut self.accumulator[partition as usize];
-        let mut opened = false;
-        let fits = deque
-            .back()
-            .is_some_and(|b| !b.closed && b.attempts == 0 && b.size_bytes + record_bytes <= limit);
-        if !fits {
-            if let Some(last) = deque.back_mut() {
-                last.closed = true;
-            }
-            deque.push_back(Batch {
-                batch_id: next_batch_id,
-                partition,
-                record_ids: Vec::new(),
-                size_bytes: BATCH_HEADER_BYTES,
-                created_ms: now_ms,
-                base_sequence: None,
-                attempts: 0,
-                not_before_ms: 0,
-                closed: false,
-            });
-            opened = true;
-        }
-        let batch = deque.back_mut().expect("a batch was just ensured");
-        batch.record_ids.push(record_id);
-        batch.size_bytes += record_bytes;
-        if batch.size_bytes >= limit {
-            batch.closed = true;
-        }
-        let full = batch.closed || deque.len() > 1;
-        if opened {
-            self.next_batch_id += 1;
-        }
-        if sticky {
-            self.after_sticky_append(partition, record_bytes);
-        }
-        Appended {
-            full,
-            opened_batch: opened,
-        }
-    }
-
-    /// `BuiltInPartitioner.updatePartitionInfo`: count bytes into the sticky partition and
-    /// switch after `batch.size` bytes once its batches are full, or after `2 × batch.size`.
-    fn after_sticky_append(&mut self, partition: u32, record_bytes: u32) {
-        if self.config.partitioner != PartitionerKind::JavaDefault
-            || self.sticky.current != Some(partition)
+    /// Wakes the sender at `at_ms`, unless a wake-up is already due by then: one pending
+    /// wake-up per producer keeps the queue from filling with duplicates.
+    fn schedule_sender(&mut self, ctx: &mut Ctx, at_ms: u64) {
+        if self
+            .sender_wake_at
+            .is_some_and(|w| w >= ctx.now_ms && w <= at_ms)
         {
             return;
         }
-        self.sticky.produced_bytes += record_bytes;
-        let size = self.sticky_batch_size();
-        let deque = &self.accumulator[partition as usize];
-        let all_batches_full = deque.back().is_none_or(|b| b.closed);
-        if (self.sticky.produced_bytes >= size && all_batches_full)
-            || self.sticky.produced_bytes >= 2 * size
-        {
-            self.sticky.current = None;
+        self.sender_wake_at = Some(at_ms);
+        ctx.out.timer(
+            at_ms,
+            self.node(),
+            Timer::Producer(ProducerTimer::SenderWake),
+        );
+    }
+
+    // ---- the sender -------------------------------------------------------------------
+
+    /// One run of the sender loop (Sender `runOnce`): expire, resolve sequences, bump the
+    /// epoch if needed, refresh load stats, then drain ready batches into requests.
+    fn run_sender(&mut self, ctx: &mut Ctx) {
+        self.expire_batches(ctx);
+        if self.config.idempotence() {
+            self.maybe_resolve_sequences();
+            self.maybe_bump_epoch(ctx);
+        }
+        self.accumulator.update_load_stats(ctx.cluster);
+        let max = self.config.max_in_flight_requests_per_connection as usize;
+        while self.in_flight.len() < max {
+            let batches = self.drain(ctx);
+            if batches.is_empty() {
+                break;
+            }
+            self.send_request(ctx, batches);
+        }
+        if let Some(t) = self.accumulator.next_ready_ms() {
+            if t > ctx.now_ms {
+                self.schedule_sender(ctx, t);
+            }
         }
     }
 
-    /// Takes the batches ready to send now: at most one per partition (the head of its
-    /// queue), when it is full, has lingered `linger.ms`, or `flush` is set. Returns an
-    /// empty list when `max.in.flight.requests.per.connection` requests are already out.
-    pub fn drain(&mut self, now_ms: u64, flush: bool) -> Vec<Batch> {
-        if self.in_flight.len() as u32 >= self.config.max_in_flight_requests_per_connection {
-            return Vec::new();
-        }
-        let linger = self.config.linger_ms;
+    /// Takes at most one ready batch per partition, stamping sequences on new ones.
+    fn drain(&mut self, ctx: &mut Ctx) -> Vec<Batch> {
         let idempotent = self.config.idempotence();
         let mut out = Vec::new();
-        for (p, deque) in self.accumulator.iter_mut().enumerate() {
-            let ready = deque.front().is_some_and(|b| {
-                b.not_before_ms <= now_ms
-                    && (b.closed
-                        || deque.len() > 1
-                        || flush
-                        || now_ms >= b.created_ms + linger
-                        || b.attempts > 0)
-            });
-            if !ready {
-                continue;
+        for tp in self.accumulator.ready_partitions(ctx.now_ms) {
+            let needs_sequence = self
+                .accumulator
+                .head(tp)
+                .is_some_and(|b| b.base_sequence.is_none());
+            if idempotent && needs_sequence {
+                // TransactionManager: no new batch while the partition's sequence is
+                // unresolved; a stale epoch restarts sequences once nothing is in flight
+                // (`maybeUpdateProducerIdAndEpoch`).
+                let epoch = self.epoch;
+                let s = self.seq(tp);
+                if s.unresolved.is_some() {
+                    continue;
+                }
+                if s.epoch != epoch && s.in_flight == 0 {
+                    *s = Sequences {
+                        epoch,
+                        ..Sequences::default()
+                    };
+                }
             }
-            let mut batch = deque.pop_front().expect("front exists");
-            batch.closed = true;
+            let Some(mut batch) = self.accumulator.pop(tp) else {
+                continue;
+            };
             if idempotent && batch.base_sequence.is_none() {
-                let seq = &mut self.next_sequence[p];
-                batch.base_sequence = Some(*seq);
-                *seq = seq.wrapping_add(batch.record_ids.len() as i32);
+                let epoch = self.epoch;
+                let s = self.seq(tp);
+                batch.base_sequence = Some(s.next);
+                batch.epoch = epoch;
+                s.next = s.next.wrapping_add(batch.records.len() as i32);
+                s.in_flight += 1;
             }
             batch.attempts += 1;
             out.push(batch);
@@ -451,195 +532,354 @@ impl Producer {
         out
     }
 
-    /// The earliest time a queued batch becomes ready by lingering or backoff, if any.
-    pub fn next_ready_ms(&self) -> Option<u64> {
-        self.accumulator
+    fn send_request(&mut self, ctx: &mut Ctx, batches: Vec<Batch>) {
+        let request_id = self.next_request_id;
+        self.next_request_id += 1;
+        let broker = ctx.cluster.leader(batches[0].tp);
+        let acks_zero = self.config.acks == super::config::Acks::Zero;
+        let summary = batches
             .iter()
-            .filter_map(|d| d.front())
-            .map(|b| {
-                if b.attempts > 0 {
-                    b.not_before_ms
-                } else {
-                    b.created_ms + self.config.linger_ms
-                }
+            .map(|b| BatchSummary {
+                tp: b.tp,
+                records: b.records.len() as u32,
+                base_sequence: b.base_sequence,
+                attempt: b.attempts,
             })
-            .min()
+            .collect();
+        let wire = batches
+            .iter()
+            .map(|b| ProduceBatch {
+                batch_id: b.batch_id,
+                tp: b.tp,
+                base_sequence: b.base_sequence,
+                epoch: b.epoch,
+                records: b.records.clone(),
+            })
+            .collect();
+        self.event(
+            ctx,
+            ProducerEvent::RequestSent {
+                request_id,
+                broker,
+                batches: summary,
+            },
+        );
+        ctx.out.send(
+            self.node(),
+            NodeId::Broker(broker),
+            Msg::Produce {
+                request_id,
+                acks_zero,
+                pid: self.pid,
+                batches: wire,
+            },
+        );
+        if acks_zero {
+            // acks=0: done once written; nothing comes back.
+            for b in &batches {
+                for r in &b.records {
+                    if let Some(info) = ctx.records.get_mut(r.record_id as usize) {
+                        info.status = ProduceStatus::SentNoAck;
+                    }
+                }
+                self.sent_no_ack_records += b.records.len() as u64;
+            }
+            return;
+        }
+        let timeout = ctx.now_ms.saturating_add(self.config.request_timeout_ms);
+        ctx.out.timer(
+            timeout,
+            self.node(),
+            Timer::Producer(ProducerTimer::RequestTimeout { request_id }),
+        );
+        self.in_flight.push_back(InFlight {
+            request_id,
+            broker,
+            batches,
+            sent_ms: ctx.now_ms,
+        });
     }
 
-    /// Puts a batch back for a retry. With idempotence it goes in sequence order, so the
-    /// broker sees sequences without gaps; without, at the head of its queue (Kafka's
-    /// `reenqueue`), which is how a retried batch can land after a later one.
-    pub fn reenqueue(&mut self, mut batch: Batch, now_ms: u64) {
-        batch.not_before_ms = now_ms + self.config.retry_backoff_ms;
-        let deque = &mut self.accumulator[batch.partition as usize];
-        match batch.base_sequence {
-            Some(seq) => {
-                let at = deque
-                    .iter()
-                    .position(|b| b.base_sequence.is_none_or(|s| s > seq))
-                    .unwrap_or(deque.len());
-                deque.insert(at, batch);
+    /// Fails batches whose `delivery.timeout.ms` passed (Sender `sendProducerData`). A
+    /// retried batch with a sequence leaves its partition unresolved.
+    fn expire_batches(&mut self, ctx: &mut Ctx) {
+        let delivery = self.config.delivery_timeout_ms();
+        let retries = self.config.retries;
+        let expired = self.accumulator.take_expired(ctx.now_ms, delivery, retries);
+        for batch in expired {
+            if let Some(base) = batch.base_sequence {
+                let after = super::broker::last_sequence(base, batch.records.len()).wrapping_add(1);
+                let s = self.seq(batch.tp);
+                s.in_flight = s.in_flight.saturating_sub(1);
+                if batch.attempts > 0 {
+                    // TransactionManager `markSequenceUnresolved`.
+                    s.unresolved = Some(s.unresolved.map_or(after, |u| u.max(after)));
+                }
             }
-            None => deque.push_front(batch),
+            self.fail_batch(ctx, batch);
         }
     }
 
-    /// True when the producer expects no response (acks=0).
-    pub fn fire_and_forget(&self) -> bool {
-        self.config.acks == Acks::Zero
+    fn fail_batch(&mut self, ctx: &mut Ctx, batch: Batch) {
+        let ids: Vec<u32> = batch.records.iter().map(|r| r.record_id).collect();
+        for &id in &ids {
+            if let Some(info) = ctx.records.get_mut(id as usize) {
+                info.status = ProduceStatus::Failed;
+            }
+        }
+        self.failed_records += ids.len() as u64;
+        self.event(
+            ctx,
+            ProducerEvent::Expired {
+                tp: batch.tp,
+                records: ids,
+            },
+        );
     }
 
-    /// Records waiting in the accumulator.
-    pub fn queued_records(&self) -> usize {
-        self.accumulator
+    /// TransactionManager `maybeResolveSequences`: once nothing is in flight on an
+    /// unresolved partition, either every sequence was acknowledged (the failed batch did
+    /// land) or there is a gap, and the epoch must be bumped.
+    fn maybe_resolve_sequences(&mut self) {
+        for parts in &mut self.sequences {
+            for s in parts
+                .iter_mut()
+                .filter(|s| s.unresolved.is_some() && s.in_flight == 0)
+            {
+                let next_expected = s.last_acked.map_or(0, |l| l.wrapping_add(1));
+                if next_expected != s.next {
+                    s.rewrite = true;
+                }
+                s.unresolved = None;
+            }
+        }
+    }
+
+    /// TransactionManager `bumpIdempotentProducerEpoch`: a new epoch, and the partitions
+    /// that asked for it restart their sequences at 0 (their queued retries renumbered).
+    fn maybe_bump_epoch(&mut self, ctx: &mut Ctx) {
+        // A partition with batches on the wire waits for them before renumbering.
+        let on_wire: Vec<Tp> = self
+            .in_flight
             .iter()
-            .flatten()
-            .map(|b| b.record_ids.len())
-            .sum()
+            .flat_map(|r| r.batches.iter().map(|b| b.tp))
+            .collect();
+        let rewrite: Vec<Tp> = self
+            .sequences
+            .iter()
+            .enumerate()
+            .flat_map(|(t, parts)| {
+                parts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.rewrite)
+                    .map(move |(p, _)| Tp::new(TopicId(t as u16), p as u32))
+            })
+            .filter(|tp| !on_wire.contains(tp))
+            .collect();
+        if rewrite.is_empty() {
+            return;
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        let epoch = self.epoch;
+        for &tp in &rewrite {
+            let next = self.accumulator.renumber(tp, epoch);
+            let s = self.seq(tp);
+            *s = Sequences {
+                next,
+                epoch,
+                in_flight: s.in_flight,
+                ..Sequences::default()
+            };
+        }
+        self.event(
+            ctx,
+            ProducerEvent::EpochBumped {
+                epoch,
+                partitions: rewrite,
+            },
+        );
+    }
+
+    /// Puts a batch back for a retry after its backoff, or fails it when its delivery
+    /// timeout has passed.
+    fn retry(&mut self, ctx: &mut Ctx, mut batch: Batch) {
+        let backoff = retry_backoff_ms(&self.config, batch.attempts, ctx.rng);
+        batch.not_before_ms = ctx.now_ms + backoff;
+        self.event(
+            ctx,
+            ProducerEvent::Retrying {
+                tp: batch.tp,
+                base_sequence: batch.base_sequence,
+                attempt: batch.attempts,
+                backoff_ms: backoff,
+            },
+        );
+        self.accumulator.reenqueue(batch);
+    }
+
+    fn on_produce_response(&mut self, ctx: &mut Ctx, request_id: u64, results: Vec<BatchResult>) {
+        let Some(pos) = self
+            .in_flight
+            .iter()
+            .position(|r| r.request_id == request_id)
+        else {
+            return; // its connection was closed: the batches were already retried
+        };
+        let request = self.in_flight.remove(pos).expect("found above");
+        for batch in request.batches {
+            let error = results
+                .iter()
+                .find(|r| r.batch_id == batch.batch_id)
+                .map_or(KafkaError::None, |r| r.error);
+            match error {
+                KafkaError::None | KafkaError::DuplicateSequenceNumber => {
+                    self.complete_batch(ctx, &batch)
+                }
+                KafkaError::OutOfOrderSequenceNumber => {
+                    self.out_of_order(&batch);
+                    self.retry(ctx, batch);
+                }
+                KafkaError::UnknownTopicOrPartition if !ctx.cluster.has(batch.tp) => {
+                    self.release_sequence(&batch);
+                    self.fail_batch(ctx, batch);
+                }
+                _ => self.retry(ctx, batch),
+            }
+        }
+        self.event(ctx, ProducerEvent::Acked { request_id });
+        self.run_sender(ctx);
+    }
+
+    fn complete_batch(&mut self, ctx: &mut Ctx, batch: &Batch) {
+        for r in &batch.records {
+            if let Some(info) = ctx.records.get_mut(r.record_id as usize) {
+                info.status = ProduceStatus::Acked;
+            }
+        }
+        self.acked_records += batch.records.len() as u64;
+        if let Some(base) = batch.base_sequence {
+            let epoch = batch.epoch;
+            let last = super::broker::last_sequence(base, batch.records.len());
+            let s = self.seq(batch.tp);
+            s.in_flight = s.in_flight.saturating_sub(1);
+            if s.epoch == epoch {
+                s.last_acked = Some(s.last_acked.map_or(last, |l| l.max(last)));
+            }
+        }
+    }
+
+    fn release_sequence(&mut self, batch: &Batch) {
+        if batch.base_sequence.is_some() {
+            let s = self.seq(batch.tp);
+            s.in_flight = s.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// TransactionManager `canRetry` for OUT_OF_ORDER_SEQUENCE_NUMBER: retry; and when the
+    /// gap is real (no unresolved sequence, or this batch comes right after it), ask for an
+    /// epoch bump.
+    fn out_of_order(&mut self, batch: &Batch) {
+        let Some(base) = batch.base_sequence else {
+            return;
+        };
+        let s = self.seq(batch.tp);
+        let next_expected = s.last_acked.map_or(0, |l| l.wrapping_add(1));
+        let gap = match s.unresolved {
+            Some(after_failed) => base == after_failed,
+            None => base == next_expected && s.epoch == batch.epoch,
+        };
+        if gap {
+            s.rewrite = true;
+        }
+    }
+
+    /// The oldest request on the connection got no answer within `request.timeout.ms`:
+    /// the client closes the connection and every request in flight on it fails and is
+    /// retried (NetworkClient `handleTimedOutRequests`).
+    fn request_timeout(&mut self, ctx: &mut Ctx, request_id: u64) {
+        let Some(request) = self.in_flight.iter().find(|r| r.request_id == request_id) else {
+            return;
+        };
+        let broker = request.broker;
+        let failed: Vec<InFlight> = self.in_flight.drain(..).collect();
+        self.event(
+            ctx,
+            ProducerEvent::ConnectionClosed {
+                broker,
+                request_id,
+                in_flight: failed.len() as u32,
+            },
+        );
+        ctx.out
+            .closed_connections
+            .push((self.node(), NodeId::Broker(broker)));
+        // Retried newest first so each partition's queue ends up oldest first.
+        for req in failed.into_iter().rev() {
+            for batch in req.batches.into_iter().rev() {
+                self.retry(ctx, batch);
+            }
+        }
+        self.run_sender(ctx);
+    }
+
+    /// Handles a response from a broker.
+    pub fn on_message(&mut self, ctx: &mut Ctx, msg: Msg) {
+        if let Msg::ProduceResponse {
+            request_id,
+            results,
+        } = msg
+        {
+            self.on_produce_response(ctx, request_id, results);
+        }
+    }
+
+    /// Forgets a deleted topic: its queued batches fail.
+    pub fn forget_topic(&mut self, ctx: &mut Ctx, topic: TopicId) {
+        for batch in self.accumulator.take_topic(topic) {
+            self.fail_batch(ctx, batch);
+        }
     }
 }
 
-/// What adding a record to the accumulator did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Appended {
-    /// A batch is full: the sender should run now.
-    pub full: bool,
-    /// A new batch was opened: its linger timer starts.
-    pub opened_batch: bool,
-}
-
-/// The estimated wire size of a record: key, value and framing.
-pub fn record_bytes(key_len: usize, payload_bytes: u32) -> u32 {
-    key_len as u32 + payload_bytes + RECORD_OVERHEAD_BYTES
+/// The producer's retry backoff (ExponentialBackoff with base 2 and jitter 0.2, as
+/// RecordAccumulator builds it): `retry.backoff.ms × 2^(attempts-1)`, times a random
+/// factor in [0.8, 1.2), capped at `retry.backoff.max.ms`. The jitter comes from the one
+/// seeded RNG.
+pub fn retry_backoff_ms(config: &ProducerConfig, attempts: u32, rng: &mut Rng) -> u64 {
+    let max = config.retry_backoff_max_ms;
+    let initial = config.retry_backoff_ms.min(max);
+    if max <= initial {
+        return initial; // expMax == 0: no growth, no jitter
+    }
+    let exp_max = (max as f64 / initial.max(1) as f64).ln() / 2f64.ln();
+    let exp = f64::from(attempts.saturating_sub(1)).min(exp_max);
+    let term = initial as f64 * 2f64.powf(exp);
+    let factor = 0.8 + 0.4 * rng.unit_f64();
+    ((factor * term) as u64).min(max)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn producer(config: ProducerConfig, partitions: u32) -> Producer {
-        Producer::new(0, config, partitions)
-    }
-
     #[test]
-    fn round_robin_spreads_evenly() {
-        let mut p = producer(
-            ProducerConfig {
-                partitioner: PartitionerKind::RoundRobin,
-                ..Default::default()
-            },
-            3,
-        );
-        let keys = KeyTable::default();
-        let mut rng = Rng::new(1);
-        let mut counts = [0; 3];
-        for _ in 0..30 {
-            counts[p.choose_partition(None, &keys, 3, 0, &mut rng).0 as usize] += 1;
-        }
-        assert_eq!(counts, [10, 10, 10]);
-    }
-
-    #[test]
-    fn null_keys_stick_until_batch_size_bytes() {
-        let mut p = producer(
-            ProducerConfig {
-                batch_size: 1000,
-                ..Default::default()
-            },
-            4,
-        );
-        let keys = KeyTable::default();
-        let mut rng = Rng::new(3);
-        let (first, _) = p.choose_partition(None, &keys, 4, 0, &mut rng);
-        // 100-byte records never fill a 1000-byte batch exactly (61-byte header), so the
-        // switch waits for 2 x batch.size bytes, as in Kafka.
-        for i in 0..20 {
-            let (part, reason) = p.choose_partition(None, &keys, 4, 0, &mut rng);
-            assert_eq!(
-                (part, reason),
-                (first, PartitionReason::Sticky),
-                "record {i}"
-            );
-            p.append(part, i, 100, true, 0);
-        }
-        assert_eq!(
-            p.sticky.current, None,
-            "2000 bytes switch the sticky partition"
-        );
-    }
-
-    #[test]
-    fn adaptive_weights_follow_queue_sizes() {
-        // Kafka's adaptivePartitionsTest: queue sizes {5,0,3,0,1}: weights {1,6,3,6,5}.
-        let mut p = producer(ProducerConfig::default(), 5);
-        for (part, n) in [(0u32, 5u32), (1, 1), (2, 3), (3, 1), (4, 1)] {
-            for _ in 0..n {
-                p.accumulator[part as usize].push_back(Batch {
-                    batch_id: 0,
-                    partition: part,
-                    record_ids: vec![],
-                    size_bytes: 0,
-                    created_ms: 0,
-                    base_sequence: None,
-                    attempts: 0,
-                    not_before_ms: 0,
-                    closed: true,
-                });
+    fn backoff_doubles_with_jitter_up_to_the_max() {
+        let config = ProducerConfig::default();
+        let mut rng = Rng::new(5);
+        for (attempts, lo, hi) in [(1, 80, 120), (2, 160, 240), (3, 320, 480), (4, 640, 960)] {
+            for _ in 0..50 {
+                let b = retry_backoff_ms(&config, attempts, &mut rng);
+                assert!((lo..hi).contains(&b), "attempt {attempts}: {b}");
             }
         }
-        // Partitions 1 and 3 hold one batch: every partition has batches; sizes {5,1,3,1,1}.
-        let mut rng = Rng::new(11);
-        let mut counts = [0u32; 5];
-        for _ in 0..4000 {
-            counts[p.next_sticky_partition(5, &mut rng) as usize] += 1;
+        for _ in 0..50 {
+            assert!(retry_backoff_ms(&config, 9, &mut rng) <= 1_000);
         }
-        // Weights {1,5,3,5,5} of 19: the short queues get about five times the long one.
-        assert!(counts[0] < counts[2] && counts[2] < counts[1], "{counts:?}");
-    }
-
-    #[test]
-    fn batches_close_at_batch_size_and_linger() {
-        let mut p = producer(
-            ProducerConfig {
-                batch_size: 250,
-                linger_ms: 5,
-                ..Default::default()
-            },
-            1,
-        );
-        assert!(!p.append(0, 0, 100, false, 0).full);
-        assert!(p.drain(1, false).is_empty(), "not lingered yet");
-        assert!(
-            p.append(0, 1, 100, false, 1).full,
-            "61 + 100 + 100 > 250 opens a second batch"
-        );
-        let sent = p.drain(2, false);
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].record_ids, vec![0]);
-        assert_eq!(sent[0].base_sequence, Some(0));
-        let later = p.drain(6, false);
-        assert_eq!(later[0].record_ids, vec![1]);
-        assert_eq!(later[0].base_sequence, Some(1));
-    }
-
-    #[test]
-    fn idempotent_retries_go_back_in_sequence_order() {
-        let mut p = producer(
-            ProducerConfig {
-                batch_size: 100,
-                linger_ms: 0,
-                ..Default::default()
-            },
-            1,
-        );
-        for r in 0..3 {
-            p.append(0, r, 90, false, 0);
-        }
-        let a = p.drain(0, false).remove(0);
-        let b = p.drain(0, false).remove(0);
-        p.reenqueue(b, 0);
-        p.reenqueue(a.clone(), 0);
-        let order: Vec<Option<i32>> = p.accumulator[0].iter().map(|b| b.base_sequence).collect();
-        assert_eq!(order, vec![Some(0), Some(1), None]);
+        let flat = ProducerConfig {
+            retry_backoff_max_ms: 50,
+            ..ProducerConfig::default()
+        };
+        assert_eq!(retry_backoff_ms(&flat, 3, &mut rng), 50);
     }
 }

@@ -1,11 +1,15 @@
-//! Scenarios are data: a setup the lab starts from. Building one gives a `Sim` with the
-//! topic, a keyed producer and one consumer group, ready to run. The UI's setup panel and
-//! the tests build labs the same way.
+//! Scenarios are data: the setup a lab starts from. Building one gives a `Sim` with topic
+//! `orders`, a keyed producer and the group `payments`, plus any extra commands (more
+//! topics, groups, producers) applied at t = 0. The UI's setup panel, levels and tests
+//! build labs the same way.
 
+use super::command::Command;
 use super::config::{AutoOffsetReset, GroupConfig, ManualCommit, ProducerConfig};
 use super::error::EngineError;
+use super::ids::{GroupId, TopicId};
+use super::net::Latency;
 use super::producer::{KeySpace, Workload};
-use super::sim::{Command, Sim};
+use super::sim::Sim;
 
 /// What a lab starts with.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -14,7 +18,7 @@ pub struct Scenario {
     pub seed: u64,
     /// Partitions of topic `orders`.
     pub partitions: u32,
-    /// The producer's rate, records per second.
+    /// The producer's rate, records per second (0: no workload).
     pub rate_per_sec: u32,
     /// How many distinct keys (`order-0` ...) the producer draws from.
     pub keys: u32,
@@ -25,6 +29,12 @@ pub struct Scenario {
     /// The producer's configuration.
     #[serde(default)]
     pub producer: ProducerConfig,
+    /// Every link's latency.
+    #[serde(default)]
+    pub latency: Latency,
+    /// More setup, applied at t = 0 after the standard part (topics, groups, producers).
+    #[serde(default)]
+    pub setup: Vec<Command>,
 }
 
 impl Default for Scenario {
@@ -46,9 +56,20 @@ impl Default for Scenario {
             },
             consumers: 2,
             producer: ProducerConfig::default(),
+            latency: Latency::default(),
+            setup: Vec::new(),
         }
     }
 }
+
+/// The lab's own settings, with their ranges (the Kafka configs have theirs in `config`).
+pub const LAB_RANGES: &[super::config::Range] = &[
+    ("partitions", 1, super::cluster::MAX_PARTITIONS as u64),
+    ("rate", 0, 10_000),
+    ("keys", 1, 10_000),
+    ("consumers", 0, super::world::MAX_CONSUMERS_PER_GROUP as u64),
+    ("seed", 0, u64::MAX),
+];
 
 impl Scenario {
     /// The default with a commit mode: `auto`, `before-processing`, `after-each-record`
@@ -62,7 +83,8 @@ impl Scenario {
     }
 
     /// Sets one setting by name: a lab setting (`partitions`, `rate`, `keys`, `consumers`,
-    /// `seed`), a consumer config, or a producer config. On error nothing changes.
+    /// `seed`, `network.latency.ms`), a consumer config, or a producer config
+    /// (`producer.` prefix). On error nothing changes.
     ///
     /// # Errors
     /// An unknown name or an invalid value, naming the setting.
@@ -76,21 +98,31 @@ impl Scenario {
             if n < min || n > max {
                 return Err(EngineError::InvalidConfig {
                     name: name.to_owned(),
-                    reason: format!("must be between {min} and {max}"),
+                    reason: format!("must be between {min} and {max}, not {n}"),
                 });
             }
             Ok(n)
         };
+        let range = |n: &str| super::config::range_of(LAB_RANGES, n).expect("stated");
         match name {
             "partitions" => {
-                self.partitions = number(1, u64::from(super::topic::MAX_PARTITIONS))? as u32
+                let (lo, hi) = range(name);
+                self.partitions = number(lo, hi)? as u32
             }
-            "rate" => self.rate_per_sec = number(1, 10_000)? as u32,
-            "keys" => self.keys = number(1, 10_000)? as u32,
+            "rate" => {
+                let (lo, hi) = range(name);
+                self.rate_per_sec = number(lo, hi)? as u32
+            }
+            "keys" => {
+                let (lo, hi) = range(name);
+                self.keys = number(lo, hi)? as u32
+            }
             "consumers" => {
-                self.consumers = number(0, super::group::MAX_CONSUMERS_PER_GROUP as u64)? as u16
+                let (lo, hi) = range(name);
+                self.consumers = number(lo, hi)? as u16
             }
             "seed" => self.seed = number(0, u64::MAX)?,
+            "network.latency.ms" => self.latency = parse_latency(v)?,
             _ if name.starts_with("producer.") => {
                 self.producer.set(&name["producer.".len()..], v)?
             }
@@ -101,42 +133,106 @@ impl Scenario {
 
     /// The commit mode's name, as [`Self::with_commit_mode`] takes it.
     pub fn commit_mode(&self) -> &'static str {
-        match self.group.manual_commit {
-            ManualCommit::Off => "auto",
-            ManualCommit::BeforeProcessing => "before-processing",
-            ManualCommit::AfterEachRecord => "after-each-record",
-            ManualCommit::AfterBatch => "after-batch",
-        }
+        self.group.manual_commit.name()
     }
 
-    /// Builds the lab: topic `orders`, producer 1 with the workload, group `payments`.
+    /// Checks every value (a scenario read from storage or a link goes through here).
     ///
     /// # Errors
-    /// Any value out of range (partitions, rate, keys, consumers, group config).
+    /// The first value out of range, naming it.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        for (name, value) in [
+            ("partitions", u64::from(self.partitions)),
+            ("rate", u64::from(self.rate_per_sec)),
+            ("keys", u64::from(self.keys)),
+            ("consumers", u64::from(self.consumers)),
+        ] {
+            let (lo, hi) = super::config::range_of(LAB_RANGES, name).expect("stated");
+            if value < lo || value > hi {
+                return Err(EngineError::InvalidConfig {
+                    name: name.into(),
+                    reason: format!("must be between {lo} and {hi}, not {value}"),
+                });
+            }
+        }
+        if self.setup.len() > 64 {
+            return Err(EngineError::LimitExceeded {
+                what: "setup commands",
+                limit: 64,
+            });
+        }
+        self.group.validate()?;
+        self.producer.validate()
+    }
+
+    /// Builds the lab: topic `orders`, group `payments` with its consumers, producer 1
+    /// with the workload, then the extra setup.
+    ///
+    /// # Errors
+    /// Any value out of range, or a setup command the engine refuses.
     pub fn build(&self) -> Result<Sim, EngineError> {
-        let mut sim = Sim::new("orders", self.partitions, self.seed)?;
+        self.validate()?;
+        let mut sim = Sim::with_topic("orders", self.partitions, self.seed)?;
+        sim.set_latency(self.latency)?;
         sim.apply(Command::AddGroup {
             group_id: "payments".into(),
             config: self.group.clone(),
+            topics: vec!["orders".into()],
         })?;
         for _ in 0..self.consumers {
             sim.apply(Command::AddConsumer {
-                group: 0,
+                group: GroupId(0),
                 group_instance_id: None,
             })?;
         }
+        let workload = (self.rate_per_sec > 0).then(|| Workload {
+            rate_per_sec: self.rate_per_sec,
+            key_space: KeySpace::Uniform {
+                prefix: "order-".into(),
+                count: self.keys,
+            },
+            payload_bytes: 100,
+            topic: TopicId(0),
+        });
         sim.apply(Command::AddProducer {
             config: self.producer.clone(),
-            workload: Some(Workload {
-                rate_per_sec: self.rate_per_sec,
-                key_space: KeySpace::Uniform {
-                    prefix: "order-".into(),
-                    count: self.keys,
-                },
-                payload_bytes: 100,
-            }),
+            workload,
         })?;
+        for command in &self.setup {
+            sim.apply(command.clone())?;
+        }
         Ok(sim)
+    }
+}
+
+/// `network.latency.ms`: `N` or `MIN-MAX`.
+fn parse_latency(v: &str) -> Result<Latency, EngineError> {
+    let bad = || EngineError::InvalidConfig {
+        name: "network.latency.ms".into(),
+        reason: format!(
+            "write N or MIN-MAX in ms, at most {}",
+            super::net::MAX_LATENCY_MS
+        ),
+    };
+    let (a, b) = v.split_once('-').unwrap_or((v, v));
+    let min: u64 = a.trim().parse().map_err(|_| bad())?;
+    let max: u64 = b.trim().parse().map_err(|_| bad())?;
+    if min > max || max > super::net::MAX_LATENCY_MS {
+        return Err(bad());
+    }
+    Ok(Latency {
+        min_ms: min,
+        max_ms: max,
+    })
+}
+
+/// A commit mode's explanation, in one sentence (for where it is chosen).
+pub fn commit_mode_sentence(mode: ManualCommit) -> &'static str {
+    match mode {
+        ManualCommit::Off => "enable.auto.commit=true: every auto.commit.interval.ms, poll() commits what earlier polls returned; a crash repeats up to one interval.",
+        ManualCommit::BeforeProcessing => "commitSync() right after poll(), before processing: a crash loses what was fetched (at-most-once).",
+        ManualCommit::AfterEachRecord => "commitSync() after every record: a crash repeats at most the record in hand (slow, but tight).",
+        ManualCommit::AfterBatch => "commitSync() after the whole batch: a crash repeats the batch in hand (at-least-once).",
     }
 }
 
@@ -144,47 +240,21 @@ impl Scenario {
 mod tests {
     use super::*;
 
-    /// The UI walkthroughs rely on these outcomes: crash c1 at t=10 s, look at t=40 s.
-    fn crash_at_10s(mode: &str) -> super::super::ledger::Totals {
-        let mut sim = Scenario::default()
-            .with_commit_mode(mode)
-            .unwrap()
-            .build()
-            .unwrap();
-        sim.run_until(10_000);
-        sim.apply(Command::CrashConsumer {
-            group: 0,
-            consumer: 0,
-        })
-        .unwrap();
-        sim.run_until(40_000);
-        sim.totals(0).unwrap()
-    }
-
-    #[test]
-    fn after_batch_crash_duplicates() {
-        let t = crash_at_10s("after-batch");
-        assert!(t.duplicate > 0 && t.lost == 0, "{t:?}");
-    }
-
-    #[test]
-    fn before_processing_crash_loses() {
-        let t = crash_at_10s("before-processing");
-        assert!(t.lost > 0 && t.duplicate == 0, "{t:?}");
-    }
-
     #[test]
     fn settings_by_name_validate_and_refuse_without_change() {
         let mut s = Scenario::default();
         s.set("producer.acks", "1").unwrap();
         s.set("session.timeout.ms", "12000").unwrap();
         s.set("partitions", "6").unwrap();
+        s.set("network.latency.ms", "1-5").unwrap();
         assert_eq!((s.partitions, s.group.session_timeout_ms), (6, 12_000));
+        assert_eq!((s.latency.min_ms, s.latency.max_ms), (1, 5));
         let before = s.clone();
         for (name, value) in [
             ("partitions", "65"),
             ("producer.acks", "2"),
             ("max.poll.records", "x"),
+            ("network.latency.ms", "9-3"),
             ("nope", "1"),
         ] {
             let err = s.set(name, value).unwrap_err();
@@ -201,5 +271,17 @@ mod tests {
     #[test]
     fn bad_mode_is_refused() {
         assert!(Scenario::default().with_commit_mode("sometimes").is_err());
+    }
+
+    #[test]
+    fn a_scenario_from_storage_is_range_checked() {
+        let s = Scenario {
+            partitions: 0,
+            ..Scenario::default()
+        };
+        assert!(s.build().is_err());
+        let mut g = Scenario::default();
+        g.group.max_poll_interval_ms = u64::MAX;
+        assert!(g.build().is_err());
     }
 }

@@ -1,0 +1,335 @@
+//! The cluster's metadata: topics (names, partition counts, configs) and where each
+//! partition and group lives. Clients read it as their metadata cache would hold it; the
+//! kernel changes it on topic commands. The records themselves live in the brokers.
+
+use super::error::EngineError;
+use super::ids::{BrokerId, GroupId, TopicId, Tp};
+
+/// The most topics the lab holds (deleted ones included: ids are never reused).
+pub const MAX_TOPICS: usize = 16;
+/// The most partitions a topic may have in the lab.
+pub const MAX_PARTITIONS: u32 = 64;
+/// Kafka's longest legal topic name.
+pub const MAX_TOPIC_NAME: usize = 249;
+
+/// `cleanup.policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum CleanupPolicy {
+    /// `delete`: old segments are deleted by retention (the default).
+    Delete,
+    /// `compact`: the latest record per key is kept.
+    Compact,
+    /// `delete,compact`.
+    DeleteAndCompact,
+}
+
+/// Per-topic configs, stored for the retention and compaction work to come.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct TopicConfig {
+    /// `cleanup.policy`, default delete.
+    pub cleanup_policy: CleanupPolicy,
+    /// `retention.ms`, default 604800000 (7 days); -1 keeps records forever.
+    pub retention_ms: i64,
+}
+
+impl Default for TopicConfig {
+    fn default() -> Self {
+        TopicConfig {
+            cleanup_policy: CleanupPolicy::Delete,
+            retention_ms: 604_800_000,
+        }
+    }
+}
+
+impl TopicConfig {
+    /// Sets one topic config by its Kafka name; on error nothing changes.
+    ///
+    /// # Errors
+    /// An unknown name or a bad value.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), EngineError> {
+        let v = value.trim();
+        match name {
+            "cleanup.policy" => {
+                self.cleanup_policy = match v {
+                    "delete" => CleanupPolicy::Delete,
+                    "compact" => CleanupPolicy::Compact,
+                    "delete,compact" | "compact,delete" => CleanupPolicy::DeleteAndCompact,
+                    _ => return Err(invalid(name, "must be delete, compact or delete,compact")),
+                }
+            }
+            "retention.ms" => {
+                let n: i64 = v
+                    .parse()
+                    .map_err(|_| invalid(name, &format!("`{v}` is not a whole number")))?;
+                if n < -1 {
+                    return Err(invalid(name, "must be -1 (forever) or more"));
+                }
+                self.retention_ms = n;
+            }
+            _ => return Err(invalid(name, "not a topic config the lab models")),
+        }
+        Ok(())
+    }
+}
+
+/// One topic's metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicMeta {
+    /// Its id.
+    pub id: TopicId,
+    /// Its name.
+    pub name: String,
+    /// Its partition count.
+    pub partitions: u32,
+    /// Its configs.
+    pub config: TopicConfig,
+    /// Deleted topics keep their id (and their place) but hold nothing.
+    pub deleted: bool,
+}
+
+/// Every topic, and where things live.
+#[derive(Clone, Debug, Default)]
+pub struct Cluster {
+    topics: Vec<TopicMeta>,
+}
+
+impl Cluster {
+    /// A cluster with no topics.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every topic ever created, deleted ones included, by id.
+    pub fn all_topics(&self) -> &[TopicMeta] {
+        &self.topics
+    }
+
+    /// The topics that exist.
+    pub fn topics(&self) -> impl Iterator<Item = &TopicMeta> + '_ {
+        self.topics.iter().filter(|t| !t.deleted)
+    }
+
+    /// A topic that exists.
+    pub fn topic(&self, id: TopicId) -> Option<&TopicMeta> {
+        self.topics.get(id.index()).filter(|t| !t.deleted)
+    }
+
+    /// The id of the existing topic called `name`.
+    pub fn topic_id(&self, name: &str) -> Option<TopicId> {
+        self.topics().find(|t| t.name == name).map(|t| t.id)
+    }
+
+    /// The partition count of an existing topic (0 if it does not exist).
+    pub fn partition_count(&self, id: TopicId) -> u32 {
+        self.topic(id).map_or(0, |t| t.partitions)
+    }
+
+    /// True when the partition exists.
+    pub fn has(&self, tp: Tp) -> bool {
+        tp.p() < self.partition_count(tp.topic)
+    }
+
+    /// Every partition of the existing topics named in `topics`, in name order then
+    /// partition order (unknown names are skipped, as Kafka's assignors do).
+    pub fn partitions_of(&self, topics: &[String]) -> Vec<Tp> {
+        let mut names: Vec<&String> = topics.iter().collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .filter_map(|n| self.topic_id(n))
+            .flat_map(|t| (0..self.partition_count(t)).map(move |p| Tp::new(t, p)))
+            .collect()
+    }
+
+    /// The leader of a partition. One broker leads everything for now.
+    pub fn leader(&self, _tp: Tp) -> BrokerId {
+        BrokerId(0)
+    }
+
+    /// The broker that coordinates a group. One broker hosts every coordinator for now.
+    pub fn coordinator(&self, _group: GroupId) -> BrokerId {
+        BrokerId(0)
+    }
+
+    /// Creates a topic.
+    ///
+    /// # Errors
+    /// An illegal or taken name, a partition count outside 1 to [`MAX_PARTITIONS`], or
+    /// more than [`MAX_TOPICS`] topics.
+    pub fn create_topic(
+        &mut self,
+        name: &str,
+        partitions: u32,
+        config: TopicConfig,
+    ) -> Result<TopicId, EngineError> {
+        validate_topic_name(name)?;
+        check_partition_count(partitions)?;
+        if self.topic_id(name).is_some() {
+            return Err(EngineError::InvalidCommand(format!(
+                "topic `{name}` already exists (Kafka: TopicExistsException)"
+            )));
+        }
+        if self.topics.len() >= MAX_TOPICS {
+            return Err(EngineError::LimitExceeded {
+                what: "topics",
+                limit: MAX_TOPICS as u64,
+            });
+        }
+        let id = TopicId(self.topics.len() as u16);
+        self.topics.push(TopicMeta {
+            id,
+            name: name.to_owned(),
+            partitions,
+            config,
+            deleted: false,
+        });
+        Ok(id)
+    }
+
+    /// Deletes a topic.
+    ///
+    /// # Errors
+    /// When it does not exist.
+    pub fn delete_topic(&mut self, id: TopicId) -> Result<(), EngineError> {
+        self.check_topic(id)?;
+        self.topics[id.index()].deleted = true;
+        Ok(())
+    }
+
+    /// Grows a topic to `total` partitions.
+    ///
+    /// # Errors
+    /// When it does not exist, `total` is not larger, or above the cap.
+    pub fn add_partitions(&mut self, id: TopicId, total: u32) -> Result<u32, EngineError> {
+        self.check_topic(id)?;
+        check_partition_count(total)?;
+        let t = &mut self.topics[id.index()];
+        if total <= t.partitions {
+            return Err(EngineError::InvalidCommand(format!(
+                "topic `{}` has {} partitions; Kafka can add partitions but never remove them",
+                t.name, t.partitions
+            )));
+        }
+        let from = t.partitions;
+        t.partitions = total;
+        Ok(from)
+    }
+
+    /// Checks that a topic exists.
+    ///
+    /// # Errors
+    /// When it does not.
+    pub fn check_topic(&self, id: TopicId) -> Result<(), EngineError> {
+        if self.topic(id).is_none() {
+            return Err(EngineError::InvalidCommand(format!(
+                "there is no topic {} (Kafka: UnknownTopicOrPartitionException)",
+                id.0
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Kafka's topic name rules (`Topic.validate`): 1 to 249 characters of ASCII letters,
+/// digits, `.`, `_` and `-`, and not `.` or `..`.
+///
+/// # Errors
+/// The rule it breaks.
+pub fn validate_topic_name(name: &str) -> Result<(), EngineError> {
+    let bad = |why: &str| {
+        Err(EngineError::InvalidConfig {
+            name: "topic".into(),
+            reason: format!("`{}` is not a legal topic name: {why}", shorten(name)),
+        })
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name == "." || name == ".." {
+        return bad("it cannot be `.` or `..`");
+    }
+    if name.len() > MAX_TOPIC_NAME {
+        return bad("it is longer than 249 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return bad("use only ASCII letters, digits, `.`, `_` and `-`");
+    }
+    Ok(())
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Checks a partition count against the lab's range, 1 to [`MAX_PARTITIONS`].
+///
+/// # Errors
+/// When the count is outside that range.
+pub fn check_partition_count(partitions: u32) -> Result<(), EngineError> {
+    if partitions == 0 || partitions > MAX_PARTITIONS {
+        return Err(EngineError::InvalidConfig {
+            name: "num.partitions".into(),
+            reason: format!("must be between 1 and {MAX_PARTITIONS}, not {partitions}"),
+        });
+    }
+    Ok(())
+}
+
+fn invalid(name: &str, reason: &str) -> EngineError {
+    EngineError::InvalidConfig {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_are_created_checked_and_deleted() {
+        let mut c = Cluster::new();
+        let orders = c.create_topic("orders", 3, TopicConfig::default()).unwrap();
+        assert!(c.create_topic("orders", 1, TopicConfig::default()).is_err());
+        assert!(c
+            .create_topic("bad name", 1, TopicConfig::default())
+            .is_err());
+        assert!(c.create_topic("..", 1, TopicConfig::default()).is_err());
+        assert!(c.create_topic("x", 65, TopicConfig::default()).is_err());
+        let dlq = c
+            .create_topic("orders.dlq", 1, TopicConfig::default())
+            .unwrap();
+        assert_eq!(
+            c.partitions_of(&["orders.dlq".into(), "orders".into(), "nope".into()])
+                .len(),
+            4
+        );
+        c.delete_topic(orders).unwrap();
+        assert!(c.topic(orders).is_none());
+        assert_eq!(c.topic_id("orders.dlq"), Some(dlq));
+        // A deleted name can be created again, with a new id.
+        let again = c.create_topic("orders", 2, TopicConfig::default()).unwrap();
+        assert_ne!(again, orders);
+    }
+
+    #[test]
+    fn the_topic_cap_is_an_error() {
+        let mut c = Cluster::new();
+        for i in 0..MAX_TOPICS {
+            c.create_topic(&format!("t{i}"), 1, TopicConfig::default())
+                .unwrap();
+        }
+        assert!(matches!(
+            c.create_topic("one-more", 1, TopicConfig::default()),
+            Err(EngineError::LimitExceeded { .. })
+        ));
+    }
+}

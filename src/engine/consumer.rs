@@ -1,0 +1,1491 @@
+//! The consumer client actor (classic protocol): the application's poll loop and its
+//! commit policy, the fetcher, the heartbeat thread, and the client half of the group
+//! protocol (JoinGroup, SyncGroup, the assignor on the leader, revocation).
+//!
+//! Citations are to apache/kafka `clients/.../consumer/internals/` (AbstractCoordinator,
+//! ConsumerCoordinator, FetchCollector, CompletedFetch) and ClassicKafkaConsumer.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::assignor::{assign, rebalance_protocol, Protocol, Strategy, Subscription};
+use super::config::{AutoOffsetReset, GroupConfig, ManualCommit};
+use super::event::{CommitError, CrashReason, Event, GroupEvent, PartitionOffset, PositionSource};
+use super::ids::{consumer_client_id, BrokerId, ConsumerRef, NodeId, Tp};
+use super::log::LogRecord;
+use super::msg::{
+    ConsumerTimer, ConsumerTimerKind, Ctx, FetchedPartition, JoinedMember, KafkaError,
+    MemberMetadata, Msg, OffsetSpec, Timer,
+};
+
+/// How long the application's `poll(timeout)` waits for records before it returns empty
+/// and the loop polls again (the lab's application uses 500 ms).
+pub const APP_POLL_TIMEOUT_MS: u64 = 500;
+/// `retry.backoff.ms`, the consumer default: the heartbeat thread's idle wait.
+pub const RETRY_BACKOFF_MS: u64 = 100;
+/// `request.timeout.ms`, the consumer default.
+pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
+
+/// Where a consumer client is in its life.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ConsumerStatus {
+    /// Running.
+    Active,
+    /// Crashed: no heartbeats, no commits.
+    Crashed,
+    /// Closed gracefully.
+    Closed,
+    /// Stopped by an exception (e.g. `auto.offset.reset=none`).
+    Failed(String),
+}
+
+impl ConsumerStatus {
+    /// True while the client runs.
+    pub fn alive(&self) -> bool {
+        *self == ConsumerStatus::Active
+    }
+}
+
+/// AbstractCoordinator's `MemberState`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MemberState {
+    /// Not in the group (never joined, left, or reset).
+    Unjoined,
+    /// JoinGroup sent, waiting for the join phase to end.
+    PreparingRebalance,
+    /// SyncGroup sent, waiting for the assignment.
+    CompletingRebalance,
+    /// Has an assignment in a generation.
+    Stable,
+}
+
+/// What the application thread is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AppState {
+    /// Blocked in `poll()`, waiting for records.
+    Polling,
+    /// Processing the records the last poll returned.
+    Processing,
+    /// Blocked in `commitSync()`.
+    Committing,
+}
+
+/// What the application does when a `commitSync` returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum AfterCommit {
+    /// Start processing the polled records.
+    Process,
+    /// Process the next record, or poll.
+    Continue,
+    /// Finish closing.
+    Close,
+}
+
+/// A partition's records from one fetch response, handed out over consecutive polls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CompletedFetch {
+    tp: Tp,
+    next_offset: u64,
+    records: VecDeque<LogRecord>,
+}
+
+/// A commit waiting for its response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PendingCommit {
+    request_id: u64,
+    offsets: Vec<PartitionOffset>,
+    auto: bool,
+    then: Option<AfterCommit>,
+}
+
+/// One consumer client.
+#[derive(Clone, Debug)]
+pub struct Consumer {
+    /// Its group and place in it.
+    pub id: ConsumerRef,
+    /// `client.id` (`c1`).
+    pub client_id: String,
+    /// `group.instance.id`, for static membership.
+    pub group_instance_id: Option<String>,
+    /// Subscribed topics, by name.
+    pub topics: Vec<String>,
+    /// Its configuration (the group's).
+    pub config: GroupConfig,
+    /// Where it is in its life.
+    pub status: ConsumerStatus,
+    incarnation: u32,
+    coordinator: Option<BrokerId>,
+    find_in_flight: bool,
+    /// Where it is in the group protocol.
+    pub member_state: MemberState,
+    /// The member id the coordinator gave it (empty: none).
+    pub member_id: String,
+    /// Its generation (-1 = none).
+    pub generation: i32,
+    rejoin_needed: bool,
+    needs_join_prepare: bool,
+    /// Leader of its generation.
+    pub is_leader: bool,
+    /// Partitions it owns, in fetch order (a partition moves to the end once its fetched
+    /// records are handed out).
+    pub assigned: Vec<Tp>,
+    /// Per owned partition: the next offset `poll()` returns.
+    pub positions: BTreeMap<Tp, u64>,
+    /// Owned partitions whose position is being looked up, with the reason once known.
+    resolving: BTreeMap<Tp, Option<PositionSource>>,
+    offsets_in_flight: bool,
+    sticky_user_data: Option<(Vec<Tp>, i32)>,
+    pending_assignment: Option<Vec<Tp>>,
+    buffer: VecDeque<CompletedFetch>,
+    fetch_in_flight: Option<u64>,
+    next_request_id: u64,
+    /// What the application thread does.
+    pub app: AppState,
+    /// Polled records not yet processed, in order.
+    pub batch: VecDeque<(Tp, u64, LogRecord)>,
+    /// Per partition: processed up to (next offset), for commits after processing.
+    processed: BTreeMap<Tp, u64>,
+    app_token: u64,
+    /// Lab: per-record processing time override ("slow down").
+    pub processing_ms_override: Option<u64>,
+    /// When `poll()` was last called.
+    pub last_poll_ms: u64,
+    poll_token: u64,
+    /// A graceful close was requested.
+    pub closing: bool,
+    /// When auto-commit is next due.
+    pub next_auto_commit_ms: u64,
+    commit: Option<PendingCommit>,
+    hb_token: u64,
+    heartbeat_in_flight: bool,
+    last_heartbeat_sent_ms: u64,
+    /// When a heartbeat was last answered without error.
+    pub last_heartbeat_ok_ms: u64,
+    /// When the next heartbeat is due, while the thread runs.
+    pub next_heartbeat_ms: Option<u64>,
+    /// When the oldest unanswered group request was sent.
+    request_sent_ms: Option<u64>,
+}
+
+impl Consumer {
+    /// A client, not started yet.
+    pub fn new(
+        id: ConsumerRef,
+        group_instance_id: Option<String>,
+        topics: Vec<String>,
+        config: GroupConfig,
+    ) -> Self {
+        Consumer {
+            id,
+            client_id: consumer_client_id(id.member),
+            group_instance_id,
+            topics,
+            config,
+            status: ConsumerStatus::Closed,
+            incarnation: 0,
+            coordinator: None,
+            find_in_flight: false,
+            member_state: MemberState::Unjoined,
+            member_id: String::new(),
+            generation: -1,
+            rejoin_needed: true,
+            needs_join_prepare: true,
+            is_leader: false,
+            assigned: Vec::new(),
+            positions: BTreeMap::new(),
+            resolving: BTreeMap::new(),
+            offsets_in_flight: false,
+            sticky_user_data: None,
+            pending_assignment: None,
+            buffer: VecDeque::new(),
+            fetch_in_flight: None,
+            next_request_id: 0,
+            app: AppState::Polling,
+            batch: VecDeque::new(),
+            processed: BTreeMap::new(),
+            app_token: 0,
+            processing_ms_override: None,
+            last_poll_ms: 0,
+            poll_token: 0,
+            closing: false,
+            next_auto_commit_ms: 0,
+            commit: None,
+            hb_token: 0,
+            heartbeat_in_flight: false,
+            last_heartbeat_sent_ms: 0,
+            last_heartbeat_ok_ms: 0,
+            next_heartbeat_ms: None,
+            request_sent_ms: None,
+        }
+    }
+
+    fn node(&self) -> NodeId {
+        NodeId::Consumer(self.id)
+    }
+
+    /// Eager or cooperative: the highest protocol all its assignors support.
+    pub fn protocol(&self) -> Protocol {
+        rebalance_protocol(&self.config.partition_assignment_strategy)
+    }
+
+    /// Milliseconds per record (the override, else the group's).
+    pub fn processing_ms(&self) -> u64 {
+        self.processing_ms_override
+            .unwrap_or(self.config.processing_ms)
+    }
+
+    /// The fetched-but-unprocessed offsets per partition, as `(partition, from, to_exclusive)`.
+    pub fn held_ranges(&self) -> Vec<(Tp, u64, u64)> {
+        let mut out: Vec<(Tp, u64, u64)> = Vec::new();
+        for &(tp, o, _) in &self.batch {
+            match out.iter_mut().find(|r| r.0 == tp && r.2 == o) {
+                Some(r) => r.2 = o + 1,
+                None => out.push((tp, o, o + 1)),
+            }
+        }
+        out
+    }
+
+    /// True when it waits in `poll()` with nothing to hand out (no records buffered).
+    pub fn idle(&self) -> bool {
+        self.status.alive() && self.app == AppState::Polling && self.batch.is_empty()
+    }
+
+    // ---- timers -----------------------------------------------------------------------
+
+    fn timer(&mut self, ctx: &mut Ctx, at_ms: u64, kind: ConsumerTimerKind) {
+        let token = match kind {
+            ConsumerTimerKind::App => {
+                self.app_token += 1;
+                self.app_token
+            }
+            ConsumerTimerKind::Heartbeat => {
+                self.hb_token += 1;
+                self.hb_token
+            }
+            ConsumerTimerKind::PollTimeout => {
+                self.poll_token += 1;
+                self.poll_token
+            }
+        };
+        ctx.out.timer(
+            at_ms.max(ctx.now_ms),
+            self.node(),
+            Timer::Consumer(ConsumerTimer {
+                kind,
+                incarnation: self.incarnation,
+                token,
+            }),
+        );
+    }
+
+    /// Handles one of its timers; stale ones (an earlier life or step) are ignored.
+    pub fn on_timer(&mut self, ctx: &mut Ctx, t: ConsumerTimer) {
+        if t.incarnation != self.incarnation || !self.status.alive() {
+            return;
+        }
+        match t.kind {
+            ConsumerTimerKind::App if t.token == self.app_token => self.app_step(ctx),
+            ConsumerTimerKind::Heartbeat if t.token == self.hb_token => self.heartbeat_tick(ctx),
+            ConsumerTimerKind::PollTimeout if t.token == self.poll_token => {
+                self.poll_timeout_check(ctx)
+            }
+            _ => {}
+        }
+    }
+
+    fn event(&self, ctx: &mut Ctx, event: GroupEvent) {
+        ctx.out.event(Event::Group {
+            at_ms: ctx.now_ms,
+            group: self.id.group,
+            event,
+        });
+    }
+
+    fn send(&mut self, ctx: &mut Ctx, to: BrokerId, msg: Msg) {
+        if msg.for_coordinator() && !matches!(msg, Msg::Heartbeat { .. }) {
+            self.request_sent_ms.get_or_insert(ctx.now_ms);
+        }
+        ctx.out.send(self.node(), NodeId::Broker(to), msg);
+    }
+
+    // ---- life cycle -------------------------------------------------------------------
+
+    /// Starts (or restarts) the client: a new life with nothing but its ids and config.
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        let fresh = Consumer::new(
+            self.id,
+            self.group_instance_id.clone(),
+            self.topics.clone(),
+            self.config.clone(),
+        );
+        let incarnation = self.incarnation + 1;
+        let slow = self.processing_ms_override;
+        *self = fresh;
+        self.incarnation = incarnation;
+        self.processing_ms_override = slow;
+        self.status = ConsumerStatus::Active;
+        self.last_poll_ms = ctx.now_ms;
+        self.event(
+            ctx,
+            GroupEvent::ConsumerStarted {
+                member: self.id.member,
+            },
+        );
+        self.timer(ctx, ctx.now_ms, ConsumerTimerKind::App);
+    }
+
+    /// Kills the client: no commit, no LeaveGroup; its timers die with it.
+    pub fn crash(&mut self, ctx: &mut Ctx, reason: CrashReason) {
+        if !self.status.alive() {
+            return;
+        }
+        self.status = ConsumerStatus::Crashed;
+        self.incarnation += 1;
+        self.event(
+            ctx,
+            GroupEvent::ConsumerCrashed {
+                member: self.id.member,
+                reason,
+            },
+        );
+        self.batch.clear();
+        self.assigned.clear();
+        self.positions.clear();
+        self.buffer.clear();
+        self.next_heartbeat_ms = None;
+    }
+
+    /// Asks for a graceful close after the current batch.
+    pub fn request_close(&mut self, ctx: &mut Ctx) {
+        if !self.status.alive() || self.closing {
+            return;
+        }
+        self.closing = true;
+        if self.app == AppState::Polling {
+            self.timer(ctx, ctx.now_ms, ConsumerTimerKind::App);
+        }
+    }
+
+    /// The leader saw the subscribed topics' metadata change: it rejoins
+    /// (`requestRejoin`), which makes the coordinator rebalance the group.
+    pub fn request_rejoin(&mut self, ctx: &mut Ctx) {
+        if self.status.alive() && self.member_state == MemberState::Stable {
+            self.rejoin_needed = true;
+            self.needs_join_prepare = true;
+            self.wake_if_polling(ctx);
+        }
+    }
+
+    fn fail(&mut self, ctx: &mut Ctx, error: String) {
+        self.status = ConsumerStatus::Failed(error.clone());
+        self.incarnation += 1;
+        self.next_heartbeat_ms = None;
+        self.event(
+            ctx,
+            GroupEvent::ConsumerFailed {
+                member: self.id.member,
+                error,
+            },
+        );
+    }
+
+    /// `close()`: commit (with auto-commit), give up the partitions, leave the group.
+    fn close(&mut self, ctx: &mut Ctx) {
+        if self.config.enable_auto_commit
+            && self.member_state == MemberState::Stable
+            && self.commit.is_none()
+            && !self.positions.is_empty()
+        {
+            let offsets = self.consumed_offsets();
+            if self.commit_offsets(ctx, offsets, true, Some(AfterCommit::Close)) {
+                return;
+            }
+        }
+        self.finish_close(ctx);
+    }
+
+    fn finish_close(&mut self, ctx: &mut Ctx) {
+        // onLeavePrepare: revoked if still in the generation, else lost.
+        let owned = std::mem::take(&mut self.assigned);
+        if !owned.is_empty() {
+            let member = self.id.member;
+            let event = if self.generation >= 0 && !self.member_id.is_empty() {
+                GroupEvent::Revoked {
+                    member,
+                    partitions: owned,
+                }
+            } else {
+                GroupEvent::Lost {
+                    member,
+                    partitions: owned,
+                }
+            };
+            self.event(ctx, event);
+        }
+        self.leave_group(ctx, "the consumer is being closed");
+        self.positions.clear();
+        self.buffer.clear();
+        self.status = ConsumerStatus::Closed;
+        self.incarnation += 1;
+        self.next_heartbeat_ms = None;
+        self.event(
+            ctx,
+            GroupEvent::ConsumerClosed {
+                member: self.id.member,
+            },
+        );
+    }
+
+    /// AbstractCoordinator `maybeLeaveGroup`: a dynamic member sends LeaveGroup; every
+    /// member resets its generation and member id (`resetGenerationOnLeaveGroup`).
+    fn leave_group(&mut self, ctx: &mut Ctx, reason: &str) {
+        let in_group = self.member_state != MemberState::Unjoined || !self.member_id.is_empty();
+        if in_group {
+            let dynamic = self.group_instance_id.is_none();
+            self.event(
+                ctx,
+                GroupEvent::LeaveGroup {
+                    member: self.id.member,
+                    reason: reason.to_owned(),
+                    sent: dynamic,
+                },
+            );
+            if dynamic && !self.member_id.is_empty() {
+                if let Some(c) = self.coordinator {
+                    let msg = Msg::LeaveGroup {
+                        group: self.id.group,
+                        member_id: self.member_id.clone(),
+                        group_instance_id: None,
+                        reason: reason.to_owned(),
+                    };
+                    ctx.out.send(self.node(), NodeId::Broker(c), msg);
+                }
+            }
+        }
+        self.reset_generation(true);
+    }
+
+    fn reset_generation(&mut self, member_id_too: bool) {
+        self.generation = -1;
+        if member_id_too {
+            self.member_id.clear();
+        }
+        self.member_state = MemberState::Unjoined;
+        self.rejoin_needed = true;
+        self.needs_join_prepare = true;
+        self.is_leader = false;
+        self.next_heartbeat_ms = None;
+        self.heartbeat_in_flight = false;
+    }
+
+    /// Seeks an owned partition; the position is set at once for an offset, or after a
+    /// ListOffsets for the beginning or the end. No check against the log end: an offset out
+    /// of range shows up at the next fetch (ClassicKafkaConsumer `seek`).
+    pub fn seek(&mut self, ctx: &mut Ctx, tp: Tp, to: super::command::SeekTo) {
+        self.buffer.retain(|f| f.tp != tp);
+        match to {
+            super::command::SeekTo::Offset(offset) => {
+                self.set_position(ctx, tp, offset, PositionSource::Seek)
+            }
+            super::command::SeekTo::Beginning | super::command::SeekTo::End => {
+                let spec = if to == super::command::SeekTo::Beginning {
+                    OffsetSpec::Earliest
+                } else {
+                    OffsetSpec::Latest
+                };
+                self.positions.remove(&tp);
+                self.resolving.insert(tp, Some(PositionSource::Seek));
+                self.list_offsets(ctx, vec![(tp, spec)]);
+            }
+        }
+    }
+
+    fn set_position(&mut self, ctx: &mut Ctx, tp: Tp, offset: u64, source: PositionSource) {
+        self.positions.insert(tp, offset);
+        self.resolving.remove(&tp);
+        self.event(
+            ctx,
+            GroupEvent::PositionSet {
+                member: self.id.member,
+                tp,
+                offset,
+                source,
+            },
+        );
+        self.wake_if_polling(ctx);
+    }
+
+    fn wake_if_polling(&mut self, ctx: &mut Ctx) {
+        if self.status.alive() && self.app == AppState::Polling {
+            self.timer(ctx, ctx.now_ms, ConsumerTimerKind::App);
+        }
+    }
+
+    // ---- the application thread -------------------------------------------------------
+
+    fn app_step(&mut self, ctx: &mut Ctx) {
+        match self.app {
+            AppState::Processing => self.process_next(ctx),
+            AppState::Committing => {}
+            AppState::Polling => self.poll(ctx),
+        }
+    }
+
+    /// One iteration of `poll()`: the coordinator's work, then records from the fetcher.
+    fn poll(&mut self, ctx: &mut Ctx) {
+        self.last_poll_ms = ctx.now_ms;
+        let deadline = ctx.now_ms.saturating_add(self.config.max_poll_interval_ms);
+        self.timer(ctx, deadline, ConsumerTimerKind::PollTimeout);
+        if self.closing {
+            self.close(ctx);
+            return;
+        }
+        if !self.coordinator_poll(ctx) {
+            // Still joining with nothing to fetch: poll again later (each poll resets the
+            // poll timer, as the real poll loop does while it waits).
+            self.timer(
+                ctx,
+                ctx.now_ms + APP_POLL_TIMEOUT_MS,
+                ConsumerTimerKind::App,
+            );
+            return;
+        }
+        self.update_positions(ctx);
+        let records = self.collect_fetch();
+        self.send_fetch(ctx);
+        if records.is_empty() {
+            let mut next = ctx.now_ms + APP_POLL_TIMEOUT_MS;
+            if self.config.enable_auto_commit && self.member_state == MemberState::Stable {
+                next = next.min(self.next_auto_commit_ms.max(ctx.now_ms + 1));
+            }
+            self.timer(ctx, next, ConsumerTimerKind::App);
+            return;
+        }
+        self.polled(ctx, records);
+    }
+
+    /// ConsumerCoordinator `poll`: find the coordinator, (re)join without blocking the
+    /// fetch, auto-commit when due. Returns false when there is nothing to fetch yet.
+    fn coordinator_poll(&mut self, ctx: &mut Ctx) -> bool {
+        // The assignment a SyncGroup response brought is applied here, in the application
+        // thread, between batches (AbstractCoordinator `joinGroupIfNeeded`).
+        if let Some(assignment) = self.pending_assignment.take() {
+            self.join_complete(ctx, assignment);
+        }
+        if self.coordinator.is_none() {
+            if !self.find_in_flight {
+                self.find_in_flight = true;
+                let bootstrap = BrokerId(0);
+                self.send(
+                    ctx,
+                    bootstrap,
+                    Msg::FindCoordinator {
+                        group: self.id.group,
+                    },
+                );
+            }
+            return false;
+        }
+        if self.rejoin_needed && self.member_state != MemberState::PreparingRebalance {
+            if self.member_state != MemberState::CompletingRebalance {
+                self.join_prepare(ctx);
+                self.send_join(ctx);
+            }
+        } else if self.member_state == MemberState::Stable {
+            self.maybe_auto_commit(ctx);
+        }
+        // Joining blocks nothing: a cooperative member keeps fetching what it owns.
+        !self.assigned.is_empty()
+    }
+
+    /// Records from the fetch buffer, up to `max.poll.records` (FetchCollector
+    /// `collectFetch`). A partition's chunk is handed out over consecutive polls; once
+    /// drained, the partition moves to the end of the fetch order (CompletedFetch `drain`).
+    fn collect_fetch(&mut self) -> Vec<(Tp, u64, LogRecord)> {
+        let mut remaining = self.config.max_poll_records as usize;
+        let mut out = Vec::new();
+        while remaining > 0 {
+            let Some(front) = self.buffer.front_mut() else {
+                break;
+            };
+            let tp = front.tp;
+            let current = self.positions.get(&tp).copied();
+            if current != Some(front.next_offset) {
+                self.buffer.pop_front(); // stale: revoked, sought, or reset since
+                continue;
+            }
+            let take = remaining.min(front.records.len());
+            for r in front.records.drain(..take) {
+                out.push((tp, front.next_offset, r));
+                front.next_offset += 1;
+            }
+            remaining -= take;
+            self.positions.insert(tp, front.next_offset);
+            if front.records.is_empty() {
+                self.buffer.pop_front();
+                if let Some(i) = self.assigned.iter().position(|&p| p == tp) {
+                    let p = self.assigned.remove(i);
+                    self.assigned.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    fn polled(&mut self, ctx: &mut Ctx, records: Vec<(Tp, u64, LogRecord)>) {
+        let mut ranges: Vec<(Tp, u64, u64)> = Vec::new();
+        for &(tp, o, _) in &records {
+            match ranges.iter_mut().find(|r| r.0 == tp && r.2 == o) {
+                Some(r) => r.2 = o + 1,
+                None => ranges.push((tp, o, o + 1)),
+            }
+        }
+        self.event(
+            ctx,
+            GroupEvent::Polled {
+                member: self.id.member,
+                ranges: ranges.clone(),
+            },
+        );
+        self.batch.extend(records);
+        self.app = AppState::Processing;
+        if self.config.manual_commit == ManualCommit::BeforeProcessing {
+            let offsets = ranges.iter().map(|&(tp, _, end)| (tp, end)).collect();
+            if self.commit_offsets(ctx, offsets, false, Some(AfterCommit::Process)) {
+                return;
+            }
+        }
+        self.schedule_processing(ctx);
+    }
+
+    fn schedule_processing(&mut self, ctx: &mut Ctx) {
+        self.app = AppState::Processing;
+        match self.processing_ms() {
+            0 => self.process_next(ctx),
+            ms => self.timer(ctx, ctx.now_ms.saturating_add(ms), ConsumerTimerKind::App),
+        }
+    }
+
+    /// Completes the next record (or, with no processing time, the whole batch).
+    fn process_next(&mut self, ctx: &mut Ctx) {
+        let take = if self.processing_ms() == 0 {
+            usize::MAX
+        } else {
+            1
+        };
+        let mut run: Option<(Tp, u64, u64)> = None;
+        for _ in 0..take {
+            let Some((tp, offset, record)) = self.batch.pop_front() else {
+                break;
+            };
+            if record.poison {
+                self.flush_processed(ctx, run.take());
+                self.event(
+                    ctx,
+                    GroupEvent::ProcessingFailed {
+                        member: self.id.member,
+                        tp,
+                        offset,
+                    },
+                );
+                self.crash(ctx, CrashReason::Poison { tp, offset });
+                return;
+            }
+            self.processed.insert(tp, offset + 1);
+            run = match run {
+                Some((t, from, to)) if t == tp && to == offset => Some((t, from, offset + 1)),
+                other => {
+                    self.flush_processed(ctx, other);
+                    Some((tp, offset, offset + 1))
+                }
+            };
+            if self.config.manual_commit == ManualCommit::AfterEachRecord {
+                self.flush_processed(ctx, run.take());
+                let offsets = vec![(tp, offset + 1)];
+                if self.commit_offsets(ctx, offsets, false, Some(AfterCommit::Continue)) {
+                    return;
+                }
+            }
+        }
+        self.flush_processed(ctx, run);
+        self.after_record(ctx);
+    }
+
+    fn flush_processed(&self, ctx: &mut Ctx, run: Option<(Tp, u64, u64)>) {
+        if let Some((tp, from, to)) = run {
+            self.event(
+                ctx,
+                GroupEvent::Processed {
+                    member: self.id.member,
+                    generation: self.generation,
+                    tp,
+                    from,
+                    to,
+                },
+            );
+        }
+    }
+
+    /// After a record: the next one, or (batch done) the after-batch commit, then poll.
+    fn after_record(&mut self, ctx: &mut Ctx) {
+        if !self.batch.is_empty() {
+            let at = ctx.now_ms.saturating_add(self.processing_ms());
+            self.timer(ctx, at, ConsumerTimerKind::App);
+            return;
+        }
+        if self.config.manual_commit == ManualCommit::AfterBatch {
+            let offsets: Vec<PartitionOffset> = self
+                .processed
+                .iter()
+                .filter(|(tp, _)| self.assigned.contains(tp))
+                .map(|(&tp, &o)| (tp, o))
+                .collect();
+            self.processed.clear();
+            if !offsets.is_empty()
+                && self.commit_offsets(ctx, offsets, false, Some(AfterCommit::Continue))
+            {
+                return;
+            }
+        }
+        self.app = AppState::Polling;
+        self.timer(ctx, ctx.now_ms, ConsumerTimerKind::App);
+    }
+
+    // ---- offsets ----------------------------------------------------------------------
+
+    /// `subscriptions.allConsumed()`: the position of every owned partition.
+    fn consumed_offsets(&self) -> Vec<PartitionOffset> {
+        self.assigned
+            .iter()
+            .filter_map(|tp| self.positions.get(tp).map(|&o| (*tp, o)))
+            .collect()
+    }
+
+    /// Auto-commit at the start of poll once the interval has passed: it commits what
+    /// earlier polls returned (ConsumerCoordinator `maybeAutoCommitOffsetsAsync`).
+    fn maybe_auto_commit(&mut self, ctx: &mut Ctx) {
+        if !self.config.enable_auto_commit || ctx.now_ms < self.next_auto_commit_ms {
+            return;
+        }
+        self.next_auto_commit_ms = ctx.now_ms + self.config.auto_commit_interval_ms;
+        let offsets = self.consumed_offsets();
+        if !offsets.is_empty() && self.commit.is_none() {
+            self.commit_offsets(ctx, offsets, true, None);
+        }
+    }
+
+    /// Sends an OffsetCommit, or fails at once when the client is not in a stable
+    /// generation (ConsumerCoordinator `sendOffsetCommitRequest`). `then` is the
+    /// application's continuation for a `commitSync` (None: async). Returns true when the
+    /// application must wait for the response.
+    fn commit_offsets(
+        &mut self,
+        ctx: &mut Ctx,
+        offsets: Vec<PartitionOffset>,
+        auto: bool,
+        then: Option<AfterCommit>,
+    ) -> bool {
+        if self.member_state != MemberState::Stable {
+            let error = if matches!(
+                self.member_state,
+                MemberState::PreparingRebalance | MemberState::CompletingRebalance
+            ) {
+                CommitError::RebalanceInProgress
+            } else {
+                CommitError::CommitFailed
+            };
+            self.event(
+                ctx,
+                GroupEvent::CommitRejected {
+                    member: self.id.member,
+                    offsets,
+                    error,
+                },
+            );
+            return false;
+        }
+        let Some(coordinator) = self.coordinator else {
+            return false;
+        };
+        self.next_request_id += 1;
+        let request_id = self.next_request_id;
+        let msg = Msg::OffsetCommit {
+            group: self.id.group,
+            request_id,
+            generation: self.generation,
+            member_id: self.member_id.clone(),
+            group_instance_id: self.group_instance_id.clone(),
+            offsets: offsets.clone(),
+            auto,
+        };
+        self.send(ctx, coordinator, msg);
+        self.commit = Some(PendingCommit {
+            request_id,
+            offsets,
+            auto,
+            then,
+        });
+        if then.is_some() {
+            self.app = AppState::Committing;
+        }
+        then.is_some()
+    }
+
+    fn on_commit_response(&mut self, ctx: &mut Ctx, request_id: u64, error: KafkaError) {
+        let Some(pending) = self.commit.take_if(|c| c.request_id == request_id) else {
+            return;
+        };
+        if error != KafkaError::None {
+            let raised = match error {
+                KafkaError::RebalanceInProgress => {
+                    self.rejoin_needed = true;
+                    CommitError::RebalanceInProgress
+                }
+                KafkaError::FencedInstanceId => CommitError::FencedInstanceId,
+                KafkaError::UnknownMemberId | KafkaError::IllegalGeneration => {
+                    self.reset_generation(error == KafkaError::UnknownMemberId);
+                    CommitError::CommitFailed
+                }
+                _ => CommitError::CommitFailed,
+            };
+            self.event(
+                ctx,
+                GroupEvent::CommitRejected {
+                    member: self.id.member,
+                    offsets: pending.offsets,
+                    error: raised,
+                },
+            );
+            if raised == CommitError::FencedInstanceId {
+                self.fail(ctx, "FencedInstanceIdException".into());
+                return;
+            }
+        }
+        match pending.then {
+            None => {}
+            Some(AfterCommit::Process) => self.schedule_processing(ctx),
+            Some(AfterCommit::Continue) => {
+                self.app = AppState::Processing;
+                self.after_record(ctx);
+            }
+            Some(AfterCommit::Close) => self.finish_close(ctx),
+        }
+    }
+
+    /// Looks up positions for owned partitions that have none: OffsetFetch, then
+    /// `auto.offset.reset` (ClassicKafkaConsumer `updateFetchPositions`).
+    fn update_positions(&mut self, ctx: &mut Ctx) {
+        let missing: Vec<Tp> = self
+            .assigned
+            .iter()
+            .copied()
+            .filter(|tp| !self.positions.contains_key(tp) && !self.resolving.contains_key(tp))
+            .collect();
+        if missing.is_empty() || self.offsets_in_flight {
+            return;
+        }
+        let Some(coordinator) = self.coordinator else {
+            return;
+        };
+        for &tp in &missing {
+            self.resolving.insert(tp, None);
+        }
+        self.offsets_in_flight = true;
+        self.next_request_id += 1;
+        let msg = Msg::OffsetFetch {
+            group: self.id.group,
+            request_id: self.next_request_id,
+            partitions: missing,
+        };
+        self.send(ctx, coordinator, msg);
+    }
+
+    fn on_offset_fetch(&mut self, ctx: &mut Ctx, offsets: Vec<(Tp, Option<u64>)>) {
+        self.offsets_in_flight = false;
+        let mut resets = Vec::new();
+        for (tp, committed) in offsets {
+            if !self.assigned.contains(&tp) || !self.resolving.contains_key(&tp) {
+                continue;
+            }
+            match committed {
+                Some(o) => self.set_position(ctx, tp, o, PositionSource::Committed),
+                None => resets.push(tp),
+            }
+        }
+        if resets.is_empty() {
+            return;
+        }
+        let policy = self.config.auto_offset_reset;
+        let spec = match policy {
+            AutoOffsetReset::Earliest => OffsetSpec::Earliest,
+            AutoOffsetReset::Latest => OffsetSpec::Latest,
+            AutoOffsetReset::None => {
+                let tp = resets[0];
+                self.fail(
+                    ctx,
+                    format!(
+                        "NoOffsetForPartitionException: no committed offset for p{} and auto.offset.reset=none",
+                        tp.p()
+                    ),
+                );
+                return;
+            }
+        };
+        for &tp in &resets {
+            self.resolving
+                .insert(tp, Some(PositionSource::Reset(policy)));
+        }
+        self.list_offsets(ctx, resets.into_iter().map(|tp| (tp, spec)).collect());
+    }
+
+    fn list_offsets(&mut self, ctx: &mut Ctx, partitions: Vec<(Tp, OffsetSpec)>) {
+        self.next_request_id += 1;
+        let leader = ctx.cluster.leader(partitions[0].0);
+        let msg = Msg::ListOffsets {
+            request_id: self.next_request_id,
+            partitions,
+        };
+        ctx.out.send(self.node(), NodeId::Broker(leader), msg);
+    }
+
+    fn on_list_offsets(&mut self, ctx: &mut Ctx, offsets: Vec<(Tp, OffsetSpec, Option<u64>)>) {
+        for (tp, _, offset) in offsets {
+            let Some(Some(source)) = self.resolving.get(&tp).copied() else {
+                continue;
+            };
+            if let (Some(o), true) = (offset, self.assigned.contains(&tp)) {
+                self.set_position(ctx, tp, o, source);
+            } else {
+                self.resolving.remove(&tp);
+            }
+        }
+    }
+
+    // ---- the fetcher ------------------------------------------------------------------
+
+    /// Sends a fetch for owned partitions with a position and no buffered records.
+    fn send_fetch(&mut self, ctx: &mut Ctx) {
+        if self.fetch_in_flight.is_some() {
+            return;
+        }
+        let partitions: Vec<(Tp, u64)> = self
+            .assigned
+            .iter()
+            .filter(|tp| !self.buffer.iter().any(|f| f.tp == **tp))
+            .filter_map(|tp| self.positions.get(tp).map(|&o| (*tp, o)))
+            .collect();
+        if partitions.is_empty() {
+            return;
+        }
+        self.next_request_id += 1;
+        self.fetch_in_flight = Some(self.next_request_id);
+        let leader = ctx.cluster.leader(partitions[0].0);
+        let msg = Msg::Fetch {
+            fetch_id: self.next_request_id,
+            partitions,
+        };
+        ctx.out.send(self.node(), NodeId::Broker(leader), msg);
+    }
+
+    fn on_fetch_response(&mut self, ctx: &mut Ctx, fetch_id: u64, parts: Vec<FetchedPartition>) {
+        if self.fetch_in_flight != Some(fetch_id) {
+            return;
+        }
+        self.fetch_in_flight = None;
+        for part in parts {
+            let tp = part.tp;
+            if !self.assigned.contains(&tp) || self.positions.get(&tp) != Some(&part.fetch_offset) {
+                continue; // revoked or moved since the fetch was sent
+            }
+            match part.error {
+                KafkaError::None if !part.records.is_empty() => {
+                    self.buffer.push_back(CompletedFetch {
+                        tp,
+                        next_offset: part.fetch_offset,
+                        records: part.records.into(),
+                    });
+                }
+                KafkaError::OffsetOutOfRange => {
+                    if self.out_of_range(ctx, tp) {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.wake_if_polling(ctx);
+    }
+
+    /// OFFSET_OUT_OF_RANGE: `auto.offset.reset` applies, or (none) the consumer throws
+    /// OffsetOutOfRangeException (FetchCollector `handleInitializeErrors`). Returns true
+    /// when the consumer failed.
+    fn out_of_range(&mut self, ctx: &mut Ctx, tp: Tp) -> bool {
+        let policy = self.config.auto_offset_reset;
+        let spec = match policy {
+            AutoOffsetReset::Earliest => OffsetSpec::Earliest,
+            AutoOffsetReset::Latest => OffsetSpec::Latest,
+            AutoOffsetReset::None => {
+                let offset = self.positions.get(&tp).copied().unwrap_or(0);
+                self.fail(
+                    ctx,
+                    format!(
+                        "OffsetOutOfRangeException: offset {offset} of p{} is out of range and auto.offset.reset=none",
+                        tp.p()
+                    ),
+                );
+                return true;
+            }
+        };
+        self.positions.remove(&tp);
+        self.resolving
+            .insert(tp, Some(PositionSource::OutOfRange(policy)));
+        self.list_offsets(ctx, vec![(tp, spec)]);
+        false
+    }
+
+    // ---- the group protocol -----------------------------------------------------------
+
+    /// ConsumerCoordinator `onJoinPrepare`: auto-commit, then give partitions up: all of
+    /// them as lost when the generation was reset, all under eager, none under cooperative.
+    fn join_prepare(&mut self, ctx: &mut Ctx) {
+        if !self.needs_join_prepare {
+            return;
+        }
+        self.needs_join_prepare = false;
+        if self.config.enable_auto_commit
+            && self.member_state == MemberState::Stable
+            && self.commit.is_none()
+        {
+            let offsets = self.consumed_offsets();
+            if !offsets.is_empty() {
+                // Sent before the JoinGroup on the same connection, so it is handled first.
+                self.commit_offsets(ctx, offsets, true, None);
+            }
+        }
+        let member = self.id.member;
+        if self.generation < 0 || self.member_id.is_empty() {
+            if !self.assigned.is_empty() {
+                let partitions = std::mem::take(&mut self.assigned);
+                self.event(ctx, GroupEvent::Lost { member, partitions });
+                self.drop_partition_state();
+            }
+        } else if self.protocol() == Protocol::Eager && !self.assigned.is_empty() {
+            let partitions = std::mem::take(&mut self.assigned);
+            self.event(ctx, GroupEvent::Revoked { member, partitions });
+            self.drop_partition_state();
+        }
+    }
+
+    fn drop_partition_state(&mut self) {
+        let owned = &self.assigned;
+        self.positions.retain(|tp, _| owned.contains(tp));
+        self.resolving.retain(|tp, _| owned.contains(tp));
+        self.buffer.retain(|f| owned.contains(&f.tp));
+        self.processed.retain(|tp, _| owned.contains(tp));
+    }
+
+    fn send_join(&mut self, ctx: &mut Ctx) {
+        let Some(coordinator) = self.coordinator else {
+            return;
+        };
+        self.member_state = MemberState::PreparingRebalance;
+        self.next_heartbeat_ms = None;
+        let cooperative = self.protocol() == Protocol::Cooperative;
+        let metadata = MemberMetadata {
+            topics: self.topics.clone(),
+            owned: if cooperative {
+                self.assigned.clone()
+            } else {
+                Vec::new()
+            },
+            generation: self.generation,
+            sticky_user_data: self
+                .config
+                .partition_assignment_strategy
+                .contains(&Strategy::Sticky)
+                .then(|| self.sticky_user_data.clone())
+                .flatten(),
+        };
+        let msg = Msg::JoinGroup {
+            group: self.id.group,
+            member_id: self.member_id.clone(),
+            group_instance_id: self.group_instance_id.clone(),
+            session_timeout_ms: self.config.session_timeout_ms,
+            rebalance_timeout_ms: self.config.max_poll_interval_ms,
+            protocols: self.config.partition_assignment_strategy.clone(),
+            metadata,
+        };
+        self.send(ctx, coordinator, msg);
+    }
+
+    #[allow(clippy::too_many_arguments)] // the response's fields
+    fn on_join_response(
+        &mut self,
+        ctx: &mut Ctx,
+        error: KafkaError,
+        generation: i32,
+        protocol: Option<Strategy>,
+        leader: String,
+        member_id: String,
+        members: Vec<JoinedMember>,
+        skip_assignment: bool,
+    ) {
+        if self.member_state != MemberState::PreparingRebalance {
+            return;
+        }
+        self.request_sent_ms = None;
+        match error {
+            KafkaError::None => {}
+            KafkaError::MemberIdRequired => {
+                self.member_id = member_id;
+                self.send_join(ctx);
+                return;
+            }
+            KafkaError::FencedInstanceId => {
+                self.fail(ctx, "FencedInstanceIdException".into());
+                return;
+            }
+            KafkaError::UnknownMemberId => {
+                self.member_id.clear();
+                self.generation = -1;
+                self.send_join(ctx);
+                return;
+            }
+            _ => {
+                self.member_state = MemberState::Unjoined;
+                self.coordinator = None;
+                return;
+            }
+        }
+        self.generation = generation;
+        self.member_id = member_id.clone();
+        self.is_leader = leader == member_id;
+        self.member_state = MemberState::CompletingRebalance;
+        let assignments = if self.is_leader && !skip_assignment {
+            leader_assignment(ctx, protocol, &members)
+        } else {
+            Vec::new()
+        };
+        let msg = Msg::SyncGroup {
+            group: self.id.group,
+            generation,
+            member_id,
+            group_instance_id: self.group_instance_id.clone(),
+            assignments,
+        };
+        if let Some(c) = self.coordinator {
+            self.send(ctx, c, msg);
+        }
+        self.start_heartbeats(ctx);
+    }
+
+    fn on_sync_response(&mut self, ctx: &mut Ctx, error: KafkaError, assignment: Vec<Tp>) {
+        if self.member_state != MemberState::CompletingRebalance {
+            return;
+        }
+        self.request_sent_ms = None;
+        match error {
+            KafkaError::None => {
+                self.member_state = MemberState::Stable;
+                self.pending_assignment = Some(assignment);
+                self.wake_if_polling(ctx);
+            }
+            KafkaError::RebalanceInProgress => {
+                // Rejoin at once, without another onJoinPrepare.
+                self.member_state = MemberState::Unjoined;
+                self.rejoin_needed = true;
+                self.send_join(ctx);
+            }
+            KafkaError::FencedInstanceId => self.fail(ctx, "FencedInstanceIdException".into()),
+            _ => {
+                self.reset_generation(error == KafkaError::UnknownMemberId);
+                self.needs_join_prepare = false;
+                self.send_join(ctx);
+            }
+        }
+    }
+
+    /// ConsumerCoordinator `onJoinComplete`: take the assignment; in cooperative mode revoke
+    /// what moved away (without committing) and rejoin for the second round.
+    fn join_complete(&mut self, ctx: &mut Ctx, mut assignment: Vec<Tp>) {
+        assignment.sort_unstable();
+        self.rejoin_needed = false;
+        let member = self.id.member;
+        let revoked: Vec<Tp> = self
+            .assigned
+            .iter()
+            .copied()
+            .filter(|tp| !assignment.contains(tp))
+            .collect();
+        let added: Vec<Tp> = assignment
+            .iter()
+            .copied()
+            .filter(|tp| !self.assigned.contains(tp))
+            .collect();
+        if !revoked.is_empty() {
+            self.assigned.retain(|tp| !revoked.contains(tp));
+            self.drop_partition_state();
+            self.event(
+                ctx,
+                GroupEvent::Revoked {
+                    member,
+                    partitions: revoked,
+                },
+            );
+            self.rejoin_needed = true;
+            self.needs_join_prepare = true;
+        }
+        self.assigned.extend(added.iter().copied());
+        self.sticky_user_data = Some((assignment.clone(), self.generation));
+        self.next_auto_commit_ms = ctx.now_ms + self.config.auto_commit_interval_ms;
+        self.event(
+            ctx,
+            GroupEvent::Assigned {
+                member,
+                generation: self.generation,
+                partitions: assignment,
+                added,
+            },
+        );
+        self.wake_if_polling(ctx);
+    }
+
+    // ---- the heartbeat thread ---------------------------------------------------------
+
+    fn start_heartbeats(&mut self, ctx: &mut Ctx) {
+        self.last_heartbeat_ok_ms = ctx.now_ms;
+        self.last_heartbeat_sent_ms = ctx.now_ms;
+        let next = ctx.now_ms + self.config.heartbeat_interval_ms;
+        self.next_heartbeat_ms = Some(next);
+        self.timer(ctx, next, ConsumerTimerKind::Heartbeat);
+    }
+
+    /// One iteration of AbstractCoordinator.HeartbeatThread: it runs only once the member
+    /// has joined (CompletingRebalance or Stable), and sends a heartbeat every
+    /// `heartbeat.interval.ms`, one at a time.
+    fn heartbeat_tick(&mut self, ctx: &mut Ctx) {
+        if !matches!(
+            self.member_state,
+            MemberState::CompletingRebalance | MemberState::Stable
+        ) {
+            self.next_heartbeat_ms = None;
+            return;
+        }
+        if self.request_timed_out(ctx) {
+            return;
+        }
+        let session = self.config.session_timeout_ms;
+        if ctx.now_ms >= self.last_heartbeat_ok_ms.saturating_add(session) {
+            // Heartbeat.sessionTimeoutExpired: the coordinator is unreachable.
+            self.coordinator_unknown(ctx);
+            return;
+        }
+        let next = if self.heartbeat_in_flight {
+            ctx.now_ms + RETRY_BACKOFF_MS
+        } else {
+            self.heartbeat_in_flight = true;
+            self.last_heartbeat_sent_ms = ctx.now_ms;
+            let msg = Msg::Heartbeat {
+                group: self.id.group,
+                generation: self.generation,
+                member_id: self.member_id.clone(),
+                group_instance_id: self.group_instance_id.clone(),
+            };
+            if let Some(c) = self.coordinator {
+                ctx.out.send(self.node(), NodeId::Broker(c), msg);
+            }
+            ctx.now_ms + self.config.heartbeat_interval_ms
+        };
+        self.next_heartbeat_ms = Some(next);
+        self.timer(ctx, next, ConsumerTimerKind::Heartbeat);
+    }
+
+    fn on_heartbeat_response(&mut self, ctx: &mut Ctx, error: KafkaError) {
+        self.heartbeat_in_flight = false;
+        match error {
+            KafkaError::None => self.last_heartbeat_ok_ms = ctx.now_ms,
+            KafkaError::RebalanceInProgress => {
+                self.last_heartbeat_ok_ms = ctx.now_ms;
+                if self.member_state == MemberState::Stable {
+                    self.rejoin_needed = true;
+                    self.needs_join_prepare = true;
+                    self.wake_if_polling(ctx);
+                }
+            }
+            KafkaError::FencedInstanceId => self.fail(ctx, "FencedInstanceIdException".into()),
+            KafkaError::UnknownMemberId | KafkaError::IllegalGeneration => {
+                if matches!(
+                    self.member_state,
+                    MemberState::Stable | MemberState::CompletingRebalance
+                ) {
+                    self.reset_generation(error == KafkaError::UnknownMemberId);
+                    self.wake_if_polling(ctx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The heartbeat thread checks the poll timer on every iteration (it waits at most
+    /// `retry.backoff.ms` between them), so the overdue poll is noticed at the deadline.
+    fn poll_timeout_check(&mut self, ctx: &mut Ctx) {
+        let deadline = self
+            .last_poll_ms
+            .saturating_add(self.config.max_poll_interval_ms);
+        if ctx.now_ms < deadline || self.member_state == MemberState::Unjoined {
+            return;
+        }
+        // The partitions stay assigned until the next poll, which reports them lost.
+        self.leave_group(
+            ctx,
+            "consumer poll timeout has expired (max.poll.interval.ms)",
+        );
+    }
+
+    /// A group request went unanswered for `request.timeout.ms`: the client drops the
+    /// connection and looks for the coordinator again.
+    fn request_timed_out(&mut self, ctx: &mut Ctx) -> bool {
+        let limit = REQUEST_TIMEOUT_MS.max(self.config.max_poll_interval_ms + 5_000);
+        match self.request_sent_ms {
+            Some(t) if ctx.now_ms >= t.saturating_add(limit) => {
+                self.coordinator_unknown(ctx);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `markCoordinatorUnknown`: forget the coordinator and what was in flight to it; the
+    /// next poll looks it up again.
+    fn coordinator_unknown(&mut self, ctx: &mut Ctx) {
+        if let Some(c) = self.coordinator.take() {
+            ctx.out
+                .closed_connections
+                .push((self.node(), NodeId::Broker(c)));
+        }
+        self.find_in_flight = false;
+        self.heartbeat_in_flight = false;
+        self.request_sent_ms = None;
+        self.offsets_in_flight = false;
+        self.resolving.retain(|_, s| s.is_some());
+        self.fetch_in_flight = None;
+        if self.member_state != MemberState::Stable {
+            self.member_state = MemberState::Unjoined;
+            self.rejoin_needed = true;
+        }
+        self.next_heartbeat_ms = None;
+        if let Some(id) = self.commit.as_ref().map(|c| c.request_id) {
+            // The commit's answer will not come: the application sees the failure.
+            self.on_commit_response(ctx, id, KafkaError::CoordinatorNotAvailable);
+        }
+        self.wake_if_polling(ctx);
+    }
+
+    // ---- messages ---------------------------------------------------------------------
+
+    /// Handles a response from a broker.
+    pub fn on_message(&mut self, ctx: &mut Ctx, msg: Msg) {
+        if !self.status.alive() {
+            return;
+        }
+        match msg {
+            Msg::FindCoordinatorResponse { coordinator, .. } => {
+                self.find_in_flight = false;
+                self.request_sent_ms = None;
+                self.coordinator = Some(coordinator);
+                self.wake_if_polling(ctx);
+            }
+            Msg::JoinGroupResponse {
+                error,
+                generation,
+                protocol,
+                leader,
+                member_id,
+                members,
+                skip_assignment,
+                ..
+            } => self.on_join_response(
+                ctx,
+                error,
+                generation,
+                protocol,
+                leader,
+                member_id,
+                members,
+                skip_assignment,
+            ),
+            Msg::SyncGroupResponse {
+                error, assignment, ..
+            } => self.on_sync_response(ctx, error, assignment),
+            Msg::HeartbeatResponse { error, .. } => self.on_heartbeat_response(ctx, error),
+            Msg::OffsetCommitResponse {
+                request_id, error, ..
+            } => {
+                self.request_sent_ms = None;
+                self.on_commit_response(ctx, request_id, error)
+            }
+            Msg::OffsetFetchResponse { offsets, .. } => {
+                self.request_sent_ms = None;
+                self.on_offset_fetch(ctx, offsets)
+            }
+            Msg::ListOffsetsResponse { offsets, .. } => self.on_list_offsets(ctx, offsets),
+            Msg::FetchResponse {
+                fetch_id,
+                partitions,
+            } => self.on_fetch_response(ctx, fetch_id, partitions),
+            _ => {}
+        }
+    }
+}
+
+/// The leader runs the group's assignor over every member's subscription
+/// (ConsumerCoordinator `onLeaderElected`).
+fn leader_assignment(
+    ctx: &Ctx,
+    protocol: Option<Strategy>,
+    members: &[JoinedMember],
+) -> Vec<(String, Vec<Tp>)> {
+    let strategy = protocol.unwrap_or(Strategy::Range);
+    let mut per_topic = BTreeMap::new();
+    for m in members {
+        for name in &m.metadata.topics {
+            if let Some(t) = ctx.cluster.topic_id(name) {
+                per_topic.insert(name.clone(), ctx.cluster.partition_count(t));
+            }
+        }
+    }
+    let name_of = |tp: &Tp| {
+        ctx.cluster
+            .topic(tp.topic)
+            .map(|t| (t.name.clone(), tp.p()))
+    };
+    let subscriptions: Vec<Subscription> = members
+        .iter()
+        .map(|m| {
+            // StickyAssignor reads its previous assignment from its own user data; the
+            // cooperative assignor from the subscription's owned partitions.
+            let (owned, generation) = match (&m.metadata.sticky_user_data, strategy) {
+                (Some((prev, g)), Strategy::Sticky) => (prev.clone(), *g),
+                _ => (m.metadata.owned.clone(), m.metadata.generation),
+            };
+            let owned: Vec<(String, u32)> = owned.iter().filter_map(name_of).collect();
+            Subscription {
+                member_id: m.member_id.clone(),
+                group_instance_id: m.group_instance_id.clone(),
+                topics: m.metadata.topics.clone(),
+                generation: (!owned.is_empty() && generation >= 0).then_some(generation),
+                owned,
+            }
+        })
+        .collect();
+    assign(strategy, &per_topic, &subscriptions)
+        .into_iter()
+        .map(|(id, list)| {
+            let tps = list
+                .into_iter()
+                .filter_map(|(t, p)| ctx.cluster.topic_id(&t).map(|id| Tp::new(id, p)))
+                .collect();
+            (id, tps)
+        })
+        .collect()
+}

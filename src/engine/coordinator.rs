@@ -1,0 +1,1268 @@
+//! The group coordinator actor (classic protocol), as Kafka 4.x's `GroupMetadataManager`
+//! runs it for classic groups: JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit,
+//! OffsetFetch, and the timers that end a join phase or expire a member.
+//!
+//! Citations are to apache/kafka `group-coordinator/.../GroupMetadataManager.java`
+//! (GMM) and `classic/ClassicGroup.java` unless said otherwise.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::assignor::{java_hashmap_order, rebalance_protocol, Protocol, Strategy};
+use super::event::{Event, GroupEvent, GroupState, HeartbeatResult, RemovalReason};
+use super::ids::{BrokerId, ConsumerRef, GroupId, MemberId, NodeId, Tp};
+use super::msg::{CoordinatorTimer, Ctx, JoinedMember, KafkaError, MemberMetadata, Msg, Timer};
+
+/// `group.initial.rebalance.delay.ms`, the broker default.
+pub const GROUP_INITIAL_REBALANCE_DELAY_MS: u64 = 3_000;
+/// How long a new member may wait in a join phase before it expires
+/// (`CLASSIC_GROUP_NEW_MEMBER_JOIN_TIMEOUT_MS`).
+pub const NEW_MEMBER_JOIN_TIMEOUT_MS: u64 = 300_000;
+/// The most member ids one group remembers for Java's map order (older ones are forgotten).
+const MAX_PUT_HISTORY: usize = 256;
+
+/// A committed offset and who committed it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CommittedOffset {
+    /// The next offset to read.
+    pub offset: u64,
+    /// When.
+    pub at_ms: u64,
+    /// Who.
+    pub by: MemberId,
+}
+
+/// The coordinator's record of one member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupMember {
+    /// Kafka's member id.
+    pub member_id: String,
+    /// `group.instance.id` of a static member.
+    pub group_instance_id: Option<String>,
+    /// The client behind it.
+    pub client: ConsumerRef,
+    /// `session.timeout.ms` from its last JoinGroup.
+    pub session_timeout_ms: u64,
+    /// Its rebalance timeout (`max.poll.interval.ms`).
+    pub rebalance_timeout_ms: u64,
+    /// Its assignors, in preference order.
+    pub protocols: Vec<Strategy>,
+    /// Its subscription.
+    pub metadata: MemberMetadata,
+    /// It sent JoinGroup in this join phase and waits for the answer.
+    pub awaiting_join: bool,
+    /// It sent SyncGroup and waits for the leader's assignment.
+    pub awaiting_sync: bool,
+    /// It joined and has not yet completed a join phase.
+    pub is_new: bool,
+    /// Its heartbeat deadline.
+    pub heartbeat_deadline_ms: u64,
+    /// Its partitions in the current generation.
+    pub assignment: Vec<Tp>,
+}
+
+impl GroupMember {
+    /// `ClassicGroupMember.hasSatisfiedHeartbeat`: a member waiting for a join or sync
+    /// answer needs no heartbeat, unless it is new.
+    fn has_satisfied_heartbeat(&self) -> bool {
+        !self.is_new && (self.awaiting_join || self.awaiting_sync)
+    }
+}
+
+/// One classic group, as its coordinator holds it.
+#[derive(Clone, Debug)]
+pub struct CoordGroup {
+    /// The group.
+    pub id: GroupId,
+    /// `group.id`.
+    pub name: String,
+    /// State.
+    pub state: GroupState,
+    previous_state: GroupState,
+    /// Generation id.
+    pub generation: i32,
+    /// The assignor of the current generation.
+    pub protocol: Option<Strategy>,
+    /// The leader's member id.
+    pub leader: Option<String>,
+    /// Members by member id.
+    pub members: BTreeMap<String, GroupMember>,
+    /// Member ids handed out with MEMBER_ID_REQUIRED, not yet rejoined (KIP-394).
+    pending: BTreeSet<String>,
+    /// Member ids in the order they were put into Kafka's `HashMap` (for its iteration order).
+    put_history: Vec<String>,
+    /// Committed offsets.
+    pub committed: BTreeMap<Tp, CommittedOffset>,
+    rebalance_token: u64,
+    new_member_added: bool,
+    rebalance_started_ms: Option<u64>,
+    /// Completed rebalances (join phases that produced a generation with members).
+    pub rebalances: u32,
+    /// Total time eager rebalances stopped the group (PreparingRebalance to Stable).
+    pub stop_the_world_ms: u64,
+    /// When the current rebalance started, if one runs.
+    pub rebalancing_since_ms: Option<u64>,
+}
+
+impl CoordGroup {
+    fn new(id: GroupId, name: &str) -> Self {
+        CoordGroup {
+            id,
+            name: name.to_owned(),
+            state: GroupState::Empty,
+            previous_state: GroupState::Empty,
+            generation: 0,
+            protocol: None,
+            leader: None,
+            members: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            put_history: Vec::new(),
+            committed: BTreeMap::new(),
+            rebalance_token: 0,
+            new_member_added: false,
+            rebalance_started_ms: None,
+            rebalances: 0,
+            stop_the_world_ms: 0,
+            rebalancing_since_ms: None,
+        }
+    }
+
+    /// The member id of a static member's instance id.
+    pub fn member_by_instance(&self, instance: &str) -> Option<String> {
+        self.members
+            .values()
+            .find(|m| m.group_instance_id.as_deref() == Some(instance))
+            .map(|m| m.member_id.clone())
+    }
+
+    /// The member behind a client.
+    pub fn member_of(&self, client: ConsumerRef) -> Option<&GroupMember> {
+        self.members.values().find(|m| m.client == client)
+    }
+
+    /// Members in Java `HashMap` iteration order (how Kafka walks them).
+    fn java_order(&self) -> Vec<String> {
+        let live: Vec<&str> = self
+            .put_history
+            .iter()
+            .map(String::as_str)
+            .filter(|id| self.members.contains_key(*id))
+            .collect();
+        let history: Vec<&str> = self.put_history.iter().map(String::as_str).collect();
+        let order = java_hashmap_order(&history);
+        let mut out: Vec<String> = order
+            .into_iter()
+            .map(|i| history[i].to_owned())
+            .filter(|id| live.contains(&id.as_str()))
+            .collect();
+        out.dedup();
+        // Members older than the remembered history go last, in id order.
+        for id in self.members.keys() {
+            if !out.contains(id) {
+                out.push(id.clone());
+            }
+        }
+        out
+    }
+
+    fn put(&mut self, member_id: &str) {
+        if self.put_history.len() >= MAX_PUT_HISTORY {
+            let live: Vec<String> = self
+                .put_history
+                .iter()
+                .filter(|id| self.members.contains_key(*id))
+                .cloned()
+                .collect();
+            self.put_history = live;
+        }
+        if !self.put_history.iter().any(|id| id == member_id) {
+            self.put_history.push(member_id.to_owned());
+        }
+    }
+
+    fn rebalance_timeout_ms(&self) -> u64 {
+        self.members
+            .values()
+            .map(|m| m.rebalance_timeout_ms)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// `ClassicGroup.hasAllMembersJoined`.
+    fn all_members_joined(&self) -> bool {
+        self.pending.is_empty() && self.members.values().all(|m| m.awaiting_join)
+    }
+
+    /// Eager unless every member's assignors all support cooperative rebalancing.
+    pub fn cooperative(&self) -> bool {
+        !self.members.is_empty()
+            && self
+                .members
+                .values()
+                .all(|m| rebalance_protocol(&m.protocols) == Protocol::Cooperative)
+    }
+
+    /// `ClassicGroup.selectProtocol`: among the assignors every member supports, the one
+    /// most members prefer (ties: the earliest in the leader's list).
+    fn select_protocol(&self) -> Option<Strategy> {
+        let first = self.members.values().next()?;
+        let candidates: Vec<Strategy> = first
+            .protocols
+            .iter()
+            .copied()
+            .filter(|s| self.members.values().all(|m| m.protocols.contains(s)))
+            .collect();
+        let mut votes: Vec<(Strategy, usize)> = candidates.iter().map(|&s| (s, 0)).collect();
+        for m in self.members.values() {
+            if let Some(pick) = m.protocols.iter().find(|s| candidates.contains(s)) {
+                if let Some(v) = votes.iter_mut().find(|(s, _)| s == pick) {
+                    v.1 += 1;
+                }
+            }
+        }
+        let leader_order = self
+            .leader
+            .as_ref()
+            .and_then(|l| self.members.get(l))
+            .map_or(first.protocols.clone(), |m| m.protocols.clone());
+        votes.sort_by_key(|(s, n)| {
+            (
+                std::cmp::Reverse(*n),
+                leader_order
+                    .iter()
+                    .position(|x| x == s)
+                    .unwrap_or(usize::MAX),
+            )
+        });
+        votes.first().map(|(s, _)| *s)
+    }
+}
+
+/// The group coordinator on one broker.
+#[derive(Clone, Debug)]
+pub struct Coordinator {
+    /// The broker it runs on.
+    pub broker: BrokerId,
+    groups: Vec<Option<CoordGroup>>,
+}
+
+/// What a JoinGroup carries besides its ids.
+struct JoinRequest {
+    member_id: String,
+    group_instance_id: Option<String>,
+    session_timeout_ms: u64,
+    rebalance_timeout_ms: u64,
+    protocols: Vec<Strategy>,
+    metadata: MemberMetadata,
+}
+
+impl Coordinator {
+    /// A coordinator with no groups.
+    pub fn new(broker: BrokerId) -> Self {
+        Coordinator {
+            broker,
+            groups: Vec::new(),
+        }
+    }
+
+    fn node(&self) -> NodeId {
+        NodeId::Broker(self.broker)
+    }
+
+    /// Starts coordinating a group (Kafka creates it on its first request; the lab creates
+    /// it with the group so it can be described before anyone joins).
+    pub fn add_group(&mut self, id: GroupId, name: &str) {
+        if self.groups.len() <= id.index() {
+            self.groups.resize_with(id.index() + 1, || None);
+        }
+        self.groups[id.index()] = Some(CoordGroup::new(id, name));
+    }
+
+    /// A group it coordinates.
+    pub fn group(&self, id: GroupId) -> Option<&CoordGroup> {
+        self.groups.get(id.index())?.as_ref()
+    }
+
+    fn group_mut(&mut self, id: GroupId) -> Option<&mut CoordGroup> {
+        self.groups.get_mut(id.index())?.as_mut()
+    }
+
+    /// Drops a deleted topic's committed offsets.
+    pub fn forget_topic(&mut self, topic: super::ids::TopicId) {
+        for g in self.groups.iter_mut().flatten() {
+            g.committed.retain(|tp, _| tp.topic != topic);
+        }
+    }
+
+    // ---- messages ---------------------------------------------------------------------
+
+    /// Handles a group request.
+    pub fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
+        let Some(client) = from.consumer() else {
+            return;
+        };
+        match msg {
+            Msg::FindCoordinator { group } => {
+                let coordinator = ctx.cluster.coordinator(group);
+                ctx.out.send(
+                    self.node(),
+                    from,
+                    Msg::FindCoordinatorResponse { group, coordinator },
+                );
+            }
+            Msg::JoinGroup {
+                group,
+                member_id,
+                group_instance_id,
+                session_timeout_ms,
+                rebalance_timeout_ms,
+                protocols,
+                metadata,
+            } => self.on_join(
+                ctx,
+                group,
+                client,
+                JoinRequest {
+                    member_id,
+                    group_instance_id,
+                    session_timeout_ms,
+                    rebalance_timeout_ms,
+                    protocols,
+                    metadata,
+                },
+            ),
+            Msg::SyncGroup {
+                group,
+                generation,
+                member_id,
+                group_instance_id,
+                assignments,
+            } => self.on_sync(
+                ctx,
+                group,
+                client,
+                generation,
+                &member_id,
+                group_instance_id.as_deref(),
+                assignments,
+            ),
+            Msg::Heartbeat {
+                group,
+                generation,
+                member_id,
+                group_instance_id,
+            } => {
+                let error = self.on_heartbeat(
+                    ctx,
+                    group,
+                    generation,
+                    &member_id,
+                    group_instance_id.as_deref(),
+                );
+                let result = match error {
+                    KafkaError::None => HeartbeatResult::Ok,
+                    KafkaError::RebalanceInProgress => HeartbeatResult::RebalanceInProgress,
+                    KafkaError::IllegalGeneration => HeartbeatResult::IllegalGeneration,
+                    KafkaError::FencedInstanceId => HeartbeatResult::FencedInstanceId,
+                    _ => HeartbeatResult::UnknownMemberId,
+                };
+                group_event(
+                    ctx,
+                    group,
+                    GroupEvent::Heartbeat {
+                        member: client.member,
+                        result,
+                    },
+                );
+                ctx.out
+                    .send(self.node(), from, Msg::HeartbeatResponse { group, error });
+            }
+            Msg::LeaveGroup {
+                group,
+                member_id,
+                group_instance_id,
+                ..
+            } => self.on_leave(ctx, group, &member_id, group_instance_id.as_deref()),
+            Msg::OffsetCommit {
+                group,
+                request_id,
+                generation,
+                member_id,
+                group_instance_id,
+                offsets,
+                auto,
+            } => {
+                let error = self.on_commit(
+                    ctx,
+                    group,
+                    client,
+                    generation,
+                    &member_id,
+                    group_instance_id.as_deref(),
+                    offsets,
+                    auto,
+                );
+                ctx.out.send(
+                    self.node(),
+                    from,
+                    Msg::OffsetCommitResponse {
+                        group,
+                        request_id,
+                        error,
+                    },
+                );
+            }
+            Msg::OffsetFetch {
+                group,
+                request_id,
+                partitions,
+            } => {
+                let offsets = partitions
+                    .into_iter()
+                    .map(|tp| {
+                        let o = self
+                            .group(group)
+                            .and_then(|g| g.committed.get(&tp))
+                            .map(|c| c.offset);
+                        (tp, o)
+                    })
+                    .collect();
+                ctx.out.send(
+                    self.node(),
+                    from,
+                    Msg::OffsetFetchResponse {
+                        group,
+                        request_id,
+                        offsets,
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// GMM `classicGroupJoin`.
+    fn on_join(&mut self, ctx: &mut Ctx, group: GroupId, client: ConsumerRef, req: JoinRequest) {
+        let node = self.node();
+        let Some(g) = self.group_mut(group) else {
+            return;
+        };
+        if g.state == GroupState::Dead {
+            respond_join_error(
+                ctx,
+                node,
+                client,
+                group,
+                KafkaError::CoordinatorNotAvailable,
+                &req.member_id,
+            );
+            return;
+        }
+        if req.member_id.is_empty() {
+            if let Some(instance) = req.group_instance_id.clone() {
+                let new_id = new_member_id(ctx, client);
+                match g.member_by_instance(&instance) {
+                    Some(old_id) => {
+                        self.replace_static_member(ctx, group, client, old_id, new_id, req)
+                    }
+                    None => self.add_member_and_rebalance(ctx, group, client, new_id, req),
+                }
+            } else {
+                // KIP-394: a new dynamic member gets its id first and must join again with it.
+                let new_id = new_member_id(ctx, client);
+                g.pending.insert(new_id.clone());
+                respond_join_error(
+                    ctx,
+                    node,
+                    client,
+                    group,
+                    KafkaError::MemberIdRequired,
+                    &new_id,
+                );
+            }
+            return;
+        }
+        let member_id = req.member_id.clone();
+        if g.pending.remove(&member_id) {
+            self.add_member_and_rebalance(ctx, group, client, member_id, req);
+            return;
+        }
+        if let Err(error) = validate_member(g, &member_id, req.group_instance_id.as_deref()) {
+            respond_join_error(ctx, node, client, group, error, &member_id);
+            return;
+        }
+        // An existing member rejoins (GMM `updateMemberThenRebalanceOrCompleteJoin`).
+        let m = g.members.get_mut(&member_id).expect("validated above");
+        let changed = m.protocols != req.protocols || m.metadata != req.metadata;
+        m.protocols = req.protocols;
+        m.metadata = req.metadata;
+        m.session_timeout_ms = req.session_timeout_ms;
+        m.rebalance_timeout_ms = req.rebalance_timeout_ms;
+        m.awaiting_join = true;
+        m.client = client;
+        group_event(
+            ctx,
+            group,
+            GroupEvent::JoinGroup {
+                member: client.member,
+                member_id: member_id.clone(),
+            },
+        );
+        let is_leader = g.leader.as_deref() == Some(member_id.as_str());
+        match g.state {
+            GroupState::PreparingRebalance => self.maybe_complete_join(ctx, group),
+            GroupState::CompletingRebalance | GroupState::Stable
+                if changed || (is_leader && g.state == GroupState::Stable) =>
+            {
+                self.prepare_rebalance(ctx, group)
+            }
+            GroupState::CompletingRebalance | GroupState::Stable => {
+                // Same metadata: answer with the current generation, no rebalance.
+                let g = self.group_mut(group).expect("exists");
+                g.members.get_mut(&member_id).expect("exists").awaiting_join = false;
+                respond_join(ctx, node, g, &member_id, false);
+            }
+            GroupState::Empty | GroupState::Dead => self.prepare_rebalance(ctx, group),
+        }
+    }
+
+    /// GMM `addMemberThenRebalanceOrCompleteJoin`.
+    fn add_member_and_rebalance(
+        &mut self,
+        ctx: &mut Ctx,
+        group: GroupId,
+        client: ConsumerRef,
+        member_id: String,
+        req: JoinRequest,
+    ) {
+        let g = self.group_mut(group).expect("checked by the caller");
+        // Checked before the member is added: the first member of an empty group does not
+        // count as a newcomer of its own initial delay.
+        if g.state == GroupState::PreparingRebalance && g.previous_state == GroupState::Empty {
+            g.new_member_added = true;
+        }
+        let deadline = ctx.now_ms + NEW_MEMBER_JOIN_TIMEOUT_MS;
+        g.members.insert(
+            member_id.clone(),
+            GroupMember {
+                member_id: member_id.clone(),
+                group_instance_id: req.group_instance_id,
+                client,
+                session_timeout_ms: req.session_timeout_ms,
+                rebalance_timeout_ms: req.rebalance_timeout_ms,
+                protocols: req.protocols,
+                metadata: req.metadata,
+                awaiting_join: true,
+                awaiting_sync: false,
+                is_new: true,
+                heartbeat_deadline_ms: deadline,
+                assignment: Vec::new(),
+            },
+        );
+        g.put(&member_id);
+        if g.leader.is_none() {
+            g.leader = Some(member_id.clone());
+        }
+        schedule_expiry(ctx, self.broker, group, &member_id, deadline);
+        group_event(
+            ctx,
+            group,
+            GroupEvent::JoinGroup {
+                member: client.member,
+                member_id,
+            },
+        );
+        let g = self.group(group).expect("exists");
+        match g.state {
+            GroupState::PreparingRebalance => self.maybe_complete_join(ctx, group),
+            _ => self.prepare_rebalance(ctx, group),
+        }
+    }
+
+    /// GMM `updateStaticMemberThenRebalanceOrCompleteJoin`: a known `group.instance.id`
+    /// returns with a new client; the old member id is fenced.
+    fn replace_static_member(
+        &mut self,
+        ctx: &mut Ctx,
+        group: GroupId,
+        client: ConsumerRef,
+        old_id: String,
+        new_id: String,
+        req: JoinRequest,
+    ) {
+        let node = self.node();
+        let g = self.group_mut(group).expect("checked by the caller");
+        let mut m = g.members.remove(&old_id).expect("found by instance id");
+        let old_client = m.client;
+        m.member_id = new_id.clone();
+        m.client = client;
+        m.session_timeout_ms = req.session_timeout_ms;
+        m.rebalance_timeout_ms = req.rebalance_timeout_ms;
+        let protocol_changed = m.protocols != req.protocols;
+        m.protocols = req.protocols;
+        m.metadata = req.metadata;
+        m.awaiting_join = true;
+        let deadline = ctx.now_ms + m.session_timeout_ms;
+        m.heartbeat_deadline_ms = deadline;
+        g.members.insert(new_id.clone(), m);
+        g.put(&new_id);
+        if g.leader.as_deref() == Some(old_id.as_str()) {
+            g.leader = Some(new_id.clone());
+        }
+        schedule_expiry(ctx, self.broker, group, &new_id, deadline);
+        if old_client != client {
+            group_event(
+                ctx,
+                group,
+                GroupEvent::MemberRemoved {
+                    member: old_client.member,
+                    reason: RemovalReason::Replaced,
+                },
+            );
+        }
+        group_event(
+            ctx,
+            group,
+            GroupEvent::JoinGroup {
+                member: client.member,
+                member_id: new_id.clone(),
+            },
+        );
+        let g = self.group_mut(group).expect("exists");
+        match g.state {
+            GroupState::Stable if !protocol_changed => {
+                // No rebalance: answer with the current generation; a leader skips the
+                // assignment and keeps the one it had (KIP-814).
+                g.members.get_mut(&new_id).expect("inserted").awaiting_join = false;
+                let is_leader = g.leader.as_deref() == Some(new_id.as_str());
+                respond_join(ctx, node, g, &new_id, is_leader);
+            }
+            GroupState::PreparingRebalance => self.maybe_complete_join(ctx, group),
+            _ => self.prepare_rebalance(ctx, group),
+        }
+    }
+
+    /// GMM `prepareRebalance`.
+    fn prepare_rebalance(&mut self, ctx: &mut Ctx, group: GroupId) {
+        let broker = self.broker;
+        let node = self.node();
+        let g = self.group_mut(group).expect("exists");
+        if g.state == GroupState::PreparingRebalance {
+            return;
+        }
+        if g.state == GroupState::CompletingRebalance {
+            // Followers waiting for the leader's assignment must rejoin.
+            let waiting: Vec<String> = g
+                .members
+                .values()
+                .filter(|m| m.awaiting_sync)
+                .map(|m| m.member_id.clone())
+                .collect();
+            for id in waiting {
+                let m = g.members.get_mut(&id).expect("listed");
+                m.awaiting_sync = false;
+                ctx.out.send(
+                    node,
+                    NodeId::Consumer(m.client),
+                    Msg::SyncGroupResponse {
+                        group,
+                        error: KafkaError::RebalanceInProgress,
+                        assignment: Vec::new(),
+                    },
+                );
+            }
+        }
+        let was_empty = g.state == GroupState::Empty;
+        g.rebalance_token += 1;
+        g.new_member_added = false;
+        if g.rebalancing_since_ms.is_none() {
+            g.rebalancing_since_ms = Some(ctx.now_ms);
+        }
+        g.rebalance_started_ms = Some(ctx.now_ms);
+        let token = g.rebalance_token;
+        let timeout = g.rebalance_timeout_ms();
+        set_state(ctx, g, GroupState::PreparingRebalance);
+        let timer = if was_empty {
+            let delay = GROUP_INITIAL_REBALANCE_DELAY_MS;
+            (
+                ctx.now_ms + delay,
+                CoordinatorTimer::InitialDelay {
+                    group,
+                    token,
+                    delay_ms: delay,
+                    remaining_ms: timeout.saturating_sub(delay),
+                },
+            )
+        } else {
+            (
+                ctx.now_ms.saturating_add(timeout),
+                CoordinatorTimer::RebalanceTimeout { group, token },
+            )
+        };
+        ctx.out
+            .timer(timer.0, NodeId::Broker(broker), Timer::Coordinator(timer.1));
+        if !was_empty {
+            self.maybe_complete_join(ctx, group);
+        }
+    }
+
+    /// GMM `maybeCompleteJoinPhase`: not during an empty group's initial delay.
+    fn maybe_complete_join(&mut self, ctx: &mut Ctx, group: GroupId) {
+        let g = self.group(group).expect("exists");
+        if g.state == GroupState::PreparingRebalance
+            && g.all_members_joined()
+            && g.previous_state != GroupState::Empty
+        {
+            self.complete_join(ctx, group);
+        }
+    }
+
+    /// GMM `completeClassicGroupJoin`.
+    fn complete_join(&mut self, ctx: &mut Ctx, group: GroupId) {
+        let node = self.node();
+        let broker = self.broker;
+        let g = self.group_mut(group).expect("exists");
+        if g.state != GroupState::PreparingRebalance {
+            return;
+        }
+        // Dynamic members that did not rejoin are removed; static ones stay.
+        let late: Vec<String> = g
+            .members
+            .values()
+            .filter(|m| !m.awaiting_join && m.group_instance_id.is_none())
+            .map(|m| m.member_id.clone())
+            .collect();
+        g.pending.clear();
+        for id in late {
+            self.remove_member(ctx, group, &id, RemovalReason::RebalanceTimeout, false);
+        }
+        let g = self.group_mut(group).expect("exists");
+        if !g.members.is_empty() && !elect_joined_leader(g) {
+            // Only static members that have not rejoined: wait another rebalance timeout.
+            g.rebalance_token += 1;
+            let token = g.rebalance_token;
+            let at = ctx.now_ms.saturating_add(g.rebalance_timeout_ms());
+            ctx.out.timer(
+                at,
+                NodeId::Broker(broker),
+                Timer::Coordinator(CoordinatorTimer::RebalanceTimeout { group, token }),
+            );
+            return;
+        }
+        // ClassicGroup.initNextGeneration.
+        g.generation += 1;
+        g.rebalance_token += 1;
+        if g.members.is_empty() {
+            g.protocol = None;
+            g.leader = None;
+            g.rebalancing_since_ms = None;
+            set_state(ctx, g, GroupState::Empty);
+            return;
+        }
+        g.protocol = g.select_protocol();
+        set_state(ctx, g, GroupState::CompletingRebalance);
+        let leader_id = g.leader.clone().expect("elected above");
+        let order = g.java_order();
+        let members: Vec<MemberId> = g.members.values().map(|m| m.client.member).collect();
+        group_event(
+            ctx,
+            group,
+            GroupEvent::JoinComplete {
+                generation: g.generation,
+                leader: g.members[&leader_id].client.member,
+                members,
+                assignor: g.protocol.map_or("-", Strategy::kafka_name).to_owned(),
+                cooperative: g.cooperative(),
+            },
+        );
+        for id in order {
+            let m = g.members.get_mut(&id).expect("listed");
+            if !m.awaiting_join {
+                continue;
+            }
+            m.awaiting_join = false;
+            m.is_new = false;
+            let deadline = ctx.now_ms + m.session_timeout_ms;
+            m.heartbeat_deadline_ms = deadline;
+            schedule_expiry(ctx, broker, group, &id, deadline);
+            respond_join(ctx, node, g, &id, false);
+        }
+    }
+
+    /// GMM `classicGroupSync`.
+    #[allow(clippy::too_many_arguments)] // the request's fields
+    fn on_sync(
+        &mut self,
+        ctx: &mut Ctx,
+        group: GroupId,
+        client: ConsumerRef,
+        generation: i32,
+        member_id: &str,
+        instance: Option<&str>,
+        assignments: Vec<(String, Vec<Tp>)>,
+    ) {
+        let node = self.node();
+        let broker = self.broker;
+        let Some(g) = self.group_mut(group) else {
+            return;
+        };
+        group_event(
+            ctx,
+            group,
+            GroupEvent::SyncGroup {
+                member: client.member,
+                generation,
+            },
+        );
+        let reply = |ctx: &mut Ctx, error, assignment| {
+            ctx.out.send(
+                node,
+                NodeId::Consumer(client),
+                Msg::SyncGroupResponse {
+                    group,
+                    error,
+                    assignment,
+                },
+            );
+        };
+        if let Err(error) = validate_member(g, member_id, instance) {
+            reply(ctx, error, Vec::new());
+            return;
+        }
+        if generation != g.generation {
+            reply(ctx, KafkaError::IllegalGeneration, Vec::new());
+            return;
+        }
+        match g.state {
+            GroupState::PreparingRebalance => {
+                reply(ctx, KafkaError::RebalanceInProgress, Vec::new())
+            }
+            GroupState::Stable => {
+                let a = g.members[member_id].assignment.clone();
+                reply(ctx, KafkaError::None, a);
+            }
+            GroupState::CompletingRebalance => {
+                g.members
+                    .get_mut(member_id)
+                    .expect("validated")
+                    .awaiting_sync = true;
+                if g.leader.as_deref() != Some(member_id) {
+                    return; // parked until the leader's assignment arrives
+                }
+                for m in g.members.values_mut() {
+                    m.assignment = assignments
+                        .iter()
+                        .find(|(id, _)| *id == m.member_id)
+                        .map(|(_, a)| a.clone())
+                        .unwrap_or_default();
+                }
+                set_state(ctx, g, GroupState::Stable);
+                g.rebalances += 1;
+                if let Some(start) = g.rebalancing_since_ms.take() {
+                    if !g.cooperative() {
+                        g.stop_the_world_ms += ctx.now_ms - start;
+                    }
+                }
+                // GMM `propagateAssignment`: answer every waiting member, reset its timer.
+                for id in g.java_order() {
+                    let m = g.members.get_mut(&id).expect("listed");
+                    if !m.awaiting_sync {
+                        continue;
+                    }
+                    m.awaiting_sync = false;
+                    let deadline = ctx.now_ms + m.session_timeout_ms;
+                    m.heartbeat_deadline_ms = deadline;
+                    schedule_expiry(ctx, broker, group, &id, deadline);
+                    ctx.out.send(
+                        node,
+                        NodeId::Consumer(m.client),
+                        Msg::SyncGroupResponse {
+                            group,
+                            error: KafkaError::None,
+                            assignment: m.assignment.clone(),
+                        },
+                    );
+                }
+            }
+            GroupState::Empty | GroupState::Dead => {
+                reply(ctx, KafkaError::UnknownMemberId, Vec::new())
+            }
+        }
+    }
+
+    /// GMM `classicGroupHeartbeat`: the deadline moves in every state that answers.
+    fn on_heartbeat(
+        &mut self,
+        ctx: &mut Ctx,
+        group: GroupId,
+        generation: i32,
+        member_id: &str,
+        instance: Option<&str>,
+    ) -> KafkaError {
+        let broker = self.broker;
+        let Some(g) = self.group_mut(group) else {
+            return KafkaError::CoordinatorNotAvailable;
+        };
+        if let Err(error) = validate_member(g, member_id, instance) {
+            return error;
+        }
+        if generation != g.generation {
+            return KafkaError::IllegalGeneration;
+        }
+        let state = g.state;
+        let m = g.members.get_mut(member_id).expect("validated");
+        let deadline = ctx.now_ms + m.session_timeout_ms;
+        m.heartbeat_deadline_ms = deadline;
+        schedule_expiry(ctx, broker, group, member_id, deadline);
+        match state {
+            GroupState::PreparingRebalance => KafkaError::RebalanceInProgress,
+            GroupState::CompletingRebalance | GroupState::Stable => KafkaError::None,
+            GroupState::Empty => KafkaError::UnknownMemberId,
+            GroupState::Dead => KafkaError::CoordinatorNotAvailable,
+        }
+    }
+
+    fn on_leave(&mut self, ctx: &mut Ctx, group: GroupId, member_id: &str, instance: Option<&str>) {
+        let Some(g) = self.group(group) else {
+            return;
+        };
+        let id = match instance {
+            Some(i) => g.member_by_instance(i),
+            None => g
+                .members
+                .contains_key(member_id)
+                .then(|| member_id.to_owned()),
+        };
+        if let Some(id) = id {
+            self.remove_member(ctx, group, &id, RemovalReason::Left, true);
+        }
+    }
+
+    /// GMM `removeMemberAndUpdateClassicGroup`.
+    fn remove_member(
+        &mut self,
+        ctx: &mut Ctx,
+        group: GroupId,
+        member_id: &str,
+        reason: RemovalReason,
+        update: bool,
+    ) {
+        let node = self.node();
+        let g = self.group_mut(group).expect("exists");
+        let Some(m) = g.members.remove(member_id) else {
+            return;
+        };
+        if m.awaiting_join {
+            respond_join_error(
+                ctx,
+                node,
+                m.client,
+                group,
+                KafkaError::UnknownMemberId,
+                member_id,
+            );
+        }
+        if g.leader.as_deref() == Some(member_id) {
+            g.leader = g.java_order().into_iter().next();
+        }
+        group_event(
+            ctx,
+            group,
+            GroupEvent::MemberRemoved {
+                member: m.client.member,
+                reason,
+            },
+        );
+        if !update {
+            return;
+        }
+        match g.state {
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                self.prepare_rebalance(ctx, group)
+            }
+            GroupState::PreparingRebalance => self.maybe_complete_join(ctx, group),
+            GroupState::Empty | GroupState::Dead => {}
+        }
+    }
+
+    /// `ClassicGroup.validateOffsetCommit`; on success the offsets are stored.
+    #[allow(clippy::too_many_arguments)] // the request's fields
+    fn on_commit(
+        &mut self,
+        ctx: &mut Ctx,
+        group: GroupId,
+        client: ConsumerRef,
+        generation: i32,
+        member_id: &str,
+        instance: Option<&str>,
+        offsets: Vec<(Tp, u64)>,
+        auto: bool,
+    ) -> KafkaError {
+        let Some(g) = self.group_mut(group) else {
+            return KafkaError::CoordinatorNotAvailable;
+        };
+        let error = if g.state == GroupState::Dead {
+            KafkaError::CoordinatorNotAvailable
+        } else if generation < 0 && g.state == GroupState::Empty {
+            KafkaError::None // a commit from outside the group (manual assignment)
+        } else if let Err(e) = validate_member(g, member_id, instance) {
+            e
+        } else if generation != g.generation {
+            KafkaError::IllegalGeneration
+        } else if g.state == GroupState::CompletingRebalance {
+            KafkaError::RebalanceInProgress
+        } else {
+            KafkaError::None
+        };
+        if error != KafkaError::None {
+            return error;
+        }
+        for &(tp, offset) in &offsets {
+            g.committed.insert(
+                tp,
+                CommittedOffset {
+                    offset,
+                    at_ms: ctx.now_ms,
+                    by: client.member,
+                },
+            );
+        }
+        group_event(
+            ctx,
+            group,
+            GroupEvent::Committed {
+                member: client.member,
+                offsets,
+                auto,
+            },
+        );
+        KafkaError::None
+    }
+
+    // ---- timers -----------------------------------------------------------------------
+
+    /// Handles a timer.
+    pub fn on_timer(&mut self, ctx: &mut Ctx, timer: CoordinatorTimer) {
+        match timer {
+            CoordinatorTimer::InitialDelay {
+                group,
+                token,
+                delay_ms,
+                remaining_ms,
+            } => self.initial_delay_ends(ctx, group, token, delay_ms, remaining_ms),
+            CoordinatorTimer::RebalanceTimeout { group, token } => {
+                let live = self
+                    .group(group)
+                    .is_some_and(|g| g.rebalance_token == token);
+                if live {
+                    self.complete_join(ctx, group);
+                }
+            }
+            CoordinatorTimer::MemberExpiry {
+                group,
+                member_id,
+                deadline_ms,
+            } => {
+                let expired = self.group(group).is_some_and(|g| {
+                    g.members.get(&member_id).is_some_and(|m| {
+                        m.heartbeat_deadline_ms == deadline_ms && !m.has_satisfied_heartbeat()
+                    })
+                });
+                if expired {
+                    self.remove_member(ctx, group, &member_id, RemovalReason::SessionTimeout, true);
+                }
+            }
+        }
+    }
+
+    /// GMM `tryCompleteInitialRebalanceElseSchedule`: another window while newcomers keep
+    /// arriving, bounded by the rebalance timeout.
+    fn initial_delay_ends(
+        &mut self,
+        ctx: &mut Ctx,
+        group: GroupId,
+        token: u64,
+        delay_ms: u64,
+        remaining_ms: u64,
+    ) {
+        let broker = self.broker;
+        let Some(g) = self.group_mut(group) else {
+            return;
+        };
+        if g.rebalance_token != token || g.state != GroupState::PreparingRebalance {
+            return;
+        }
+        if g.new_member_added && remaining_ms != 0 {
+            g.new_member_added = false;
+            let next_delay = GROUP_INITIAL_REBALANCE_DELAY_MS.min(remaining_ms);
+            let next_remaining = remaining_ms.saturating_sub(delay_ms);
+            ctx.out.timer(
+                ctx.now_ms + next_delay,
+                NodeId::Broker(broker),
+                Timer::Coordinator(CoordinatorTimer::InitialDelay {
+                    group,
+                    token,
+                    delay_ms: next_delay,
+                    remaining_ms: next_remaining,
+                }),
+            );
+        } else {
+            self.complete_join(ctx, group);
+        }
+    }
+}
+
+/// `ClassicGroup.validateMember`: an unknown id, or another client's instance id.
+fn validate_member(
+    g: &CoordGroup,
+    member_id: &str,
+    instance: Option<&str>,
+) -> Result<(), KafkaError> {
+    if let Some(i) = instance {
+        match g.member_by_instance(i) {
+            Some(id) if id != member_id => return Err(KafkaError::FencedInstanceId),
+            Some(_) => return Ok(()),
+            None => return Err(KafkaError::UnknownMemberId),
+        }
+    }
+    if g.members.contains_key(member_id) {
+        Ok(())
+    } else {
+        Err(KafkaError::UnknownMemberId)
+    }
+}
+
+/// `ClassicGroup.maybeElectNewJoinedLeader`: a leader that did not rejoin hands over to the
+/// first member (in map order) that did.
+fn elect_joined_leader(g: &mut CoordGroup) -> bool {
+    let Some(leader) = g.leader.clone() else {
+        return false;
+    };
+    if g.members.get(&leader).is_some_and(|m| m.awaiting_join) {
+        return true;
+    }
+    match g
+        .java_order()
+        .into_iter()
+        .find(|id| g.members[id].awaiting_join)
+    {
+        Some(id) => {
+            g.leader = Some(id);
+            true
+        }
+        None => false,
+    }
+}
+
+/// A member id as Kafka forms it: client id, a dash, and a unique suffix (Kafka's is a
+/// UUID; the lab draws 8 hex digits from the seeded RNG so runs repeat).
+fn new_member_id(ctx: &mut Ctx, client: ConsumerRef) -> String {
+    format!(
+        "{}-{:08x}",
+        super::ids::consumer_client_id(client.member),
+        ctx.rng.next_u32()
+    )
+}
+
+fn set_state(ctx: &mut Ctx, g: &mut CoordGroup, to: GroupState) {
+    if g.state != to {
+        g.previous_state = g.state;
+        g.state = to;
+        let event = GroupEvent::StateChanged {
+            to,
+            generation: g.generation,
+        };
+        group_event(ctx, g.id, event);
+    }
+}
+
+fn group_event(ctx: &mut Ctx, group: GroupId, event: GroupEvent) {
+    ctx.out.event(Event::Group {
+        at_ms: ctx.now_ms,
+        group,
+        event,
+    });
+}
+
+fn schedule_expiry(
+    ctx: &mut Ctx,
+    broker: BrokerId,
+    group: GroupId,
+    member_id: &str,
+    deadline: u64,
+) {
+    ctx.out.timer(
+        deadline,
+        NodeId::Broker(broker),
+        Timer::Coordinator(CoordinatorTimer::MemberExpiry {
+            group,
+            member_id: member_id.to_owned(),
+            deadline_ms: deadline,
+        }),
+    );
+}
+
+fn respond_join_error(
+    ctx: &mut Ctx,
+    node: NodeId,
+    client: ConsumerRef,
+    group: GroupId,
+    error: KafkaError,
+    member_id: &str,
+) {
+    ctx.out.send(
+        node,
+        NodeId::Consumer(client),
+        Msg::JoinGroupResponse {
+            group,
+            error,
+            generation: -1,
+            protocol: None,
+            leader: String::new(),
+            member_id: member_id.to_owned(),
+            members: Vec::new(),
+            skip_assignment: false,
+        },
+    );
+}
+
+/// A successful JoinGroup answer for the current generation; the leader's lists every
+/// member with its subscription.
+fn respond_join(
+    ctx: &mut Ctx,
+    node: NodeId,
+    g: &CoordGroup,
+    member_id: &str,
+    skip_assignment: bool,
+) {
+    let m = &g.members[member_id];
+    let leader = g.leader.clone().unwrap_or_default();
+    let members = if leader == member_id {
+        g.java_order()
+            .into_iter()
+            .map(|id| {
+                let m = &g.members[&id];
+                JoinedMember {
+                    member_id: id.clone(),
+                    group_instance_id: m.group_instance_id.clone(),
+                    metadata: m.metadata.clone(),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ctx.out.send(
+        node,
+        NodeId::Consumer(m.client),
+        Msg::JoinGroupResponse {
+            group: g.id,
+            error: KafkaError::None,
+            generation: g.generation,
+            protocol: g.protocol,
+            leader,
+            member_id: member_id.to_owned(),
+            members,
+            skip_assignment,
+        },
+    );
+}

@@ -1,0 +1,319 @@
+//! Words for the ledger's typed causes: one sentence per anomaly and one line per step of
+//! its chain. The only place that turns causes into prose, so levels can grade on causes
+//! and every sentence is written once.
+
+use std::fmt::Write as _;
+
+use super::config::AutoOffsetReset;
+use super::event::{CrashReason, PositionSource};
+use super::ids::{consumer_client_id, producer_client_id, MemberId, Tp};
+use super::ledger::{Anomaly, AnomalyKind, Cause, Stop};
+
+/// How to name partitions (with the topic when the lab has several).
+pub trait Names {
+    /// `p0`, or `orders/p0`.
+    fn tp(&self, tp: Tp) -> String;
+}
+
+fn who(m: MemberId) -> String {
+    consumer_client_id(m)
+}
+
+fn range(a: &Anomaly) -> String {
+    if a.first_offset == a.last_offset {
+        format!("offset {}", a.first_offset)
+    } else {
+        format!("offsets {}–{}", a.first_offset, a.last_offset)
+    }
+}
+
+fn source_words(source: PositionSource, offset: u64) -> String {
+    match source {
+        PositionSource::Committed => format!("from the committed offset {offset}"),
+        PositionSource::Reset(p) => format!(
+            "from offset {offset} (auto.offset.reset={}: nothing was committed)",
+            p.kafka_value()
+        ),
+        PositionSource::OutOfRange(p) => format!(
+            "from offset {offset} (its position was out of range; auto.offset.reset={})",
+            p.kafka_value()
+        ),
+        PositionSource::Seek => format!("from offset {offset} after a seek"),
+    }
+}
+
+fn stop_words(how: Stop) -> String {
+    match how {
+        Stop::Crashed(CrashReason::Killed) => "crashed".into(),
+        Stop::Crashed(CrashReason::Poison { tp, offset }) => {
+            format!("crashed on the poison record at p{}/{offset}", tp.p())
+        }
+        Stop::Closed => "closed".into(),
+        Stop::Failed => "stopped on an exception".into(),
+        Stop::Revoked {
+            generation,
+            cooperative: false,
+        } => format!("gave the partition up in the rebalance after generation {generation}"),
+        Stop::Revoked {
+            generation,
+            cooperative: true,
+        } => format!(
+            "gave the partition up in a cooperative rebalance after generation {generation}, without a commit"
+        ),
+        Stop::Lost => "found it was no longer in the group and dropped its partitions".into(),
+        Stop::PollTimeout => "left the group: its poll was later than max.poll.interval.ms".into(),
+    }
+}
+
+/// One line per cause, for the chain.
+pub fn step(cause: &Cause, names: &impl Names, tp: Tp) -> (u64, String) {
+    let p = names.tp(tp);
+    match cause {
+        Cause::ProcessedBefore {
+            member,
+            generation,
+            from,
+            to,
+            first_ms,
+            last_ms,
+        } => (
+            *first_ms,
+            format!(
+                "{} processed offsets {from}–{to} of {p} in generation {generation} (t={first_ms}–{last_ms} ms)",
+                who(*member)
+            ),
+        ),
+        Cause::Stopped { at_ms, member, how } => {
+            (*at_ms, format!("{} {}", who(*member), stop_words(*how)))
+        }
+        Cause::CommittedBeforeProcessing {
+            at_ms,
+            member,
+            offset,
+            auto,
+        } => (
+            *at_ms,
+            format!(
+                "{} committed offset {offset} of {p} ({}) before processing the records below it",
+                who(*member),
+                if *auto { "auto-commit" } else { "the application" }
+            ),
+        ),
+        Cause::Resumed {
+            at_ms,
+            member,
+            generation,
+            offset,
+            source,
+        } => (
+            *at_ms,
+            format!(
+                "{} read {p} in generation {generation} {}",
+                who(*member),
+                source_words(*source, *offset)
+            ),
+        ),
+        Cause::CommittedPast { at_ms, offset } => (
+            *at_ms,
+            format!("the group's committed offset moved to {offset}: nobody will read below it"),
+        ),
+        Cause::ProcessingFailed {
+            at_ms,
+            member,
+            attempt,
+        } => (
+            *at_ms,
+            format!(
+                "{} crashed processing it (attempt {attempt})",
+                who(*member)
+            ),
+        ),
+        Cause::ReorderedAfterLater { at_ms, member } => (
+            *at_ms,
+            format!(
+                "{} processed it after a record with the same key that was produced later",
+                who(*member)
+            ),
+        ),
+        Cause::RetriedWithoutIdempotence {
+            at_ms,
+            first_offset,
+        } => (
+            *at_ms,
+            format!(
+                "the broker appended a retried batch again (first copy at offset {first_offset}): the acknowledgement was lost and the producer is not idempotent"
+            ),
+        ),
+        Cause::DeliveryTimedOut { at_ms, producer } => (
+            *at_ms,
+            format!(
+                "{} gave up on the batch after delivery.timeout.ms",
+                producer_client_id(*producer)
+            ),
+        ),
+        Cause::LostOnTheWire { at_ms, producer } => (
+            *at_ms,
+            format!(
+                "{}'s acks=0 request was lost on the wire; the producer never knew",
+                producer_client_id(*producer)
+            ),
+        ),
+    }
+}
+
+/// The cause chain as lines, oldest first.
+pub fn chain(a: &Anomaly, names: &impl Names) -> Vec<(u64, String)> {
+    a.causes.iter().map(|c| step(c, names, a.tp)).collect()
+}
+
+/// The anomaly in one sentence.
+pub fn sentence(a: &Anomaly, names: &impl Names) -> String {
+    let p = names.tp(a.tp);
+    let records = range(a);
+    let member = a.member.map(who).unwrap_or_default();
+    match a.kind {
+        AnomalyKind::Duplicate => duplicate(a, &p, &records, &member),
+        AnomalyKind::Lost => lost(a, &p, &records),
+        AnomalyKind::Skipped => {
+            let how = a
+                .causes
+                .iter()
+                .find_map(|c| match c {
+                    Cause::Resumed {
+                        source: PositionSource::Seek,
+                        offset,
+                        ..
+                    } => Some(format!("a seek moved {member} to offset {offset}")),
+                    Cause::Resumed {
+                        source: PositionSource::Reset(AutoOffsetReset::Latest),
+                        offset,
+                        ..
+                    } => Some(format!(
+                        "{member} started at the log end (offset {offset}) because auto.offset.reset=latest and nothing was committed"
+                    )),
+                    Cause::Resumed { offset, .. } => {
+                        Some(format!("{member} was moved to offset {offset}"))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            format!("{records} of {p} were skipped by choice: {how}. Nothing failed; the group decided not to read them.")
+        }
+        AnomalyKind::Failed => {
+            let attempts = a.causes.len();
+            let loop_words = if attempts > 1 {
+                format!(" It crashed {attempts} consumers in turn: each new owner resumed from the committed offset and hit it again.")
+            } else {
+                String::new()
+            };
+            format!(
+                "Processing the poison record at {p}/{} failed: the application threw and the consumer died.{loop_words}",
+                a.first_offset
+            )
+        }
+        AnomalyKind::OutOfOrder => format!(
+            "{member} processed {records} of {p} after a record with the same key that was produced later: a retried batch landed behind a newer one (no idempotence, max.in.flight.requests.per.connection > 1), or the key moved to another partition."
+        ),
+        AnomalyKind::LogDuplicate => format!(
+            "{records} of {p} are second copies: the broker appended the batch, the acknowledgement was lost, and the producer retried without idempotence."
+        ),
+        AnomalyKind::LostBeforeLog => {
+            let why = a
+                .causes
+                .iter()
+                .find_map(|c| match c {
+                    Cause::LostOnTheWire { producer, .. } => Some(format!(
+                        "{} sent them with acks=0 and the request was lost on the wire",
+                        producer_client_id(*producer)
+                    )),
+                    Cause::DeliveryTimedOut { producer, .. } => Some(format!(
+                        "{} gave up after delivery.timeout.ms without any copy reaching the broker",
+                        producer_client_id(*producer)
+                    )),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let n = a.count;
+            format!("{n} record{} for {p} never reached the log: {why}. They are lost for every group.", if n == 1 { "" } else { "s" })
+        }
+    }
+}
+
+fn duplicate(a: &Anomaly, p: &str, records: &str, member: &str) -> String {
+    let mut s = format!("{member} processed {records} of {p} a second time");
+    let seek = a.causes.iter().find_map(|c| match c {
+        Cause::Resumed {
+            source: PositionSource::Seek,
+            offset,
+            ..
+        } => Some(*offset),
+        _ => None,
+    });
+    if let Some(offset) = seek {
+        let _ = write!(
+            s,
+            ": a seek moved it back to offset {offset}, below records already processed"
+        );
+        s.push('.');
+        return s;
+    }
+    let before = a.causes.iter().find_map(|c| match c {
+        Cause::ProcessedBefore {
+            member,
+            generation,
+            last_ms,
+            ..
+        } => Some((*member, *generation, *last_ms)),
+        _ => None,
+    });
+    if let Some((m, generation, last_ms)) = before {
+        let _ = write!(
+            s,
+            ": {} had processed it in generation {generation} at t={last_ms} ms",
+            who(m)
+        );
+        match a.causes.iter().find_map(|c| match c {
+            Cause::Stopped { at_ms, how, .. } => Some((*at_ms, *how)),
+            _ => None,
+        }) {
+            Some((t, how)) => {
+                let _ = write!(
+                    s,
+                    " and then {} at t={t} ms before committing past it",
+                    stop_words(how)
+                );
+            }
+            None => s.push_str(" without committing past it"),
+        }
+    }
+    if let Some((offset, source)) = a.causes.iter().find_map(|c| match c {
+        Cause::Resumed { offset, source, .. } => Some((*offset, *source)),
+        _ => None,
+    }) {
+        let _ = write!(s, "; {member} resumed {}", source_words(source, offset));
+    }
+    s.push('.');
+    s
+}
+
+fn lost(a: &Anomaly, p: &str, records: &str) -> String {
+    let committed_first = a.causes.iter().find_map(|c| match c {
+        Cause::CommittedBeforeProcessing { member, .. } => Some(*member),
+        _ => None,
+    });
+    let stopped = a.causes.iter().find_map(|c| match c {
+        Cause::Stopped { at_ms, how, .. } => Some((*at_ms, *how)),
+        _ => None,
+    });
+    match (committed_first, stopped) {
+        (Some(m), Some((t, how))) => format!(
+            "{records} of {p} were never processed: {} committed past them before processing, then {} at t={t} ms; the next owner starts from the committed offset.",
+            who(m),
+            stop_words(how)
+        ),
+        _ => format!(
+            "{records} of {p} were never processed: the group committed past them at t={} ms.",
+            a.at_ms
+        ),
+    }
+}

@@ -1,0 +1,535 @@
+//! What actors say to each other and to the kernel: Kafka's requests and responses as
+//! messages, each actor's timers, and the [`Out`] every handler writes into.
+//!
+//! Handlers never call another actor. They push sends, timers and events into `Out`; the
+//! kernel (`sim.rs`) drains it: sends go through the network, timers into the queue,
+//! events into the trace, the ledger and the event log. This module imports no actor, so
+//! every actor can import it without a cycle.
+
+use super::assignor::Strategy;
+use super::cluster::Cluster;
+use super::event::Event;
+use super::ids::{BrokerId, GroupId, NodeId, Tp};
+use super::keys::KeyTable;
+use super::log::LogRecord;
+use super::record::RecordInfo;
+use super::rng::Rng;
+
+/// Kafka's error codes, where the lab produces them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KafkaError {
+    /// `NONE`.
+    None,
+    /// `UNKNOWN_MEMBER_ID`.
+    UnknownMemberId,
+    /// `ILLEGAL_GENERATION`.
+    IllegalGeneration,
+    /// `REBALANCE_IN_PROGRESS`.
+    RebalanceInProgress,
+    /// `FENCED_INSTANCE_ID`.
+    FencedInstanceId,
+    /// `MEMBER_ID_REQUIRED` (KIP-394: a new dynamic member rejoins with the id it is given).
+    MemberIdRequired,
+    /// `COORDINATOR_NOT_AVAILABLE`.
+    CoordinatorNotAvailable,
+    /// `OFFSET_OUT_OF_RANGE`.
+    OffsetOutOfRange,
+    /// `OUT_OF_ORDER_SEQUENCE_NUMBER`.
+    OutOfOrderSequenceNumber,
+    /// `DUPLICATE_SEQUENCE_NUMBER` (the client treats it as a success).
+    DuplicateSequenceNumber,
+    /// `INVALID_PRODUCER_EPOCH`.
+    InvalidProducerEpoch,
+    /// `UNKNOWN_TOPIC_OR_PARTITION`.
+    UnknownTopicOrPartition,
+}
+
+impl KafkaError {
+    /// The name Kafka's logs print.
+    pub fn name(self) -> &'static str {
+        match self {
+            KafkaError::None => "NONE",
+            KafkaError::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            KafkaError::IllegalGeneration => "ILLEGAL_GENERATION",
+            KafkaError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            KafkaError::FencedInstanceId => "FENCED_INSTANCE_ID",
+            KafkaError::MemberIdRequired => "MEMBER_ID_REQUIRED",
+            KafkaError::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            KafkaError::OffsetOutOfRange => "OFFSET_OUT_OF_RANGE",
+            KafkaError::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            KafkaError::DuplicateSequenceNumber => "DUPLICATE_SEQUENCE_NUMBER",
+            KafkaError::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            KafkaError::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
+        }
+    }
+}
+
+/// One batch in a produce request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProduceBatch {
+    /// Unique within its producer.
+    pub batch_id: u64,
+    /// Where it goes.
+    pub tp: Tp,
+    /// Idempotent base sequence, if the producer is idempotent.
+    pub base_sequence: Option<i32>,
+    /// The producer epoch its sequences belong to.
+    pub epoch: u16,
+    /// The records.
+    pub records: Vec<LogRecord>,
+}
+
+/// The broker's answer for one batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchResult {
+    /// The batch.
+    pub batch_id: u64,
+    /// Where it went.
+    pub tp: Tp,
+    /// Success, a duplicate (also a success) or why it failed.
+    pub error: KafkaError,
+    /// Offset of its first record, on success.
+    pub base_offset: Option<u64>,
+}
+
+/// One partition in a fetch response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchedPartition {
+    /// The partition.
+    pub tp: Tp,
+    /// `NONE`, `OFFSET_OUT_OF_RANGE` or `UNKNOWN_TOPIC_OR_PARTITION`.
+    pub error: KafkaError,
+    /// The offset asked for.
+    pub fetch_offset: u64,
+    /// The partition's high watermark.
+    pub high_watermark: u64,
+    /// Records from `fetch_offset`, in order.
+    pub records: Vec<LogRecord>,
+}
+
+/// Where ListOffsets looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OffsetSpec {
+    /// The log start offset.
+    Earliest,
+    /// The high watermark (what `read_uncommitted` consumers see as the end).
+    Latest,
+}
+
+/// A member's subscription as the JoinGroup request carries it (ConsumerProtocol).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberMetadata {
+    /// Subscribed topics, by name.
+    pub topics: Vec<String>,
+    /// `ownedPartitions` (cooperative protocol).
+    pub owned: Vec<Tp>,
+    /// The generation of that ownership.
+    pub generation: i32,
+    /// `StickyAssignor`'s user data: its previous assignment and generation.
+    pub sticky_user_data: Option<(Vec<Tp>, i32)>,
+}
+
+/// One member, as the leader's JoinGroup response lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinedMember {
+    /// Kafka's member id.
+    pub member_id: String,
+    /// `group.instance.id`.
+    pub group_instance_id: Option<String>,
+    /// Its subscription.
+    pub metadata: MemberMetadata,
+}
+
+/// A message between two nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Msg {
+    /// `Produce`.
+    Produce {
+        /// Per producer.
+        request_id: u64,
+        /// `acks`: 0 expects no response.
+        acks_zero: bool,
+        /// The idempotent producer id (`-1` when not idempotent).
+        pid: i64,
+        /// Batches, at most one per partition.
+        batches: Vec<ProduceBatch>,
+    },
+    /// The response to `Produce`.
+    ProduceResponse {
+        /// The request.
+        request_id: u64,
+        /// Per batch.
+        results: Vec<BatchResult>,
+    },
+    /// `Fetch`: records from each partition's offset; the broker may wait
+    /// `fetch.max.wait.ms` for data.
+    Fetch {
+        /// Per consumer.
+        fetch_id: u64,
+        /// `(partition, offset)`.
+        partitions: Vec<(Tp, u64)>,
+    },
+    /// The response to `Fetch`.
+    FetchResponse {
+        /// The request.
+        fetch_id: u64,
+        /// Per partition.
+        partitions: Vec<FetchedPartition>,
+    },
+    /// `ListOffsets` (used for `auto.offset.reset`).
+    ListOffsets {
+        /// Per consumer.
+        request_id: u64,
+        /// Where to look.
+        partitions: Vec<(Tp, OffsetSpec)>,
+    },
+    /// The response to `ListOffsets`.
+    ListOffsetsResponse {
+        /// The request.
+        request_id: u64,
+        /// `(partition, spec, offset)`; `None` for an unknown partition.
+        offsets: Vec<(Tp, OffsetSpec, Option<u64>)>,
+    },
+    /// `FindCoordinator`.
+    FindCoordinator {
+        /// The group.
+        group: GroupId,
+    },
+    /// The response to `FindCoordinator`.
+    FindCoordinatorResponse {
+        /// The group.
+        group: GroupId,
+        /// Its coordinator.
+        coordinator: BrokerId,
+    },
+    /// `JoinGroup`.
+    JoinGroup {
+        /// The group.
+        group: GroupId,
+        /// Empty for a new member.
+        member_id: String,
+        /// `group.instance.id`.
+        group_instance_id: Option<String>,
+        /// `session.timeout.ms`.
+        session_timeout_ms: u64,
+        /// The rebalance timeout (`max.poll.interval.ms`).
+        rebalance_timeout_ms: u64,
+        /// The assignors it supports, in preference order.
+        protocols: Vec<Strategy>,
+        /// Its subscription.
+        metadata: MemberMetadata,
+    },
+    /// The response to `JoinGroup`.
+    JoinGroupResponse {
+        /// The group.
+        group: GroupId,
+        /// `NONE`, `MEMBER_ID_REQUIRED`, `UNKNOWN_MEMBER_ID`, `FENCED_INSTANCE_ID`...
+        error: KafkaError,
+        /// The new generation.
+        generation: i32,
+        /// The chosen assignor.
+        protocol: Option<Strategy>,
+        /// The leader's member id.
+        leader: String,
+        /// This member's id.
+        member_id: String,
+        /// Every member with its subscription (the leader only).
+        members: Vec<JoinedMember>,
+        /// A static leader that rejoined a stable group: it must not reassign (KIP-814).
+        skip_assignment: bool,
+    },
+    /// `SyncGroup`.
+    SyncGroup {
+        /// The group.
+        group: GroupId,
+        /// Generation.
+        generation: i32,
+        /// Member id.
+        member_id: String,
+        /// `group.instance.id`.
+        group_instance_id: Option<String>,
+        /// The leader's assignment (`member id → partitions`); empty for followers.
+        assignments: Vec<(String, Vec<Tp>)>,
+    },
+    /// The response to `SyncGroup`.
+    SyncGroupResponse {
+        /// The group.
+        group: GroupId,
+        /// `NONE`, `REBALANCE_IN_PROGRESS`, `ILLEGAL_GENERATION`...
+        error: KafkaError,
+        /// This member's partitions.
+        assignment: Vec<Tp>,
+    },
+    /// `Heartbeat`.
+    Heartbeat {
+        /// The group.
+        group: GroupId,
+        /// Generation.
+        generation: i32,
+        /// Member id.
+        member_id: String,
+        /// `group.instance.id`.
+        group_instance_id: Option<String>,
+    },
+    /// The response to `Heartbeat`.
+    HeartbeatResponse {
+        /// The group.
+        group: GroupId,
+        /// The answer.
+        error: KafkaError,
+    },
+    /// `OffsetCommit`.
+    OffsetCommit {
+        /// The group.
+        group: GroupId,
+        /// Per consumer.
+        request_id: u64,
+        /// Generation (-1 outside a group).
+        generation: i32,
+        /// Member id.
+        member_id: String,
+        /// `group.instance.id`.
+        group_instance_id: Option<String>,
+        /// Offsets.
+        offsets: Vec<(Tp, u64)>,
+        /// Auto-commit or the application (for the lab's events only).
+        auto: bool,
+    },
+    /// The response to `OffsetCommit`.
+    OffsetCommitResponse {
+        /// The group.
+        group: GroupId,
+        /// The request.
+        request_id: u64,
+        /// The answer.
+        error: KafkaError,
+    },
+    /// `OffsetFetch`.
+    OffsetFetch {
+        /// The group.
+        group: GroupId,
+        /// Per consumer.
+        request_id: u64,
+        /// Which partitions.
+        partitions: Vec<Tp>,
+    },
+    /// The response to `OffsetFetch`.
+    OffsetFetchResponse {
+        /// The group.
+        group: GroupId,
+        /// The request.
+        request_id: u64,
+        /// Committed offsets (`None`: nothing committed).
+        offsets: Vec<(Tp, Option<u64>)>,
+    },
+    /// `LeaveGroup`.
+    LeaveGroup {
+        /// The group.
+        group: GroupId,
+        /// Member id.
+        member_id: String,
+        /// `group.instance.id`.
+        group_instance_id: Option<String>,
+        /// The reason the client gives.
+        reason: String,
+    },
+}
+
+impl Msg {
+    /// Kafka's name for the request or response.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Msg::Produce { .. } => "Produce",
+            Msg::ProduceResponse { .. } => "Produce response",
+            Msg::Fetch { .. } => "Fetch",
+            Msg::FetchResponse { .. } => "Fetch response",
+            Msg::ListOffsets { .. } => "ListOffsets",
+            Msg::ListOffsetsResponse { .. } => "ListOffsets response",
+            Msg::FindCoordinator { .. } => "FindCoordinator",
+            Msg::FindCoordinatorResponse { .. } => "FindCoordinator response",
+            Msg::JoinGroup { .. } => "JoinGroup",
+            Msg::JoinGroupResponse { .. } => "JoinGroup response",
+            Msg::SyncGroup { .. } => "SyncGroup",
+            Msg::SyncGroupResponse { .. } => "SyncGroup response",
+            Msg::Heartbeat { .. } => "Heartbeat",
+            Msg::HeartbeatResponse { .. } => "Heartbeat response",
+            Msg::OffsetCommit { .. } => "OffsetCommit",
+            Msg::OffsetCommitResponse { .. } => "OffsetCommit response",
+            Msg::OffsetFetch { .. } => "OffsetFetch",
+            Msg::OffsetFetchResponse { .. } => "OffsetFetch response",
+            Msg::LeaveGroup { .. } => "LeaveGroup",
+        }
+    }
+
+    /// True for requests the group coordinator handles.
+    pub fn for_coordinator(&self) -> bool {
+        matches!(
+            self,
+            Msg::FindCoordinator { .. }
+                | Msg::JoinGroup { .. }
+                | Msg::SyncGroup { .. }
+                | Msg::Heartbeat { .. }
+                | Msg::OffsetCommit { .. }
+                | Msg::OffsetFetch { .. }
+                | Msg::LeaveGroup { .. }
+        )
+    }
+}
+
+/// A producer's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProducerTimer {
+    /// The workload's next records are due.
+    Tick {
+        /// Invalidates ticks of a replaced workload.
+        generation: u32,
+    },
+    /// The sender loop should run (a batch lingered long enough or a backoff ended).
+    SenderWake,
+    /// The oldest request on the connection may have timed out.
+    RequestTimeout {
+        /// The request.
+        request_id: u64,
+    },
+}
+
+/// What a consumer's timer is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerTimerKind {
+    /// The application thread's next step (poll, or the next record's processing).
+    App,
+    /// The heartbeat thread's next iteration.
+    Heartbeat,
+    /// `max.poll.interval.ms` may have passed since the last poll.
+    PollTimeout,
+}
+
+/// A consumer's timer, stamped so that timers of an earlier life or step are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConsumerTimer {
+    /// What for.
+    pub kind: ConsumerTimerKind,
+    /// The consumer's life (restarts bump it).
+    pub incarnation: u32,
+    /// The token it must still match.
+    pub token: u64,
+}
+
+/// The group coordinator's timers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CoordinatorTimer {
+    /// The initial rebalance delay of an empty group ends (`InitialDelayedJoin`).
+    InitialDelay {
+        /// The group.
+        group: GroupId,
+        /// The rebalance it belongs to.
+        token: u64,
+        /// This window's delay.
+        delay_ms: u64,
+        /// Rebalance time left after it.
+        remaining_ms: u64,
+    },
+    /// The join phase's rebalance timeout.
+    RebalanceTimeout {
+        /// The group.
+        group: GroupId,
+        /// The rebalance it belongs to.
+        token: u64,
+    },
+    /// A member's heartbeat deadline.
+    MemberExpiry {
+        /// The group.
+        group: GroupId,
+        /// Kafka's member id.
+        member_id: String,
+        /// The deadline it was set for (a later heartbeat moves it).
+        deadline_ms: u64,
+    },
+}
+
+/// A broker's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokerTimer {
+    /// A parked fetch's `fetch.max.wait.ms` is up.
+    FetchWait {
+        /// Who asked.
+        consumer: super::ids::ConsumerRef,
+        /// Which fetch.
+        fetch_id: u64,
+    },
+}
+
+/// Any timer, addressed to the node that set it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// A producer's.
+    Producer(ProducerTimer),
+    /// A consumer's.
+    Consumer(ConsumerTimer),
+    /// A broker's group coordinator's.
+    Coordinator(CoordinatorTimer),
+    /// A broker's.
+    Broker(BrokerTimer),
+}
+
+/// What one handler asks the kernel to do.
+#[derive(Debug, Default)]
+pub struct Out {
+    /// Messages to send: `(from, to, message)`, in order.
+    pub sends: Vec<(NodeId, NodeId, Msg)>,
+    /// Timers: `(when, whose, what)`.
+    pub timers: Vec<(u64, NodeId, Timer)>,
+    /// Events, in order.
+    pub events: Vec<Event>,
+    /// Connections the client closed (it purges what is in flight on them).
+    pub closed_connections: Vec<(NodeId, NodeId)>,
+}
+
+impl Out {
+    /// Sends a message.
+    pub fn send(&mut self, from: NodeId, to: NodeId, msg: Msg) {
+        self.sends.push((from, to, msg));
+    }
+
+    /// Sets a timer.
+    pub fn timer(&mut self, at_ms: u64, node: NodeId, timer: Timer) {
+        self.timers.push((at_ms, node, timer));
+    }
+
+    /// Emits an event.
+    pub fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+}
+
+/// What a handler may read and write besides its own state.
+pub struct Ctx<'a> {
+    /// Virtual time.
+    pub now_ms: u64,
+    /// The one RNG.
+    pub rng: &'a mut Rng,
+    /// Where effects go.
+    pub out: &'a mut Out,
+    /// Topic metadata (what a client's metadata cache would hold).
+    pub cluster: &'a Cluster,
+    /// Interned keys with their hashes.
+    pub keys: &'a KeyTable,
+    /// New records' producer-side facts, appended in id order (the ledger's table).
+    pub records: &'a mut super::chunked::ChunkVec<RecordInfo>,
+    /// The trace hash, for facts that are not events (each sent record's partition).
+    pub trace: &'a mut super::event::TraceHash,
+}
+
+impl Ctx<'_> {
+    /// The id the next new record gets.
+    pub fn next_record_id(&self) -> u32 {
+        self.records.len() as u32
+    }
+
+    /// Folds a new record's partition into the trace hash, so traces prove where every
+    /// record went without an event per record.
+    pub fn trace_record(&mut self, record_id: u32, partition: u32) {
+        self.trace
+            .push_u64((u64::from(record_id) << 32) | u64::from(partition));
+    }
+}

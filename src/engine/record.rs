@@ -1,0 +1,122 @@
+//! The producer-side facts of each record, written once when it is sent and updated as
+//! the producer and the broker learn its fate. Kept small: millions of these stay cheap.
+
+use super::event::PartitionReason;
+use super::ids::{ProducerId, Tp};
+use super::keys::KeyTable;
+use super::log::KeyId;
+
+/// `first_offset` of a record not yet in the log.
+pub const NO_OFFSET: u64 = u64::MAX;
+
+/// What the producer knows about a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProduceStatus {
+    /// In the accumulator or on the wire.
+    InFlight,
+    /// Acknowledged by the broker.
+    Acked,
+    /// Sent with `acks=0`: the producer will never know.
+    SentNoAck,
+    /// Failed: `delivery.timeout.ms` passed.
+    Failed,
+}
+
+/// How the partition was chosen, without the numbers the key table already holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReasonTag {
+    /// murmur2 of the key.
+    Murmur2,
+    /// CRC-32 of the key (librdkafka).
+    Crc32,
+    /// The sticky partition.
+    Sticky,
+    /// Round robin.
+    RoundRobin,
+    /// A seeded uniform pick.
+    Random,
+}
+
+/// The producer-side facts of one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// When `send()` was called.
+    pub produced_ms: u64,
+    /// The offset of its first copy in the log ([`NO_OFFSET`] until appended; a sentinel
+    /// instead of `Option` keeps the struct at 48 bytes).
+    pub first_offset: u64,
+    /// The key, or `None` for a null key.
+    pub key: Option<KeyId>,
+    /// Where the partitioner put it.
+    pub tp: Tp,
+    /// The producer (`None`: typed by hand, appended directly).
+    pub producer: Option<ProducerId>,
+    /// Copies in the log (more than one = a duplicate left by a retry).
+    pub copies: u8,
+    /// What the producer knows.
+    pub status: ProduceStatus,
+    /// How the partition was chosen.
+    pub reason: ReasonTag,
+    /// The topic's partition count when it was chosen.
+    pub partition_count: u8,
+    /// A poison record crashes the consumer that processes it.
+    pub poison: bool,
+    /// Sent, and will never reach the log (acks=0 request lost, or failed before any copy
+    /// was appended).
+    pub never_in_log: bool,
+}
+
+impl RecordInfo {
+    /// The full partition reason, with the hash recomputed from the key table.
+    pub fn reason(&self, keys: &KeyTable) -> PartitionReason {
+        let key = self.key.and_then(|k| keys.get(k));
+        let partition_count = u32::from(self.partition_count);
+        match (self.reason, key) {
+            (ReasonTag::Murmur2, Some(k)) => PartitionReason::Murmur2 {
+                hash: k.murmur2,
+                partition_count,
+            },
+            (ReasonTag::Crc32, Some(k)) => PartitionReason::Crc32 {
+                hash: k.crc32,
+                partition_count,
+            },
+            (ReasonTag::RoundRobin, _) => PartitionReason::RoundRobin,
+            (ReasonTag::Random, _) => PartitionReason::Random,
+            _ => PartitionReason::Sticky,
+        }
+    }
+
+    /// The offset of its first copy, if it is in the log.
+    pub fn first_offset(&self) -> Option<u64> {
+        (self.first_offset != NO_OFFSET).then_some(self.first_offset)
+    }
+
+    /// True once a copy is in the log.
+    pub fn in_log(&self) -> bool {
+        self.copies > 0
+    }
+}
+
+/// The compact tag of a full reason.
+pub fn tag_of(reason: &PartitionReason) -> ReasonTag {
+    match reason {
+        PartitionReason::Murmur2 { .. } => ReasonTag::Murmur2,
+        PartitionReason::Crc32 { .. } => ReasonTag::Crc32,
+        PartitionReason::Sticky => ReasonTag::Sticky,
+        PartitionReason::RoundRobin => ReasonTag::RoundRobin,
+        PartitionReason::Random => ReasonTag::Random,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Memory per retained record is a budget (BENCHMARKS.md); this fails if it grows.
+    #[test]
+    fn record_facts_stay_small() {
+        assert!(
+            std::mem::size_of::<super::RecordInfo>() <= 48,
+            "{}",
+            std::mem::size_of::<super::RecordInfo>()
+        );
+    }
+}

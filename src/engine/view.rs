@@ -1,0 +1,720 @@
+//! The read model: what the UI shows, computed in one place from the engine's state.
+//! The UI imports this module (and commands, scenarios, levels and errors) and nothing
+//! else of the engine, so every Kafka decision stays here or below.
+//!
+//! Definitions used everywhere:
+//! - a partition's **owner** (for a group) is the live consumer whose client-side
+//!   assignment holds it: the one actually reading it. During an eager rebalance nobody
+//!   owns it; a cooperative owner keeps it until it revokes it.
+//! - **position** is the owner's next offset to return from `poll()`;
+//! - **committed** is the coordinator's committed offset for the group;
+//! - **lag** is `log end offset − committed` (what `kafka-consumer-groups` prints).
+
+use std::collections::BTreeMap;
+
+pub use super::command::{Command, SeekTo};
+pub use super::config::{
+    Acks, AutoOffsetReset, GroupConfig, ManualCommit, PartitionerKind, ProducerConfig,
+};
+pub use super::error::EngineError;
+pub use super::event::{
+    CommitError, CrashReason, Event, GroupEvent, GroupState, HeartbeatResult, NetEvent,
+    PartitionReason, PositionSource, ProducerEvent, RemovalReason,
+};
+pub use super::history::{Checkpoints, Session};
+pub use super::ids::{
+    consumer_client_id, producer_client_id, BrokerId, ConsumerRef, GroupId, MemberId, NodeId,
+    PartitionId, ProducerId, TopicId, Tp,
+};
+pub use super::ledger::{AnomalyKind, Outcome, Totals};
+pub use super::net::Latency;
+pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2};
+pub use super::producer::{KeySpace, ProduceFault, Workload};
+pub use super::scenario::Scenario;
+pub use super::sim::Sim;
+pub use super::world::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+
+use super::consumer::{AppState, ConsumerStatus, MemberState};
+use super::explain;
+
+/// A topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicView {
+    /// Its id.
+    pub id: TopicId,
+    /// Its name.
+    pub name: String,
+    /// Its partition count.
+    pub partitions: u32,
+}
+
+/// Every existing topic.
+pub fn topics(sim: &Sim) -> Vec<TopicView> {
+    sim.world()
+        .cluster
+        .topics()
+        .map(|t| TopicView {
+            id: t.id,
+            name: t.name.clone(),
+            partitions: t.partitions,
+        })
+        .collect()
+}
+
+/// How a partition is named: `p0`, or `topic/p0` when the lab has several topics.
+pub struct TpNames<'a>(&'a Sim);
+
+impl explain::Names for TpNames<'_> {
+    fn tp(&self, tp: Tp) -> String {
+        tp_name(self.0, tp)
+    }
+}
+
+/// `p0`, or `orders/p0` when there are several topics.
+pub fn tp_name(sim: &Sim, tp: Tp) -> String {
+    let several = sim.world().cluster.topics().count() > 1;
+    match sim.world().cluster.topic(tp.topic) {
+        Some(t) if several => format!("{}/p{}", t.name, tp.p()),
+        _ => format!("p{}", tp.p()),
+    }
+}
+
+/// Where a consumer is, in words a class can read.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MemberStatus {
+    /// Looking for the coordinator or waiting in a join phase.
+    Joining,
+    /// Owns partitions and works.
+    Active,
+    /// In the group with nothing to do (no partition, or no records).
+    Idle,
+    /// Crashed.
+    Crashed,
+    /// Closed.
+    Closed,
+    /// Stopped on an exception.
+    Failed(String),
+}
+
+impl MemberStatus {
+    /// The word the UI shows.
+    pub fn label(&self) -> &'static str {
+        match self {
+            MemberStatus::Joining => "joining",
+            MemberStatus::Active => "active",
+            MemberStatus::Idle => "idle",
+            MemberStatus::Crashed => "crashed",
+            MemberStatus::Closed => "closed",
+            MemberStatus::Failed(_) => "failed",
+        }
+    }
+}
+
+/// What a countdown on a member card counts down to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeadlineKind {
+    /// The next auto-commit.
+    AutoCommit,
+    /// The coordinator removes the member unless it hears a heartbeat (`session.timeout.ms`).
+    SessionTimeout,
+    /// The member leaves unless it polls (`max.poll.interval.ms`).
+    PollTimeout,
+}
+
+/// One consumer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MemberView {
+    /// Its place in the group.
+    pub member: MemberId,
+    /// `c1`.
+    pub client_id: String,
+    /// `group.instance.id`.
+    pub group_instance_id: Option<String>,
+    /// Kafka's member id (empty when it has none).
+    pub member_id: String,
+    /// Its generation.
+    pub generation: i32,
+    /// Where it is.
+    pub status: MemberStatus,
+    /// Leader of its generation.
+    pub is_leader: bool,
+    /// What it owns.
+    pub owned: Vec<Tp>,
+    /// Records polled and not yet processed.
+    pub in_hand: usize,
+    /// Milliseconds per record.
+    pub processing_ms: u64,
+    /// Slowed down by the user.
+    pub slowed: bool,
+    /// Upcoming deadlines, soonest first.
+    pub deadlines: Vec<(DeadlineKind, u64)>,
+    /// Why it is idle, in words (when it is).
+    pub idle_reason: Option<String>,
+}
+
+/// One group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GroupView {
+    /// Its id.
+    pub id: GroupId,
+    /// `group.id`.
+    pub name: String,
+    /// The topics it subscribes to.
+    pub topics: Vec<String>,
+    /// Coordinator state.
+    pub state: GroupState,
+    /// Generation.
+    pub generation: i32,
+    /// The assignor.
+    pub assignor: String,
+    /// Cooperative rebalancing.
+    pub cooperative: bool,
+    /// The leader.
+    pub leader: Option<MemberId>,
+    /// Its consumers.
+    pub members: Vec<MemberView>,
+    /// When the running rebalance started.
+    pub rebalancing_since_ms: Option<u64>,
+    /// Completed rebalances.
+    pub rebalances: u32,
+    /// Time eager rebalances stopped the group.
+    pub stop_the_world_ms: u64,
+    /// The group's configuration.
+    pub config: GroupConfig,
+}
+
+/// Every group.
+pub fn groups(sim: &Sim) -> Vec<GroupView> {
+    let world = sim.world();
+    world
+        .groups
+        .iter()
+        .map(|g| {
+            let coord = world.coordinators.iter().find_map(|c| c.group(g.id));
+            let members = g
+                .consumers
+                .iter()
+                .map(|c| member_view(sim, g.id, c, coord))
+                .collect();
+            let cooperative =
+                super::assignor::rebalance_protocol(&g.config.partition_assignment_strategy)
+                    == super::assignor::Protocol::Cooperative;
+            GroupView {
+                id: g.id,
+                name: g.name.clone(),
+                topics: g.topics.clone(),
+                state: coord.map_or(GroupState::Empty, |c| c.state),
+                generation: coord.map_or(0, |c| c.generation),
+                assignor: coord
+                    .and_then(|c| c.protocol)
+                    .unwrap_or_else(|| g.config.strategy())
+                    .kafka_name()
+                    .to_owned(),
+                cooperative,
+                leader: coord
+                    .and_then(|c| c.leader.as_ref())
+                    .and_then(|l| coord.and_then(|c| c.members.get(l)))
+                    .map(|m| m.client.member),
+                members,
+                rebalancing_since_ms: coord.and_then(|c| c.rebalancing_since_ms),
+                rebalances: coord.map_or(0, |c| c.rebalances),
+                stop_the_world_ms: coord.map_or(0, |c| c.stop_the_world_ms),
+                config: g.config.clone(),
+            }
+        })
+        .collect()
+}
+
+fn member_view(
+    sim: &Sim,
+    group: GroupId,
+    c: &super::consumer::Consumer,
+    coord: Option<&super::coordinator::CoordGroup>,
+) -> MemberView {
+    let status = match &c.status {
+        ConsumerStatus::Crashed => MemberStatus::Crashed,
+        ConsumerStatus::Closed => MemberStatus::Closed,
+        ConsumerStatus::Failed(e) => MemberStatus::Failed(e.clone()),
+        ConsumerStatus::Active if c.member_state != MemberState::Stable => MemberStatus::Joining,
+        ConsumerStatus::Active
+            if c.assigned.is_empty() || (c.idle() && c.app == AppState::Polling) =>
+        {
+            MemberStatus::Idle
+        }
+        ConsumerStatus::Active => MemberStatus::Active,
+    };
+    let mut deadlines = Vec::new();
+    let in_group = coord.and_then(|g| {
+        g.member_of(ConsumerRef {
+            group,
+            member: c.id.member,
+        })
+    });
+    if let Some(m) = in_group {
+        if !c.status.alive() || c.next_heartbeat_ms.is_none() {
+            deadlines.push((DeadlineKind::SessionTimeout, m.heartbeat_deadline_ms));
+        }
+    }
+    if c.status.alive() {
+        if c.config.enable_auto_commit && c.member_state == MemberState::Stable {
+            deadlines.push((DeadlineKind::AutoCommit, c.next_auto_commit_ms));
+        }
+        if c.app != AppState::Polling && c.member_state != MemberState::Unjoined {
+            deadlines.push((
+                DeadlineKind::PollTimeout,
+                c.last_poll_ms.saturating_add(c.config.max_poll_interval_ms),
+            ));
+        }
+    }
+    deadlines.sort_by_key(|d| d.1);
+    let idle_reason = (status == MemberStatus::Idle).then(|| {
+        if c.assigned.is_empty() {
+            let partitions: u32 = c
+                .topics
+                .iter()
+                .filter_map(|t| sim.world().cluster.topic_id(t))
+                .map(|t| sim.world().cluster.partition_count(t))
+                .sum();
+            let live = sim.world().groups[group.index()]
+                .consumers
+                .iter()
+                .filter(|x| x.status.alive())
+                .count();
+            format!("no partition: {live} consumers, {partitions} partitions")
+        } else {
+            "waiting for records".to_owned()
+        }
+    });
+    MemberView {
+        member: c.id.member,
+        client_id: c.client_id.clone(),
+        group_instance_id: c.group_instance_id.clone(),
+        member_id: c.member_id.clone(),
+        generation: c.generation,
+        status,
+        is_leader: c.is_leader && c.status.alive(),
+        owned: if c.status.alive() {
+            c.assigned.clone()
+        } else {
+            Vec::new()
+        },
+        in_hand: c.batch.len(),
+        processing_ms: c.processing_ms(),
+        slowed: c.processing_ms_override.is_some(),
+        deadlines,
+        idle_reason,
+    }
+}
+
+/// The owner of a partition for a group (see the module docs).
+pub fn owner(sim: &Sim, group: GroupId, tp: Tp) -> Option<MemberId> {
+    sim.world()
+        .groups
+        .get(group.index())?
+        .consumers
+        .iter()
+        .find(|c| c.status.alive() && c.assigned.contains(&tp))
+        .map(|c| c.id.member)
+}
+
+/// One record as a lane cell.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CellView {
+    /// Its offset.
+    pub offset: u64,
+    /// The ledger's record id.
+    pub record_id: u32,
+    /// Its key.
+    pub key: Option<String>,
+    /// The key's murmur2 (for a stable colour).
+    pub key_hash: Option<i32>,
+    /// The group's outcome for it.
+    pub outcome: Outcome,
+    /// Processed out of order.
+    pub out_of_order: bool,
+    /// A second copy left by a retry.
+    pub log_duplicate: bool,
+    /// Why it went to this partition (stored when it was sent).
+    pub reason: PartitionReason,
+    /// A poison record.
+    pub poison: bool,
+    /// The value typed by hand, if any.
+    pub value: Option<String>,
+    /// When it was produced.
+    pub produced_ms: u64,
+}
+
+/// One partition as a lane, for one group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LaneView {
+    /// The partition.
+    pub tp: Tp,
+    /// Its owner in the group.
+    pub owner: Option<MemberId>,
+    /// The owner's position.
+    pub position: Option<u64>,
+    /// The group's committed offset.
+    pub committed: Option<u64>,
+    /// The log start offset.
+    pub log_start_offset: u64,
+    /// The log end offset.
+    pub log_end_offset: u64,
+    /// The high watermark.
+    pub high_watermark: u64,
+    /// `log end offset − committed`.
+    pub lag: Option<u64>,
+    /// The cells in the window, oldest first.
+    pub cells: Vec<CellView>,
+}
+
+/// The lanes of a topic for a group: for each partition, the cells in `[from, to)` of
+/// offsets (`None`: the newest `window`).
+pub fn lanes(
+    sim: &Sim,
+    topic: TopicId,
+    group: GroupId,
+    window: u64,
+    focus: Option<(Tp, u64)>,
+) -> Vec<LaneView> {
+    let n = sim.world().cluster.partition_count(topic);
+    (0..n)
+        .map(|p| {
+            let tp = Tp::new(topic, p);
+            let from = match focus {
+                Some((f, offset)) if f == tp => Some(offset.saturating_sub(window / 2)),
+                _ => None,
+            };
+            lane(sim, tp, group, window, from)
+        })
+        .collect()
+}
+
+/// One lane (see [`lanes`]).
+pub fn lane(sim: &Sim, tp: Tp, group: GroupId, window: u64, from: Option<u64>) -> LaneView {
+    let world = sim.world();
+    let ledger = sim.ledger();
+    let log = world.log(tp);
+    let (start, leo, hw) = log.map_or((0, 0, 0), |l| {
+        (l.log_start_offset(), l.log_end_offset(), l.high_watermark())
+    });
+    let owner = owner(sim, group, tp);
+    let position = owner.and_then(|m| {
+        world.groups[group.index()].consumers[m.index()]
+            .positions
+            .get(&tp)
+            .copied()
+    });
+    let committed = world
+        .coordinators
+        .iter()
+        .find_map(|c| c.group(group))
+        .and_then(|g| g.committed.get(&tp))
+        .map(|c| c.offset);
+    let first = from
+        .unwrap_or_else(|| leo.saturating_sub(window))
+        .max(start);
+    let cells = log
+        .map(|l| {
+            l.range(first, first.saturating_add(window))
+                .map(|(offset, r)| {
+                    let info = ledger.records.get(r.record_id as usize);
+                    let key = r.key.and_then(|k| world.keys.get(k));
+                    CellView {
+                        offset,
+                        record_id: r.record_id,
+                        key: key.map(|k| k.name.clone()),
+                        key_hash: key.map(|k| k.murmur2),
+                        outcome: ledger.outcome(group, r.record_id),
+                        out_of_order: ledger.out_of_order(group, r.record_id),
+                        log_duplicate: info.is_some_and(|i| i.first_offset() != Some(offset)),
+                        reason: info.map_or(PartitionReason::Random, |i| i.reason(&world.keys)),
+                        poison: r.poison,
+                        value: world.values.get(&r.record_id).cloned(),
+                        produced_ms: r.timestamp_ms,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    LaneView {
+        tp,
+        owner,
+        position,
+        committed,
+        log_start_offset: start,
+        log_end_offset: leo,
+        high_watermark: hw,
+        lag: committed.map(|c| leo.saturating_sub(c)),
+        cells,
+    }
+}
+
+/// One row of `kafka-consumer-groups --describe`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DescribeRow {
+    /// GROUP
+    pub group: String,
+    /// TOPIC
+    pub topic: String,
+    /// PARTITION
+    pub partition: u32,
+    /// CURRENT-OFFSET (`None` prints as `-`)
+    pub current_offset: Option<u64>,
+    /// LOG-END-OFFSET
+    pub log_end_offset: u64,
+    /// LAG (`None` prints as `-`)
+    pub lag: Option<u64>,
+    /// CONSUMER-ID (`-` when unassigned)
+    pub consumer_id: String,
+    /// HOST
+    pub host: String,
+    /// CLIENT-ID
+    pub client_id: String,
+}
+
+/// The rows `kafka-consumer-groups --describe --group <id>` prints: every partition of
+/// the subscribed topics, with the coordinator's assignment while the group is stable
+/// (the tool shows no members during a rebalance).
+pub fn describe(sim: &Sim, group: GroupId) -> Vec<DescribeRow> {
+    let world = sim.world();
+    let Some(g) = world.groups.get(group.index()) else {
+        return Vec::new();
+    };
+    let coord = world.coordinators.iter().find_map(|c| c.group(group));
+    let stable = coord.is_some_and(|c| c.state == GroupState::Stable);
+    world
+        .cluster
+        .partitions_of(&g.topics)
+        .into_iter()
+        .map(|tp| {
+            let leo = world.log(tp).map_or(0, |l| l.log_end_offset());
+            let committed = coord.and_then(|c| c.committed.get(&tp)).map(|c| c.offset);
+            let holder = coord
+                .filter(|_| stable)
+                .and_then(|c| c.members.values().find(|m| m.assignment.contains(&tp)));
+            let (consumer_id, host, client_id) = match holder {
+                Some(m) => (
+                    m.member_id.clone(),
+                    format!("/10.0.0.{}", m.client.member.0 + 10),
+                    consumer_client_id(m.client.member),
+                ),
+                None => ("-".into(), "-".into(), "-".into()),
+            };
+            DescribeRow {
+                group: g.name.clone(),
+                topic: world
+                    .cluster
+                    .topic(tp.topic)
+                    .map_or_else(String::new, |t| t.name.clone()),
+                partition: tp.p(),
+                current_offset: committed,
+                log_end_offset: leo,
+                lag: committed.map(|c| leo.saturating_sub(c)),
+                consumer_id,
+                host,
+                client_id,
+            }
+        })
+        .collect()
+}
+
+/// One producer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ProducerView {
+    /// Its id.
+    pub id: ProducerId,
+    /// `producer-1`.
+    pub client_id: String,
+    /// Its configuration.
+    pub config: ProducerConfig,
+    /// Idempotent (as Kafka decides it).
+    pub idempotent: bool,
+    /// Its workload.
+    pub workload: Option<Workload>,
+    /// Records acknowledged.
+    pub acked: u64,
+    /// Records sent with `acks=0` (never acknowledged).
+    pub sent_no_ack: u64,
+    /// Records failed.
+    pub failed: u64,
+    /// Records in the accumulator or on the wire.
+    pub pending: u64,
+    /// Requests on the wire.
+    pub in_flight_requests: usize,
+    /// The producer epoch.
+    pub epoch: u16,
+}
+
+/// Every producer.
+pub fn producers(sim: &Sim) -> Vec<ProducerView> {
+    sim.world()
+        .producers
+        .iter()
+        .map(|p| ProducerView {
+            id: p.id,
+            client_id: p.client_id.clone(),
+            config: p.config.clone(),
+            idempotent: p.config.idempotence(),
+            workload: p.workload.clone(),
+            acked: p.acked_records,
+            sent_no_ack: p.sent_no_ack_records,
+            failed: p.failed_records,
+            pending: p.pending_records() as u64,
+            in_flight_requests: p.in_flight.len(),
+            epoch: p.epoch,
+        })
+        .collect()
+}
+
+/// An anomaly, explained.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AnomalyView {
+    /// Its index (producer-side ones after the group's).
+    pub index: usize,
+    /// What went wrong.
+    pub kind: AnomalyKind,
+    /// Where.
+    pub tp: Tp,
+    /// First offset (record id for records never in the log).
+    pub first_offset: u64,
+    /// Last offset.
+    pub last_offset: u64,
+    /// Records in it.
+    pub count: u64,
+    /// When it was found.
+    pub at_ms: u64,
+    /// Who.
+    pub member: Option<MemberId>,
+    /// One sentence.
+    pub sentence: String,
+    /// The cause chain, oldest first: `(time, what)`.
+    pub chain: Vec<(u64, String)>,
+}
+
+/// A group's anomalies, then the producer-side ones (which count for every group).
+pub fn anomalies(sim: &Sim, group: GroupId) -> Vec<AnomalyView> {
+    let ledger = sim.ledger();
+    let names = TpNames(sim);
+    let own = ledger
+        .groups
+        .get(group.index())
+        .map_or(&[][..], |g| g.anomalies.as_slice());
+    own.iter()
+        .chain(&ledger.producer_anomalies)
+        .enumerate()
+        .map(|(index, a)| AnomalyView {
+            index,
+            kind: a.kind,
+            tp: a.tp,
+            first_offset: a.first_offset,
+            last_offset: a.last_offset,
+            count: a.count,
+            at_ms: a.at_ms,
+            member: a.member,
+            sentence: explain::sentence(a, &names),
+            chain: explain::chain(a, &names),
+        })
+        .collect()
+}
+
+/// One partition's numbers for one group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PartitionMetrics {
+    /// The partition.
+    pub tp: Tp,
+    /// The owner's position.
+    pub position: Option<u64>,
+    /// The committed offset.
+    pub committed: Option<u64>,
+    /// The log end offset.
+    pub log_end_offset: u64,
+    /// `log end offset − committed`.
+    pub lag: Option<u64>,
+}
+
+/// One group's numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupMetrics {
+    /// The group.
+    pub group: GroupId,
+    /// Completed rebalances.
+    pub rebalances: u32,
+    /// Time eager rebalances stopped the group.
+    pub stop_the_world_ms: u64,
+    /// Records processed, duplicates included.
+    pub processed_records: u64,
+    /// Ledger totals.
+    pub totals: Totals,
+    /// Per partition.
+    pub partitions: Vec<PartitionMetrics>,
+}
+
+/// Cluster-wide numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metrics {
+    /// Virtual time.
+    pub now_ms: u64,
+    /// Records produced.
+    pub produced: u64,
+    /// Records in the logs, second copies included.
+    pub appended: u64,
+    /// Records with more than one copy in the log.
+    pub log_duplicates: u64,
+    /// Per group.
+    pub groups: Vec<GroupMetrics>,
+}
+
+/// Throughput, rebalances, stop-the-world time, totals, and per partition the numbers.
+pub fn metrics(sim: &Sim) -> Metrics {
+    let world = sim.world();
+    let ledger = sim.ledger();
+    let groups = groups(sim)
+        .into_iter()
+        .map(|g| {
+            let topics = &world.groups[g.id.index()].topics;
+            let partitions = world
+                .cluster
+                .partitions_of(topics)
+                .into_iter()
+                .map(|tp| {
+                    let l = lane(sim, tp, g.id, 0, None);
+                    PartitionMetrics {
+                        tp,
+                        position: l.position,
+                        committed: l.committed,
+                        log_end_offset: l.log_end_offset,
+                        lag: l.lag,
+                    }
+                })
+                .collect();
+            GroupMetrics {
+                group: g.id,
+                rebalances: g.rebalances,
+                stop_the_world_ms: g.stop_the_world_ms,
+                processed_records: ledger.groups[g.id.index()].processed_count(),
+                totals: sim.totals(g.id).unwrap_or_default(),
+                partitions,
+            }
+        })
+        .collect();
+    Metrics {
+        now_ms: sim.now_ms(),
+        produced: ledger.produced(),
+        appended: world
+            .brokers
+            .iter()
+            .map(super::broker::Broker::record_count)
+            .sum(),
+        log_duplicates: ledger.log_duplicates,
+        groups,
+    }
+}
+
+/// Per-key record counts per partition (for "which keys land where").
+pub fn keys_per_partition(sim: &Sim, topic: TopicId) -> BTreeMap<u32, usize> {
+    let mut out = BTreeMap::new();
+    for r in sim.ledger().records.iter().filter(|r| r.tp.topic == topic) {
+        *out.entry(r.tp.p()).or_insert(0) += 1;
+    }
+    out
+}

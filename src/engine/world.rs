@@ -1,0 +1,577 @@
+//! The world: every actor's state, what commands may do to it, and the dispatcher that
+//! hands each message, timer or command to the actor that owns it (turmoil's split: the
+//! kernel in `sim.rs` drives time, this holds the state).
+
+use std::collections::BTreeMap;
+
+use super::broker::Broker;
+use super::chunked::ChunkVec;
+use super::cluster::Cluster;
+use super::command::Command;
+use super::config::GroupConfig;
+use super::consumer::Consumer;
+use super::coordinator::Coordinator;
+use super::error::EngineError;
+use super::event::{CrashReason, Event, PartitionReason, TraceHash};
+use super::ids::{BrokerId, ConsumerRef, GroupId, MemberId, NodeId, ProducerId, TopicId, Tp};
+use super::keys::KeyTable;
+use super::ledger::LogLookup;
+use super::log::{LogRecord, PartitionLog};
+use super::msg::{Ctx, Msg, Out, Timer};
+use super::partitioner::to_positive;
+use super::producer::{KeyPool, KeySpace, Producer, Workload};
+use super::record::{tag_of, ProduceStatus, RecordInfo};
+use super::rng::Rng;
+
+/// The most producers the lab runs.
+pub const MAX_PRODUCERS: usize = 8;
+/// The most consumer groups the lab runs.
+pub const MAX_GROUPS: usize = 10;
+/// The most consumers one group may have.
+pub const MAX_CONSUMERS_PER_GROUP: usize = 16;
+/// The most records one simulation may hold.
+pub const MAX_RECORDS: u64 = 20_000_000;
+/// The longest key the lab accepts, in bytes.
+pub const MAX_KEY_BYTES: usize = 256;
+/// The longest value the lab accepts, in bytes.
+pub const MAX_VALUE_BYTES: usize = 1024;
+/// The longest `group.id` or `group.instance.id` the lab accepts.
+pub const MAX_ID_CHARS: usize = 128;
+
+/// A consumer group's clients, as the lab created them.
+#[derive(Clone, Debug)]
+pub struct GroupClients {
+    /// The group.
+    pub id: GroupId,
+    /// `group.id`.
+    pub name: String,
+    /// The configuration its consumers share.
+    pub config: GroupConfig,
+    /// The topics it subscribes to.
+    pub topics: Vec<String>,
+    /// Its consumer clients.
+    pub consumers: Vec<Consumer>,
+}
+
+/// What a handler gets from the kernel besides the world.
+pub struct Env<'a> {
+    /// Virtual time.
+    pub now_ms: u64,
+    /// The one RNG.
+    pub rng: &'a mut Rng,
+    /// Where effects go.
+    pub out: &'a mut Out,
+    /// The ledger's record facts.
+    pub records: &'a mut ChunkVec<RecordInfo>,
+    /// The trace hash.
+    pub trace: &'a mut TraceHash,
+}
+
+/// Every actor's state.
+#[derive(Clone, Debug)]
+pub struct World {
+    /// Topic metadata.
+    pub cluster: Cluster,
+    /// The brokers.
+    pub brokers: Vec<Broker>,
+    /// Their group coordinators (one per broker).
+    pub coordinators: Vec<Coordinator>,
+    /// The producer clients.
+    pub producers: Vec<Producer>,
+    /// The groups and their consumer clients.
+    pub groups: Vec<GroupClients>,
+    /// Interned keys.
+    pub keys: KeyTable,
+    /// Values typed by hand, by record id.
+    pub values: BTreeMap<u32, String>,
+}
+
+impl LogLookup for World {
+    fn log(&self, tp: Tp) -> Option<&PartitionLog> {
+        self.brokers.get(self.cluster.leader(tp).index())?.log(tp)
+    }
+}
+
+macro_rules! ctx {
+    ($env:expr, $world:expr) => {
+        Ctx {
+            now_ms: $env.now_ms,
+            rng: &mut *$env.rng,
+            out: &mut *$env.out,
+            cluster: &$world.cluster,
+            keys: &$world.keys,
+            records: &mut *$env.records,
+            trace: &mut *$env.trace,
+        }
+    };
+}
+
+impl World {
+    /// One broker and nothing else.
+    pub fn new() -> Self {
+        World {
+            cluster: Cluster::new(),
+            brokers: vec![Broker::new(BrokerId(0))],
+            coordinators: vec![Coordinator::new(BrokerId(0))],
+            producers: Vec::new(),
+            groups: Vec::new(),
+            keys: KeyTable::default(),
+            values: BTreeMap::new(),
+        }
+    }
+
+    /// A consumer client.
+    pub fn consumer(&self, c: ConsumerRef) -> Option<&Consumer> {
+        self.groups
+            .get(c.group.index())?
+            .consumers
+            .get(c.member.index())
+    }
+
+    fn consumer_mut(&mut self, c: ConsumerRef) -> Option<&mut Consumer> {
+        self.groups
+            .get_mut(c.group.index())?
+            .consumers
+            .get_mut(c.member.index())
+    }
+
+    /// The ids of the existing topics a group subscribes to.
+    pub fn subscribed_topics(&self, group: GroupId) -> Vec<TopicId> {
+        self.groups.get(group.index()).map_or_else(Vec::new, |g| {
+            g.topics
+                .iter()
+                .filter_map(|t| self.cluster.topic_id(t))
+                .collect()
+        })
+    }
+
+    /// The log of a partition (on its leader).
+    pub fn log(&self, tp: Tp) -> Option<&PartitionLog> {
+        LogLookup::log(self, tp)
+    }
+
+    // ---- dispatch ---------------------------------------------------------------------
+
+    /// Hands a delivered message to the actor that owns it.
+    pub fn deliver(&mut self, env: &mut Env, from: NodeId, to: NodeId, msg: Msg) {
+        match to {
+            NodeId::Broker(b) => {
+                let for_coordinator = msg.for_coordinator();
+                if for_coordinator {
+                    if let Some(c) = self.coordinators.get_mut(b.index()) {
+                        c.on_message(&mut ctx!(env, self), from, msg);
+                    }
+                } else if let Some(broker) = self.brokers.get_mut(b.index()) {
+                    broker.on_message(&mut ctx!(env, self), from, msg);
+                }
+            }
+            NodeId::Producer(p) => {
+                if let Some(producer) = self.producers.get_mut(p.index()) {
+                    producer.on_message(&mut ctx!(env, self), msg);
+                }
+            }
+            NodeId::Consumer(c) => {
+                let World {
+                    cluster,
+                    keys,
+                    groups,
+                    ..
+                } = self;
+                if let Some(consumer) = groups
+                    .get_mut(c.group.index())
+                    .and_then(|g| g.consumers.get_mut(c.member.index()))
+                {
+                    let world = WorldRef { cluster, keys };
+                    consumer.on_message(&mut ctx!(env, world), msg);
+                }
+            }
+        }
+    }
+
+    /// Hands a timer to the actor that set it.
+    pub fn fire(&mut self, env: &mut Env, node: NodeId, timer: Timer) {
+        match (node, timer) {
+            (NodeId::Producer(p), Timer::Producer(t)) => {
+                if let Some(producer) = self.producers.get_mut(p.index()) {
+                    producer.on_timer(&mut ctx!(env, self), t, MAX_RECORDS);
+                }
+            }
+            (NodeId::Consumer(c), Timer::Consumer(t)) => {
+                let World {
+                    cluster,
+                    keys,
+                    groups,
+                    ..
+                } = self;
+                if let Some(consumer) = groups
+                    .get_mut(c.group.index())
+                    .and_then(|g| g.consumers.get_mut(c.member.index()))
+                {
+                    let world = WorldRef { cluster, keys };
+                    consumer.on_timer(&mut ctx!(env, world), t);
+                }
+            }
+            (NodeId::Broker(b), Timer::Coordinator(t)) => {
+                if let Some(c) = self.coordinators.get_mut(b.index()) {
+                    c.on_timer(&mut ctx!(env, self), t);
+                }
+            }
+            (NodeId::Broker(b), Timer::Broker(t)) => {
+                if let Some(broker) = self.brokers.get_mut(b.index()) {
+                    broker.on_timer(&mut ctx!(env, self), t);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ---- commands ---------------------------------------------------------------------
+
+    /// Checks a command against the world as it is now.
+    ///
+    /// # Errors
+    /// Whatever makes it impossible, in words; nothing changes.
+    pub fn check(&self, command: &Command, produced: u64) -> Result<(), EngineError> {
+        super::checks::check(self, command, produced)
+    }
+
+    /// Runs a checked command.
+    pub fn execute(&mut self, env: &mut Env, command: Command) {
+        match command {
+            Command::CreateTopic {
+                name,
+                partitions,
+                config,
+            } => {
+                if let Ok(topic) = self.cluster.create_topic(&name, partitions, config) {
+                    for b in &mut self.brokers {
+                        b.ensure_partitions(topic, partitions);
+                    }
+                    env.out.event(Event::TopicCreated {
+                        at_ms: env.now_ms,
+                        topic,
+                        name: name.clone(),
+                        partitions,
+                    });
+                    self.metadata_changed(env, &name);
+                }
+            }
+            Command::DeleteTopic { topic } => self.delete_topic(env, topic),
+            Command::AddProducer { config, workload } => {
+                let id = ProducerId(self.producers.len() as u16);
+                self.producers.push(Producer::new(id, config));
+                self.set_workload(env, id, workload);
+            }
+            Command::SetWorkload { producer, workload } => {
+                self.set_workload(env, producer, workload)
+            }
+            Command::Send {
+                producer,
+                key,
+                payload_bytes,
+                poison,
+                topic,
+            } => {
+                let key = key.map(|k| self.keys.intern(&k));
+                if let Some(p) = self.producers.get_mut(producer.index()) {
+                    p.send_one(&mut ctx!(env, self), topic, key, payload_bytes, poison);
+                }
+            }
+            Command::AddGroup {
+                group_id,
+                config,
+                topics,
+            } => {
+                let id = GroupId(self.groups.len() as u16);
+                for c in &mut self.coordinators {
+                    c.add_group(id, &group_id);
+                }
+                self.groups.push(GroupClients {
+                    id,
+                    name: group_id,
+                    config,
+                    topics,
+                    consumers: Vec::new(),
+                });
+            }
+            Command::AddConsumer {
+                group,
+                group_instance_id,
+            } => self.add_consumer(env, group, group_instance_id),
+            Command::CrashConsumer { group, consumer } => {
+                self.with_consumer(env, group, consumer, |c, ctx| {
+                    c.crash(ctx, CrashReason::Killed)
+                })
+            }
+            Command::CloseConsumer { group, consumer } => {
+                self.with_consumer(env, group, consumer, |c, ctx| c.request_close(ctx))
+            }
+            Command::RestartConsumer { group, consumer } => {
+                self.with_consumer(env, group, consumer, |c, ctx| {
+                    if !c.status.alive() {
+                        c.start(ctx)
+                    }
+                })
+            }
+            Command::SlowConsumer {
+                group,
+                consumer,
+                processing_ms,
+            } => {
+                let c = ConsumerRef {
+                    group,
+                    member: consumer,
+                };
+                if let Some(c) = self.consumer_mut(c) {
+                    c.processing_ms_override = processing_ms;
+                }
+            }
+            Command::Seek {
+                group,
+                consumer,
+                partition,
+                to,
+                topic,
+            } => self.with_consumer(env, group, consumer, |c, ctx| {
+                c.seek(ctx, Tp::new(topic, partition), to)
+            }),
+            Command::Produce { key, value, topic } => {
+                self.produce_direct(env, topic, key.as_deref(), &value);
+            }
+            Command::ProduceRandomOrders { count, topic } => {
+                for _ in 0..count {
+                    let key = format!("order-{}", env.rng.below(100));
+                    self.produce_direct(env, topic, Some(&key), "");
+                }
+            }
+            Command::AddPartitions { total, topic } => self.add_partitions(env, topic, total),
+            // The network's commands and faults are the kernel's.
+            Command::InjectProduceFault { .. }
+            | Command::NetPartition { .. }
+            | Command::NetHold { .. }
+            | Command::NetRelease { .. }
+            | Command::NetHeal => {}
+        }
+    }
+
+    fn with_consumer(
+        &mut self,
+        env: &mut Env,
+        group: GroupId,
+        member: MemberId,
+        f: impl FnOnce(&mut Consumer, &mut Ctx),
+    ) {
+        let World {
+            cluster,
+            keys,
+            groups,
+            ..
+        } = self;
+        if let Some(c) = groups
+            .get_mut(group.index())
+            .and_then(|g| g.consumers.get_mut(member.index()))
+        {
+            let world = WorldRef { cluster, keys };
+            f(c, &mut ctx!(env, world));
+        }
+    }
+
+    fn add_consumer(&mut self, env: &mut Env, group: GroupId, instance: Option<String>) {
+        let Some(g) = self.groups.get_mut(group.index()) else {
+            return;
+        };
+        let member = MemberId(g.consumers.len() as u16);
+        let c = Consumer::new(
+            ConsumerRef { group, member },
+            instance,
+            g.topics.clone(),
+            g.config.clone(),
+        );
+        g.consumers.push(c);
+        self.with_consumer(env, group, member, |c, ctx| c.start(ctx));
+    }
+
+    fn set_workload(&mut self, env: &mut Env, producer: ProducerId, workload: Option<Workload>) {
+        let pool = workload
+            .as_ref()
+            .map(|w| KeyPool::new(&w.key_space, &mut self.keys))
+            .unwrap_or_default();
+        if let Some(p) = self.producers.get_mut(producer.index()) {
+            p.set_workload(&mut ctx!(env, self), workload, pool);
+        }
+    }
+
+    /// A metadata change the groups subscribed to `topic` must see: their leader notices
+    /// it and rejoins (ConsumerCoordinator `rejoinNeededOrPending`, assignment snapshot vs
+    /// metadata). The lab notices at once; real clients at their next metadata refresh.
+    fn metadata_changed(&mut self, env: &mut Env, topic: &str) {
+        let affected: Vec<ConsumerRef> = self
+            .groups
+            .iter()
+            .filter(|g| g.topics.iter().any(|t| t == topic))
+            .flat_map(|g| g.consumers.iter())
+            .filter(|c| c.status.alive() && c.is_leader)
+            .map(|c| c.id)
+            .collect();
+        for c in affected {
+            self.with_consumer(env, c.group, c.member, |c, ctx| c.request_rejoin(ctx));
+        }
+    }
+
+    fn delete_topic(&mut self, env: &mut Env, topic: TopicId) {
+        let Some(name) = self.cluster.topic(topic).map(|t| t.name.clone()) else {
+            return;
+        };
+        let _ = self.cluster.delete_topic(topic);
+        for b in &mut self.brokers {
+            b.delete_topic(topic);
+        }
+        for c in &mut self.coordinators {
+            c.forget_topic(topic);
+        }
+        for i in 0..self.producers.len() {
+            let World {
+                cluster,
+                keys,
+                producers,
+                ..
+            } = self;
+            let world = WorldRef { cluster, keys };
+            producers[i].forget_topic(&mut ctx!(env, world), topic);
+        }
+        env.out.event(Event::TopicDeleted {
+            at_ms: env.now_ms,
+            topic,
+        });
+        self.metadata_changed(env, &name);
+    }
+
+    fn add_partitions(&mut self, env: &mut Env, topic: TopicId, total: u32) {
+        let Ok(from) = self.cluster.add_partitions(topic, total) else {
+            return;
+        };
+        for b in &mut self.brokers {
+            b.ensure_partitions(topic, total);
+        }
+        let moved = moved_keys(&self.keys, from, total);
+        env.out.event(Event::PartitionsAdded {
+            at_ms: env.now_ms,
+            topic,
+            from,
+            to: total,
+            moved,
+        });
+        if let Some(name) = self.cluster.topic(topic).map(|t| t.name.clone()) {
+            self.metadata_changed(env, &name);
+        }
+    }
+
+    /// Appends one record straight into the log (no producer client): the partition
+    /// calculator's path. A key goes where the Java producer puts it (murmur2); a null key
+    /// to a seeded uniform pick.
+    pub fn produce_direct(
+        &mut self,
+        env: &mut Env,
+        topic: TopicId,
+        key: Option<&str>,
+        value: &str,
+    ) -> Option<(u32, u32, u64, PartitionReason)> {
+        let n = self.cluster.partition_count(topic);
+        if n == 0 {
+            return None;
+        }
+        let key_id = key.map(|k| self.keys.intern(k));
+        let (partition, reason) = match key_id.and_then(|k| self.keys.get(k)) {
+            Some(info) => (
+                to_positive(info.murmur2) % n,
+                PartitionReason::Murmur2 {
+                    hash: info.murmur2,
+                    partition_count: n,
+                },
+            ),
+            None => (env.rng.below(u64::from(n)) as u32, PartitionReason::Random),
+        };
+        let tp = Tp::new(topic, partition);
+        let record_id = env.records.len() as u32;
+        let bytes = super::accumulator::record_bytes(key.map_or(0, str::len), value.len() as u32);
+        env.records.push(RecordInfo {
+            produced_ms: env.now_ms,
+            first_offset: super::record::NO_OFFSET,
+            key: key_id,
+            tp,
+            producer: None,
+            copies: 0,
+            status: ProduceStatus::Acked,
+            reason: tag_of(&reason),
+            partition_count: n.min(255) as u8,
+            poison: false,
+            never_in_log: false,
+        });
+        env.trace
+            .push_u64((u64::from(record_id) << 32) | u64::from(partition));
+        if !value.is_empty() {
+            self.values.insert(record_id, value.to_owned());
+        }
+        let record = LogRecord {
+            timestamp_ms: env.now_ms,
+            record_id,
+            key: key_id,
+            size_bytes: bytes.min(u32::from(u16::MAX)) as u16,
+            poison: false,
+        };
+        let leader = self.cluster.leader(tp);
+        let offset = {
+            let World {
+                cluster,
+                keys,
+                brokers,
+                ..
+            } = self;
+            let world = WorldRef { cluster, keys };
+            brokers[leader.index()].append_direct(&mut ctx!(env, world), tp, record)?
+        };
+        env.out.event(Event::RecordAppended {
+            at_ms: env.now_ms,
+            record_id,
+            key: key_id,
+            tp,
+            offset,
+            reason: reason.clone(),
+        });
+        Some((record_id, partition, offset, reason))
+    }
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The shared parts of the world a context borrows while an actor is borrowed mutably.
+struct WorldRef<'a> {
+    cluster: &'a Cluster,
+    keys: &'a KeyTable,
+}
+
+/// Every known key whose murmur2 partition differs between `from` and `to` partitions.
+pub fn moved_keys(keys: &KeyTable, from: u32, to: u32) -> Vec<(u32, u32, u32)> {
+    keys.iter()
+        .filter_map(|(id, info)| {
+            let before = to_positive(info.murmur2) % from;
+            let after = to_positive(info.murmur2) % to;
+            (before != after).then_some((id, before, after))
+        })
+        .collect()
+}
+
+/// The longest key a key space generates, in bytes.
+pub fn longest_key(space: &KeySpace) -> usize {
+    let digits = |n: u32| n.saturating_sub(1).to_string().len();
+    match space {
+        KeySpace::Fixed(k) => k.len(),
+        KeySpace::Uniform { prefix, count } => prefix.len() + digits(*count),
+        KeySpace::HotKey { prefix, count, .. } => prefix.len() + digits(*count).max(3),
+        KeySpace::Null => 0,
+    }
+}
