@@ -14,9 +14,10 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 mod engine {
     use kafka_lab::engine::config::{AutoOffsetReset, GroupConfig, ProducerConfig};
+    use kafka_lab::engine::ids::{GroupId, ProducerId, TopicId};
     use kafka_lab::engine::log::LogRecord;
     use kafka_lab::engine::producer::{KeySpace, Workload};
-    use kafka_lab::engine::{Command, Sim};
+    use kafka_lab::engine::{view, Command, Sim};
 
     const RECORDS: u64 = 1_000_000;
 
@@ -24,7 +25,7 @@ mod engine {
     /// processing every record, the ledger tracking each one.
     #[divan::bench(sample_count = 5)]
     fn engine_1m_records_12_partitions_2_groups_of_3() -> u64 {
-        let mut sim = Sim::new("orders", 12, 42).unwrap();
+        let mut sim = Sim::with_topic("orders", 12, 42).unwrap();
         for g in 0..2 {
             let config = GroupConfig {
                 auto_offset_reset: AutoOffsetReset::Earliest,
@@ -35,11 +36,12 @@ mod engine {
             sim.apply(Command::AddGroup {
                 group_id: format!("group-{g}"),
                 config,
+                topics: vec!["orders".into()],
             })
             .unwrap();
             for _ in 0..3 {
                 sim.apply(Command::AddConsumer {
-                    group: g,
+                    group: GroupId(g),
                     group_instance_id: None,
                 })
                 .unwrap();
@@ -54,6 +56,7 @@ mod engine {
                     count: 1000,
                 },
                 payload_bytes: 100,
+                topic: TopicId(0),
             }),
         })
         .unwrap();
@@ -66,13 +69,17 @@ mod engine {
         sim.schedule_command(
             produce_ms + 1,
             Command::SetWorkload {
-                producer: 0,
+                producer: ProducerId(0),
                 workload: None,
             },
         );
         sim.run_until(produce_ms + 9_000);
         let expected = produce_ms * 1_000;
-        let consumed: u64 = sim.groups().iter().map(|g| g.processed_records).sum();
+        let consumed: u64 = view::metrics(&sim)
+            .groups
+            .iter()
+            .map(|g| g.processed_records)
+            .sum();
         assert!(sim.ledger().produced() >= expected);
         assert!(consumed >= 2 * expected, "consumed {consumed}");
         consumed
@@ -87,6 +94,8 @@ mod engine {
                 record_id: i as u32,
                 key: Some((i % 1000) as u32),
                 timestamp_ms: i / 1000,
+                size_bytes: 117,
+                poison: false,
             });
         }
         let mut sum = 0u64;

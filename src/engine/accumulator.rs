@@ -6,6 +6,7 @@
 //! and `BuiltInPartitioner.java`.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use super::cluster::Cluster;
 use super::config::ProducerConfig;
@@ -33,8 +34,9 @@ pub struct Batch {
     pub batch_id: u64,
     /// The partition it is for.
     pub tp: Tp,
-    /// Its records, in send order.
-    pub records: Vec<LogRecord>,
+    /// Its records, in send order (shared with the requests that carry it; appended to only
+    /// while it is open and unshared).
+    pub records: Rc<Vec<LogRecord>>,
     /// Estimated size in bytes, header included.
     pub size_bytes: u32,
     /// When the first record was added (delivery timeout runs from here).
@@ -278,7 +280,7 @@ impl Accumulator {
             deque.push_back(Batch {
                 batch_id,
                 tp,
-                records: Vec::new(),
+                records: Rc::new(Vec::new()),
                 size_bytes: BATCH_HEADER_BYTES,
                 created_ms: now_ms,
                 base_sequence: None,
@@ -290,7 +292,7 @@ impl Accumulator {
             appended_bytes += BATCH_HEADER_BYTES;
         }
         let batch = deque.back_mut().expect("a batch was just ensured");
-        batch.records.push(record);
+        Rc::make_mut(&mut batch.records).push(record);
         batch.size_bytes = batch.size_bytes.saturating_add(bytes);
         if batch.size_bytes >= limit {
             batch.closed = true;

@@ -3,6 +3,7 @@
 //! actor, in `coordinator.rs`.)
 
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 use super::event::{Event, ProducerEvent};
 use super::ids::{BrokerId, ConsumerRef, NodeId, ProducerId, TopicId, Tp};
@@ -433,7 +434,7 @@ impl Broker {
                 error: KafkaError::UnknownTopicOrPartition,
                 fetch_offset: offset,
                 high_watermark: 0,
-                records: Vec::new(),
+                records: Rc::new(Vec::new()),
             };
         };
         let hw = log.high_watermark();
@@ -443,7 +444,7 @@ impl Broker {
                 error: KafkaError::OffsetOutOfRange,
                 fetch_offset: offset,
                 high_watermark: hw,
-                records: Vec::new(),
+                records: Rc::new(Vec::new()),
             };
         }
         let mut bytes = 0u64;
@@ -460,7 +461,7 @@ impl Broker {
             error: KafkaError::None,
             fetch_offset: offset,
             high_watermark: hw,
-            records,
+            records: Rc::new(records),
         }
     }
 }

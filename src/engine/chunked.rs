@@ -2,28 +2,31 @@
 //! copies only pointers, and a write after a clone copies only the chunk it touches.
 //!
 //! The engine's big per-record arrays (partition logs, the ledger's facts and outcomes)
-//! live in these. Reads cost one extra indirection; writes check the chunk's reference
-//! count and copy it the first time it is shared.
+//! live in these. Full chunks are shared (`Rc`, the engine is single-threaded); the newest,
+//! still growing chunk is a plain vector, so the hot path (append, update a recent record)
+//! costs what a `Vec` costs. A clone copies that tail (at most one chunk).
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// Elements per chunk (a power of two).
 const CHUNK_BITS: u32 = 12;
 const CHUNK: usize = 1 << CHUNK_BITS;
 const MASK: usize = CHUNK - 1;
 
-/// A growable vector whose clones share their chunks until written.
+/// A growable vector whose clones share their full chunks until written.
 #[derive(Clone, Debug)]
 pub struct ChunkVec<T: Clone> {
-    chunks: Vec<Arc<Vec<T>>>,
-    len: usize,
+    /// Full chunks, `CHUNK` elements each.
+    full: Vec<Rc<Vec<T>>>,
+    /// The newest elements (fewer than `CHUNK`).
+    tail: Vec<T>,
 }
 
 impl<T: Clone> Default for ChunkVec<T> {
     fn default() -> Self {
         ChunkVec {
-            chunks: Vec::new(),
-            len: 0,
+            full: Vec::new(),
+            tail: Vec::new(),
         }
     }
 }
@@ -36,92 +39,129 @@ impl<T: Clone> ChunkVec<T> {
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.len
+        (self.full.len() << CHUNK_BITS) + self.tail.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.full.is_empty() && self.tail.is_empty()
+    }
+
+    fn seal_if_full(&mut self) {
+        if self.tail.len() == CHUNK {
+            let chunk = std::mem::replace(&mut self.tail, Vec::with_capacity(CHUNK));
+            self.full.push(Rc::new(chunk));
+        }
     }
 
     /// Appends one element.
     pub fn push(&mut self, value: T) {
-        if self.len & MASK == 0 {
-            self.chunks.push(Arc::new(Vec::with_capacity(CHUNK)));
+        if self.tail.capacity() == 0 {
+            self.tail.reserve_exact(CHUNK);
         }
-        let last = self
-            .chunks
-            .last_mut()
-            .expect("a chunk exists after the check above");
-        Arc::make_mut(last).push(value);
-        self.len += 1;
+        self.tail.push(value);
+        self.seal_if_full();
     }
 
     /// Appends every element of `values`, chunk by chunk.
     pub fn extend_from_slice(&mut self, mut values: &[T]) {
         while !values.is_empty() {
-            if self.len & MASK == 0 {
-                self.chunks.push(Arc::new(Vec::with_capacity(CHUNK)));
+            if self.tail.capacity() == 0 {
+                self.tail.reserve_exact(CHUNK);
             }
-            let room = CHUNK - (self.len & MASK);
-            let take = room.min(values.len());
-            let last = self
-                .chunks
-                .last_mut()
-                .expect("a chunk exists after the check above");
-            Arc::make_mut(last).extend_from_slice(&values[..take]);
-            self.len += take;
+            let take = (CHUNK - self.tail.len()).min(values.len());
+            self.tail.extend_from_slice(&values[..take]);
             values = &values[take..];
+            self.seal_if_full();
         }
     }
 
     /// The element at `index`, if any.
+    #[inline]
     pub fn get(&self, index: usize) -> Option<&T> {
-        if index >= self.len {
-            return None;
+        let chunk = index >> CHUNK_BITS;
+        if chunk < self.full.len() {
+            Some(&self.full[chunk][index & MASK])
+        } else if chunk == self.full.len() {
+            self.tail.get(index & MASK)
+        } else {
+            None
         }
-        Some(&self.chunks[index >> CHUNK_BITS][index & MASK])
     }
 
     /// The element at `index`, mutably (copies its chunk if a clone shares it).
+    #[inline]
     pub fn get_mut(&mut self, index: usize) -> Option<&mut T> {
-        if index >= self.len {
-            return None;
+        let chunk = index >> CHUNK_BITS;
+        if chunk < self.full.len() {
+            Some(&mut Rc::make_mut(&mut self.full[chunk])[index & MASK])
+        } else if chunk == self.full.len() {
+            self.tail.get_mut(index & MASK)
+        } else {
+            None
         }
-        let chunk = &mut self.chunks[index >> CHUNK_BITS];
-        Some(&mut Arc::make_mut(chunk)[index & MASK])
     }
 
     /// Grows to `len` elements with `fill`, or does nothing if already that long.
     pub fn resize_up(&mut self, len: usize, fill: T) {
-        while self.len < len {
-            self.push(fill.clone());
+        while self.len() < len {
+            if self.tail.capacity() == 0 {
+                self.tail.reserve_exact(CHUNK);
+            }
+            let room = CHUNK - self.tail.len();
+            let add = room.min(len - self.len());
+            self.tail.resize(self.tail.len() + add, fill.clone());
+            self.seal_if_full();
         }
     }
 
-    /// The elements in `range` (clamped to the vector), in order.
-    pub fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &T> + '_ {
-        let to = to.min(self.len);
+    /// The elements in `from..to` (clamped to the vector), as contiguous slices in order.
+    pub fn slices(&self, from: usize, to: usize) -> impl Iterator<Item = &[T]> + '_ {
+        let to = to.min(self.len());
         let from = from.min(to);
-        (from..to).map(move |i| &self.chunks[i >> CHUNK_BITS][i & MASK])
+        let mut at = from;
+        std::iter::from_fn(move || {
+            if at >= to {
+                return None;
+            }
+            let chunk = at >> CHUNK_BITS;
+            let start = at & MASK;
+            let slice: &[T] = if chunk < self.full.len() {
+                &self.full[chunk]
+            } else {
+                &self.tail
+            };
+            let end = (start + (to - at)).min(slice.len());
+            at += end - start;
+            Some(&slice[start..end])
+        })
+    }
+
+    /// The elements in `from..to` (clamped to the vector), in order.
+    pub fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &T> + '_ {
+        self.slices(from, to).flatten()
     }
 
     /// Every element, in order.
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
-        self.chunks.iter().flat_map(|c| c.iter())
+        self.full
+            .iter()
+            .flat_map(|c| c.iter())
+            .chain(self.tail.iter())
     }
 
-    /// Memory of this vector's chunks: `(unshared, all, share)`. `unshared` counts chunks
-    /// no clone holds; `all` counts every chunk; `share` splits each chunk's bytes evenly
+    /// Memory of this vector: `(unshared, all, share)`. `unshared` counts what no clone
+    /// holds; `all` counts everything; `share` splits each shared chunk's bytes evenly
     /// among its holders, so summing `share` over every live copy gives the distinct bytes.
     pub fn memory(&self) -> (usize, usize, usize) {
         let size = std::mem::size_of::<T>();
-        let mut own = 0;
-        let mut all = 0;
-        let mut share = 0;
-        for c in &self.chunks {
+        let tail = self.tail.capacity() * size;
+        let mut own = tail;
+        let mut all = tail;
+        let mut share = tail;
+        for c in &self.full {
             let bytes = c.capacity() * size;
-            let holders = Arc::strong_count(c);
+            let holders = Rc::strong_count(c);
             all += bytes;
             share += bytes / holders;
             if holders == 1 {
@@ -144,12 +184,14 @@ mod tests {
         }
         let b = a.clone();
         *a.get_mut(5).unwrap() = 99;
+        *a.get_mut(9_999).unwrap() = 7;
         a.push(10_000);
         assert_eq!(a.get(5), Some(&99));
         assert_eq!(b.get(5), Some(&5));
+        assert_eq!(b.get(9_999), Some(&9_999));
         assert_eq!((a.len(), b.len()), (10_001, 10_000));
         assert_eq!(b.get(10_000), None);
-        // Only the written chunk and the tail were copied.
+        // Only the written chunk was copied; the untouched one is still shared.
         let (own, all, share) = a.memory();
         assert!(
             own < all && own <= share && share < all,
@@ -162,11 +204,18 @@ mod tests {
     }
 
     #[test]
-    fn extend_crosses_chunks() {
+    fn extend_and_resize_cross_chunks() {
         let mut a = ChunkVec::new();
         let values: Vec<u16> = (0..9_000).map(|i| i as u16).collect();
         a.extend_from_slice(&values[..100]);
         a.extend_from_slice(&values[100..]);
         assert_eq!(a.iter().copied().collect::<Vec<_>>(), values);
+        assert_eq!(
+            a.slices(4_000, 8_200).map(<[u16]>::len).collect::<Vec<_>>(),
+            vec![96, 4_096, 8]
+        );
+        let mut z: ChunkVec<u8> = ChunkVec::new();
+        z.resize_up(10_000, 3);
+        assert_eq!((z.len(), z.get(9_999)), (10_000, Some(&3)));
     }
 }

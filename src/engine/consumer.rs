@@ -6,6 +6,7 @@
 //! ConsumerCoordinator, FetchCollector, CompletedFetch) and ClassicKafkaConsumer.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 use super::assignor::{assign, rebalance_protocol, Protocol, Strategy, Subscription};
 use super::config::{AutoOffsetReset, GroupConfig, ManualCommit};
@@ -80,12 +81,54 @@ enum AfterCommit {
     Close,
 }
 
-/// A partition's records from one fetch response, handed out over consecutive polls.
+/// Records of one partition from one fetch response, from index `next` up to `end`. The
+/// fetch buffer holds these (a fetch's chunk, handed out over consecutive polls) and so does
+/// the application's batch (the part one poll returned): both share the response's records.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct CompletedFetch {
-    tp: Tp,
-    next_offset: u64,
-    records: VecDeque<LogRecord>,
+pub struct Chunk {
+    /// The partition.
+    pub tp: Tp,
+    /// The offset of the record at `next`.
+    pub next_offset: u64,
+    records: Rc<Vec<LogRecord>>,
+    next: usize,
+    end: usize,
+}
+
+impl Chunk {
+    /// Records left in it.
+    pub fn len(&self) -> usize {
+        self.end - self.next
+    }
+
+    /// True when none are left.
+    pub fn is_empty(&self) -> bool {
+        self.next >= self.end
+    }
+
+    /// Takes the first `n` records as a chunk of their own.
+    fn split_front(&mut self, n: usize) -> Chunk {
+        let n = n.min(self.len());
+        let front = Chunk {
+            end: self.next + n,
+            ..self.clone()
+        };
+        self.next += n;
+        self.next_offset += n as u64;
+        front
+    }
+
+    /// Takes the next record with its offset.
+    fn pop(&mut self) -> Option<(u64, LogRecord)> {
+        if self.is_empty() {
+            return None;
+        }
+        let r = self.records[self.next];
+        let o = self.next_offset;
+        self.next += 1;
+        self.next_offset += 1;
+        Some((o, r))
+    }
 }
 
 /// A commit waiting for its response.
@@ -135,13 +178,13 @@ pub struct Consumer {
     offsets_in_flight: bool,
     sticky_user_data: Option<(Vec<Tp>, i32)>,
     pending_assignment: Option<Vec<Tp>>,
-    buffer: VecDeque<CompletedFetch>,
+    buffer: VecDeque<Chunk>,
     fetch_in_flight: Option<u64>,
     next_request_id: u64,
     /// What the application thread does.
     pub app: AppState,
-    /// Polled records not yet processed, in order.
-    pub batch: VecDeque<(Tp, u64, LogRecord)>,
+    /// Polled records not yet processed, in order, as chunks per partition.
+    pub batch: VecDeque<Chunk>,
     /// Per partition: processed up to (next offset), for commits after processing.
     processed: BTreeMap<Tp, u64>,
     app_token: u64,
@@ -150,6 +193,7 @@ pub struct Consumer {
     /// When `poll()` was last called.
     pub last_poll_ms: u64,
     poll_token: u64,
+    poll_timer_at: Option<u64>,
     /// A graceful close was requested.
     pub closing: bool,
     /// When auto-commit is next due.
@@ -206,6 +250,7 @@ impl Consumer {
             processing_ms_override: None,
             last_poll_ms: 0,
             poll_token: 0,
+            poll_timer_at: None,
             closing: false,
             next_auto_commit_ms: 0,
             commit: None,
@@ -236,18 +281,24 @@ impl Consumer {
     /// The fetched-but-unprocessed offsets per partition, as `(partition, from, to_exclusive)`.
     pub fn held_ranges(&self) -> Vec<(Tp, u64, u64)> {
         let mut out: Vec<(Tp, u64, u64)> = Vec::new();
-        for &(tp, o, _) in &self.batch {
-            match out.iter_mut().find(|r| r.0 == tp && r.2 == o) {
-                Some(r) => r.2 = o + 1,
-                None => out.push((tp, o, o + 1)),
+        for c in self.batch.iter().filter(|c| !c.is_empty()) {
+            let (from, to) = (c.next_offset, c.next_offset + c.len() as u64);
+            match out.iter_mut().find(|r| r.0 == c.tp && r.2 == from) {
+                Some(r) => r.2 = to,
+                None => out.push((c.tp, from, to)),
             }
         }
         out
     }
 
+    /// Records polled and not yet processed.
+    pub fn in_hand(&self) -> usize {
+        self.batch.iter().map(Chunk::len).sum()
+    }
+
     /// True when it waits in `poll()` with nothing to hand out (no records buffered).
     pub fn idle(&self) -> bool {
-        self.status.alive() && self.app == AppState::Polling && self.batch.is_empty()
+        self.status.alive() && self.app == AppState::Polling && self.in_hand() == 0
     }
 
     // ---- timers -----------------------------------------------------------------------
@@ -534,8 +585,12 @@ impl Consumer {
     /// One iteration of `poll()`: the coordinator's work, then records from the fetcher.
     fn poll(&mut self, ctx: &mut Ctx) {
         self.last_poll_ms = ctx.now_ms;
-        let deadline = ctx.now_ms.saturating_add(self.config.max_poll_interval_ms);
-        self.timer(ctx, deadline, ConsumerTimerKind::PollTimeout);
+        if self.poll_timer_at.is_none() {
+            // One timer at a time: when it fires early it re-arms at the current deadline.
+            let deadline = ctx.now_ms.saturating_add(self.config.max_poll_interval_ms);
+            self.poll_timer_at = Some(deadline);
+            self.timer(ctx, deadline, ConsumerTimerKind::PollTimeout);
+        }
         if self.closing {
             self.close(ctx);
             return;
@@ -601,7 +656,7 @@ impl Consumer {
     /// Records from the fetch buffer, up to `max.poll.records` (FetchCollector
     /// `collectFetch`). A partition's chunk is handed out over consecutive polls; once
     /// drained, the partition moves to the end of the fetch order (CompletedFetch `drain`).
-    fn collect_fetch(&mut self) -> Vec<(Tp, u64, LogRecord)> {
+    fn collect_fetch(&mut self) -> Vec<Chunk> {
         let mut remaining = self.config.max_poll_records as usize;
         let mut out = Vec::new();
         while remaining > 0 {
@@ -614,14 +669,11 @@ impl Consumer {
                 self.buffer.pop_front(); // stale: revoked, sought, or reset since
                 continue;
             }
-            let take = remaining.min(front.records.len());
-            for r in front.records.drain(..take) {
-                out.push((tp, front.next_offset, r));
-                front.next_offset += 1;
-            }
-            remaining -= take;
+            let taken = front.split_front(remaining);
+            remaining -= taken.len();
+            out.push(taken);
             self.positions.insert(tp, front.next_offset);
-            if front.records.is_empty() {
+            if front.is_empty() {
                 self.buffer.pop_front();
                 if let Some(i) = self.assigned.iter().position(|&p| p == tp) {
                     let p = self.assigned.remove(i);
@@ -632,14 +684,11 @@ impl Consumer {
         out
     }
 
-    fn polled(&mut self, ctx: &mut Ctx, records: Vec<(Tp, u64, LogRecord)>) {
-        let mut ranges: Vec<(Tp, u64, u64)> = Vec::new();
-        for &(tp, o, _) in &records {
-            match ranges.iter_mut().find(|r| r.0 == tp && r.2 == o) {
-                Some(r) => r.2 = o + 1,
-                None => ranges.push((tp, o, o + 1)),
-            }
-        }
+    fn polled(&mut self, ctx: &mut Ctx, records: Vec<Chunk>) {
+        let ranges: Vec<(Tp, u64, u64)> = records
+            .iter()
+            .map(|c| (c.tp, c.next_offset, c.next_offset + c.len() as u64))
+            .collect();
         self.event(
             ctx,
             GroupEvent::Polled {
@@ -675,7 +724,7 @@ impl Consumer {
         };
         let mut run: Option<(Tp, u64, u64)> = None;
         for _ in 0..take {
-            let Some((tp, offset, record)) = self.batch.pop_front() else {
+            let Some((tp, offset, record)) = self.pop_record() else {
                 break;
             };
             if record.poison {
@@ -691,7 +740,6 @@ impl Consumer {
                 self.crash(ctx, CrashReason::Poison { tp, offset });
                 return;
             }
-            self.processed.insert(tp, offset + 1);
             run = match run {
                 Some((t, from, to)) if t == tp && to == offset => Some((t, from, offset + 1)),
                 other => {
@@ -711,8 +759,19 @@ impl Consumer {
         self.after_record(ctx);
     }
 
-    fn flush_processed(&self, ctx: &mut Ctx, run: Option<(Tp, u64, u64)>) {
+    fn pop_record(&mut self) -> Option<(Tp, u64, LogRecord)> {
+        loop {
+            let front = self.batch.front_mut()?;
+            if let Some((o, r)) = front.pop() {
+                return Some((front.tp, o, r));
+            }
+            self.batch.pop_front();
+        }
+    }
+
+    fn flush_processed(&mut self, ctx: &mut Ctx, run: Option<(Tp, u64, u64)>) {
         if let Some((tp, from, to)) = run {
+            self.processed.insert(tp, to);
             self.event(
                 ctx,
                 GroupEvent::Processed {
@@ -728,7 +787,7 @@ impl Consumer {
 
     /// After a record: the next one, or (batch done) the after-batch commit, then poll.
     fn after_record(&mut self, ctx: &mut Ctx) {
-        if !self.batch.is_empty() {
+        if self.in_hand() > 0 {
             let at = ctx.now_ms.saturating_add(self.processing_ms());
             self.timer(ctx, at, ConsumerTimerKind::App);
             return;
@@ -999,10 +1058,13 @@ impl Consumer {
             }
             match part.error {
                 KafkaError::None if !part.records.is_empty() => {
-                    self.buffer.push_back(CompletedFetch {
+                    let end = part.records.len();
+                    self.buffer.push_back(Chunk {
                         tp,
                         next_offset: part.fetch_offset,
-                        records: part.records.into(),
+                        records: part.records,
+                        next: 0,
+                        end,
                     });
                 }
                 KafkaError::OffsetOutOfRange => {
@@ -1332,7 +1394,13 @@ impl Consumer {
         let deadline = self
             .last_poll_ms
             .saturating_add(self.config.max_poll_interval_ms);
-        if ctx.now_ms < deadline || self.member_state == MemberState::Unjoined {
+        self.poll_timer_at = None;
+        if ctx.now_ms < deadline {
+            self.poll_timer_at = Some(deadline);
+            self.timer(ctx, deadline, ConsumerTimerKind::PollTimeout);
+            return;
+        }
+        if self.member_state == MemberState::Unjoined {
             return;
         }
         // The partitions stay assigned until the next poll, which reports them lost.

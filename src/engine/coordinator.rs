@@ -58,6 +58,8 @@ pub struct GroupMember {
     pub heartbeat_deadline_ms: u64,
     /// Its partitions in the current generation.
     pub assignment: Vec<Tp>,
+    /// When its one expiry timer fires, if armed.
+    expiry_timer_at: Option<u64>,
 }
 
 impl GroupMember {
@@ -534,6 +536,7 @@ impl Coordinator {
         member_id: String,
         req: JoinRequest,
     ) {
+        let broker = self.broker;
         let g = self.group_mut(group).expect("checked by the caller");
         // Checked before the member is added: the first member of an empty group does not
         // count as a newcomer of its own initial delay.
@@ -556,13 +559,19 @@ impl Coordinator {
                 is_new: true,
                 heartbeat_deadline_ms: deadline,
                 assignment: Vec::new(),
+                expiry_timer_at: None,
             },
         );
         g.put(&member_id);
         if g.leader.is_none() {
             g.leader = Some(member_id.clone());
         }
-        schedule_expiry(ctx, self.broker, group, &member_id, deadline);
+        arm_expiry(
+            ctx,
+            broker,
+            group,
+            g.members.get_mut(&member_id).expect("inserted"),
+        );
         group_event(
             ctx,
             group,
@@ -608,7 +617,12 @@ impl Coordinator {
         if g.leader.as_deref() == Some(old_id.as_str()) {
             g.leader = Some(new_id.clone());
         }
-        schedule_expiry(ctx, self.broker, group, &new_id, deadline);
+        arm_expiry(
+            ctx,
+            node_broker(node),
+            group,
+            g.members.get_mut(&new_id).expect("inserted"),
+        );
         if old_client != client {
             group_event(
                 ctx,
@@ -783,7 +797,7 @@ impl Coordinator {
             m.is_new = false;
             let deadline = ctx.now_ms + m.session_timeout_ms;
             m.heartbeat_deadline_ms = deadline;
-            schedule_expiry(ctx, broker, group, &id, deadline);
+            arm_expiry(ctx, broker, group, m);
             respond_join(ctx, node, g, &id, false);
         }
     }
@@ -871,7 +885,7 @@ impl Coordinator {
                     m.awaiting_sync = false;
                     let deadline = ctx.now_ms + m.session_timeout_ms;
                     m.heartbeat_deadline_ms = deadline;
-                    schedule_expiry(ctx, broker, group, &id, deadline);
+                    arm_expiry(ctx, broker, group, m);
                     ctx.out.send(
                         node,
                         NodeId::Consumer(m.client),
@@ -912,7 +926,7 @@ impl Coordinator {
         let m = g.members.get_mut(member_id).expect("validated");
         let deadline = ctx.now_ms + m.session_timeout_ms;
         m.heartbeat_deadline_ms = deadline;
-        schedule_expiry(ctx, broker, group, member_id, deadline);
+        arm_expiry(ctx, broker, group, m);
         match state {
             GroupState::PreparingRebalance => KafkaError::RebalanceInProgress,
             GroupState::CompletingRebalance | GroupState::Stable => KafkaError::None,
@@ -1060,14 +1074,25 @@ impl Coordinator {
             CoordinatorTimer::MemberExpiry {
                 group,
                 member_id,
-                deadline_ms,
+                at_ms,
             } => {
-                let expired = self.group(group).is_some_and(|g| {
-                    g.members.get(&member_id).is_some_and(|m| {
-                        m.heartbeat_deadline_ms == deadline_ms && !m.has_satisfied_heartbeat()
-                    })
-                });
-                if expired {
+                let broker = self.broker;
+                let now = ctx.now_ms;
+                let Some(m) = self
+                    .group_mut(group)
+                    .and_then(|g| g.members.get_mut(&member_id))
+                else {
+                    return;
+                };
+                if m.expiry_timer_at != Some(at_ms) {
+                    return; // superseded by an earlier timer
+                }
+                m.expiry_timer_at = None;
+                if m.heartbeat_deadline_ms > now {
+                    arm_expiry(ctx, broker, group, m);
+                    return;
+                }
+                if !m.has_satisfied_heartbeat() {
                     self.remove_member(ctx, group, &member_id, RemovalReason::SessionTimeout, true);
                 }
             }
@@ -1183,20 +1208,28 @@ fn group_event(ctx: &mut Ctx, group: GroupId, event: GroupEvent) {
     });
 }
 
-fn schedule_expiry(
-    ctx: &mut Ctx,
-    broker: BrokerId,
-    group: GroupId,
-    member_id: &str,
-    deadline: u64,
-) {
+/// Arms the member's expiry timer unless one is pending: one timer per member, which
+/// re-arms at the current deadline when a heartbeat moved it.
+fn node_broker(node: NodeId) -> BrokerId {
+    match node {
+        NodeId::Broker(b) => b,
+        _ => BrokerId(0),
+    }
+}
+
+fn arm_expiry(ctx: &mut Ctx, broker: BrokerId, group: GroupId, m: &mut GroupMember) {
+    let at_ms = m.heartbeat_deadline_ms;
+    if m.expiry_timer_at.is_some_and(|t| t <= at_ms) {
+        return; // the pending timer comes first and re-arms if needed
+    }
+    m.expiry_timer_at = Some(at_ms);
     ctx.out.timer(
-        deadline,
+        at_ms,
         NodeId::Broker(broker),
         Timer::Coordinator(CoordinatorTimer::MemberExpiry {
             group,
-            member_id: member_id.to_owned(),
-            deadline_ms: deadline,
+            member_id: m.member_id.clone(),
+            at_ms,
         }),
     );
 }

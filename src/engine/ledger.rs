@@ -359,8 +359,9 @@ pub struct GroupLedger {
     /// The group.
     pub group: GroupId,
     state: ChunkVec<u8>,
-    /// Outcome counts per topic (a group's totals cover the topics it subscribes to).
-    counts: BTreeMap<TopicId, Counts>,
+    /// Outcome counts per topic, by topic index (a group's totals cover the topics it
+    /// subscribes to).
+    counts: Vec<Counts>,
     /// Per producer, per key: the highest record id processed plus one.
     last_by_key: Vec<Vec<u32>>,
     runs: BTreeMap<Tp, Vec<ProcessingRun>>,
@@ -387,6 +388,37 @@ struct Counts {
     out_of_order: u64,
 }
 
+impl Counts {
+    fn counter(&mut self, o: Outcome) -> Option<&mut u64> {
+        match o {
+            Outcome::Once => Some(&mut self.once),
+            Outcome::Duplicate => Some(&mut self.duplicate),
+            Outcome::Lost => Some(&mut self.lost),
+            Outcome::Skipped => Some(&mut self.skipped),
+            Outcome::Failed => Some(&mut self.failed),
+            Outcome::Pending => None,
+        }
+    }
+
+    /// A record went from `old` to `new`.
+    fn moved(&mut self, old: Outcome, new: Outcome) {
+        if let Some(c) = self.counter(old) {
+            *c -= 1;
+        }
+        if let Some(c) = self.counter(new) {
+            *c += 1;
+        }
+    }
+}
+
+/// The entry of `topic` in a per-topic vector, grown on first use.
+fn topic_entry<T: Default>(v: &mut Vec<T>, topic: TopicId) -> &mut T {
+    if v.len() <= topic.index() {
+        v.resize_with(topic.index() + 1, T::default);
+    }
+    &mut v[topic.index()]
+}
+
 /// Record counts of one topic.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct TopicCounts {
@@ -408,7 +440,8 @@ pub struct Ledger {
     pub log_duplicates: u64,
     /// Records sent that never reached the log.
     pub lost_before_log: u64,
-    per_topic: BTreeMap<TopicId, TopicCounts>,
+    /// Record counts by topic index.
+    per_topic: Vec<TopicCounts>,
     /// Records counted into `per_topic` so far.
     seen: usize,
 }
@@ -437,14 +470,17 @@ impl Ledger {
     fn sync(&mut self) {
         while self.seen < self.records.len() {
             let topic = self.records.get(self.seen).expect("below len").tp.topic;
-            self.per_topic.entry(topic).or_default().produced += 1;
+            topic_entry(&mut self.per_topic, topic).produced += 1;
             self.seen += 1;
         }
     }
 
     fn topic_counts(&self, topics: &[TopicId]) -> TopicCounts {
         let mut t = TopicCounts::default();
-        for c in topics.iter().filter_map(|id| self.per_topic.get(id)) {
+        for c in topics
+            .iter()
+            .filter_map(|id| self.per_topic.get(id.index()))
+        {
             t.produced += c.produced;
             t.in_log += c.in_log;
             t.lost_before_log += c.lost_before_log;
@@ -613,7 +649,7 @@ impl Ledger {
             }
             info.never_in_log = true;
             self.lost_before_log += 1;
-            self.per_topic.entry(tp.topic).or_default().lost_before_log += 1;
+            topic_entry(&mut self.per_topic, tp.topic).lost_before_log += 1;
             let a = anomaly.get_or_insert_with(|| {
                 let mut a =
                     Anomaly::single(AnomalyKind::LostBeforeLog, None, tp, u64::from(id), at_ms);
@@ -640,7 +676,7 @@ impl Ledger {
             info.copies = info.copies.saturating_add(1);
             if info.copies == 1 {
                 info.first_offset = offset;
-                self.per_topic.entry(tp.topic).or_default().in_log += 1;
+                topic_entry(&mut self.per_topic, tp.topic).in_log += 1;
                 continue;
             }
             self.log_duplicates += 1;
@@ -699,7 +735,7 @@ impl GroupLedger {
 
     fn counts(&self, topics: &[TopicId]) -> Counts {
         let mut c = Counts::default();
-        for x in topics.iter().filter_map(|t| self.counts.get(t)) {
+        for x in topics.iter().filter_map(|t| self.counts.get(t.index())) {
             c.once += x.once;
             c.duplicate += x.duplicate;
             c.lost += x.lost;
@@ -719,22 +755,7 @@ impl GroupLedger {
             return;
         }
         *byte = (*byte & !OUTCOME_MASK) | byte_of(outcome);
-        let counts = self.counts.entry(tp.topic).or_default();
-        for (o, delta) in [(old, false), (outcome, true)] {
-            let counter = match o {
-                Outcome::Once => &mut counts.once,
-                Outcome::Duplicate => &mut counts.duplicate,
-                Outcome::Lost => &mut counts.lost,
-                Outcome::Skipped => &mut counts.skipped,
-                Outcome::Failed => &mut counts.failed,
-                Outcome::Pending => continue,
-            };
-            if delta {
-                *counter += 1;
-            } else {
-                *counter -= 1;
-            }
-        }
+        topic_entry(&mut self.counts, tp.topic).moved(old, outcome);
     }
 
     fn note(&mut self, at_ms: u64, member: MemberId, note: Note) {
@@ -949,27 +970,33 @@ impl GroupLedger {
         };
         let start = offsets.start;
         let end = offsets.end;
-        let ids: Vec<(u64, u32)> = log
-            .range(start, end)
-            .map(|(o, r)| (o, r.record_id))
-            .collect();
-        self.processed += ids.len() as u64;
-        for (offset, id) in ids {
-            let before = self.outcome(id);
-            let after = match before {
-                Outcome::Once | Outcome::Duplicate => Outcome::Duplicate,
-                _ => Outcome::Once,
+        topic_entry(&mut self.counts, tp.topic);
+        // The hot path: one byte and one counter per record; anything rarer goes aside.
+        for (offset, r) in log.range(start, end) {
+            self.processed += 1;
+            let id = r.record_id;
+            let i = id as usize;
+            if self.state.len() <= i {
+                self.state.resize_up(i + 1, 0);
+            }
+            let byte = self.state.get_mut(i).expect("resized above");
+            let before = outcome_of(*byte);
+            let again = matches!(before, Outcome::Once | Outcome::Duplicate);
+            let after = if again {
+                Outcome::Duplicate
+            } else {
+                Outcome::Once
             };
-            self.set(tp, id, after);
-            if after == Outcome::Duplicate {
+            *byte = (*byte & !OUTCOME_MASK) | byte_of(after);
+            self.counts[tp.topic.index()].moved(before, after);
+            if again {
                 self.explain_duplicate(at_ms, member, tp, offset);
+            } else if let (Some(info), Some(_)) = (records.get(i), r.key) {
+                self.check_order(at_ms, member, tp, offset, id, info.producer, info.key);
             }
-            if before != Outcome::Once && before != Outcome::Duplicate {
-                if let Some(info) = records.get(id as usize) {
-                    self.check_order(at_ms, member, tp, offset, id, info.producer, info.key);
-                }
-            }
-            self.extend_run(at_ms, member, generation, tp, offset);
+        }
+        if start < end {
+            self.extend_run(at_ms, member, generation, tp, start, end - 1);
         }
         if let Some(ranges) = self.held.get_mut(&member) {
             for r in ranges.iter_mut() {
@@ -1207,7 +1234,7 @@ impl GroupLedger {
         let byte = self.state.get_mut(i).expect("set before the order check");
         if *byte & OUT_OF_ORDER == 0 {
             *byte |= OUT_OF_ORDER;
-            self.counts.entry(tp.topic).or_default().out_of_order += 1;
+            topic_entry(&mut self.counts, tp.topic).out_of_order += 1;
             let mut a =
                 Anomaly::single(AnomalyKind::OutOfOrder, Some(self.group), tp, offset, at_ms);
             a.member = Some(member);
@@ -1216,11 +1243,19 @@ impl GroupLedger {
         }
     }
 
-    fn extend_run(&mut self, at_ms: u64, member: MemberId, generation: i32, tp: Tp, offset: u64) {
+    fn extend_run(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        generation: i32,
+        tp: Tp,
+        from: u64,
+        to: u64,
+    ) {
         let runs = self.runs.entry(tp).or_default();
         if let Some(last) = runs.last_mut() {
-            if last.member == member && last.generation == generation && last.to + 1 == offset {
-                last.to = offset;
+            if last.member == member && last.generation == generation && last.to + 1 == from {
+                last.to = to;
                 last.last_ms = at_ms;
                 return;
             }
@@ -1231,8 +1266,8 @@ impl GroupLedger {
         runs.push(ProcessingRun {
             member,
             generation,
-            from: offset,
-            to: offset,
+            from,
+            to,
             first_ms: at_ms,
             last_ms: at_ms,
         });

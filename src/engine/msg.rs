@@ -6,6 +6,8 @@
 //! events into the trace, the ledger and the event log. This module imports no actor, so
 //! every actor can import it without a cycle.
 
+use std::rc::Rc;
+
 use super::assignor::Strategy;
 use super::cluster::Cluster;
 use super::event::Event;
@@ -75,8 +77,8 @@ pub struct ProduceBatch {
     pub base_sequence: Option<i32>,
     /// The producer epoch its sequences belong to.
     pub epoch: u16,
-    /// The records.
-    pub records: Vec<LogRecord>,
+    /// The records (shared with the producer's in-flight copy: a request is not copied).
+    pub records: Rc<Vec<LogRecord>>,
 }
 
 /// The broker's answer for one batch.
@@ -103,8 +105,8 @@ pub struct FetchedPartition {
     pub fetch_offset: u64,
     /// The partition's high watermark.
     pub high_watermark: u64,
-    /// Records from `fetch_offset`, in order.
-    pub records: Vec<LogRecord>,
+    /// Records from `fetch_offset`, in order (shared by the consumer's buffer and batch).
+    pub records: Rc<Vec<LogRecord>>,
 }
 
 /// Where ListOffsets looks.
@@ -386,11 +388,9 @@ pub enum ProducerTimer {
     },
     /// The sender loop should run (a batch lingered long enough or a backoff ended).
     SenderWake,
-    /// The oldest request on the connection may have timed out.
-    RequestTimeout {
-        /// The request.
-        request_id: u64,
-    },
+    /// The oldest request on the connection may have timed out (one timer at a time; it
+    /// re-arms for the oldest request when that one is younger).
+    RequestTimeout,
 }
 
 /// What a consumer's timer is for.
@@ -436,14 +436,15 @@ pub enum CoordinatorTimer {
         /// The rebalance it belongs to.
         token: u64,
     },
-    /// A member's heartbeat deadline.
+    /// A member's heartbeat deadline may have passed (one timer per member; it re-arms
+    /// when a heartbeat moved the deadline).
     MemberExpiry {
         /// The group.
         group: GroupId,
         /// Kafka's member id.
         member_id: String,
-        /// The deadline it was set for (a later heartbeat moves it).
-        deadline_ms: u64,
+        /// When this timer fires (a newer, earlier one supersedes it).
+        at_ms: u64,
     },
 }
 

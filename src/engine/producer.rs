@@ -7,6 +7,7 @@
 //! BuiltInPartitioner, Sender, TransactionManager) and `common/utils/ExponentialBackoff`.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use super::accumulator::{record_bytes, Accumulator, Batch};
 use super::config::{PartitionerKind, ProducerConfig};
@@ -183,6 +184,7 @@ pub struct Producer {
     /// Records that failed (delivery timeout).
     pub failed_records: u64,
     sender_wake_at: Option<u64>,
+    timeout_timer_at: Option<u64>,
 }
 
 impl Producer {
@@ -213,6 +215,7 @@ impl Producer {
             sent_no_ack_records: 0,
             failed_records: 0,
             sender_wake_at: None,
+            timeout_timer_at: None,
         }
     }
 
@@ -284,7 +287,10 @@ impl Producer {
                 }
                 self.run_sender(ctx);
             }
-            ProducerTimer::RequestTimeout { request_id } => self.request_timeout(ctx, request_id),
+            ProducerTimer::RequestTimeout => {
+                self.timeout_timer_at = None;
+                self.request_timeout(ctx);
+            }
         }
     }
 
@@ -553,7 +559,7 @@ impl Producer {
                 tp: b.tp,
                 base_sequence: b.base_sequence,
                 epoch: b.epoch,
-                records: b.records.clone(),
+                records: Rc::clone(&b.records),
             })
             .collect();
         self.event(
@@ -577,7 +583,7 @@ impl Producer {
         if acks_zero {
             // acks=0: done once written; nothing comes back.
             for b in &batches {
-                for r in &b.records {
+                for r in b.records.iter() {
                     if let Some(info) = ctx.records.get_mut(r.record_id as usize) {
                         info.status = ProduceStatus::SentNoAck;
                     }
@@ -586,11 +592,9 @@ impl Producer {
             }
             return;
         }
-        let timeout = ctx.now_ms.saturating_add(self.config.request_timeout_ms);
-        ctx.out.timer(
-            timeout,
-            self.node(),
-            Timer::Producer(ProducerTimer::RequestTimeout { request_id }),
+        self.arm_timeout(
+            ctx,
+            ctx.now_ms.saturating_add(self.config.request_timeout_ms),
         );
         self.in_flight.push_back(InFlight {
             request_id,
@@ -752,7 +756,7 @@ impl Producer {
     }
 
     fn complete_batch(&mut self, ctx: &mut Ctx, batch: &Batch) {
-        for r in &batch.records {
+        for r in batch.records.iter() {
             if let Some(info) = ctx.records.get_mut(r.record_id as usize) {
                 info.status = ProduceStatus::Acked;
             }
@@ -797,11 +801,18 @@ impl Producer {
     /// The oldest request on the connection got no answer within `request.timeout.ms`:
     /// the client closes the connection and every request in flight on it fails and is
     /// retried (NetworkClient `handleTimedOutRequests`).
-    fn request_timeout(&mut self, ctx: &mut Ctx, request_id: u64) {
-        let Some(request) = self.in_flight.iter().find(|r| r.request_id == request_id) else {
+    fn request_timeout(&mut self, ctx: &mut Ctx) {
+        let Some(oldest) = self.in_flight.front() else {
             return;
         };
-        let broker = request.broker;
+        let deadline = oldest
+            .sent_ms
+            .saturating_add(self.config.request_timeout_ms);
+        if ctx.now_ms < deadline {
+            self.arm_timeout(ctx, deadline);
+            return;
+        }
+        let (broker, request_id) = (oldest.broker, oldest.request_id);
         let failed: Vec<InFlight> = self.in_flight.drain(..).collect();
         self.event(
             ctx,
@@ -821,6 +832,17 @@ impl Producer {
             }
         }
         self.run_sender(ctx);
+    }
+
+    fn arm_timeout(&mut self, ctx: &mut Ctx, at_ms: u64) {
+        if self.timeout_timer_at.is_none() {
+            self.timeout_timer_at = Some(at_ms);
+            ctx.out.timer(
+                at_ms,
+                self.node(),
+                Timer::Producer(ProducerTimer::RequestTimeout),
+            );
+        }
     }
 
     /// Handles a response from a broker.

@@ -8,7 +8,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use super::command::Command;
 use super::error::EngineError;
@@ -63,7 +63,7 @@ impl PartialOrd for Scheduled {
 /// The newest events, in shared chunks so a checkpoint costs pointers, not copies.
 #[derive(Clone, Debug, Default)]
 pub struct EventLog {
-    chunks: std::collections::VecDeque<Arc<Vec<Event>>>,
+    chunks: std::collections::VecDeque<Rc<Vec<Event>>>,
     /// Events dropped from the front.
     dropped: u64,
     len: usize,
@@ -73,10 +73,10 @@ impl EventLog {
     fn push(&mut self, event: Event) {
         if self.chunks.back().is_none_or(|c| c.len() >= EVENT_CHUNK) {
             self.chunks
-                .push_back(Arc::new(Vec::with_capacity(EVENT_CHUNK)));
+                .push_back(Rc::new(Vec::with_capacity(EVENT_CHUNK)));
         }
         let last = self.chunks.back_mut().expect("ensured above");
-        Arc::make_mut(last).push(event);
+        Rc::make_mut(last).push(event);
         self.len += 1;
         if self.len > MAX_EVENTS_KEPT + EVENT_CHUNK {
             let old = self.chunks.pop_front().expect("more than one chunk");

@@ -298,7 +298,7 @@ fn member_view(
         } else {
             Vec::new()
         },
-        in_hand: c.batch.len(),
+        in_hand: c.in_hand(),
         processing_ms: c.processing_ms(),
         slowed: c.processing_ms_override.is_some(),
         deadlines,

@@ -145,7 +145,7 @@ pub fn producer_events(sim: &Sim) -> Vec<(u64, ProducerEvent)> {
 /// Runs until `c1` holds polled records it has not processed yet, then crashes it.
 fn crash_c1_mid_batch(sim: &mut Sim) {
     let mut t = sim.now_ms();
-    while consumer(sim, G0, c(1)).batch.is_empty() {
+    while consumer(sim, G0, c(1)).in_hand() == 0 {
         t += 1;
         run_checked(sim, t);
         assert!(t < 60_000, "c1 never held a batch");
