@@ -9,4 +9,4 @@
 #![warn(missing_docs)]
 
 pub mod engine;
-// TEMP pub mod ui;
+pub mod ui;

@@ -1,8 +1,6 @@
 //! Browser entry point: install the panic hook and mount the lab. Nothing else lives here.
 
 fn main() {
-    #[cfg(any())]
     console_error_panic_hook::set_once();
-    #[cfg(any())]
     leptos::mount::mount_to_body(|| leptos::view! { <kafka_lab::ui::App/> });
 }

@@ -150,11 +150,10 @@ mod tidy {
 
     /// `'x'` or `'\n'` rather than a lifetime `'a`.
     fn is_char_literal(chars: &[char], i: usize) -> bool {
-        match (chars.get(i + 1), chars.get(i + 2)) {
-            (Some('\\'), _) => true,
-            (Some(_), Some('\'')) => true,
-            _ => false,
-        }
+        matches!(
+            (chars.get(i + 1), chars.get(i + 2)),
+            (Some('\\'), _) | (Some(_), Some('\''))
+        )
     }
 
     /// Every forbidden word in `src`'s code, as `(line, word)`.
@@ -196,6 +195,107 @@ mod tidy {
         );
     }
 
+    /// The engine modules the UI may name: the read model, commands, scenarios and
+    /// levels, and errors. Everything else in the engine is its own business.
+    const UI_MAY_IMPORT: &[&str] = &[
+        "view", "command", "scenario", "level", "levels", "error", "lab",
+    ];
+
+    /// Every `engine::name` the code of `src` names, as `(line, name)`; a braced list
+    /// (`engine::{a, b::c}`) yields each top-level name.
+    pub fn engine_modules(src: &str) -> Vec<(usize, String)> {
+        let code = code_only(src);
+        let mut out = Vec::new();
+        let needle = "engine::";
+        let mut from = 0;
+        while let Some(at) = code[from..].find(needle) {
+            let start = from + at + needle.len();
+            let line = code[..start].matches('\n').count() + 1;
+            let rest = &code[start..];
+            if let Some(list) = rest.strip_prefix('{') {
+                let mut depth = 0;
+                let mut item = String::new();
+                for ch in list.chars() {
+                    match ch {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            out.push((line, first_segment(&item)));
+                            item.clear();
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    item.push(ch);
+                }
+                if !item.trim().is_empty() {
+                    out.push((line, first_segment(&item)));
+                }
+            } else {
+                out.push((line, first_segment(rest)));
+            }
+            from = start;
+        }
+        out
+    }
+
+    fn first_segment(path: &str) -> String {
+        path.trim()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    }
+
+    #[test]
+    fn the_ui_names_only_the_read_model_commands_scenarios_and_errors() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+        let mut files = Vec::new();
+        rust_files(&root, &mut files);
+        files.sort();
+        assert!(
+            files.len() >= 5,
+            "too few UI files under {}",
+            root.display()
+        );
+        let mut report = Vec::new();
+        let mut seen = 0;
+        for file in &files {
+            let text = fs::read_to_string(file).expect("readable file");
+            for (line, module) in engine_modules(&text) {
+                seen += 1;
+                if !UI_MAY_IMPORT.contains(&module.as_str()) {
+                    report.push(format!("{}:{line}: engine::{module}", file.display()));
+                }
+            }
+        }
+        assert!(
+            seen > 10,
+            "the scan found only {seen} engine paths in src/ui"
+        );
+        assert!(
+            report.is_empty(),
+            "src/ui may name only engine::{{{}}}:\n{}",
+            UI_MAY_IMPORT.join(", "),
+            report.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_import_scan_reads_paths_lists_and_ignores_prose() {
+        let src = "use crate::engine::view::{self, Tp};\n// engine::ledger in prose\nuse crate::engine::{scenario::Scenario, ledger::Ledger};\nlet s = \"engine::sim\";\nfn f() { crate::engine::world::World::new(); }";
+        let got = engine_modules(src);
+        assert_eq!(
+            got,
+            vec![
+                (1, "view".to_owned()),
+                (3, "scenario".to_owned()),
+                (3, "ledger".to_owned()),
+                (5, "world".to_owned()),
+            ]
+        );
+    }
+
     /// The scanner itself, on fixtures: what it must catch and what it must ignore.
     #[test]
     fn the_scanner_catches_code_and_ignores_prose() {
@@ -225,6 +325,48 @@ mod tidy {
                 .collect();
             assert_eq!(&got, lines, "fixture: {src}");
         }
+    }
+}
+
+/// One pinned run: the default scenario, a crash at 10 s, up to 60 s. Its trace hash is
+/// stored in `tests/data/golden_trace.txt` and checked here natively and in the browser
+/// tier (`tests/web.rs`), so wasm and native runs are the same run, bit for bit.
+mod golden {
+    use kafka_lab::engine::lab::Lab;
+    use kafka_lab::engine::scenario::Scenario;
+    use kafka_lab::engine::view::{Command, GroupId, MemberId};
+
+    /// The pinned hash, as stored.
+    pub fn pinned() -> u64 {
+        let text = include_str!("data/golden_trace.txt");
+        let hex = text
+            .lines()
+            .find(|l| !l.starts_with('#'))
+            .expect("a hash line");
+        u64::from_str_radix(hex.trim(), 16).expect("hex")
+    }
+
+    /// The run.
+    pub fn run() -> u64 {
+        let mut lab = Lab::fresh(Scenario::default()).expect("default scenario");
+        lab.advance_to(10_000);
+        lab.command(Command::CrashConsumer {
+            group: GroupId(0),
+            consumer: MemberId(0),
+        })
+        .expect("crash");
+        lab.advance_to(60_000);
+        lab.sim().trace_hash()
+    }
+
+    #[test]
+    fn the_pinned_run_has_the_pinned_trace_hash() {
+        let got = run();
+        assert_eq!(
+            got,
+            pinned(),
+            "the default run's trace changed: {got:016x}. If on purpose, update tests/data/golden_trace.txt"
+        );
     }
 }
 

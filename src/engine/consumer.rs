@@ -190,6 +190,8 @@ pub struct Consumer {
     app_token: u64,
     /// Lab: per-record processing time override ("slow down").
     pub processing_ms_override: Option<u64>,
+    /// When and why it last crashed (kept until it restarts, for the card).
+    pub crashed: Option<(u64, CrashReason)>,
     /// When `poll()` was last called.
     pub last_poll_ms: u64,
     poll_token: u64,
@@ -248,6 +250,7 @@ impl Consumer {
             processed: BTreeMap::new(),
             app_token: 0,
             processing_ms_override: None,
+            crashed: None,
             last_poll_ms: 0,
             poll_token: 0,
             poll_timer_at: None,
@@ -391,6 +394,7 @@ impl Consumer {
             return;
         }
         self.status = ConsumerStatus::Crashed;
+        self.crashed = Some((ctx.now_ms, reason));
         self.incarnation += 1;
         self.event(
             ctx,
@@ -1067,11 +1071,7 @@ impl Consumer {
                         end,
                     });
                 }
-                KafkaError::OffsetOutOfRange => {
-                    if self.out_of_range(ctx, tp) {
-                        return;
-                    }
-                }
+                KafkaError::OffsetOutOfRange if self.out_of_range(ctx, tp) => return,
                 _ => {}
             }
         }

@@ -266,10 +266,11 @@ fn duplicate(a: &Anomaly, p: &str, records: &str, member: &str) -> String {
         } => Some((*member, *generation, *last_ms)),
         _ => None,
     });
+    let it = if a.count == 1 { "it" } else { "them" };
     if let Some((m, generation, last_ms)) = before {
         let _ = write!(
             s,
-            ": {} had processed it in generation {generation} at t={last_ms} ms",
+            ": {} had processed {it} in generation {generation} by t={last_ms} ms",
             who(m)
         );
         match a.causes.iter().find_map(|c| match c {
@@ -279,11 +280,13 @@ fn duplicate(a: &Anomaly, p: &str, records: &str, member: &str) -> String {
             Some((t, how)) => {
                 let _ = write!(
                     s,
-                    " and then {} at t={t} ms before committing past it",
+                    " and then {} at t={t} ms before committing past {it}",
                     stop_words(how)
                 );
             }
-            None => s.push_str(" without committing past it"),
+            None => {
+                let _ = write!(s, " without committing past {it}");
+            }
         }
     }
     if let Some((offset, source)) = a.causes.iter().find_map(|c| match c {

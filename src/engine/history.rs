@@ -26,6 +26,10 @@ pub struct Session {
     pub commands: Vec<(u64, Command)>,
     /// The virtual time the user was at.
     pub now_ms: u64,
+    /// The furthest time this history has been run to (the timeline's end after a seek
+    /// back). Cut to the fork's time when a command in the past replaces the future.
+    #[serde(default)]
+    pub furthest_ms: u64,
 }
 
 impl Session {
@@ -35,12 +39,21 @@ impl Session {
             scenario,
             commands: Vec::new(),
             now_ms: 0,
+            furthest_ms: 0,
         }
     }
 
     /// The furthest recorded moment: the user's time or the last command's.
     pub fn horizon_ms(&self) -> u64 {
-        self.now_ms.max(self.commands.last().map_or(0, |c| c.0))
+        self.now_ms
+            .max(self.furthest_ms)
+            .max(self.commands.last().map_or(0, |c| c.0))
+    }
+
+    /// Moves the user's time to `t_ms`, remembering how far the history reaches.
+    pub fn set_now(&mut self, t_ms: u64) {
+        self.now_ms = t_ms;
+        self.furthest_ms = self.furthest_ms.max(t_ms);
     }
 
     /// Rebuilds the simulation at `t_ms` from the seed: the scenario, then each command at
@@ -62,6 +75,8 @@ impl Session {
     /// # Errors
     /// More than [`MAX_COMMANDS`] commands.
     pub fn record(&mut self, at_ms: u64, command: Command) -> Result<(), EngineError> {
+        // Acting in the past replaces what came after: the timeline ends here now.
+        self.furthest_ms = self.furthest_ms.min(at_ms);
         self.commands.retain(|(t, _)| *t <= at_ms);
         if self.commands.len() >= MAX_COMMANDS {
             return Err(EngineError::LimitExceeded {
@@ -215,7 +230,7 @@ impl Checkpoints {
     /// (before the commands recorded at that time).
     pub fn offer(&mut self, sim: &Sim) {
         let t = sim.now_ms();
-        if t % self.every_ms == 0 {
+        if t.is_multiple_of(self.every_ms) {
             self.keep(t, sim);
         }
     }

@@ -1123,7 +1123,7 @@ impl GroupLedger {
                 continue;
             }
             self.set(tp, id, Outcome::Lost);
-            self.anomaly_at(AnomalyKind::Lost, tp, offset, at_ms, None, || Vec::new());
+            self.anomaly_at(AnomalyKind::Lost, tp, offset, at_ms, None, Vec::new);
             let needs_causes = self.anomalies.last().is_some_and(|a| a.causes.is_empty());
             if needs_causes {
                 let causes = self.lost_causes(at_ms, tp, offset);

@@ -27,6 +27,7 @@ pub mod history;
 pub mod ids;
 pub mod invariants;
 pub mod keys;
+pub mod lab;
 pub mod ledger;
 pub mod log;
 pub mod msg;

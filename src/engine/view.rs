@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+pub use super::cluster::{TopicConfig, MAX_PARTITIONS, MAX_TOPICS};
 pub use super::command::{Command, SeekTo};
 pub use super::config::{
     Acks, AutoOffsetReset, GroupConfig, ManualCommit, PartitionerKind, ProducerConfig,
@@ -21,18 +22,21 @@ pub use super::event::{
     CommitError, CrashReason, Event, GroupEvent, GroupState, HeartbeatResult, NetEvent,
     PartitionReason, PositionSource, ProducerEvent, RemovalReason,
 };
-pub use super::history::{Checkpoints, Session};
+pub use super::history::{Checkpoints, Session, MAX_TIME_MS};
 pub use super::ids::{
     consumer_client_id, producer_client_id, BrokerId, ConsumerRef, GroupId, MemberId, NodeId,
     PartitionId, ProducerId, TopicId, Tp,
 };
+pub use super::lab::{Applied, Lab};
 pub use super::ledger::{AnomalyKind, Outcome, Totals};
 pub use super::net::Latency;
-pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2};
+pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2, to_positive};
 pub use super::producer::{KeySpace, ProduceFault, Workload};
 pub use super::scenario::Scenario;
 pub use super::sim::Sim;
-pub use super::world::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+pub use super::world::{
+    MAX_CONSUMERS_PER_GROUP, MAX_GROUPS, MAX_KEY_BYTES, MAX_PRODUCERS, MAX_VALUE_BYTES,
+};
 
 use super::consumer::{AppState, ConsumerStatus, MemberState};
 use super::explain;
@@ -150,6 +154,8 @@ pub struct MemberView {
     pub deadlines: Vec<(DeadlineKind, u64)>,
     /// Why it is idle, in words (when it is).
     pub idle_reason: Option<String>,
+    /// When and why it crashed, while it stays down.
+    pub crashed: Option<(u64, CrashReason)>,
 }
 
 /// One group.
@@ -250,8 +256,10 @@ fn member_view(
             member: c.id.member,
         })
     });
+    // A member that is down is removed when its session times out. (A live member waiting
+    // in a join has no session countdown: the coordinator holds it for the rebalance.)
     if let Some(m) = in_group {
-        if !c.status.alive() || c.next_heartbeat_ms.is_none() {
+        if !c.status.alive() {
             deadlines.push((DeadlineKind::SessionTimeout, m.heartbeat_deadline_ms));
         }
     }
@@ -303,6 +311,7 @@ fn member_view(
         slowed: c.processing_ms_override.is_some(),
         deadlines,
         idle_reason,
+        crashed: c.crashed,
     }
 }
 
@@ -717,4 +726,198 @@ pub fn keys_per_partition(sim: &Sim, topic: TopicId) -> BTreeMap<u32, usize> {
         *out.entry(r.tp.p()).or_insert(0) += 1;
     }
     out
+}
+
+/// The name of an interned key.
+pub fn key_name(sim: &Sim, key: u32) -> Option<String> {
+    sim.world().keys.get(key).map(|k| k.name.clone())
+}
+
+/// The events numbered `from` and later that are still in memory, with the number the
+/// next one will get (a cursor for views that consume events as they come).
+pub fn events_since(sim: &Sim, from: u64) -> (Vec<Event>, u64) {
+    let events = sim.events().since(from).cloned().collect();
+    (events, sim.event_count())
+}
+
+/// The topic's name.
+pub fn topic_name(sim: &Sim, topic: TopicId) -> String {
+    sim.world()
+        .cluster
+        .all_topics()
+        .get(topic.index())
+        .map_or_else(|| format!("topic {}", topic.0), |t| t.name.clone())
+}
+
+/// A group's `group.id`.
+pub fn group_name(sim: &Sim, group: GroupId) -> String {
+    sim.world()
+        .groups
+        .get(group.index())
+        .map_or_else(|| format!("group {}", group.0 + 1), |g| g.name.clone())
+}
+
+/// The topics a group subscribes to (existing ones), in id order.
+pub fn subscribed_topics(sim: &Sim, group: GroupId) -> Vec<TopicId> {
+    let mut t = sim.world().subscribed_topics(group);
+    t.sort();
+    t
+}
+
+/// For a topic written by keyed workloads with Kafka's default partitioner: how many of
+/// their keys map to `tp`, of how many keys in all (`None` when no keyed workload writes
+/// there). Lets an empty partition explain itself.
+pub fn keys_mapping_to(sim: &Sim, tp: Tp) -> Option<(usize, usize)> {
+    let world = sim.world();
+    let n = world.cluster.partition_count(tp.topic);
+    let mut names: Vec<String> = Vec::new();
+    for p in &world.producers {
+        let Some(w) = &p.workload else { continue };
+        if w.topic != tp.topic
+            || p.config.partitioner != PartitionerKind::JavaDefault
+            || p.config.partitioner_ignore_keys
+        {
+            continue;
+        }
+        match &w.key_space {
+            KeySpace::Fixed(k) => names.push(k.clone()),
+            KeySpace::Uniform { prefix, count } | KeySpace::HotKey { prefix, count, .. } => {
+                names.extend((0..*count.min(&10_000)).map(|i| format!("{prefix}{i}")));
+                if let KeySpace::HotKey { prefix, .. } = &w.key_space {
+                    names.push(format!("{prefix}hot"));
+                }
+            }
+            KeySpace::Null => {}
+        }
+    }
+    if names.is_empty() || n == 0 {
+        return None;
+    }
+    names.sort();
+    names.dedup();
+    let here = names
+        .iter()
+        .filter(|k| java_partition(k.as_bytes(), n) == tp.p())
+        .count();
+    Some((here, names.len()))
+}
+
+/// One produced record, as a flight on the stage needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordView {
+    /// Where it goes (or went).
+    pub tp: Tp,
+    /// Who sent it (`None`: typed by hand).
+    pub producer: Option<ProducerId>,
+    /// The key's name.
+    pub key: Option<String>,
+    /// The key's murmur2 (for its colour).
+    pub key_hash: Option<i32>,
+    /// Why that partition.
+    pub reason: PartitionReason,
+    /// A poison record.
+    pub poison: bool,
+}
+
+/// The record numbered `record_id`, if it exists.
+pub fn record(sim: &Sim, record_id: u32) -> Option<RecordView> {
+    let world = sim.world();
+    let info = sim.ledger().records.get(record_id as usize)?;
+    let key = info.key.and_then(|k| world.keys.get(k));
+    Some(RecordView {
+        tp: info.tp,
+        producer: info.producer,
+        key: key.map(|k| k.name.clone()),
+        key_hash: key.map(|k| k.murmur2),
+        reason: info.reason(&world.keys),
+        poison: info.poison,
+    })
+}
+
+/// Calls `f` on each event numbered `from` or later that is still in memory, newest
+/// last, and returns the number the next event will get. Borrows, never clones: the
+/// stage reads thousands of events per frame under load.
+pub fn visit_events_since(sim: &Sim, from: u64, mut f: impl FnMut(&Event)) -> u64 {
+    for e in sim.events().since(from) {
+        f(e);
+    }
+    sim.event_count()
+}
+
+/// How many anomalies [`anomalies`] would list for `group` (cheap: no sentences).
+pub fn anomaly_count(sim: &Sim, group: GroupId) -> usize {
+    let ledger = sim.ledger();
+    ledger
+        .groups
+        .get(group.index())
+        .map_or(0, |g| g.anomalies.len())
+        + ledger.producer_anomalies.len()
+}
+
+/// The ledger's totals for a group (once, duplicate, lost, …), if the group exists.
+pub fn totals(sim: &Sim, group: GroupId) -> Option<Totals> {
+    sim.totals(group)
+}
+
+/// A short note of the newest anomaly a member caused at or after `since_ms`: `(kind,
+/// partition, first offset, last offset)`. Looks at the group's last 64 anomalies only,
+/// so a card can ask every frame.
+pub fn recent_anomaly_of(
+    sim: &Sim,
+    group: GroupId,
+    member: MemberId,
+    since_ms: u64,
+) -> Option<(AnomalyKind, Tp, u64, u64)> {
+    let g = sim.ledger().groups.get(group.index())?;
+    g.anomalies
+        .iter()
+        .rev()
+        .take(64)
+        .take_while(|a| a.at_ms >= since_ms)
+        .find(|a| a.member == Some(member))
+        .map(|a| (a.kind, a.tp, a.first_offset, a.last_offset))
+}
+
+/// A few facts of one anomaly, without its sentence (cheap enough for every frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnomalyBrief {
+    /// Its index in [`anomalies`].
+    pub index: usize,
+    /// What went wrong.
+    pub kind: AnomalyKind,
+    /// Where.
+    pub tp: Tp,
+    /// The first offset.
+    pub first_offset: u64,
+    /// The last offset.
+    pub last_offset: u64,
+    /// Who.
+    pub member: Option<MemberId>,
+}
+
+/// The group's anomalies numbered `from` and later (as [`anomalies`] numbers them), at
+/// most the newest `max`.
+pub fn anomalies_since(sim: &Sim, group: GroupId, from: usize, max: usize) -> Vec<AnomalyBrief> {
+    let ledger = sim.ledger();
+    let own = ledger
+        .groups
+        .get(group.index())
+        .map_or(&[][..], |g| g.anomalies.as_slice());
+    let total = own.len() + ledger.producer_anomalies.len();
+    let start = from.max(total.saturating_sub(max));
+    (start..total)
+        .filter_map(|i| {
+            let a = own
+                .get(i)
+                .or_else(|| ledger.producer_anomalies.get(i - own.len()))?;
+            Some(AnomalyBrief {
+                index: i,
+                kind: a.kind,
+                tp: a.tp,
+                first_offset: a.first_offset,
+                last_offset: a.last_offset,
+                member: a.member,
+            })
+        })
+        .collect()
 }

@@ -2,8 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::engine::partitioner::{crc32_partition, java_partition, murmur2};
-use crate::engine::topic::MAX_PARTITIONS;
+use crate::engine::view::{crc32_partition, java_partition, murmur2, to_positive, MAX_PARTITIONS};
 
 /// Type a key and a partition count; see both clients' partitions and whether they agree.
 #[component]
@@ -20,9 +19,14 @@ pub fn Calculator() -> impl IntoView {
             }
         };
         let k = key.get();
+        // The producer treats an empty key as null: nothing to hash.
+        if k.is_empty() {
+            return Ok(None);
+        }
         let java = java_partition(k.as_bytes(), n);
         let rd = crc32_partition(k.as_bytes(), n);
-        Ok((murmur2(k.as_bytes()), java, rd))
+        let hash = murmur2(k.as_bytes());
+        Ok(Some((hash, to_positive(hash), n, java, rd)))
     };
     view! {
         <section class="lab-panel lab-calculator" aria-labelledby="calc-title">
@@ -33,6 +37,7 @@ pub fn Calculator() -> impl IntoView {
                     class="lab-field__input"
                     aria-label="calculator key"
                     data-testid="calc-key"
+                    placeholder="empty = null key"
                     prop:value=move || key.get()
                     on:input=move |ev| key.set(event_target_value(&ev))
                 />
@@ -51,9 +56,16 @@ pub fn Calculator() -> impl IntoView {
             <div class="lab-calculator__out" data-testid="calc-out" aria-live="polite">
                 {move || match result() {
                     Err(e) => view! { <p class="lab-notice__text lab-notice__text--error">{e}</p> }.into_any(),
-                    Ok((hash, java, rd)) => {
+                    Ok(None) => view! {
+                        <p data-testid="calc-null">
+                            "An empty key is a null key: there is nothing to hash. The Java producer picks the partition itself (sticky: it fills one batch, then moves on); librdkafka's consistent_random picks at random."
+                        </p>
+                    }
+                    .into_any(),
+                    Ok(Some((hash, positive, n, java, rd))) => {
                         view! {
-                            <p>"Java client (murmur2 " {hash} "): " <strong data-testid="calc-java">"p" {java}</strong></p>
+                            <p class="lab-mono">{format!("murmur2 = {hash} → toPositive = {positive} → {positive} mod {n} = {java}")}</p>
+                            <p>"Java client: " <strong data-testid="calc-java">"p" {java}</strong></p>
                             <p>"librdkafka (crc32): " <strong data-testid="calc-librdkafka">"p" {rd}</strong></p>
                             <p data-testid="calc-agree">
                                 {if java == rd { "They agree." } else { "They disagree: mixed clients split this key." }}

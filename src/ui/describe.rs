@@ -3,14 +3,17 @@
 use leptos::prelude::*;
 
 use super::state::expect_lab;
+use crate::engine::view;
 
-/// The describe output for group 0, as monospaced columns.
+/// The describe output for the shown group, as monospaced columns (scrolls sideways
+/// inside its box, never clipped).
 #[component]
 pub fn DescribePanel() -> impl IntoView {
     let lab = expect_lab();
     let text = Memo::new(move |_| {
-        lab.with(|sim| {
-            let rows = sim.describe_group(lab.group.get());
+        lab.with(|l| {
+            let sim = l.sim();
+            let rows = view::describe(sim, lab.group.get());
             let dash = |v: Option<u64>| v.map_or("-".to_owned(), |n| n.to_string());
             let mut table = vec![[
                 "GROUP".to_owned(),
@@ -65,14 +68,14 @@ pub fn DescribePanel() -> impl IntoView {
             <h2 id="describe-title" class="lab-panel__title">
                 <code>
                     {move || {
-                        lab.with(|s| {
-                            let id = s.groups().get(lab.group.get() as usize).map_or("-".into(), |g| g.group_id.clone());
-                            format!("kafka-consumer-groups --describe --group {id}")
+                        lab.with(|l| {
+                            let id = view::group_name(l.sim(), lab.group.get());
+                            format!("kafka-consumer-groups --bootstrap-server localhost:9092 --describe --group {id}")
                         })
                     }}
                 </code>
             </h2>
-            <pre class="lab-describe__out" data-testid="describe">{move || text.get()}</pre>
+            <pre class="lab-describe__out" data-testid="describe" tabindex="0" aria-label="the describe output; scroll sideways for every column">{move || text.get()}</pre>
         </section>
     }
 }

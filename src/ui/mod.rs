@@ -1,18 +1,20 @@
-//! The Leptos UI. It renders what the engine produces and sends commands to it;
+//! The Leptos UI. It renders the engine's read model (`engine::view`) and sends commands;
 //! it decides no Kafka behaviour of its own.
 
 mod app;
 mod calculator;
-mod config;
-mod controls;
 mod describe;
+mod dock;
+mod drawer;
+mod flights;
 pub mod format;
-mod group;
-mod lanes;
-mod ledger;
+mod groups;
 mod produce;
+mod protocol;
+mod setup;
+pub mod stage;
 mod state;
-mod swimlane;
+mod topbar;
 
 pub use app::App;
-pub use state::{LabState, STORAGE_KEY};
+pub use state::{parse_session, LabState, PREFS_KEY, STORAGE_KEY};

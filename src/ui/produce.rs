@@ -1,145 +1,207 @@
-//! The producer panel: type a key and a value, produce, and read the computation.
+//! The Produce panel: the producers and their workloads, a record by hand with its
+//! partition computation, a poison record, faults, and "add a partition" with the keys
+//! that move.
 
 use leptos::prelude::*;
 
+use super::flights::ellipsize;
 use super::format::computation;
 use super::state::expect_lab;
-use crate::engine::event::Event;
-use crate::engine::producer::{KeySpace, Workload};
-use crate::engine::topic::MAX_PARTITIONS;
-use crate::engine::Command;
+use crate::engine::view::{
+    self, Command, Event, KeySpace, ProduceFault, ProducerId, TopicId, Workload, MAX_PARTITIONS,
+    MAX_PRODUCERS,
+};
 
-/// Produce form, "10 random orders", the last computation, and "add a partition".
+/// How many moved keys the notice names before "and N more".
+const MOVED_NAMED: usize = 24;
+
+/// The Produce panel.
 #[component]
 pub fn ProducePanel() -> impl IntoView {
     let lab = expect_lab();
     let key = RwSignal::new(String::from("order-42"));
     let value = RwSignal::new(String::from("{\"total\": 42}"));
     let last = RwSignal::new(None::<String>);
+    let topic = TopicId(0);
 
-    // The computation of the newest directly produced record, read back from the events.
-    let last_computation = move || {
-        lab.with(|sim| {
-            sim.events().iter().rev().find_map(|e| match e {
-                Event::RecordAppended {
-                    key,
-                    partition,
-                    reason,
-                    ..
-                } => {
-                    let name = key.and_then(|k| sim.keys().get(k)).map(|k| k.name.as_str());
-                    Some(computation(name, reason, *partition))
-                }
-                _ => None,
-            })
-        })
-    };
     let produce_one = move || {
         let k = key.get_untracked();
+        // An empty key is a null key, as in the Java client (no key, no hash).
         let key_opt = (!k.is_empty()).then_some(k);
         match lab.command(Command::Produce {
             key: key_opt,
             value: value.get_untracked(),
+            topic,
         }) {
             Ok(()) => {
-                last.set(last_computation());
-                lab.notice.set(None);
+                let words = lab.with_untracked(|l| {
+                    let sim = l.sim();
+                    let mut found = None;
+                    view::visit_events_since(sim, sim.event_count().saturating_sub(8), |e| {
+                        if let Event::RecordAppended {
+                            key,
+                            tp,
+                            offset,
+                            reason,
+                            ..
+                        } = e
+                        {
+                            let name = key.and_then(|k| view::key_name(sim, k));
+                            found = Some(format!(
+                                "{} → offset {offset}",
+                                computation(
+                                    name.as_deref().map(|n| ellipsize(n, 40)).as_deref(),
+                                    reason,
+                                    tp.p()
+                                )
+                            ));
+                        }
+                    });
+                    found
+                });
+                last.set(words);
             }
             Err(e) => lab.error(e.to_string()),
         }
     };
-    let produce_random = move |_: leptos::ev::MouseEvent| {
-        lab.act(Command::ProduceRandomOrders { count: 10 });
-        last.set(last_computation());
+    let partitions = move || {
+        lab.with(|l| {
+            view::topics(l.sim())
+                .iter()
+                .find(|t| t.id == topic)
+                .map_or(0, |t| t.partitions)
+        })
     };
     let add_partition = move |_: leptos::ev::MouseEvent| {
-        let current = lab.with(|sim| sim.topic().partition_count());
-        if let Err(e) = lab.command(Command::AddPartitions { total: current + 1 }) {
+        let current = partitions();
+        if let Err(e) = lab.command(Command::AddPartitions {
+            total: current + 1,
+            topic,
+        }) {
             lab.error(e.to_string());
             return;
         }
-        let names: Vec<String> = lab.with(|sim| {
-            sim.events()
-                .iter()
-                .rev()
-                .find_map(|e| match e {
-                    Event::PartitionsAdded { moved, .. } => Some(
-                        moved
-                            .iter()
-                            .filter_map(|(id, from, to)| {
-                                sim.keys()
-                                    .get(*id)
-                                    .map(|k| format!("{} p{from}→p{to}", k.name))
-                            })
-                            .collect(),
-                    ),
-                    _ => None,
-                })
-                .unwrap_or_default()
+        let moved: Vec<String> = lab.with_untracked(|l| {
+            let sim = l.sim();
+            let mut out = Vec::new();
+            view::visit_events_since(sim, sim.event_count().saturating_sub(4), |e| {
+                if let Event::PartitionsAdded { moved, .. } = e {
+                    out = moved
+                        .iter()
+                        .filter_map(|(k, from, to)| {
+                            view::key_name(sim, *k)
+                                .map(|n| format!("{} p{from}→p{to}", ellipsize(&n, 24)))
+                        })
+                        .collect();
+                }
+            });
+            out
         });
-        if names.is_empty() {
+        let n = moved.len();
+        if n == 0 {
             lab.info(format!(
                 "Now {} partitions. No known key moved.",
                 current + 1
             ));
         } else {
+            let named: Vec<_> = moved.iter().take(MOVED_NAMED).cloned().collect();
+            let more = if n > MOVED_NAMED {
+                format!(" and {} more", n - MOVED_NAMED)
+            } else {
+                String::new()
+            };
             lab.info(format!(
-                "Now {} partitions. {} key(s) now map elsewhere (old records stay put): {}",
+                "Now {} partitions. {n} key{} now map elsewhere (their old records stay where they are): {}{more}.",
                 current + 1,
-                names.len(),
-                names.join(", ")
+                if n == 1 { "" } else { "s" },
+                named.join(", ")
             ));
         }
     };
-    let partitions = move || lab.with(|sim| sim.topic().partition_count());
+    let producers = Memo::new(move |_| lab.with(|l| view::producers(l.sim())));
+    let fault = move |fault: ProduceFault| {
+        lab.act(Command::InjectProduceFault {
+            producer: ProducerId(0),
+            fault,
+        })
+    };
 
     view! {
-        <section class="lab-panel lab-producer" aria-labelledby="producer-title">
+        <section class="lab-panel" aria-labelledby="producer-title">
             <h2 id="producer-title" class="lab-panel__title">"Producers"</h2>
-            <ul class="lab-producers" data-testid="producers">
+            <ul class="lab-list" data-testid="producers">
                 {move || {
-                    lab.with(|sim| {
-                        sim.producers()
-                            .iter()
-                            .map(|p| {
-                                let workload = p.workload.as_ref().map_or("no workload".to_owned(), |w| {
-                                    format!("{} records/s", w.rate_per_sec)
-                                });
-                                let line = format!(
-                                    "{}: {workload} · acks={} · idempotent={} · acked {}{}",
-                                    p.client_id,
-                                    p.config.acks.kafka_value(),
-                                    p.config.idempotence(),
-                                    p.acked_records,
-                                    if p.failed_records > 0 { format!(" · failed {}", p.failed_records) } else { String::new() },
-                                );
-                                view! { <li>{line}</li> }
-                            })
-                            .collect_view()
-                    })
+                    producers
+                        .get()
+                        .into_iter()
+                        .map(|p| {
+                            let workload = p.workload.as_ref().map_or("no workload".to_owned(), |w| format!("{} records/s", w.rate_per_sec));
+                            view! {
+                                <li>
+                                    <strong>{p.client_id.clone()}</strong>
+                                    {format!(
+                                        ": {workload} · acks={} · enable.idempotence={} · acked {}{}",
+                                        p.config.acks.kafka_value(),
+                                        p.idempotent,
+                                        p.acked,
+                                        if p.failed > 0 { format!(" · failed {}", p.failed) } else { String::new() },
+                                    )}
+                                </li>
+                            }
+                        })
+                        .collect_view()
                 }}
             </ul>
-            <button
-                type="button"
-                class="lab-button lab-button--small"
-                data-testid="add-producer"
-                on:click=move |_| {
-                    let s = lab.scenario.get_untracked();
-                    lab.act(Command::AddProducer {
-                        config: s.producer.clone(),
-                        workload: Some(Workload {
-                            rate_per_sec: s.rate_per_sec,
-                            key_space: KeySpace::Uniform { prefix: "order-".into(), count: s.keys },
-                            payload_bytes: 100,
-                        }),
-                    });
-                }
-            >
-                "Add a producer"
-            </button>
-            <h3 class="lab-producer__manual">"Send by hand (appended directly)"</h3>
+            <div class="lab-row">
+                <button
+                    type="button"
+                    class="lab-button"
+                    data-testid="add-producer"
+                    disabled=move || producers.with(|p| p.len() >= MAX_PRODUCERS)
+                    on:click=move |_| {
+                        let s = lab.scenario();
+                        lab.act(Command::AddProducer {
+                            config: s.producer.clone(),
+                            workload: Some(Workload {
+                                rate_per_sec: s.rate_per_sec.max(1),
+                                key_space: KeySpace::Uniform { prefix: "order-".into(), count: s.keys },
+                                payload_bytes: 100,
+                                topic,
+                            }),
+                        });
+                    }
+                >
+                    "Add a producer"
+                </button>
+                <button
+                    type="button"
+                    class="lab-button"
+                    data-testid="hot-key"
+                    title="producer-1 sends 80% of its records with one key"
+                    on:click=move |_| {
+                        let s = lab.scenario();
+                        lab.act(Command::SetWorkload {
+                            producer: ProducerId(0),
+                            workload: Some(Workload {
+                                rate_per_sec: s.rate_per_sec.max(1),
+                                key_space: KeySpace::HotKey { prefix: "order-".into(), count: s.keys, hot_percent: 80 },
+                                payload_bytes: 100,
+                                topic,
+                            }),
+                        });
+                    }
+                >
+                    "Make one key hot"
+                </button>
+            </div>
+            {move || producers.with(|p| p.len() >= MAX_PRODUCERS).then(|| view! {
+                <p class="lab-hint">{format!("The lab runs at most {MAX_PRODUCERS} producers.")}</p>
+            })}
+
+            <h3 class="lab-panel__subtitle">"A record by hand"</h3>
+            <p class="lab-hint">"Appended straight to the log, with the Java client's partitioner. An empty key is a null key."</p>
             <form
-                class="lab-producer__form"
+                class="lab-form"
                 on:submit=move |ev| {
                     ev.prevent_default();
                     produce_one();
@@ -166,29 +228,50 @@ pub fn ProducePanel() -> impl IntoView {
                         on:input=move |ev| value.set(event_target_value(&ev))
                     />
                 </label>
-                <button type="submit" class="lab-button lab-button--primary" data-testid="produce">
-                    "Produce"
-                </button>
+                <button type="submit" class="lab-button lab-button--primary" data-testid="produce">"Produce"</button>
             </form>
-            <button
-                type="button"
-                class="lab-button"
-                data-testid="poison"
-                title="The consumer that processes it crashes"
-                on:click=move |_| {
-                    lab.act(Command::Send { producer: 0, key: Some("poison".into()), payload_bytes: 100, poison: true })
-                }
-            >
-                "Send a poison record"
-            </button>
-            <button type="button" class="lab-button" data-testid="produce-random" on:click=produce_random>
-                "Produce 10 random orders"
-            </button>
-            <p class="lab-computation" data-testid="computation" aria-live="polite">
+            <p class="lab-computation lab-mono" data-testid="computation" aria-live="polite">
                 {move || last.get().unwrap_or_else(|| "Produce a record to see where its key lands.".into())}
             </p>
-            <div class="lab-producer__partitions">
-                <span>"partitions: " <strong data-testid="partition-count">{partitions}</strong></span>
+            <div class="lab-row">
+                <button
+                    type="button"
+                    class="lab-button"
+                    data-testid="produce-random"
+                    on:click=move |_| lab.act(Command::ProduceRandomOrders { count: 10, topic })
+                >
+                    "10 random orders"
+                </button>
+                <button
+                    type="button"
+                    class="lab-button"
+                    data-testid="poison"
+                    title="The consumer that processes it crashes; its replacement crashes too"
+                    on:click=move |_| lab.act(Command::Send {
+                        producer: ProducerId(0),
+                        key: Some("poison".into()),
+                        payload_bytes: 100,
+                        poison: true,
+                        topic,
+                    })
+                >
+                    "☠ Send a poison record"
+                </button>
+            </div>
+
+            <h3 class="lab-panel__subtitle">"Faults"</h3>
+            <div class="lab-row">
+                <button type="button" class="lab-button" data-testid="lose-ack" title="The broker appends the next request, but its response is lost: the producer retries" on:click=move |_| fault(ProduceFault::LostAck)>
+                    "Lose the next response"
+                </button>
+                <button type="button" class="lab-button" data-testid="lose-request" title="The next produce request never reaches the broker" on:click=move |_| fault(ProduceFault::LostRequest)>
+                    "Lose the next request"
+                </button>
+            </div>
+
+            <h3 class="lab-panel__subtitle">"Partitions"</h3>
+            <div class="lab-row">
+                <span>"topic orders has " <strong data-testid="partition-count">{partitions}</strong> " partitions"</span>
                 <button
                     type="button"
                     class="lab-button"
@@ -199,6 +282,9 @@ pub fn ProducePanel() -> impl IntoView {
                     "Add a partition"
                 </button>
             </div>
+            {move || (partitions() >= MAX_PARTITIONS).then(|| view! {
+                <p class="lab-hint" data-testid="partition-limit">{format!("The lab's topics have at most {MAX_PARTITIONS} partitions.")}</p>
+            })}
         </section>
     }
 }

@@ -1,48 +1,110 @@
-//! The lab's reactive state: the engine kept in place, plus a version signal that
-//! views subscribe to. The engine is never cloned into a signal.
+//! The lab's reactive state: the engine's [`Lab`] kept in place (never cloned into a
+//! signal), a version signal views subscribe to, and the page's own settings. Saves the
+//! session on a command, a reset or a pause, not on every frame.
 
 use leptos::prelude::*;
 
 use crate::engine::error::EngineError;
-use crate::engine::history::Session;
+use crate::engine::lab::Lab;
 use crate::engine::scenario::Scenario;
-use crate::engine::{Command, Sim};
+use crate::engine::view::{Command, GroupId, Session, TopicId, Tp};
 
 /// Where the lab keeps the current session between visits.
-pub const STORAGE_KEY: &str = "kafka-lab/session/v1";
+pub const STORAGE_KEY: &str = "kafka-lab/session/v2";
+/// Where the page keeps its settings (theme, presentation mode, speed).
+pub const PREFS_KEY: &str = "kafka-lab/prefs/v1";
+/// An older format nobody can read any more.
+const OLD_STORAGE_KEY: &str = "kafka-lab/session/v1";
 
 /// The simulation speeds the controls offer (× virtual time), logarithmic from 0.1× to 100×.
 pub const SPEEDS: [f64; 7] = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0];
 
-/// Shared state, provided as context. `Copy`, so closures capture it freely.
-#[derive(Clone, Copy)]
-pub struct LabState {
-    sim: StoredValue<Sim>,
-    session: StoredValue<Session>,
-    persist: bool,
-    version: RwSignal<u64>,
-    /// The furthest virtual time reached, for the timeline's range.
-    pub horizon_ms: RwSignal<u64>,
-    /// The setup the lab was built from.
-    pub scenario: RwSignal<Scenario>,
-    /// The play loop runs.
-    pub playing: RwSignal<bool>,
-    /// Index into [`SPEEDS`].
-    pub speed: RwSignal<usize>,
-    /// Presentation mode: large type and high contrast.
-    pub presenting: RwSignal<bool>,
-    /// Theme: "auto" (the system's), "light" or "dark".
-    pub theme: RwSignal<&'static str>,
-    /// The keyboard help is open.
-    pub help_open: RwSignal<bool>,
-    /// Panels the presenter hid, by name.
-    pub hidden_panels: RwSignal<Vec<&'static str>>,
-    /// The group the panels show.
-    pub group: RwSignal<u16>,
-    /// The anomaly selected in the ledger panel: `(group, index)`.
-    pub selected_anomaly: RwSignal<Option<(u16, usize)>>,
-    /// The last message for the user (an error, or what just happened).
-    pub notice: RwSignal<Option<Notice>>,
+/// The page's colour theme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Theme {
+    /// The system's.
+    Auto,
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
+}
+
+impl Theme {
+    /// The value `<html data-theme>` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Theme::Auto => "auto",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+
+    fn parse(s: &str) -> Theme {
+        match s {
+            "light" => Theme::Light,
+            "dark" => Theme::Dark,
+            _ => Theme::Auto,
+        }
+    }
+}
+
+/// The drawer's tabs: the forms that are one click away from the stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tab {
+    /// Producers, records by hand, faults.
+    Produce,
+    /// Groups and consumers.
+    Groups,
+    /// The setup (configuration).
+    Setup,
+    /// Every anomaly.
+    Anomalies,
+    /// `kafka-consumer-groups --describe`.
+    Describe,
+    /// The group protocol per member.
+    Protocol,
+    /// Predict the partition.
+    Calculator,
+}
+
+impl Tab {
+    /// Every tab, in order.
+    pub const ALL: [Tab; 7] = [
+        Tab::Produce,
+        Tab::Groups,
+        Tab::Setup,
+        Tab::Anomalies,
+        Tab::Describe,
+        Tab::Protocol,
+        Tab::Calculator,
+    ];
+
+    /// Its label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Produce => "Produce",
+            Tab::Groups => "Groups",
+            Tab::Setup => "Setup",
+            Tab::Anomalies => "Anomalies",
+            Tab::Describe => "Describe",
+            Tab::Protocol => "Protocol",
+            Tab::Calculator => "Calculator",
+        }
+    }
+
+    /// A stable id for tests and URLs.
+    pub fn id(self) -> &'static str {
+        match self {
+            Tab::Produce => "produce",
+            Tab::Groups => "groups",
+            Tab::Setup => "setup",
+            Tab::Anomalies => "anomalies",
+            Tab::Describe => "describe",
+            Tab::Protocol => "protocol",
+            Tab::Calculator => "calculator",
+        }
+    }
 }
 
 /// A one-line message shown above the stage.
@@ -54,23 +116,152 @@ pub struct Notice {
     pub text: String,
 }
 
+/// Shared state, provided as context. `Copy`, so closures capture it freely.
+#[derive(Clone, Copy)]
+pub struct LabState {
+    lab: StoredValue<Lab, LocalStorage>,
+    persist: bool,
+    version: RwSignal<u64>,
+    /// Bumped when time jumps (seek, reset): animations restart from the new state.
+    pub epoch: RwSignal<u64>,
+    /// The play loop runs.
+    pub playing: RwSignal<bool>,
+    /// Index into [`SPEEDS`].
+    pub speed: RwSignal<usize>,
+    /// Presentation mode: the stage fills the screen.
+    pub presenting: RwSignal<bool>,
+    /// The colour theme.
+    pub theme: RwSignal<Theme>,
+    /// The keyboard help is open.
+    pub help_open: RwSignal<bool>,
+    /// The open drawer tab, if any.
+    pub drawer: RwSignal<Option<Tab>>,
+    /// The group the stage shows.
+    pub group: RwSignal<GroupId>,
+    /// The anomaly selected: `(group, index)`.
+    pub selected_anomaly: RwSignal<Option<(GroupId, usize)>>,
+    /// The last message for the user.
+    pub notice: RwSignal<Option<Notice>>,
+    /// What the screen reader hears (rebalances, crashes, duplicates, losses).
+    pub announce: RwSignal<String>,
+    /// What the last "step" did, in words.
+    pub last_step: RwSignal<Option<String>>,
+    /// The record tapped on the stage: `(partition, offset)`.
+    pub selected_cell: RwSignal<Option<(Tp, u64)>>,
+}
+
 impl LabState {
     /// A lab restored from local storage when a valid session is saved there, else the
-    /// default [`Scenario`] at t = 0. A corrupt saved session is discarded with a notice.
+    /// default scenario at t = 0. A corrupt saved session is discarded with a notice.
     pub fn new() -> Self {
         let (session, problem) = match load_saved() {
             Ok(Some(s)) => (s, None),
             Ok(None) => (Session::new(Scenario::default()), None),
             Err(e) => (Session::new(Scenario::default()), Some(e)),
         };
-        let lab = Self::from_session(session, true);
+        let state = Self::from_session(session, true);
         if let Some(problem) = problem {
             clear_saved();
-            lab.error(format!(
+            state.error(format!(
                 "The saved lab could not be restored ({problem}); starting fresh."
             ));
         }
-        lab
+        state.load_prefs();
+        state.open_link();
+        state
+    }
+
+    /// Opens a run shared as a link (`#run=…`). A bad link leaves the lab as it was
+    /// (the saved run, nothing lost) and says why.
+    fn open_link(&self) {
+        let Some(encoded) = link_hash().and_then(|h| h.strip_prefix("#run=").map(str::to_owned))
+        else {
+            return;
+        };
+        // The link has done its job once read: a reload must restore the work done since.
+        forget_link();
+        let opened = js_sys::decode_uri_component(&encoded)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| "it is not properly encoded".to_owned())
+            .and_then(|json| parse_session(&json))
+            .and_then(|session| self.load(session));
+        match opened {
+            Ok(()) => self.info("Opened the run from the link."),
+            Err(e) => self.error(format!(
+                "The link could not be opened ({e}); the lab is as you left it."
+            )),
+        }
+    }
+
+    /// Replaces the run with `session` (an imported file or a link).
+    ///
+    /// # Errors
+    /// A session that does not replay, in words; nothing changes then.
+    pub fn load(&self, session: Session) -> Result<(), String> {
+        let lab = Lab::new(session).map_err(|e| e.to_string())?;
+        self.update(|l| *l = lab);
+        self.after_jump();
+        self.save();
+        Ok(())
+    }
+
+    /// Replays the run from t = 0 with a new setup, keeping the recorded actions and the
+    /// current moment. Returns how many actions were kept.
+    ///
+    /// # Errors
+    /// A setup the engine refuses, in words; nothing changes then.
+    pub fn rebuild(&self, scenario: Scenario) -> Result<usize, String> {
+        let (commands, now_ms, furthest_ms) = self.with_untracked(|l| {
+            let s = l.session();
+            (s.commands.clone(), l.now_ms(), s.furthest_ms)
+        });
+        let kept = commands.len();
+        let session = Session {
+            scenario,
+            commands,
+            now_ms,
+            furthest_ms,
+        };
+        session.validate().map_err(|e| e.to_string())?;
+        self.load(session)?;
+        Ok(kept)
+    }
+
+    /// The run as JSON (what local storage and links hold).
+    pub fn session_json(&self) -> String {
+        self.with_untracked(|l| serde_json::to_string(l.session()).unwrap_or_default())
+    }
+
+    /// A link that opens this run (the address bar is left alone: a reload there must
+    /// restore later work, not this moment).
+    ///
+    /// # Errors
+    /// The run is too long for a link.
+    pub fn share_link(&self) -> Result<String, String> {
+        let json = self.session_json();
+        let encoded: String = js_sys::encode_uri_component(&json).into();
+        if encoded.len() > 60_000 {
+            return Err("This run has too many actions for a link; use the JSON instead.".into());
+        }
+        let hash = format!("#run={encoded}");
+        let base = web_sys::window()
+            .and_then(|w| w.location().href().ok())
+            .map(|h| h.split('#').next().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        Ok(format!("{base}{hash}"))
+    }
+
+    /// Clears what belonged to the old moment after time jumped.
+    fn after_jump(&self) {
+        self.epoch.update(|e| *e += 1);
+        self.selected_cell.set(None);
+        self.last_step.set(None);
+        let groups = self.with_untracked(|l| crate::engine::view::groups(l.sim()).len());
+        if self.group.get_untracked().index() >= groups {
+            self.group.set(GroupId(0));
+            self.selected_anomaly.set(None);
+        }
     }
 
     /// A fresh default lab that never touches local storage.
@@ -78,82 +269,83 @@ impl LabState {
         Self::from_session(Session::new(Scenario::default()), false)
     }
 
-    /// A lab at the session's time (its scenario alone if the replay fails), paused.
-    fn from_session(session: Session, persist: bool) -> Self {
-        let sim = session
-            .replay_to(session.now_ms)
-            .or_else(|_| Scenario::default().build())
+    /// A lab of `session` (its scenario alone if the replay fails), paused.
+    pub fn from_session(session: Session, persist: bool) -> Self {
+        let lab = Lab::new(session)
+            .or_else(|_| Lab::fresh(Scenario::default()))
             .expect("the default scenario is valid");
         LabState {
+            lab: StoredValue::new_local(lab),
             persist,
-            sim: StoredValue::new(sim),
-            horizon_ms: RwSignal::new(
-                session
-                    .now_ms
-                    .max(session.commands.last().map_or(0, |c| c.0)),
-            ),
-            scenario: RwSignal::new(session.scenario.clone()),
-            session: StoredValue::new(session),
             version: RwSignal::new(0),
+            epoch: RwSignal::new(0),
             playing: RwSignal::new(false),
             speed: RwSignal::new(2),
             presenting: RwSignal::new(false),
-            theme: RwSignal::new("auto"),
+            theme: RwSignal::new(Theme::Auto),
             help_open: RwSignal::new(false),
-            hidden_panels: RwSignal::new(Vec::new()),
-            group: RwSignal::new(0),
+            drawer: RwSignal::new(None),
+            group: RwSignal::new(GroupId(0)),
             selected_anomaly: RwSignal::new(None),
             notice: RwSignal::new(None),
+            announce: RwSignal::new(String::new()),
+            last_step: RwSignal::new(None),
+            selected_cell: RwSignal::new(None),
         }
     }
 
-    /// True unless the presenter hid the panel `name`.
-    pub fn shows(&self, name: &'static str) -> bool {
-        !self.hidden_panels.with(|h| h.contains(&name))
-    }
-
-    /// Reads the engine; tracks the version so the caller re-runs after each change.
-    pub fn with<R>(&self, f: impl FnOnce(&Sim) -> R) -> R {
+    /// Reads the lab; tracks the version so the caller re-runs after each change.
+    pub fn with<R>(&self, f: impl FnOnce(&Lab) -> R) -> R {
         self.version.track();
-        self.sim.with_value(f)
+        self.lab.with_value(f)
     }
 
-    /// Changes the engine and notifies every view.
-    pub fn update<R>(&self, f: impl FnOnce(&mut Sim) -> R) -> R {
-        let out = self.sim.try_update_value(f).expect("lab state is alive");
+    /// Reads the lab without tracking.
+    pub fn with_untracked<R>(&self, f: impl FnOnce(&Lab) -> R) -> R {
+        self.lab.with_value(f)
+    }
+
+    /// Changes the lab and notifies every view.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Lab) -> R) -> R {
+        let out = self.lab.try_update_value(f).expect("lab state is alive");
         self.version.update(|v| *v += 1);
         out
     }
 
-    /// Rebuilds the lab from `scenario` (time back to 0, no actions). A refused scenario
-    /// changes nothing.
+    /// The scenario the lab started from.
+    pub fn scenario(&self) -> Scenario {
+        self.with(|l| l.scenario().clone())
+    }
+
+    /// Rebuilds the lab from `scenario` at t = 0 (exactly what a fresh load does).
     pub fn reset(&self, scenario: Scenario) {
-        match scenario.build() {
-            Ok(sim) => {
-                self.update(|s| *s = sim);
-                self.session.set_value(Session::new(scenario.clone()));
-                self.scenario.set(scenario);
-                self.horizon_ms.set(0);
-                self.group.set(0);
+        match Lab::fresh(scenario) {
+            Ok(lab) => {
+                self.playing.set(false);
+                self.update(|l| *l = lab);
+                self.after_jump();
+                self.group.set(GroupId(0));
                 self.selected_anomaly.set(None);
-                self.notice.set(None);
                 self.save();
             }
             Err(e) => self.error(e.to_string()),
         }
     }
 
-    /// Gives the engine a command now and records it, so replays and reloads repeat it.
+    /// Gives the engine a command now and records it. A command after a seek back cuts
+    /// the recorded future, and the page says so.
     ///
     /// # Errors
     /// The engine's refusal, unchanged (nothing is recorded then).
     pub fn command(&self, command: Command) -> Result<(), EngineError> {
-        let now = self.sim.with_value(Sim::now_ms);
-        self.update(|s| s.apply(command.clone()))?;
-        self.session
-            .try_update_value(|s| s.record(now, command))
-            .expect("lab state is alive")?;
-        self.horizon_ms.set(now);
+        let applied = self.update(|l| l.command(command))?;
+        if applied.forked {
+            let t = self.with_untracked(|l| l.now_ms());
+            self.info(format!(
+                "A new branch from t = {:.1} s: the recorded actions after this moment were replaced.",
+                t as f64 / 1000.0
+            ));
+        }
         self.save();
         Ok(())
     }
@@ -165,57 +357,91 @@ impl LabState {
         }
     }
 
-    /// Advances virtual time by `ms`.
+    /// Advances virtual time by `ms`, replaying recorded actions on the way.
     pub fn advance(&self, ms: u64) {
-        let now = self.update(|s| {
-            let t = s.now_ms() + ms;
-            s.run_until(t);
-            s.now_ms()
-        });
-        self.horizon_ms.update(|h| *h = (*h).max(now));
-        self.save();
+        self.update(|l| l.advance_by(ms));
+        // A jump by a button is remembered at once; the play loop saves when it pauses.
+        if !self.playing.get_untracked() {
+            self.save();
+        }
     }
 
-    /// Runs the next scheduled action, if any.
+    /// Runs the next event and says what it was.
     pub fn step(&self) {
-        let now = self.update(|s| {
-            s.step();
-            s.now_ms()
-        });
-        self.horizon_ms.update(|h| *h = (*h).max(now));
+        let events = self.update(|l| l.step());
         self.save();
+        let words = self.with_untracked(|l| super::format::step_words(l.sim(), &events));
+        self.last_step.set(Some(words));
     }
 
-    /// Goes to virtual time `t_ms`, backwards or forwards, by replaying the session from
-    /// its seed.
+    /// Goes to `t_ms` (replayed from the nearest checkpoint).
     pub fn seek(&self, t_ms: u64) {
-        let replayed = self.session.with_value(|s| s.replay_to(t_ms));
-        match replayed {
-            Ok(sim) => {
-                self.update(|s| *s = sim);
-                self.horizon_ms.update(|h| *h = (*h).max(t_ms));
+        match self.update(|l| l.seek(t_ms)) {
+            Ok(()) => {
+                self.after_jump();
                 self.save();
             }
             Err(e) => self.error(e.to_string()),
         }
     }
 
-    /// Stores the session (scenario, actions, time) in local storage.
+    /// Stores the session (scenario, actions, time) and the page settings.
     pub fn save(&self) {
-        let now = self.sim.with_value(Sim::now_ms);
-        self.session.update_value(|s| s.now_ms = now);
         if !self.persist {
             return;
         }
-        let json = self.session.with_value(|s| serde_json::to_string(s).ok());
+        let json = self.with_untracked(|l| serde_json::to_string(l.session()).ok());
         if let (Some(json), Some(storage)) = (json, local_storage()) {
             let _ = storage.set_item(STORAGE_KEY, &json);
         }
+        self.save_prefs();
+    }
+
+    fn save_prefs(&self) {
+        if !self.persist {
+            return;
+        }
+        let prefs = serde_json::json!({
+            "theme": self.theme.get_untracked().name(),
+            "presenting": self.presenting.get_untracked(),
+            "speed": self.speed.get_untracked(),
+        });
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(PREFS_KEY, &prefs.to_string());
+        }
+    }
+
+    fn load_prefs(&self) {
+        let Some(json) = local_storage().and_then(|s| s.get_item(PREFS_KEY).ok().flatten()) else {
+            return;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&json) else {
+            return;
+        };
+        if let Some(t) = v["theme"].as_str() {
+            self.theme.set(Theme::parse(t));
+        }
+        if let Some(p) = v["presenting"].as_bool() {
+            self.presenting.set(p);
+        }
+        if let Some(s) = v["speed"].as_u64() {
+            self.speed.set((s as usize).min(SPEEDS.len() - 1));
+        }
+    }
+
+    /// Remembers the page settings (called when they change).
+    pub fn prefs_changed(&self) {
+        self.save_prefs();
     }
 
     /// The current speed factor.
     pub fn speed_factor(&self) -> f64 {
         SPEEDS[self.speed.get_untracked().min(SPEEDS.len() - 1)]
+    }
+
+    /// The topic shown first.
+    pub fn first_topic(&self) -> TopicId {
+        TopicId(0)
     }
 
     /// Shows an error message.
@@ -251,21 +477,51 @@ fn local_storage() -> Option<web_sys::Storage> {
 
 /// Reads the saved session: `Ok(None)` when there is none.
 fn load_saved() -> Result<Option<Session>, String> {
-    let Some(json) = local_storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) else {
+    let storage = local_storage();
+    if let Some(s) = &storage {
+        if s.get_item(OLD_STORAGE_KEY).ok().flatten().is_some() {
+            let _ = s.remove_item(OLD_STORAGE_KEY);
+            return Err("it was saved by an older version of the lab".into());
+        }
+    }
+    let Some(json) = storage.and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) else {
         return Ok(None);
     };
     parse_session(&json).map(Some)
 }
 
-/// Parses and checks a session from JSON (local storage, or an imported file later).
+/// Parses and checks a session from JSON (local storage, or an imported file).
 ///
 /// # Errors
 /// Malformed JSON, or a session that does not build and replay, in words.
 pub fn parse_session(json: &str) -> Result<Session, String> {
+    if json.len() > 4_000_000 {
+        return Err("it is larger than 4 MB".into());
+    }
     let session: Session =
         serde_json::from_str(json).map_err(|e| format!("not a Kafka Lab session: {e}"))?;
     session.validate().map_err(|e| e.to_string())?;
     Ok(session)
+}
+
+fn link_hash() -> Option<String> {
+    if cfg!(not(target_arch = "wasm32")) {
+        return None;
+    }
+    web_sys::window()?
+        .location()
+        .hash()
+        .ok()
+        .filter(|h| !h.is_empty())
+}
+
+fn forget_link() {
+    if let Some(w) = web_sys::window() {
+        let path = w.location().pathname().unwrap_or_default();
+        if let Ok(history) = w.history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+        }
+    }
 }
 
 fn clear_saved() {

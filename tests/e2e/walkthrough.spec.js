@@ -1,217 +1,169 @@
-// Walkthroughs of the group, the ledger and the calculator, driven like a teacher would:
-// buttons advance virtual time, so every run shows the same thing.
+// Walkthroughs of the group, the ledger and the calculator, driven like a teacher would.
 const { test, expect } = require('@playwright/test');
 const { javaPartition } = require('./murmur2');
+const { fresh, advance, openTab, closeDrawer, commitMode, count, owners, snap, SESSION_KEY } = require('./helpers');
 
-const shots = '../../target/e2e';
-const snap = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true, animations: 'disabled' });
-
-// Steps one event at a time until `locator` shows (at most 200 events).
-async function stepUntil(page, locator) {
-  for (let i = 0; i < 200 && (await locator.count()) === 0; i++) await page.getByTestId('step').click();
-}
-
-async function advance(page, seconds) {
-  for (let i = 0; i < seconds / 10; i++) await page.getByTestId('advance-10s').click();
-}
-
-test('the group forms, then adding a consumer rebalances to new owners', async ({ page }) => {
-  await page.goto('/');
+test('the group forms, then a third consumer takes a partition of its own', async ({ page }) => {
+  await fresh(page);
   await advance(page, 10);
+  // RangeAssignor: c1 gets p0 and p1, c2 gets p2.
+  expect(await owners(page)).toEqual({ p0: 'c1', p1: 'c1', p2: 'c2' });
+  await openTab(page, 'groups');
   await expect(page.getByTestId('generation')).toHaveText('1');
-  await expect(page.locator('[data-member="c1"] [data-testid="owned"]')).toHaveText('p0 p1');
-  await expect(page.locator('[data-member="c2"] [data-testid="owned"]')).toHaveText('p2');
   await page.getByTestId('add-consumer').click();
+  await closeDrawer(page);
   await advance(page, 10);
+  const o = await owners(page);
+  expect(Object.keys(o).sort()).toEqual(['p0', 'p1', 'p2']);
+  expect(new Set(Object.values(o))).toEqual(new Set(['c1', 'c2', 'c3']));
+  await openTab(page, 'groups');
   await expect(page.getByTestId('group-state')).toContainText('Stable');
   await expect(page.getByTestId('generation')).toHaveText('2');
-  for (const c of ['c1', 'c2', 'c3']) {
-    await expect(page.locator(`[data-member="${c}"] [data-testid="owned"]`)).toHaveText(/^p\d$/);
-  }
-  await snap(page, 'walk-rebalance');
 });
 
-test('commit after processing + a crash: duplicates counted and explained', async ({ page }) => {
-  await page.goto('/');
-  await page.getByTestId('commit-mode').selectOption('after-batch');
+test('commit after processing + a crash: duplicates counted, flashed and explained', async ({ page }) => {
+  await fresh(page);
+  await commitMode(page, 'after-batch');
   await advance(page, 10);
   await page.getByRole('button', { name: 'crash c1' }).click();
   await expect(page.locator('[data-member="c1"]')).toContainText('crashed');
   await advance(page, 30);
-  const dups = Number(await page.getByTestId('count-duplicate').textContent());
-  expect(dups).toBeGreaterThan(0);
-  await expect(page.getByTestId('count-lost')).toHaveText('0');
+  expect(await count(page, 'duplicate')).toBeGreaterThan(0);
+  expect(await count(page, 'lost')).toBe(0);
+  await expect(page.getByTestId('count-duplicate')).toHaveClass(/lab-count--alert/);
+  await openTab(page, 'anomalies');
   await page.locator('.lab-anomaly--duplicate').first().click();
+  await closeDrawer(page);
   await expect(page.getByTestId('cause')).toContainText('crashed');
-  await expect(page.getByTestId('cause')).toContainText('committed offset');
-  // Selecting the anomaly scrolls its lane back to the records and highlights them.
-  await expect(page.locator('.lab-record--duplicate.lab-record--highlight').first()).toBeVisible();
+  await expect(page.getByTestId('cause')).toContainText('committed');
+  // The lane scrolls back to the records and highlights them.
+  await expect(page.locator('.lab-cell--duplicate.lab-cell--highlight').first()).toBeVisible();
   await snap(page, 'walk-duplicates');
 });
 
-test('commit before processing + a crash: records lost', async ({ page }) => {
-  await page.goto('/');
-  await page.getByTestId('commit-mode').selectOption('before-processing');
+test('commit before processing + a crash: records lost, hatched, explained', async ({ page }) => {
+  await fresh(page);
+  await commitMode(page, 'before-processing');
   await advance(page, 10);
   await page.getByRole('button', { name: 'crash c1' }).click();
   await advance(page, 30);
-  const lost = Number(await page.getByTestId('count-lost').textContent());
-  expect(lost).toBeGreaterThan(0);
-  await expect(page.getByTestId('count-duplicate')).toHaveText('0');
+  expect(await count(page, 'lost')).toBeGreaterThan(0);
+  expect(await count(page, 'duplicate')).toBe(0);
+  await openTab(page, 'anomalies');
   await page.locator('.lab-anomaly--lost').first().click();
+  await closeDrawer(page);
   await expect(page.getByTestId('cause')).toContainText('before processing');
+  await expect(page.locator('.lab-cell--lost').first()).toBeVisible();
   await snap(page, 'walk-lost');
 });
 
-test('predict the partition for both clients; a bad count is refused', async ({ page }) => {
-  await page.goto('/');
+test('a poison record crashes its consumer, and the card and the ledger say where', async ({ page }) => {
+  await fresh(page);
+  await advance(page, 10);
+  await openTab(page, 'produce');
+  await page.getByTestId('poison').click();
+  await closeDrawer(page);
+  await advance(page, 10);
+  const card = page.locator('[data-testid="deadline"]', { hasText: 'crashed on the poison record at p' });
+  await expect(card.first()).toBeVisible();
+  expect(await count(page, 'failed')).toBeGreaterThan(0);
+});
+
+test('predict the partition for both clients; a bad count is refused; an empty key is null', async ({ page }) => {
+  await fresh(page);
+  await openTab(page, 'calculator');
   await page.getByLabel('calculator key').fill('order-7');
   await page.getByLabel('calculator partition count').fill('6');
   await expect(page.getByTestId('calc-java')).toHaveText(`p${javaPartition('order-7', 6)}`);
   await page.getByLabel('calculator partition count').fill('0');
   await expect(page.getByTestId('calc-out')).toContainText('from 1 to 64');
+  await page.getByLabel('calculator partition count').fill('3');
+  await page.getByLabel('calculator key').fill('');
+  await expect(page.getByTestId('calc-null')).toContainText('null key');
 });
 
-test('the keyboard plays and pauses; describe shows the tool columns', async ({ page }) => {
-  await page.goto('/');
-  // The listener exists once the app has mounted.
-  await expect(page.getByTestId('play')).toHaveText('Play');
+test('the keyboard plays, pauses, steps and opens panels; describe is not clipped', async ({ page }) => {
+  await fresh(page);
   await page.keyboard.press('Space');
-  await expect(page.getByTestId('play')).toHaveText('Pause');
+  await expect(page.getByTestId('play')).toHaveAttribute('aria-label', /Pause/);
   await page.keyboard.press('Space');
-  await expect(page.getByTestId('play')).toHaveText('Play');
+  await expect(page.getByTestId('play')).toHaveAttribute('aria-label', /Play/);
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('step-words')).toContainText('t = ');
   await advance(page, 10);
-  await expect(page.getByTestId('describe')).toContainText('GROUP    TOPIC  PARTITION  CURRENT-OFFSET');
+  await page.keyboard.press('5');
+  const out = page.getByTestId('describe');
+  await expect(out).toContainText('GROUP');
+  await expect(out).toContainText('CONSUMER-ID');
+  await expect(out).toContainText('CLIENT-ID');
+  // Scrollable inside its box, never cut off by the drawer.
+  const fits = await out.evaluate((el) => el.scrollWidth <= el.clientWidth || getComputedStyle(el).overflowX === 'auto');
+  expect(fits).toBe(true);
 });
 
 test('scrub back and forward: the same state again', async ({ page }) => {
-  await page.goto('/');
-  await page.getByTestId('commit-mode').selectOption('after-batch');
+  await fresh(page);
+  await commitMode(page, 'after-batch');
   await advance(page, 10);
   await page.getByRole('button', { name: 'crash c1' }).click();
   await advance(page, 20);
+  await openTab(page, 'describe');
   const at30 = await page.getByTestId('describe').textContent();
-  const dups30 = await page.getByTestId('count-duplicate').textContent();
+  const dups30 = await count(page, 'duplicate');
   await page.getByTestId('timeline').fill('5000');
   await expect(page.getByTestId('time')).toHaveText('t = 5.0 s');
-  await expect(page.locator('[data-member="c1"]')).toContainText('active');
-  await snap(page, 'walk-scrub-back');
+  await expect(page.locator('[data-member="c1"]')).not.toContainText('crashed');
   await page.getByTestId('timeline').fill('30000');
   await expect(page.getByTestId('time')).toHaveText('t = 30.0 s');
   await expect(page.getByTestId('describe')).toHaveText(at30);
-  await expect(page.getByTestId('count-duplicate')).toHaveText(dups30);
+  expect(await count(page, 'duplicate')).toBe(dups30);
 });
 
-test('a reload keeps the lab; a corrupt saved lab is discarded with a notice', async ({ page }) => {
-  await page.goto('/');
-  await page.getByTestId('commit-mode').selectOption('before-processing');
+test('a reload keeps the lab and the page settings; a corrupt saved lab is discarded with a notice', async ({ page }) => {
+  await fresh(page);
+  await commitMode(page, 'before-processing');
   await advance(page, 10);
   await page.getByRole('button', { name: 'crash c1' }).click();
   await advance(page, 10);
+  await page.getByTestId('theme').click(); // system → light
+  await page.getByTestId('theme').click(); // light → dark
+  await page.keyboard.press('p');
+  await page.getByTestId('speed').selectOption('4');
   await page.reload();
   await expect(page.getByTestId('time')).toHaveText('t = 20.0 s');
   await expect(page.locator('[data-member="c1"]')).toContainText('crashed');
-  await expect(page.getByTestId('commit-mode')).toHaveValue('before-processing');
-  await page.evaluate(() => localStorage.setItem('kafka-lab/session/v1', '{"scenario": 7}'));
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await expect(page.locator('html')).toHaveAttribute('data-present', 'on');
+  await expect(page.getByTestId('speed')).toHaveValue('4');
+  await openTab(page, 'setup');
+  await expect(page.getByTestId('commit-mode-before-processing')).toBeChecked();
+  await page.evaluate((key) => localStorage.setItem(key, '{"scenario": 7}'), SESSION_KEY);
   await page.reload();
-  await expect(page.getByRole('status')).toContainText('could not be restored');
+  await expect(page.getByTestId('notice')).toContainText('could not be restored');
   await expect(page.getByTestId('time')).toHaveText('t = 0.0 s');
 });
 
-test('a poison record crashes the consumer that processes it', async ({ page }) => {
-  await page.goto('/');
+test('a shared link opens the same run; a broken link changes nothing and says why', async ({ page }) => {
+  await fresh(page);
   await advance(page, 10);
-  await page.getByTestId('poison').click();
-  // The owner reaches it after its backlog (about 2 s of processing).
+  await page.getByRole('button', { name: 'crash c2' }).click();
   await advance(page, 10);
-  await expect(page.locator('.lab-member--crashed')).toHaveCount(1);
-  await expect(page.locator('.lab-chip--crash')).toHaveCount(1);
-  await expect(page.getByTestId('member-timer').first()).toBeVisible();
-  await snap(page, 'walk-poison');
-});
-
-test('presentation mode, dark theme, and choosing panels from the help', async ({ page }) => {
-  await page.goto('/');
-  await advance(page, 10);
-  await page.getByTestId('present').click();
-  await expect(page.locator('html')).toHaveAttribute('data-present', 'on');
-  await page.getByTestId('theme').selectOption('dark');
-  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
-  await page.keyboard.press('?');
-  await expect(page.getByTestId('help-dialog')).toBeVisible();
-  await page.getByTestId('help-dialog').getByLabel('Predict the partition').uncheck();
-  await expect(page.locator('.lab-calculator')).toHaveCount(0);
-  await snap(page, 'walk-present-help');
-  await page.keyboard.press('Escape');
-  await expect(page.getByTestId('help-dialog')).toHaveCount(0);
-  await snap(page, 'walk-present');
-});
-
-test('configuration: an invalid value is refused inline, a valid one restarts the lab', async ({ page }) => {
-  await page.goto('/');
-  await page.getByText('Configuration').click();
-  const session = page.getByLabel('session.timeout.ms', { exact: true });
-  await session.fill('1000');
-  await session.press('Enter');
-  await session.blur();
-  await expect(page.locator('.lab-config__error')).toContainText('6000');
-  await expect(session).toHaveAttribute('aria-invalid', 'true');
-  const records = page.getByLabel('max.poll.records', { exact: true });
-  await records.fill('5');
-  await records.blur();
-  await expect(page.getByRole('status')).toContainText('max.poll.records = 5');
-  await expect(page.getByLabel('max.poll.records', { exact: true })).toHaveValue('5');
-  await snap(page, 'walk-config');
-});
-
-test('a second group reads the same topic independently; a second producer adds load', async ({ page }) => {
-  await page.goto('/');
-  await advance(page, 10);
-  await page.getByTestId('add-producer').click();
-  await expect(page.getByTestId('producers').locator('li')).toHaveCount(2);
-  await page.getByTestId('add-group').click();
-  await expect(page.getByTestId('group-select')).toHaveValue('1');
-  await expect(page.locator('#ledger-title')).toContainText('group-2');
-  await advance(page, 10);
-  await expect(page.getByTestId('generation')).toHaveText('1');
-  const once = Number(await page.getByTestId('count-once').textContent());
-  expect(once).toBeGreaterThan(0); // auto.offset.reset=earliest: it replays from offset 0
-  await expect(page.locator('[data-testid="lane-marker"]').first()).toContainText('group-2');
-  await snap(page, 'walk-second-group');
-  await page.getByTestId('group-select').selectOption('0');
-  await expect(page.locator('#ledger-title')).toContainText('payments');
-});
-
-test('eager and cooperative rebalances look different', async ({ page }) => {
-  await page.goto('/');
-  await advance(page, 10);
-  await page.getByTestId('add-consumer').click();
-  await stepUntil(page, page.getByTestId('rebalance'));
-  await expect(page.getByTestId('rebalance')).toContainText('Eager rebalance');
-  await snap(page, 'walk-eager');
-  await page.getByText('Configuration').click();
-  const strategy = page.getByLabel('partition.assignment.strategy', { exact: true });
-  await strategy.fill('cooperative-sticky');
-  await strategy.blur();
-  await advance(page, 10);
-  await page.getByTestId('add-consumer').click();
-  await stepUntil(page, page.getByTestId('rebalance'));
-  await expect(page.getByTestId('rebalance')).toContainText('Cooperative rebalance');
-  await advance(page, 10);
-  await expect(page.getByTestId('generation')).toHaveText('3'); // two rounds
-  await snap(page, 'walk-cooperative');
-});
-
-test('an anomaly cause replays on the timeline', async ({ page }) => {
-  await page.goto('/');
-  await page.getByTestId('commit-mode').selectOption('after-batch');
-  await advance(page, 10);
-  await page.getByRole('button', { name: 'crash c1' }).click();
-  await advance(page, 30);
-  await page.locator('.lab-anomaly--duplicate').first().click();
-  await page.locator('.lab-ledger__step').nth(1).click(); // "c1 crashed"
-  await expect(page.getByTestId('time')).toHaveText('t = 10.0 s');
-  await expect(page.locator('[data-member="c1"]')).toContainText('crashed');
-  await page.getByTestId('cause-back').click();
-  await expect(page.getByTestId('time')).toHaveText('t = 40.0 s');
+  await openTab(page, 'setup');
+  await page.getByTestId('share-link').click();
+  const link = await page.getByTestId('session-json').inputValue();
+  expect(link).toContain('#run=');
+  const page2 = await page.context().newPage();
+  await page2.goto(link);
+  await expect(page2.getByTestId('time')).toHaveText('t = 20.0 s');
+  await expect(page2.locator('[data-member="c2"]')).toContainText('crashed');
+  await page2.goto('/#run=%7Bnot-json');
+  await page2.reload();
+  await expect(page2.getByTestId('notice')).toContainText('link could not be opened');
+  await expect(page2.getByTestId('time')).toHaveText('t = 20.0 s');
+  // A bad pasted run is refused with a message; the lab stays as it was.
+  await openTab(page2, 'setup');
+  await page2.getByTestId('session-json').fill('{"scenario": {"seed": "x"}}');
+  await page2.getByTestId('import').click();
+  await expect(page2.getByTestId('import-error')).toContainText('Nothing changed');
+  await expect(page2.getByTestId('time')).toHaveText('t = 20.0 s');
 });

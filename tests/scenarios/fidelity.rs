@@ -5,14 +5,14 @@ use kafka_lab::engine::config::{GroupConfig, ManualCommit, ProducerConfig};
 use kafka_lab::engine::event::{
     CommitError, GroupEvent, HeartbeatResult, PositionSource, ProducerEvent, RemovalReason,
 };
-use kafka_lab::engine::ids::{GroupId, ProducerId, TopicId, Tp};
+use kafka_lab::engine::ids::{GroupId, Tp};
 use kafka_lab::engine::ledger::{AnomalyKind, Outcome};
 use kafka_lab::engine::producer::{KeySpace, ProduceFault, Workload};
 use kafka_lab::engine::{view, Command, SeekTo, Sim};
 
 use super::{
     add_consumer, assigned, c, coordinator_group, group_events, lab, producer_events, quick_group,
-    run_checked, stop_producers, workload, G0, P0, T0,
+    run_checked, G0, P0, T0,
 };
 
 fn crash(sim: &mut Sim, member: u16) {
@@ -408,7 +408,7 @@ fn the_poll_timeout_is_noticed_within_retry_backoff_and_partitions_are_lost_at_t
             *t < left && matches!(e, GroupEvent::Polled { member, .. } if *member == c(1))
         })
         .map(|(t, _)| *t)
-        .last()
+        .next_back()
         .expect("c1 polled before it left");
     assert!(
         left >= last_poll + 5_000 && left <= last_poll + 5_100,
@@ -716,8 +716,10 @@ fn a_record_lost_on_the_wire_with_acks_zero_is_lost_for_every_group() {
 #[test]
 fn extreme_values_are_refused_not_overflowed() {
     let mut sim = Sim::with_topic("orders", 1, 36).unwrap();
-    let mut config = GroupConfig::default();
-    config.max_poll_interval_ms = u64::MAX;
+    let config = GroupConfig {
+        max_poll_interval_ms: u64::MAX,
+        ..GroupConfig::default()
+    };
     assert!(sim
         .apply(Command::AddGroup {
             group_id: "g".into(),

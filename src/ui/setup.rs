@@ -1,0 +1,334 @@
+//! The Setup panel: Kafka's configs with their real names, defaults and units; the commit
+//! mode explained where it is chosen; starting over; and the session as a file or link.
+//!
+//! A valid change replays the lab from t = 0 with the new setup and the same recorded
+//! actions, up to the same moment: the history is kept. An invalid value gets a message
+//! under its field and changes nothing.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+
+use super::state::{expect_lab, parse_session};
+use crate::engine::scenario::{commit_mode_sentence, Scenario};
+use crate::engine::view::ManualCommit;
+
+/// The commit modes, in the order offered.
+const MODES: [ManualCommit; 4] = [
+    ManualCommit::Off,
+    ManualCommit::AfterBatch,
+    ManualCommit::AfterEachRecord,
+    ManualCommit::BeforeProcessing,
+];
+
+/// How a field is edited.
+enum Input {
+    Text,
+    Choice(&'static [&'static str]),
+}
+
+/// `(name as typed, input, note)` of the fields shown, in order.
+const FIELDS: &[(&str, Input, &str)] = &[
+    (
+        "partition.assignment.strategy",
+        Input::Choice(&["range", "roundrobin", "sticky", "cooperative-sticky"]),
+        "Kafka 4.x default: range, cooperative-sticky",
+    ),
+    (
+        "session.timeout.ms",
+        Input::Text,
+        "shortened here so a crash plays out in seconds (Kafka's default: 45000)",
+    ),
+    (
+        "heartbeat.interval.ms",
+        Input::Text,
+        "shortened with the session timeout (Kafka's default: 3000)",
+    ),
+    ("max.poll.interval.ms", Input::Text, ""),
+    (
+        "max.poll.records",
+        Input::Text,
+        "lowered so batches stay visible (Kafka's default: 500)",
+    ),
+    ("enable.auto.commit", Input::Choice(&["true", "false"]), ""),
+    ("auto.commit.interval.ms", Input::Text, ""),
+    (
+        "auto.offset.reset",
+        Input::Choice(&["earliest", "latest", "none"]),
+        "earliest here so the first records are seen (Kafka's default: latest)",
+    ),
+    (
+        "processing.ms",
+        Input::Text,
+        "lab only: the time the application spends per record",
+    ),
+    ("producer.acks", Input::Choice(&["all", "1", "0"]), ""),
+    (
+        "producer.enable.idempotence",
+        Input::Choice(&["true", "false"]),
+        "",
+    ),
+    ("producer.linger.ms", Input::Text, ""),
+    ("producer.batch.size", Input::Text, ""),
+    (
+        "producer.max.in.flight.requests.per.connection",
+        Input::Text,
+        "",
+    ),
+    ("producer.retries", Input::Text, ""),
+    ("producer.delivery.timeout.ms", Input::Text, ""),
+    ("producer.request.timeout.ms", Input::Text, ""),
+    (
+        "producer.partitioner.class",
+        Input::Choice(&["default", "RoundRobinPartitioner", "consistent_random"]),
+        "consistent_random is librdkafka's default (crc32)",
+    ),
+    ("partitions", Input::Text, "lab: partitions of topic orders"),
+    (
+        "rate",
+        Input::Text,
+        "lab: records per second from producer-1",
+    ),
+    ("keys", Input::Text, "lab: distinct keys order-0 …"),
+    (
+        "consumers",
+        Input::Text,
+        "lab: consumers in group payments at the start",
+    ),
+    (
+        "network.latency.ms",
+        Input::Text,
+        "lab: N or MIN-MAX per message",
+    ),
+    (
+        "seed",
+        Input::Text,
+        "lab: the one random seed; same seed and actions, same run",
+    ),
+];
+
+/// The current value of a field.
+fn value_of(s: &Scenario, name: &str) -> String {
+    let g = &s.group;
+    let strip = |n: &str| n.strip_prefix("producer.").map(str::to_owned);
+    if let Some(p) = strip(name) {
+        if p == "partitioner.class" {
+            return s.producer.partitioner.name().to_owned();
+        }
+        return s
+            .producer
+            .java_properties()
+            .into_iter()
+            .find(|(k, _)| *k == p)
+            .map_or_else(String::new, |(_, v)| v);
+    }
+    match name {
+        "partition.assignment.strategy" => g
+            .partition_assignment_strategy
+            .first()
+            .map_or("range", |x| x.kafka_name())
+            .to_owned(),
+        "processing.ms" => g.processing_ms.to_string(),
+        "partitions" => s.partitions.to_string(),
+        "rate" => s.rate_per_sec.to_string(),
+        "keys" => s.keys.to_string(),
+        "consumers" => s.consumers.to_string(),
+        "seed" => s.seed.to_string(),
+        "network.latency.ms" => {
+            if s.latency.min_ms == s.latency.max_ms {
+                s.latency.min_ms.to_string()
+            } else {
+                format!("{}-{}", s.latency.min_ms, s.latency.max_ms)
+            }
+        }
+        _ => g
+            .java_properties()
+            .into_iter()
+            .find(|(k, _)| *k == name)
+            .map_or_else(String::new, |(_, v)| v),
+    }
+}
+
+/// The Setup panel.
+#[component]
+pub fn SetupPanel() -> impl IntoView {
+    let lab = expect_lab();
+    let errors = RwSignal::new(BTreeMap::<&'static str, String>::new());
+    let apply = move |name: &'static str, value: String| {
+        let mut draft = lab.scenario();
+        match draft.set(name, &value) {
+            Ok(()) => match lab.rebuild(draft) {
+                Ok(actions) => {
+                    errors.update(BTreeMap::clear);
+                    lab.info(format!(
+                        "{name} = {value}: the lab replayed from t = 0 with this setup{}.",
+                        if actions == 0 {
+                            String::new()
+                        } else {
+                            format!(
+                                " and your {actions} recorded action{}",
+                                if actions == 1 { "" } else { "s" }
+                            )
+                        }
+                    ));
+                }
+                Err(e) => errors.update(|m| {
+                    m.insert(name, e);
+                }),
+            },
+            Err(e) => errors.update(|m| {
+                m.insert(name, e.to_string());
+            }),
+        }
+    };
+    let mode = move || lab.with(|l| l.scenario().group.manual_commit);
+    let confirm_reset = RwSignal::new(false);
+    let actions = move || lab.with(|l| l.session().commands.len());
+    view! {
+        <section class="lab-panel" aria-labelledby="setup-title">
+            <h2 id="setup-title" class="lab-panel__title">"Setup"</h2>
+            <fieldset class="lab-modes">
+                <legend class="lab-panel__subtitle">"When the consumers commit"</legend>
+                {MODES
+                    .iter()
+                    .map(|&m| {
+                        view! {
+                            <label class="lab-mode">
+                                <input
+                                    type="radio"
+                                    name="commit-mode"
+                                    data-testid=format!("commit-mode-{}", m.name())
+                                    prop:checked=move || mode() == m
+                                    on:change=move |_| apply("commit.mode", m.name().to_owned())
+                                />
+                                <span><code>{m.name()}</code> " " {commit_mode_sentence(m)}</span>
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            {move || errors.with(|e| e.get("commit.mode").cloned()).map(|e| view! { <p class="lab-field__error" role="alert">{e}</p> })}
+            <p class="lab-hint">"Changing a value replays the lab from t = 0 with it, keeping your recorded actions and the current moment."</p>
+            <div class="lab-config">
+                {FIELDS
+                    .iter()
+                    .map(|(name, input, note)| {
+                        let name: &'static str = name;
+                        let value = move || lab.with(|l| value_of(l.scenario(), name));
+                        let error = move || errors.with(|e| e.get(name).cloned());
+                        let control = match input {
+                            Input::Text => view! {
+                                <input
+                                    class="lab-field__input"
+                                    data-config=name
+                                    aria-label=name
+                                    aria-invalid=move || error().is_some().to_string()
+                                    prop:value=value
+                                    on:change=move |ev| apply(name, event_target_value(&ev))
+                                />
+                            }
+                            .into_any(),
+                            Input::Choice(options) => view! {
+                                <select
+                                    class="lab-select"
+                                    data-config=name
+                                    aria-label=name
+                                    prop:value=value
+                                    on:change=move |ev| apply(name, event_target_value(&ev))
+                                >
+                                    {options.iter().map(|o| view! { <option value=*o>{*o}</option> }).collect_view()}
+                                </select>
+                            }
+                            .into_any(),
+                        };
+                        view! {
+                            <label class="lab-config__field">
+                                <span class="lab-field__label lab-mono">{name}</span>
+                                {control}
+                                {(!note.is_empty()).then(|| view! { <span class="lab-hint">{*note}</span> })}
+                                {move || error().map(|e| view! { <span class="lab-field__error" role="alert">{e}</span> })}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+
+            <h3 class="lab-panel__subtitle">"Start over"</h3>
+            <div class="lab-row">
+                <button
+                    class="lab-button"
+                    data-testid="reset"
+                    on:click=move |_| {
+                        if actions() == 0 {
+                            lab.reset(lab.scenario());
+                        } else {
+                            confirm_reset.set(true);
+                        }
+                    }
+                >
+                    "Start over at t = 0"
+                </button>
+                {move || confirm_reset.get().then(|| view! {
+                    <span class="lab-confirm" role="alertdialog" aria-label="confirm starting over">
+                        {format!("This discards your {} recorded action{}. ", actions(), if actions() == 1 { "" } else { "s" })}
+                        <button class="lab-button lab-button--danger" data-testid="reset-confirm" on:click=move |_| {
+                            confirm_reset.set(false);
+                            lab.reset(lab.scenario());
+                            lab.info("Started over: exactly what a fresh load shows.");
+                        }>"Discard and start over"</button>
+                        <button class="lab-button" on:click=move |_| confirm_reset.set(false)>"Keep"</button>
+                    </span>
+                })}
+            </div>
+            <SessionBox/>
+        </section>
+    }
+}
+
+/// The session as JSON: copy it out, paste one in, or copy a link that opens it.
+#[component]
+fn SessionBox() -> impl IntoView {
+    let lab = expect_lab();
+    let text = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    view! {
+        <h3 class="lab-panel__subtitle">"Share or restore this run"</h3>
+        <p class="lab-hint">"A run is its setup, its seed and your actions with their times: anyone who opens it sees the same run."</p>
+        <div class="lab-row">
+            <button class="lab-button" data-testid="export" on:click=move |_| {
+                text.set(lab.session_json());
+                error.set(None);
+            }>"Show this run as JSON"</button>
+            <button class="lab-button" data-testid="share-link" on:click=move |_| {
+                match lab.share_link() {
+                    Ok(link) => {
+                        text.set(link);
+                        lab.info("The link to this run is in the box below: copy it and share it.");
+                    }
+                    Err(e) => lab.error(e),
+                }
+            }>"Make a link"</button>
+            <button class="lab-button" data-testid="import" on:click=move |_| {
+                match parse_session(text.get_untracked().trim()) {
+                    Ok(session) => match lab.load(session) {
+                        Ok(()) => {
+                            error.set(None);
+                            lab.info("Opened the run from the box.");
+                        }
+                        Err(e) => error.set(Some(format!("That run could not be opened: {e}. Nothing changed."))),
+                    },
+                    Err(e) => error.set(Some(format!("That is not a run the lab can open: {e}. Nothing changed."))),
+                }
+            }>"Open the JSON in the box"</button>
+        </div>
+        <textarea
+            class="lab-session"
+            data-testid="session-json"
+            aria-label="a run as JSON, or a link to one"
+            rows="4"
+            prop:value=move || text.get()
+            on:input=move |ev| text.set(event_target_value(&ev))
+        ></textarea>
+        {move || error.get().map(|e| view! { <p class="lab-field__error" role="alert" data-testid="import-error">{e}</p> })}
+    }
+}

@@ -1,0 +1,1069 @@
+//! The stage: one SVG picture of producers (left), partitions as horizontal logs
+//! (middle) and the shown group's consumers (right), with a link from each partition to
+//! its owner, the committed and position cursors, and records, fetches and commits in
+//! flight. Everything is computed from the engine's read model; nothing here decides
+//! Kafka behaviour.
+
+use leptos::prelude::*;
+
+use super::format::{computation, key_hue, secs, tps};
+use super::state::expect_lab;
+use crate::engine::view::{
+    self, consumer_client_id, DeadlineKind, GroupId, MemberId, MemberStatus, Outcome, ProducerId,
+    Tp,
+};
+
+/// The picture's width in SVG units; it scales to the screen.
+pub const WIDTH: f64 = 1280.0;
+/// Where the producers' cards end.
+pub const PRODUCER_RIGHT: f64 = 200.0;
+/// Where the first cell starts.
+pub const CELLS_X: f64 = 270.0;
+/// Cells shown per lane.
+pub const VISIBLE: u64 = 10;
+/// Where the consumers' cards start.
+pub const CONSUMER_X: f64 = 1022.0;
+/// A consumer card's width.
+pub const CONSUMER_W: f64 = 250.0;
+/// A consumer card's height.
+pub const CONSUMER_H: f64 = 112.0;
+/// A consumer card's height, with the gap below it.
+pub const CONSUMER_STEP: f64 = 122.0;
+/// A producer card's height, with the gap below it.
+pub const PRODUCER_STEP: f64 = 120.0;
+/// Space above the first lane for the topic's name.
+pub const TOPIC_HEADER: f64 = 34.0;
+
+/// Sizes that depend on how many lanes there are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Metrics {
+    /// A lane's height.
+    pub lane_h: f64,
+    /// A cell's side.
+    pub cell: f64,
+    /// Cell pitch.
+    pub step: f64,
+}
+
+impl Metrics {
+    /// Roomy for a few lanes, tighter for many (a 12-partition topic still fits).
+    pub fn for_lanes(lanes: usize) -> Self {
+        Self::for_cell(match lanes {
+            0..=6 => 52.0,
+            7..=10 => 44.0,
+            _ => 36.0,
+        })
+    }
+
+    /// The sizes around a cell of side `cell`: room below it for the C and P cursors.
+    pub fn for_cell(cell: f64) -> Self {
+        Metrics {
+            lane_h: cell + 46.0,
+            cell,
+            step: cell + 6.0,
+        }
+    }
+
+    /// The x where the cell of window slot `i` starts.
+    pub fn cell_x(&self, i: u64) -> f64 {
+        CELLS_X + i as f64 * self.step
+    }
+
+    /// The x of an offset's cell in the lane's own coordinates: the lane slides left by
+    /// [`Metrics::shift`] as the log grows, so a cell keeps its place in the DOM.
+    pub fn offset_x(&self, offset: u64) -> f64 {
+        CELLS_X + offset as f64 * self.step
+    }
+
+    /// How far a lane whose window starts at `first` is slid left.
+    pub fn shift(&self, first: u64) -> f64 {
+        first as f64 * self.step
+    }
+
+    /// The x just right of the last visible cell.
+    pub fn cells_end(&self) -> f64 {
+        self.cell_x(VISIBLE)
+    }
+
+    /// Where the ownership links start: right of the lanes' LEO and lag.
+    pub fn link_x(&self) -> f64 {
+        self.cells_end() + 86.0
+    }
+}
+
+/// The colour of a member (stable per member index), as a CSS variable: each theme
+/// defines its own palette so the names stay readable on its background.
+pub fn member_color(m: MemberId) -> &'static str {
+    const PALETTE: [&str; 8] = [
+        "var(--member-0)",
+        "var(--member-1)",
+        "var(--member-2)",
+        "var(--member-3)",
+        "var(--member-4)",
+        "var(--member-5)",
+        "var(--member-6)",
+        "var(--member-7)",
+    ];
+    PALETTE[m.index() % PALETTE.len()]
+}
+
+/// One cell's view model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CellModel {
+    /// Its offset.
+    pub offset: u64,
+    /// Key hue, or none for a null key.
+    pub hue: Option<u32>,
+    /// `pending`, `once`, `duplicate`, `lost`, `skipped`, `failed`.
+    pub outcome: &'static str,
+    /// Processed out of order.
+    pub out_of_order: bool,
+    /// A second copy left by a retry.
+    pub copy: bool,
+    /// A poison record.
+    pub poison: bool,
+    /// Part of the selected anomaly.
+    pub highlighted: bool,
+    /// Hover text.
+    pub title: String,
+    /// The key's name (`None`: a null key).
+    pub key: Option<String>,
+}
+
+impl CellModel {
+    /// Everything drawn, as a key: a keyed list re-creates a cell only when it changes.
+    pub fn key(&self) -> (u64, &'static str, Option<u32>, u8) {
+        let flags = u8::from(self.out_of_order)
+            | u8::from(self.copy) << 1
+            | u8::from(self.poison) << 2
+            | u8::from(self.highlighted) << 3;
+        (self.offset, self.outcome, self.hue, flags)
+    }
+}
+
+/// One lane's view model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneModel {
+    /// The partition.
+    pub tp: Tp,
+    /// Its top, in SVG units.
+    pub y: f64,
+    /// The first offset in the window.
+    pub first: u64,
+    /// The cells.
+    pub cells: Vec<CellModel>,
+    /// The owner in the shown group.
+    pub owner: Option<MemberId>,
+    /// Committed offset.
+    pub committed: Option<u64>,
+    /// The owner's position.
+    pub position: Option<u64>,
+    /// Log end offset.
+    pub leo: u64,
+    /// High watermark.
+    pub hw: u64,
+    /// `leo − committed`.
+    pub lag: Option<u64>,
+    /// Why it is empty, when it is.
+    pub empty_reason: Option<String>,
+}
+
+/// One topic's block of lanes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TopicBlock {
+    /// Its name.
+    pub name: String,
+    /// Top of its header.
+    pub y: f64,
+    /// Its lanes.
+    pub lanes: Vec<LaneModel>,
+}
+
+/// One producer card.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProducerModel {
+    /// Its id.
+    pub id: ProducerId,
+    /// Its top.
+    pub y: f64,
+    /// `producer-1`.
+    pub name: String,
+    /// `12 rec/s · acks=all`.
+    pub line1: String,
+    /// `idempotent`.
+    pub line2: String,
+    /// `acked 120`.
+    pub line3: String,
+}
+
+/// One consumer card.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberModel {
+    /// Its place.
+    pub member: MemberId,
+    /// Its top.
+    pub y: f64,
+    /// `c1`.
+    pub name: String,
+    /// Status word.
+    pub status: &'static str,
+    /// `owns p0 p1`.
+    pub owns: String,
+    /// What it does now.
+    pub activity: String,
+    /// The next deadline, in words.
+    pub deadline: String,
+    /// Auto-commit ring: fraction of the interval left (0..1), if auto-commit runs.
+    pub ring: Option<f64>,
+    /// Alive (crash/close buttons) or not (restart).
+    pub alive: bool,
+    /// Slowed down by the user.
+    pub slowed: bool,
+    /// Leader of its generation.
+    pub leader: bool,
+    /// A static member's instance id.
+    pub instance: Option<String>,
+    /// Something the class should notice: a crash's cause, or the latest anomaly.
+    pub note: Option<(bool, String)>,
+}
+
+/// Everything the stage draws.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageModel {
+    /// Lane sizes.
+    pub metrics: Metrics,
+    /// Topics with their lanes.
+    pub topics: Vec<TopicBlock>,
+    /// Producers.
+    pub producers: Vec<ProducerModel>,
+    /// The shown group's consumers.
+    pub members: Vec<MemberModel>,
+    /// The picture's height.
+    pub height: f64,
+    /// The shown group.
+    pub group: GroupId,
+    /// A rebalance runs (links are let go).
+    pub rebalancing: bool,
+}
+
+impl StageModel {
+    /// The lane of a partition.
+    pub fn lane(&self, tp: Tp) -> Option<&LaneModel> {
+        self.topics
+            .iter()
+            .flat_map(|t| &t.lanes)
+            .find(|l| l.tp == tp)
+    }
+
+    /// The vertical middle of a lane's cells.
+    pub fn lane_mid(&self, tp: Tp) -> Option<f64> {
+        self.lane(tp).map(|l| l.y + self.metrics.cell / 2.0 + 4.0)
+    }
+
+    /// The vertical middle of a consumer card.
+    pub fn member_mid(&self, m: MemberId) -> Option<f64> {
+        self.members
+            .iter()
+            .find(|x| x.member == m)
+            .map(|x| x.y + CONSUMER_H / 2.0)
+    }
+
+    /// The vertical middle of a producer card.
+    pub fn producer_mid(&self, p: ProducerId) -> Option<f64> {
+        self.producers
+            .iter()
+            .find(|x| x.id == p)
+            .map(|x| x.y + 53.0)
+    }
+
+    /// The x of an offset's cell in its lane (clamped to the window's ends).
+    pub fn offset_x(&self, lane: &LaneModel, offset: u64) -> f64 {
+        let slot = offset.saturating_sub(lane.first).min(VISIBLE);
+        self.metrics.cell_x(slot)
+    }
+}
+
+/// A member's latest anomaly in a few words: `reprocessed p1 26–28 (×2)`.
+fn anomaly_note(kind: view::AnomalyKind, tp: &str, a: u64, b: u64) -> String {
+    let range = if a == b {
+        format!("{tp}/{a}")
+    } else {
+        format!("{tp} {a}–{b}")
+    };
+    match kind {
+        view::AnomalyKind::Duplicate => format!("reprocessed {range} (×2)"),
+        view::AnomalyKind::Lost => format!("skipped {range}: lost"),
+        view::AnomalyKind::OutOfOrder => format!("out of order at {range}"),
+        view::AnomalyKind::Failed => format!("failed on {range}"),
+        view::AnomalyKind::Skipped => format!("skipped {range} by seek"),
+        other => format!("{} {range}", other.label()),
+    }
+}
+
+fn outcome_class(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pending => "pending",
+        Outcome::Once => "once",
+        Outcome::Duplicate => "duplicate",
+        Outcome::Lost => "lost",
+        Outcome::Skipped => "skipped",
+        Outcome::Failed => "failed",
+    }
+}
+
+/// Builds the stage's model from the engine (read model only).
+pub fn build_model(
+    sim: &view::Sim,
+    group: GroupId,
+    selected: Option<(Tp, u64, u64)>,
+) -> StageModel {
+    let topics_v = view::subscribed_topics(sim, group);
+    let topic_ids: Vec<_> = if topics_v.is_empty() {
+        view::topics(sim).into_iter().map(|t| t.id).collect()
+    } else {
+        topics_v
+    };
+    let lane_count: usize = topic_ids
+        .iter()
+        .map(|t| {
+            view::topics(sim)
+                .iter()
+                .find(|x| x.id == *t)
+                .map_or(0, |x| x.partitions as usize)
+        })
+        .sum();
+    let metrics = Metrics::for_lanes(lane_count);
+    let mut y = 8.0;
+    let mut topics = Vec::new();
+    for t in topic_ids {
+        let header_y = y;
+        y += TOPIC_HEADER;
+        let n = sim.world().cluster.partition_count(t);
+        let mut lanes = Vec::new();
+        for p in 0..n {
+            let tp = Tp::new(t, p);
+            let focus = selected.filter(|s| s.0 == tp);
+            let from = focus.map(|(_, first, _)| first.saturating_sub(2));
+            let l = view::lane(sim, tp, group, VISIBLE, from);
+            let first = l.cells.first().map_or(l.log_end_offset, |c| c.offset);
+            let cells = l
+                .cells
+                .iter()
+                .map(|c| {
+                    let highlighted = focus.is_some_and(|(_, a, b)| c.offset >= a && c.offset <= b);
+                    let key = c.key.as_deref();
+                    let mut title = format!("offset {} · key {}", c.offset, key.unwrap_or("null"));
+                    title.push_str(&format!("\n{}", computation(key, &c.reason, p)));
+                    title.push_str(&format!("\n{} for this group", outcome_class(c.outcome)));
+                    if let Some(v) = &c.value {
+                        title.push_str(&format!("\nvalue {v}"));
+                    }
+                    CellModel {
+                        offset: c.offset,
+                        hue: c.key_hash.map(key_hue),
+                        outcome: outcome_class(c.outcome),
+                        out_of_order: c.out_of_order,
+                        copy: c.log_duplicate,
+                        poison: c.poison,
+                        highlighted,
+                        title,
+                        key: c.key.clone(),
+                    }
+                })
+                .collect();
+            let empty_reason =
+                (l.log_end_offset == 0).then(|| match view::keys_mapping_to(sim, tp) {
+                    Some((0, total)) => format!("no key of the {total} maps here"),
+                    Some((k, total)) => format!("{k} of {total} keys map here; none sent yet"),
+                    None => "empty".to_owned(),
+                });
+            lanes.push(LaneModel {
+                tp,
+                y,
+                first,
+                cells,
+                owner: l.owner,
+                committed: l.committed,
+                position: l.position,
+                leo: l.log_end_offset,
+                hw: l.high_watermark,
+                lag: l.lag,
+                empty_reason,
+            });
+            y += metrics.lane_h;
+        }
+        topics.push(TopicBlock {
+            name: view::topic_name(sim, t),
+            y: header_y,
+            lanes,
+        });
+    }
+    let lanes_bottom = y;
+    let now = sim.now_ms();
+    let producers: Vec<ProducerModel> = view::producers(sim)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let rate = p.workload.as_ref().map_or("no workload".to_owned(), |w| {
+                format!("{} rec/s", w.rate_per_sec)
+            });
+            let acked = if p.config.acks == view::Acks::Zero {
+                format!("sent {} (acks=0: never acked)", p.sent_no_ack)
+            } else {
+                format!("acked {}", p.acked)
+            };
+            ProducerModel {
+                id: p.id,
+                y: 8.0 + TOPIC_HEADER + i as f64 * PRODUCER_STEP,
+                name: p.client_id.clone(),
+                line1: format!("{rate} · acks={}", p.config.acks.kafka_value()),
+                line2: if p.idempotent {
+                    "idempotent".to_owned()
+                } else {
+                    "not idempotent".to_owned()
+                },
+                line3: format!(
+                    "{acked}{}",
+                    if p.failed > 0 {
+                        format!(" · failed {}", p.failed)
+                    } else {
+                        String::new()
+                    }
+                ),
+            }
+        })
+        .collect();
+    let groups = view::groups(sim);
+    let g = groups.iter().find(|g| g.id == group);
+    let members: Vec<MemberModel> = g
+        .map(|g| {
+            g.members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let mut card = member_model(
+                        m,
+                        i,
+                        now,
+                        g.config.auto_commit_interval_ms,
+                        g.config.enable_auto_commit,
+                    );
+                    if card.note.is_none() {
+                        card.note = view::recent_anomaly_of(
+                            sim,
+                            group,
+                            m.member,
+                            now.saturating_sub(10_000),
+                        )
+                        .map(|(kind, tp, a, b)| {
+                            (true, anomaly_note(kind, &view::tp_name(sim, tp), a, b))
+                        });
+                    }
+                    card
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let rebalancing = g.is_some_and(|g| g.rebalancing_since_ms.is_some());
+    let right = 8.0 + TOPIC_HEADER + members.len() as f64 * CONSUMER_STEP;
+    let left = 8.0 + TOPIC_HEADER + producers.len() as f64 * PRODUCER_STEP;
+    StageModel {
+        metrics,
+        topics,
+        producers,
+        members,
+        height: lanes_bottom.max(right).max(left) + 12.0,
+        group,
+        rebalancing,
+    }
+}
+
+fn member_model(
+    m: &view::MemberView,
+    i: usize,
+    now: u64,
+    interval: u64,
+    auto: bool,
+) -> MemberModel {
+    let status = m.status.label();
+    let owns = if m.owned.is_empty() {
+        String::new()
+    } else {
+        format!(" · owns {}", tps(&m.owned))
+    };
+    let activity = match &m.status {
+        MemberStatus::Failed(e) => e.split(':').next().unwrap_or("failed").to_owned(),
+        MemberStatus::Crashed | MemberStatus::Closed => m
+            .deadlines
+            .iter()
+            .find(|(k, _)| *k == DeadlineKind::SessionTimeout)
+            .map_or_else(
+                || "out of the group".to_owned(),
+                |(_, at)| {
+                    format!(
+                        "removed in {} (session timeout)",
+                        secs(at.saturating_sub(now))
+                    )
+                },
+            ),
+        MemberStatus::Joining => "joining the group".to_owned(),
+        MemberStatus::Idle => m.idle_reason.clone().unwrap_or_else(|| "idle".into()),
+        MemberStatus::Active if m.in_hand > 0 => format!(
+            "{} in hand · {} ms/record{}",
+            m.in_hand,
+            m.processing_ms,
+            if m.slowed { " (slow)" } else { "" }
+        ),
+        MemberStatus::Active => "polling".to_owned(),
+    };
+    let deadline = m
+        .deadlines
+        .first()
+        .map(|(kind, at)| {
+            let left = secs(at.saturating_sub(now));
+            match kind {
+                DeadlineKind::AutoCommit => format!("auto-commit in {left}"),
+                DeadlineKind::SessionTimeout => format!("removed in {left} (session timeout)"),
+                DeadlineKind::PollTimeout => format!("must poll within {left}"),
+            }
+        })
+        .unwrap_or_else(|| format!("generation {}", m.generation.max(0)));
+    let ring = m
+        .deadlines
+        .iter()
+        .find(|(k, _)| *k == DeadlineKind::AutoCommit)
+        .filter(|_| auto && interval > 0)
+        .map(|(_, at)| (at.saturating_sub(now) as f64 / interval as f64).clamp(0.0, 1.0));
+    let note = m.crashed.map(|(at, reason)| {
+        (
+            true,
+            match reason {
+                view::CrashReason::Poison { tp, offset } => {
+                    format!("crashed on the poison record at p{}/{offset}", tp.p())
+                }
+                view::CrashReason::Killed => format!("crashed at {}", secs(at)),
+            },
+        )
+    });
+    MemberModel {
+        note,
+        member: m.member,
+        y: 8.0 + TOPIC_HEADER + i as f64 * CONSUMER_STEP,
+        name: consumer_client_id(m.member),
+        status,
+        owns,
+        activity,
+        deadline,
+        ring,
+        alive: matches!(
+            m.status,
+            MemberStatus::Active | MemberStatus::Idle | MemberStatus::Joining
+        ),
+        slowed: m.slowed,
+        leader: m.is_leader,
+        instance: m.group_instance_id.clone(),
+    }
+}
+
+/// The stage.
+#[component]
+pub fn Stage() -> impl IntoView {
+    let lab = expect_lab();
+    let model = Memo::new(move |_| {
+        let group = lab.group.get();
+        let selected = lab.selected_anomaly.get();
+        lab.with(|l| {
+            let sim = l.sim();
+            let focus = selected.and_then(|(g, i)| {
+                view::anomalies(sim, g)
+                    .get(i)
+                    .map(|a| (a.tp, a.first_offset, a.last_offset))
+            });
+            build_model(sim, group, focus)
+        })
+    });
+    let view_box = move || format!("0 0 {WIDTH} {}", model.with(|m| m.height.round()));
+    view! {
+        <figure class="lab-stage" aria-label="the stage: producers, partitions and consumers">
+            <svg
+                class="lab-stage__svg"
+                data-testid="stage"
+                viewBox=view_box
+                preserveAspectRatio="xMidYMid meet"
+                role="group"
+                aria-labelledby="stage-title"
+            >
+                <title id="stage-title">"Producers on the left, partition logs in the middle, consumers on the right"</title>
+                <defs>
+                    <pattern id="hatch-lost" width="10" height="10" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                        <rect width="10" height="10" class="lab-hatch__bg"/>
+                        <rect width="4" height="10" class="lab-hatch__stripe lab-hatch__stripe--lost"/>
+                    </pattern>
+                    <pattern id="hatch-skipped" width="10" height="10" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                        <rect width="10" height="10" class="lab-hatch__bg"/>
+                        <rect width="3" height="10" class="lab-hatch__stripe lab-hatch__stripe--skipped"/>
+                    </pattern>
+                    <clipPath id="lane-window">
+                        <rect x=CELLS_X - 6.0 y="-10000" width=move || model.with(|m| m.metrics.cells_end() - CELLS_X + 6.0) height="20000"/>
+                    </clipPath>
+                </defs>
+                <Links model=model/>
+                <Producers model=model/>
+                <Topics model=model/>
+                <Members model=model/>
+                <super::flights::Flights model=model/>
+            </svg>
+        </figure>
+    }
+}
+
+#[component]
+fn Topics(model: Memo<StageModel>) -> impl IntoView {
+    let blocks = move || {
+        model.with(|m| {
+            m.topics
+                .iter()
+                .map(|t| {
+                    (
+                        t.name.clone(),
+                        t.y.to_bits(),
+                        t.lanes
+                            .iter()
+                            .map(|l| (l.tp, l.y.to_bits()))
+                            .collect::<Vec<_>>(),
+                        m.metrics.cell.to_bits(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <For each=blocks key=|b| b.clone() let:block>
+            {
+                let (name, y, lanes, cell) = block;
+                let metrics = Metrics::for_cell(f64::from_bits(cell));
+                view! {
+                    <g class="lab-topic" data-topic=name.clone()>
+                        <text class="lab-topic__name" x=CELLS_X y=f64::from_bits(y) + 24.0>{format!("topic {name}")}</text>
+                        {lanes
+                            .into_iter()
+                            .map(|(tp, y)| view! { <Lane model=model tp=tp y=f64::from_bits(y) metrics=metrics/> })
+                            .collect_view()}
+                    </g>
+                }
+            }
+        </For>
+    }
+}
+
+/// The short text inside a cell: the offset, or its last digits when it is long.
+fn offset_label(offset: u64) -> String {
+    let s = offset.to_string();
+    if s.len() <= 4 {
+        s
+    } else {
+        format!("…{}", &s[s.len() - 3..])
+    }
+}
+
+#[component]
+fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoView {
+    let lab = expect_lab();
+    let lane = Memo::new(move |_| model.with(|m| m.lane(tp).cloned()));
+    let first = move || lane.with(|l| l.as_ref().map_or(0, |l| l.first));
+    let cell = metrics.cell;
+    let p = tp.p();
+    let shift = move || format!("transform: translateX({:.1}px)", -metrics.shift(first()));
+    let cells = move || lane.with(|l| l.as_ref().map(|l| l.cells.clone()).unwrap_or_default());
+    let cell_view = move |c: CellModel| {
+        let x = metrics.offset_x(c.offset);
+        let fill = match (c.hue, c.outcome) {
+            (_, "lost") => "url(#hatch-lost)".to_owned(),
+            (_, "skipped") => "url(#hatch-skipped)".to_owned(),
+            // Not processed yet by this group: a pale tint of the key's colour.
+            (Some(h), "pending") => format!("hsl({h} 60% 93%)"),
+            (Some(h), _) => format!("hsl({h} 70% 72%)"),
+            (None, "pending") => "#eceef1".to_owned(),
+            (None, _) => "#bfc4cb".to_owned(),
+        };
+        let class = format!(
+            "lab-cell lab-cell--{}{}{}{}",
+            c.outcome,
+            if c.highlighted {
+                " lab-cell--highlight"
+            } else {
+                ""
+            },
+            if c.out_of_order { " lab-cell--ooo" } else { "" },
+            if c.copy { " lab-cell--copy" } else { "" },
+        );
+        let badge = match c.outcome {
+            "duplicate" => Some("×2"),
+            "lost" => Some("lost"),
+            "skipped" => Some("skip"),
+            "failed" => Some("fail"),
+            _ if c.out_of_order => Some("order"),
+            _ if c.copy => Some("copy"),
+            _ => None,
+        };
+        let offset = c.offset;
+        let label = offset_label(offset);
+        let small = label.len() > 3;
+        view! {
+            <g
+                class=class
+                data-offset=offset
+                data-key=c.key.clone()
+                on:click=move |_| lab.selected_cell.set(Some((tp, offset)))
+            >
+                <title>{c.title.clone()}</title>
+                <rect class="lab-cell__box" x=x y=y width=cell height=cell rx="6" style=format!("fill: {fill}")/>
+                <text class="lab-cell__offset" class:lab-cell__offset--small=small x=x + cell / 2.0 y=y + cell / 2.0 + 6.0>{label}</text>
+                {c.poison.then(|| view! { <text class="lab-cell__poison" x=x + cell - 4.0 y=y + 16.0>"☠"</text> })}
+                {badge.map(|b| view! { <text class="lab-cell__badge" x=x + cell / 2.0 y=y - 5.0>{b}</text> })}
+            </g>
+        }
+    };
+    // Cursors sit under the cells, clamped to the window's ends.
+    let slot_x = move |offset: u64| {
+        let f = first();
+        let slot = offset.saturating_sub(f).min(VISIBLE);
+        metrics.cell_x(slot) - 3.0
+    };
+    let cursor_y = y + cell + 5.0;
+    let cursor = move |letter: &'static str,
+                       get: fn(&LaneModel) -> Option<u64>,
+                       same: Box<dyn Fn() -> Option<(u64, u64)> + Send + Sync>| {
+        let at = move || lane.with(|l| l.as_ref().and_then(get));
+        let x = move || at().map_or(-1000.0, slot_x);
+        let label = move || {
+            let edge = |o: u64| {
+                let f = first();
+                if o < f {
+                    ("‹ ", "")
+                } else if o > f + VISIBLE {
+                    ("", " ›")
+                } else {
+                    ("", "")
+                }
+            };
+            match (same(), letter) {
+                (Some(_), "P") => String::new(),
+                (Some((c, p)), _) if c == p => {
+                    let (b, a) = edge(c);
+                    format!("{b}C P {c}{a}")
+                }
+                (Some((c, p)), _) => {
+                    let (b, a) = edge(c);
+                    format!("{b}C {c} · P {p}{a}")
+                }
+                (None, _) => at().map_or(String::new(), |o| {
+                    let (b, a) = edge(o);
+                    format!("{b}{letter} {o}{a}")
+                }),
+            }
+        };
+        let (anchor, dx, class) = if letter == "C" {
+            ("end", -4.0, "lab-cursor lab-cursor--committed")
+        } else {
+            ("start", 4.0, "lab-cursor lab-cursor--position")
+        };
+        view! {
+            <g class=class data-cursor=letter style=move || if at().is_some() { "" } else { "display: none" }>
+                <path class="lab-cursor__mark" d=move || format!("M {:.1} {cursor_y} l -7 12 l 14 0 z", x())/>
+                <text class="lab-cursor__label" text-anchor=anchor x=move || x() + dx y=cursor_y + 30.0>{label}</text>
+            </g>
+        }
+    };
+    // When both cursors fall on the same slot, one label names both.
+    let same_slot = move || {
+        lane.with(|l| match l.as_ref().map(|l| (l.committed, l.position)) {
+            Some((Some(c), Some(p))) => Some((c, p)),
+            _ => None,
+        })
+        .filter(|(c, p)| slot_x(*c) == slot_x(*p))
+    };
+    let committed = cursor("C", |l| l.committed, Box::new(same_slot));
+    let position = cursor("P", |l| l.position, Box::new(same_slot));
+    // The span a crash would repeat or lose: returned by poll, not yet committed.
+    let span = move || {
+        lane.with(|l| match l.as_ref().map(|l| (l.committed, l.position)) {
+            Some((Some(c), Some(p))) if p > c => Some((c, p)),
+            _ => None,
+        })
+    };
+    let span_x = move || span().map_or(0.0, |(c, _)| slot_x(c) + 3.0);
+    let span_w = move || span().map_or(0.0, |(c, p)| (slot_x(p) - slot_x(c)).max(0.0));
+    let leo = move || lane.with(|l| l.as_ref().map_or(0, |l| l.leo));
+    let lag = move || {
+        lane.with(|l| {
+            l.as_ref()
+                .and_then(|l| l.lag)
+                .map_or("lag –".to_owned(), |lag| format!("lag {lag}"))
+        })
+    };
+    let empty = move || lane.with(|l| l.as_ref().and_then(|l| l.empty_reason.clone()));
+    let end = metrics.cells_end();
+    view! {
+        <g class="lab-lane" data-partition=p data-testid=format!("lane-p{p}")>
+            <text class="lab-lane__label" x=CELLS_X - 12.0 y=y + cell / 2.0 + 8.0>{format!("p{p}")}</text>
+            <rect class="lab-lane__track" x=CELLS_X - 5.0 y=y - 5.0 width=end - CELLS_X + 4.0 height=cell + 10.0 rx="8"/>
+            <text class="lab-lane__empty" x=CELLS_X + 10.0 y=y + cell / 2.0 + 6.0>{empty}</text>
+            <g clip-path="url(#lane-window)">
+                <g class="lab-lane__cells" style=shift>
+                    <For each=cells key=|c| c.key() children=cell_view/>
+                </g>
+            </g>
+            <rect class="lab-span" x=span_x y=y + cell + 1.0 width=span_w height="6" rx="2" style=move || if span().is_some() { "" } else { "display: none" }>
+                <title>"processed but not committed: a crash now repeats these records"</title>
+            </rect>
+            {committed}
+            {position}
+            <text class="lab-lane__info" x=end + 6.0 y=y + cell / 2.0 - 2.0 data-testid=format!("lane-leo-p{p}")>{move || format!("LEO {}", leo())}</text>
+            <text class="lab-lane__info lab-lane__info--lag" x=end + 6.0 y=y + cell / 2.0 + 18.0 data-testid=format!("lane-lag-p{p}")>{lag}</text>
+        </g>
+    }
+}
+
+#[component]
+fn Links(model: Memo<StageModel>) -> impl IntoView {
+    let tps = move || {
+        model.with(|m| {
+            m.topics
+                .iter()
+                .flat_map(|t| &t.lanes)
+                .map(|l| l.tp)
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <g class="lab-links" class:lab-links--rebalancing=move || model.with(|m| m.rebalancing)>
+            <For each=tps key=|tp| *tp let:tp>
+                {
+                    let link = move || {
+                        model.with(|m| {
+                            let l = m.lane(tp)?;
+                            let owner = l.owner?;
+                            let y1 = m.member_mid(owner)?;
+                            let y0 = m.lane_mid(tp)?;
+                            let (x0, x1) = (m.metrics.link_x(), CONSUMER_X);
+                            let mid = (x0 + x1) / 2.0;
+                            Some((
+                                format!("path('M {x0} {y0:.1} C {mid} {y0:.1}, {mid} {y1:.1}, {x1} {y1:.1}')"),
+                                member_color(owner),
+                                consumer_client_id(owner),
+                            ))
+                        })
+                    };
+                    let style = move || match link() {
+                        Some((d, color, _)) => format!("d: {d}; stroke: {color}"),
+                        None => "display: none".to_owned(),
+                    };
+                    view! {
+                        <path class="lab-link" style=style data-link=move || link().map(|(_, _, c)| format!("p{}-{c}", tp.p()))/>
+                    }
+                }
+            </For>
+        </g>
+    }
+}
+
+#[component]
+fn Producers(model: Memo<StageModel>) -> impl IntoView {
+    let ids = move || {
+        model.with(|m| {
+            m.producers
+                .iter()
+                .map(|p| (p.id, p.y.to_bits()))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <For each=ids key=|k| *k let:k>
+            {
+                let (id, y) = k;
+                let y = f64::from_bits(y);
+                let card = Memo::new(move |_| model.with(|m| m.producers.iter().find(|p| p.id == id).cloned()));
+                let line = move |f: fn(&ProducerModel) -> String| move || card.with(|c| c.as_ref().map(f).unwrap_or_default());
+                view! {
+                    <g class="lab-producer-card" data-producer=line(|p| p.name.clone())>
+                        <rect class="lab-card" x="8" y=y width=PRODUCER_RIGHT - 8.0 height="106" rx="10"/>
+                        <text class="lab-card__name" x="22" y=y + 28.0>{line(|p| p.name.clone())}</text>
+                        <text class="lab-card__line" x="22" y=y + 52.0>{line(|p| p.line1.clone())}</text>
+                        <text class="lab-card__line lab-card__line--muted" x="22" y=y + 74.0>{line(|p| p.line2.clone())}</text>
+                        <text class="lab-card__line lab-card__line--muted" x="22" y=y + 96.0 data-testid="producer-acked">{line(|p| p.line3.clone())}</text>
+                    </g>
+                }
+            }
+        </For>
+    }
+}
+
+#[component]
+fn Members(model: Memo<StageModel>) -> impl IntoView {
+    let keys = move || {
+        model.with(|m| {
+            m.members
+                .iter()
+                .map(|c| (m.group, c.member, c.y.to_bits(), c.alive, c.slowed))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <For each=keys key=|k| *k let:k>
+            {
+                let (group, member, y, alive, slowed) = k;
+                member_card(model, group, member, f64::from_bits(y), alive, slowed)
+            }
+        </For>
+    }
+}
+
+fn member_card(
+    model: Memo<StageModel>,
+    group: GroupId,
+    member: MemberId,
+    y: f64,
+    alive: bool,
+    slowed: bool,
+) -> impl IntoView {
+    let lab = expect_lab();
+    let x = CONSUMER_X;
+    let color = member_color(member);
+    let name = consumer_client_id(member);
+    let card =
+        Memo::new(move |_| model.with(|m| m.members.iter().find(|c| c.member == member).cloned()));
+    let text = move |f: fn(&MemberModel) -> String| {
+        move || card.with(|c| c.as_ref().map(f).unwrap_or_default())
+    };
+    let class = move || {
+        card.with(|c| {
+            c.as_ref().map_or(String::new(), |c| {
+                format!(
+                    "lab-member lab-member--{}{}",
+                    c.status,
+                    if c.alive { "" } else { " lab-member--down" }
+                )
+            })
+        })
+    };
+    let r = 10.0;
+    let circumference = 2.0 * std::f64::consts::PI * r;
+    let ring = move || card.with(|c| c.as_ref().and_then(|c| c.ring));
+    let ring_style = move || {
+        ring().map_or("display: none".to_owned(), |f| {
+            format!(
+                "stroke: {color}; stroke-dasharray: {circumference:.1}; stroke-dashoffset: {:.1}",
+                circumference * (1.0 - f)
+            )
+        })
+    };
+    let note_or_deadline = move || {
+        card.with(|c| {
+            c.as_ref().map_or((false, String::new()), |c| {
+                c.note.clone().unwrap_or((false, c.deadline.clone()))
+            })
+        })
+    };
+    let buttons: Vec<(&'static str, &'static str)> = if alive {
+        vec![
+            ("crash", "crash"),
+            ("close", "close"),
+            if slowed {
+                ("speed", "fast")
+            } else {
+                ("slow", "slow")
+            },
+        ]
+    } else {
+        vec![("restart", "restart")]
+    };
+    let count = buttons.len() as f64;
+    let buttons = buttons
+        .into_iter()
+        .enumerate()
+        .map(|(i, (action, label))| {
+            let w = if action == "restart" { 72.0 } else { 50.0 };
+            let bx = x + CONSUMER_W - 8.0 - (count - i as f64) * (w + 4.0) + 4.0;
+            let by = y + 8.0;
+            let aria = match action {
+                "slow" => format!("slow down {name}: 1 s per record"),
+                "speed" => format!("normal speed for {name}"),
+                _ => format!("{action} {name}"),
+            };
+            let run = move || {
+                use crate::engine::view::Command;
+                let command = match action {
+                    "crash" => Command::CrashConsumer {
+                        group,
+                        consumer: member,
+                    },
+                    "close" => Command::CloseConsumer {
+                        group,
+                        consumer: member,
+                    },
+                    "restart" => Command::RestartConsumer {
+                        group,
+                        consumer: member,
+                    },
+                    "slow" => Command::SlowConsumer {
+                        group,
+                        consumer: member,
+                        processing_ms: Some(1_000),
+                    },
+                    _ => Command::SlowConsumer {
+                        group,
+                        consumer: member,
+                        processing_ms: None,
+                    },
+                };
+                lab.act(command);
+            };
+            view! {
+                <g
+                    class="lab-svg-button"
+                    role="button"
+                    tabindex="0"
+                    aria-label=aria
+                    data-action=action
+                    on:click=move |_| run()
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" || ev.key() == " " {
+                            ev.prevent_default();
+                            ev.stop_propagation();
+                            run();
+                        }
+                    }
+                >
+                    <rect class="lab-svg-button__box" x=bx y=by width=w height="28" rx="6"/>
+                    <text class="lab-svg-button__text" x=bx + w / 2.0 y=by + 20.0>{label}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <g class=class data-member=name.clone() data-testid=format!("member-{name}")>
+            <rect class="lab-card lab-member__card" x=x y=y width=CONSUMER_W height=CONSUMER_H rx="10" style=format!("stroke: {color}")/>
+            <text class="lab-card__name" x=x + 14.0 y=y + 29.0 style=format!("fill: {color}")>
+                {text(|c| format!("{}{}", c.name, if c.leader { " ★" } else { "" }))}
+            </text>
+            <text class="lab-member__status" x=x + 14.0 y=y + 54.0 data-testid="status">
+                {text(|c| format!("{}{}", c.status, c.owns))}
+            </text>
+            <text class="lab-card__line" x=x + 14.0 y=y + 76.0 data-testid="activity">{text(|c| c.activity.clone())}</text>
+            <text
+                class=move || if note_or_deadline().0 { "lab-card__line lab-card__line--alert" } else { "lab-card__line lab-card__line--muted" }
+                x=x + 14.0
+                y=y + 98.0
+                data-testid="deadline"
+            >
+                {move || note_or_deadline().1}
+            </text>
+            <g class="lab-ring" aria-hidden="true">
+                <circle class="lab-ring__track" cx=x + CONSUMER_W - 22.0 cy=y + 92.0 r=r style=move || if ring().is_some() { "" } else { "display: none" }/>
+                <circle class="lab-ring__left" cx=x + CONSUMER_W - 22.0 cy=y + 92.0 r=r style=ring_style/>
+            </g>
+            {buttons}
+        </g>
+    }
+}

@@ -1,0 +1,344 @@
+//! The one row of controls: play and pause (a `requestAnimationFrame` loop), step, jump,
+//! speed, the clock, the timeline with the marks of the whole recorded history, the
+//! ledger counts, and the buttons for the drawer, presentation mode, theme and help.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+use super::format::secs;
+use super::state::{expect_lab, LabState, Tab, Theme, SPEEDS};
+use crate::engine::view;
+
+/// The longest wall-clock gap one frame may turn into virtual time: after a stall (a
+/// background tab, a slow frame) the lab resumes instead of leaping.
+const MAX_FRAME_MS: f64 = 100.0;
+
+/// Starts or stops the play loop to match `lab.playing`.
+pub fn toggle_play(lab: LabState) {
+    lab.playing.update(|p| *p = !*p);
+}
+
+/// One speed step up or down.
+pub fn change_speed(lab: LabState, up: bool) {
+    lab.speed.update(|s| {
+        *s = if up {
+            (*s + 1).min(SPEEDS.len() - 1)
+        } else {
+            s.saturating_sub(1)
+        }
+    });
+    lab.prefs_changed();
+}
+
+type FrameFn = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
+
+/// Runs one `requestAnimationFrame` loop while the lab plays: each frame advances
+/// virtual time by the wall-clock gap × speed (fractions carried to the next frame).
+fn run_loop(lab: LabState) {
+    let frame: FrameFn = Rc::new(RefCell::new(None));
+    let again = frame.clone();
+    let mut last: Option<f64> = None;
+    let mut carry = 0.0;
+    *again.borrow_mut() = Some(Closure::new(move |t: f64| {
+        // Stop when paused, or when the page that owned the loop is gone.
+        if lab.playing.try_get_untracked() != Some(true) {
+            frame.borrow_mut().take();
+            return;
+        }
+        if let Some(prev) = last {
+            carry += (t - prev).clamp(0.0, MAX_FRAME_MS) * lab.speed_factor();
+            let ms = carry.floor();
+            carry -= ms;
+            if ms >= 1.0 {
+                lab.advance(ms as u64);
+            }
+            if lab.with_untracked(|l| l.now_ms()) >= view::MAX_TIME_MS {
+                lab.playing.set(false);
+                lab.info("The lab stops at 24 hours of virtual time.");
+            }
+        }
+        last = Some(t);
+        if let Some(cb) = frame.borrow().as_ref() {
+            request_frame(cb);
+        }
+    }));
+    let first = again.borrow();
+    if let Some(cb) = first.as_ref() {
+        request_frame(cb);
+    }
+    drop(first);
+}
+
+fn request_frame(cb: &Closure<dyn FnMut(f64)>) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.request_animation_frame(cb.as_ref().unchecked_ref());
+    }
+}
+
+/// The control bar.
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let lab = expect_lab();
+    Effect::new(move |was: Option<bool>| {
+        let playing = lab.playing.get();
+        if playing && was != Some(true) {
+            run_loop(lab);
+        }
+        if !playing && was == Some(true) {
+            // A pause is a good moment to remember where the lab is.
+            lab.save();
+        }
+        playing
+    });
+    view! {
+        <header class="lab-bar" aria-label="controls">
+            <div class="lab-bar__group">
+                <button
+                    class="lab-button lab-button--primary lab-bar__play"
+                    data-testid="play"
+                    aria-keyshortcuts="Space"
+                    aria-label=move || if lab.playing.get() { "Pause (Space)" } else { "Play (Space)" }
+                    on:click=move |_| toggle_play(lab)
+                >
+                    <span aria-hidden="true">{move || if lab.playing.get() { "❚❚" } else { "▶" }}</span>
+                    <span class="lab-bar__play-word">{move || if lab.playing.get() { "Pause" } else { "Play" }}</span>
+                </button>
+                <button
+                    class="lab-button"
+                    data-testid="step"
+                    aria-keyshortcuts="ArrowRight"
+                    title="Run the next event and say what it was (→)"
+                    on:click=move |_| lab.step()
+                >
+                    "Step"
+                </button>
+                <button class="lab-button" data-testid="advance-1s" title="One second of virtual time" on:click=move |_| lab.advance(1_000)>
+                    "+1 s"
+                </button>
+                <button class="lab-button" data-testid="advance-10s" title="Ten seconds of virtual time" on:click=move |_| lab.advance(10_000)>
+                    "+10 s"
+                </button>
+                <select
+                    class="lab-select"
+                    aria-label="speed"
+                    data-testid="speed"
+                    title="Speed of virtual time (+ and -)"
+                    prop:value=move || lab.speed.get().to_string()
+                    on:change=move |ev| {
+                        if let Ok(i) = event_target_value(&ev).parse::<usize>() {
+                            lab.speed.set(i.min(SPEEDS.len() - 1));
+                            lab.prefs_changed();
+                        }
+                    }
+                >
+                    {SPEEDS
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| view! { <option value=i.to_string()>{format!("{s}×")}</option> })
+                        .collect_view()}
+                </select>
+                <span class="lab-bar__time" data-testid="time" aria-live="off">
+                    {move || lab.with(|l| format!("t = {:.1} s", l.now_ms() as f64 / 1000.0))}
+                </span>
+            </div>
+            <Timeline/>
+            <Counts/>
+            <div class="lab-bar__group lab-bar__group--end">
+                <button
+                    class="lab-button"
+                    data-testid="drawer-toggle"
+                    aria-keyshortcuts="D"
+                    aria-expanded=move || lab.drawer.get().is_some().to_string()
+                    aria-controls="lab-drawer"
+                    on:click=move |_| lab.drawer.update(|d| *d = if d.is_some() { None } else { Some(Tab::Produce) })
+                >
+                    "Panels"
+                </button>
+                <button
+                    class="lab-button lab-button--icon"
+                    data-testid="present"
+                    aria-keyshortcuts="P"
+                    aria-label="presentation mode (P)"
+                    title="Presentation mode (P): the stage fills the screen"
+                    aria-pressed=move || lab.presenting.get().to_string()
+                    on:click=move |_| {
+                        lab.presenting.update(|p| *p = !*p);
+                        lab.prefs_changed();
+                    }
+                >
+                    "▣"
+                </button>
+                <button
+                    class="lab-button lab-button--icon"
+                    data-testid="theme"
+                    aria-label=move || format!("colour theme: {} (click to change)", lab.theme.get().name())
+                    title="Colour theme: system, light or dark"
+                    on:click=move |_| {
+                        lab.theme.update(|t| *t = match *t {
+                            Theme::Auto => Theme::Light,
+                            Theme::Light => Theme::Dark,
+                            Theme::Dark => Theme::Auto,
+                        });
+                        lab.prefs_changed();
+                    }
+                >
+                    {move || match lab.theme.get() { Theme::Auto => "◐", Theme::Light => "☀", Theme::Dark => "☾" }}
+                </button>
+                <button
+                    class="lab-button lab-button--icon"
+                    data-testid="help"
+                    aria-keyshortcuts="?"
+                    aria-label="keyboard help (?)"
+                    on:click=move |_| lab.help_open.update(|h| *h = !*h)
+                >
+                    "?"
+                </button>
+            </div>
+        </header>
+    }
+}
+
+/// The timeline: drag to any moment of the recorded history; marks show every recorded
+/// action (the whole history, also past now) and the rebalances and crashes so far.
+#[component]
+fn Timeline() -> impl IntoView {
+    let lab = expect_lab();
+    let end = move || lab.with(|l| l.horizon_ms().max(l.now_ms()).max(1_000));
+    let marks = Memo::new(move |_| {
+        lab.with(|l| {
+            let end = l.horizon_ms().max(l.now_ms()).max(1_000) as f64;
+            let mut marks: Vec<(u32, &'static str, String)> = l
+                .session()
+                .commands
+                .iter()
+                .take(400)
+                .map(|(at, c)| {
+                    (
+                        permille(*at, end),
+                        "action",
+                        format!("{} at {}", c.name(), secs(*at)),
+                    )
+                })
+                .collect();
+            let mut n = 0;
+            view::visit_events_since(l.sim(), 0, |e| {
+                if n >= 400 {
+                    return;
+                }
+                if let view::Event::Group { at_ms, event, .. } = e {
+                    let kind = match event {
+                        view::GroupEvent::JoinComplete { .. } => "rebalance",
+                        view::GroupEvent::ConsumerCrashed { .. } => "crash",
+                        _ => return,
+                    };
+                    n += 1;
+                    marks.push((
+                        permille(*at_ms, end),
+                        kind,
+                        format!("{kind} at {}", secs(*at_ms)),
+                    ));
+                }
+            });
+            marks.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+            marks
+        })
+    });
+    view! {
+        <div class="lab-timeline">
+            <input
+                type="range"
+                class="lab-timeline__scrubber"
+                aria-label="timeline: drag to go back or forward in the recorded history"
+                data-testid="timeline"
+                min="0"
+                step="100"
+                prop:max=move || end().to_string()
+                prop:value=move || lab.with(|l| l.now_ms()).to_string()
+                on:input=move |ev| {
+                    if let Ok(t) = event_target_value(&ev).parse::<u64>() {
+                        lab.playing.set(false);
+                        lab.seek(t);
+                    }
+                }
+            />
+            <div class="lab-timeline__marks" aria-hidden="true">
+                {move || {
+                    marks
+                        .get()
+                        .into_iter()
+                        .map(|(pos, kind, title)| {
+                            view! {
+                                <span
+                                    class=format!("lab-timeline__mark lab-timeline__mark--{kind}")
+                                    style=format!("left: {}%", f64::from(pos) / 10.0)
+                                    title=title
+                                ></span>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </div>
+        </div>
+    }
+}
+
+fn permille(at: u64, end: f64) -> u32 {
+    ((at as f64 / end) * 1000.0).round().clamp(0.0, 1000.0) as u32
+}
+
+/// The ledger counts of the shown group, always in view.
+#[component]
+fn Counts() -> impl IntoView {
+    let lab = expect_lab();
+    let totals = Memo::new(move |_| {
+        let g = lab.group.get();
+        lab.with(|l| view::totals(l.sim(), g))
+    });
+    let count = move |name: &'static str,
+                      label: &'static str,
+                      f: fn(&view::Totals) -> u64,
+                      always: bool| {
+        let value = move || totals.with(|t| t.as_ref().map_or(0, f));
+        let alerting = name == "duplicate" || name == "lost" || name == "failed";
+        let alert = move || alerting && value() != 0;
+        view! {
+            <div
+                class=format!("lab-count lab-count--{name}")
+                class:lab-count--alert=alert
+                style=move || if always || value() != 0 { "" } else { "display: none" }
+                data-testid=format!("count-{name}")
+                title=count_title(name)
+            >
+                <span class="lab-count__label">{label}</span>
+                <span class="lab-count__value" data-testid=format!("count-{name}-value")>{value}</span>
+            </div>
+        }
+    };
+    view! {
+        <div class="lab-counts" role="group" aria-label="delivery ledger of the group shown">
+            {count("once", "once", |t| t.once, true)}
+            {count("duplicate", "duplicate", |t| t.duplicate, true)}
+            {count("lost", "lost", |t| t.lost + t.lost_before_log, true)}
+            {count("out-of-order", "out of order", |t| t.out_of_order, true)}
+            {count("pending", "pending", |t| t.pending, true)}
+            {count("skipped", "skipped", |t| t.skipped, false)}
+            {count("failed", "failed", |t| t.failed, false)}
+        </div>
+    }
+}
+
+fn count_title(name: &str) -> &'static str {
+    match name {
+        "once" => "records this group processed exactly once",
+        "duplicate" => "records this group processed more than once",
+        "lost" => "records this group will never process (skipped past by a commit, or lost before the log)",
+        "out-of-order" => "records processed before an earlier record with the same key",
+        "pending" => "records not processed yet (in the producer, or in the log)",
+        "skipped" => "records skipped on purpose (a seek)",
+        _ => "records whose processing failed",
+    }
+}
