@@ -17,7 +17,7 @@ export TRUNK_SKIP_VERSION_CHECK := true
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help tools browser serve dist test test-native test-browser test-e2e lint bench clean-tools
+.PHONY: help tools browser serve dist test bench clean-tools
 
 help:
 	@echo "make serve   install what is missing, then serve the lab at http://127.0.0.1:$(PORT)"

@@ -96,6 +96,7 @@ mod engine {
                 timestamp_ms: i / 1000,
                 size_bytes: 117,
                 poison: false,
+                producer: kafka_lab::engine::log::NO_PRODUCER,
             });
         }
         let mut sum = 0u64;

@@ -390,3 +390,138 @@ mod slice {
         assert_eq!(murmur2(b"order-42"), 501153024);
     }
 }
+
+/// Every shipped level: it parses, its reference solution solves it, doing nothing does
+/// not, and the embedded list is the directory's.
+mod levels {
+    use kafka_lab::engine::level::{parse_run, Level};
+    use kafka_lab::engine::levels;
+    use std::path::Path;
+    use std::process::Command;
+
+    #[test]
+    fn the_embedded_list_is_the_level_directory() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lab/levels");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .expect("src/lab/levels")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = levels::FILES.iter().map(|(n, _)| (*n).to_owned()).collect();
+        listed.sort();
+        assert_eq!(
+            listed, on_disk,
+            "src/engine/levels.rs must list every level file"
+        );
+        for (name, json) in levels::FILES {
+            let on_disk = std::fs::read_to_string(dir.join(name)).expect("readable");
+            assert_eq!(*json, on_disk, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_solution_solves_its_level_and_the_untouched_start_does_not() {
+        let all = levels::all().expect("every shipped level parses");
+        assert!(!all.is_empty());
+        let mut ids: Vec<&str> = all.iter().map(|l| l.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len(), "level ids are unique");
+        for level in &all {
+            let solved = level
+                .grade(&level.solution_session().expect("solution builds"))
+                .expect("solution grades");
+            assert!(solved.solved(), "{}: {}", level.id, solved.line());
+            let untouched = level
+                .grade(&level.start_session().expect("start builds"))
+                .expect("start grades");
+            assert!(
+                !untouched.solved(),
+                "{}: the untouched start meets the goal",
+                level.id
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_levels_are_refused_with_the_field_named() {
+        let good = levels::FILES[0].1;
+        let cases: &[(&str, &str)] = &[
+            ("{", "not a Kafka Lab level"),
+            (&good.replace("\"format\": 1", "\"format\": 9"), "format 9"),
+            (
+                &good.replace("\"check_at_ms\":", "\"check_at_ms\": 0, \"x\":"),
+                "unknown field",
+            ),
+        ];
+        for (json, want) in cases {
+            let err = Level::parse(json).expect_err("refused");
+            assert!(err.to_string().contains(want), "{err}");
+        }
+        let mut v: serde_json::Value = serde_json::from_str(good).unwrap();
+        v["goal"][0]["what"] = "happiness".into();
+        let err = Level::parse(&v.to_string()).expect_err("refused");
+        assert!(err.to_string().contains("happiness"), "{err}");
+        v = serde_json::from_str(good).unwrap();
+        v["hints"] = serde_json::json!(["one"]);
+        assert!(Level::parse(&v.to_string()).is_err());
+    }
+
+    fn check(args: &[&Path]) -> (i32, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_kafka-lab-check"))
+            .args(args)
+            .output()
+            .expect("the checker runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().expect("exit code"), text)
+    }
+
+    #[test]
+    fn the_checker_command_grades_a_class_and_explains_what_failed() {
+        let dir = std::env::temp_dir().join(format!("kafka-lab-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (name, json) = levels::FILES[0];
+        let level = Level::parse(json).unwrap();
+        let level_path = dir.join(name);
+        std::fs::write(&level_path, json).unwrap();
+        let solved = dir.join("solved.json");
+        std::fs::write(
+            &solved,
+            serde_json::to_string(&level.solution_session().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let idle = dir.join("idle.json");
+        std::fs::write(
+            &idle,
+            serde_json::to_string(&level.start_session().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let broken = dir.join("broken.json");
+        std::fs::write(&broken, "{\"scenario\": 7}").unwrap();
+
+        let (code, text) = check(&[&level_path]);
+        assert_eq!(code, 0, "{text}");
+        assert!(text.contains("solved"), "{text}");
+        let (code, text) = check(&[&level_path, &solved]);
+        assert_eq!((code, text.lines().count()), (0, 1), "{text}");
+        let (code, text) = check(&[&level_path, &solved, &idle]);
+        assert_eq!(code, 1, "{text}");
+        assert!(
+            text.contains("idle.json: not solved:") && text.contains("got "),
+            "{text}"
+        );
+        let (code, text) = check(&[&level_path, &broken]);
+        assert_eq!(code, 2, "{text}");
+        assert!(text.contains("cannot grade"), "{text}");
+        let (code, text) = check(&[&broken]);
+        assert_eq!(code, 2, "{text}");
+        assert!(text.contains("not a Kafka Lab level"), "{text}");
+        assert!(parse_run("{\"scenario\": 7}").is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

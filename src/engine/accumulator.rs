@@ -472,6 +472,7 @@ mod tests {
             key: None,
             size_bytes: 100,
             poison: false,
+            producer: crate::engine::log::NO_PRODUCER,
         }
     }
 

@@ -624,7 +624,7 @@ impl Ledger {
                 event,
             } => {
                 if let Some(g) = self.groups.get_mut(group.index()) {
-                    g.observe(*at_ms, event, &self.records, logs);
+                    g.observe(*at_ms, event, logs);
                 }
             }
             _ => {}
@@ -769,13 +769,7 @@ impl GroupLedger {
         });
     }
 
-    fn observe(
-        &mut self,
-        at_ms: u64,
-        event: &GroupEvent,
-        records: &ChunkVec<RecordInfo>,
-        logs: &impl LogLookup,
-    ) {
+    fn observe(&mut self, at_ms: u64, event: &GroupEvent, logs: &impl LogLookup) {
         match event {
             GroupEvent::PositionSet {
                 member,
@@ -797,7 +791,7 @@ impl GroupLedger {
                 to,
             } => {
                 self.generation.insert(*member, *generation);
-                self.processed(at_ms, *member, *generation, *tp, *from..*to, records, logs);
+                self.processed(at_ms, *member, *generation, *tp, *from..*to, logs);
             }
             GroupEvent::ProcessingFailed { member, tp, offset } => {
                 self.processing_failed(at_ms, *member, *tp, *offset, logs)
@@ -856,7 +850,8 @@ impl GroupLedger {
                     },
                 );
             }
-            GroupEvent::LeaveGroup { member, .. } => {
+            // A close leaves the group too; its ConsumerClosed event tells the story.
+            GroupEvent::LeaveGroup { member, reason, .. } if !reason.contains("closed") => {
                 self.note(
                     at_ms,
                     *member,
@@ -962,7 +957,6 @@ impl GroupLedger {
         generation: i32,
         tp: Tp,
         offsets: std::ops::Range<u64>,
-        records: &ChunkVec<RecordInfo>,
         logs: &impl LogLookup,
     ) {
         let Some(log) = logs.log(tp) else {
@@ -991,8 +985,8 @@ impl GroupLedger {
             self.counts[tp.topic.index()].moved(before, after);
             if again {
                 self.explain_duplicate(at_ms, member, tp, offset);
-            } else if let (Some(info), Some(_)) = (records.get(i), r.key) {
-                self.check_order(at_ms, member, tp, offset, id, info.producer, info.key);
+            } else if r.key.is_some() {
+                self.check_order(at_ms, member, tp, offset, id, r.producer(), r.key);
             }
         }
         if start < end {
@@ -1386,6 +1380,7 @@ mod tests {
                 key: None,
                 size_bytes: 10,
                 poison: false,
+                producer: crate::engine::log::NO_PRODUCER,
             }]);
         }
         ledger.add_group(GroupId(0));

@@ -23,6 +23,20 @@ pub struct LogRecord {
     /// A poison record crashes the consumer that processes it (the lab's stand-in for a
     /// value the application cannot handle).
     pub poison: bool,
+    /// The producer's index, or [`NO_PRODUCER`] for a record typed by hand. Kept here
+    /// (in a byte of padding) so the ledger's order check reads the log sequentially
+    /// instead of jumping into the record table for every processed record.
+    pub producer: u8,
+}
+
+/// [`LogRecord::producer`] of a record no producer sent.
+pub const NO_PRODUCER: u8 = u8::MAX;
+
+impl LogRecord {
+    /// The producer that sent it, if any.
+    pub fn producer(&self) -> Option<super::ids::ProducerId> {
+        (self.producer != NO_PRODUCER).then(|| super::ids::ProducerId(u16::from(self.producer)))
+    }
 }
 
 /// One partition replica's log and its offsets.
@@ -109,6 +123,7 @@ mod tests {
             timestamp_ms: 0,
             size_bytes: 10,
             poison: false,
+            producer: NO_PRODUCER,
         }
     }
 

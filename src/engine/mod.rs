@@ -29,6 +29,8 @@ pub mod invariants;
 pub mod keys;
 pub mod lab;
 pub mod ledger;
+pub mod level;
+pub mod levels;
 pub mod log;
 pub mod msg;
 pub mod net;

@@ -391,6 +391,8 @@ impl Producer {
             key,
             size_bytes: bytes.min(u32::from(u16::MAX)) as u16,
             poison,
+            // MAX_PRODUCERS (8) keeps every index well below NO_PRODUCER.
+            producer: self.id.0 as u8,
         };
         let sticky = reason == PartitionReason::Sticky
             && self.config.partitioner == PartitionerKind::JavaDefault;
@@ -874,11 +876,15 @@ pub fn retry_backoff_ms(config: &ProducerConfig, attempts: u32, rng: &mut Rng) -
     if max <= initial {
         return initial; // expMax == 0: no growth, no jitter
     }
-    let exp_max = (max as f64 / initial.max(1) as f64).ln() / 2f64.ln();
-    let exp = f64::from(attempts.saturating_sub(1)).min(exp_max);
-    let term = initial as f64 * 2f64.powf(exp);
+    // Kafka computes initial × 2^min(attempts, log2(max / initial)) in floating point;
+    // that is min(initial × 2^attempts, max) exactly, which integers give without `ln` or
+    // `powf` (whose last bit may differ between wasm and native, and determinism may not).
+    let doublings = attempts.saturating_sub(1).min(63);
+    let term = initial
+        .checked_mul(1u64 << doublings)
+        .map_or(max, |t| t.min(max));
     let factor = 0.8 + 0.4 * rng.unit_f64();
-    ((factor * term) as u64).min(max)
+    ((factor * term as f64) as u64).min(max)
 }
 
 #[cfg(test)]

@@ -35,6 +35,10 @@ pub struct Scenario {
     /// More setup, applied at t = 0 after the standard part (topics, groups, producers).
     #[serde(default)]
     pub setup: Vec<Command>,
+    /// Timed commands that are part of the start (a level's rigged faults): they belong
+    /// to the scenario, so a learner's actions never cut them.
+    #[serde(default)]
+    pub rig: Vec<(u64, Command)>,
 }
 
 impl Default for Scenario {
@@ -58,6 +62,7 @@ impl Default for Scenario {
             producer: ProducerConfig::default(),
             latency: Latency::default(),
             setup: Vec::new(),
+            rig: Vec::new(),
         }
     }
 }
@@ -155,10 +160,20 @@ impl Scenario {
                 });
             }
         }
-        if self.setup.len() > 64 {
+        if self.setup.len() > 64 || self.rig.len() > 64 {
             return Err(EngineError::LimitExceeded {
                 what: "setup commands",
                 limit: 64,
+            });
+        }
+        if self
+            .rig
+            .iter()
+            .any(|(t, _)| *t > super::history::MAX_TIME_MS)
+        {
+            return Err(EngineError::LimitExceeded {
+                what: "ms of virtual time",
+                limit: super::history::MAX_TIME_MS,
             });
         }
         self.group.validate()?;
@@ -200,6 +215,9 @@ impl Scenario {
         })?;
         for command in &self.setup {
             sim.apply(command.clone())?;
+        }
+        for (at_ms, command) in &self.rig {
+            sim.schedule_command(*at_ms, command.clone());
         }
         Ok(sim)
     }

@@ -518,6 +518,7 @@ impl World {
             key: key_id,
             size_bytes: bytes.min(u32::from(u16::MAX)) as u16,
             poison: false,
+            producer: super::log::NO_PRODUCER,
         };
         let leader = self.cluster.leader(tp);
         let offset = {

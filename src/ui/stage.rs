@@ -338,7 +338,10 @@ pub fn build_model(
     for t in topic_ids {
         let header_y = y;
         y += TOPIC_HEADER;
-        let n = sim.world().cluster.partition_count(t);
+        let n = view::topics(sim)
+            .iter()
+            .find(|x| x.id == t)
+            .map_or(0, |x| x.partitions);
         let mut lanes = Vec::new();
         for p in 0..n {
             let tp = Tp::new(t, p);

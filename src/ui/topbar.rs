@@ -322,7 +322,7 @@ fn Counts() -> impl IntoView {
         <div class="lab-counts" role="group" aria-label="delivery ledger of the group shown">
             {count("once", "once", |t| t.once, true)}
             {count("duplicate", "duplicate", |t| t.duplicate, true)}
-            {count("lost", "lost", |t| t.lost + t.lost_before_log, true)}
+            {count("lost", "lost", |t| t.lost, true)}
             {count("out-of-order", "out of order", |t| t.out_of_order, true)}
             {count("pending", "pending", |t| t.pending, true)}
             {count("skipped", "skipped", |t| t.skipped, false)}
