@@ -444,6 +444,66 @@ mod levels {
         }
     }
 
+    /// A learner who changes one allowed setting gets a verdict, not "another start", even
+    /// when the setting implies others (commit.mode → enable.auto.commit; acks →
+    /// enable.idempotence).
+    #[test]
+    fn one_allowed_setting_at_a_time_always_grades() {
+        let mut tried = 0;
+        for level in levels::all().unwrap() {
+            for (name, value) in &level.solution.config {
+                let mut run = level.start_session().unwrap();
+                // Alone, a setting may be one Kafka refuses (idempotence without acks=all).
+                if run.scenario.set(name, value).is_err() {
+                    continue;
+                }
+                let verdict = level.grade(&run);
+                assert!(
+                    verdict.is_ok(),
+                    "{} with only {name}={value}: {:?}",
+                    level.id,
+                    verdict.err()
+                );
+                tried += 1;
+            }
+            let mut run = level.start_session().unwrap();
+            if run.scenario.set("producer.acks", "all").is_ok()
+                && level.allows_setting("producer.acks")
+            {
+                assert!(level.grade(&run).is_ok(), "{} with acks=all", level.id);
+            }
+        }
+        assert!(tried > 5, "only {tried} settings tried");
+    }
+
+    #[test]
+    fn a_run_with_a_forbidden_action_or_setting_is_refused_with_its_name() {
+        let level = levels::all()
+            .unwrap()
+            .into_iter()
+            .find(|l| l.id == "L13")
+            .unwrap();
+        let mut run = level.start_session().unwrap();
+        run.record(
+            1_000,
+            kafka_lab::engine::Command::AddPartitions {
+                total: 4,
+                topic: Default::default(),
+            },
+        )
+        .unwrap();
+        let err = level
+            .grade(&run)
+            .expect_err("AddPartitions is not allowed in L13");
+        assert!(err.to_string().contains("AddPartitions"), "{err}");
+        let mut run = level.start_session().unwrap();
+        run.scenario.set("session.timeout.ms", "12000").unwrap();
+        let err = level
+            .grade(&run)
+            .expect_err("session.timeout.ms is not allowed in L13");
+        assert!(err.to_string().contains("session.timeout.ms"), "{err}");
+    }
+
     #[test]
     fn malformed_levels_are_refused_with_the_field_named() {
         let good = levels::FILES[0].1;

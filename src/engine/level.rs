@@ -583,7 +583,15 @@ impl Level {
     /// engine cannot replay; in words.
     pub fn grade(&self, run: &Session) -> Result<Verdict, LevelError> {
         let start = self.scenario()?;
-        let changed = changed_settings(&start, &run.scenario)?;
+        // The run is replayed from the level's start with its named changes, so nothing
+        // else in its file can change the outcome.
+        let (changed, scenario) = changed_settings(&start, &run.scenario)?;
+        let run = Session {
+            scenario,
+            commands: run.commands.clone(),
+            now_ms: run.now_ms,
+            furthest_ms: run.furthest_ms,
+        };
         for name in &changed {
             if !self.allows_setting(name) {
                 return Err(LevelError(format!(
@@ -603,41 +611,84 @@ impl Level {
         }
         let sim = run.replay_to(self.check_at_ms)?;
         let actions = (run.commands.len() + changed.len()) as u32;
+        let mut tracker = Tracker::default();
+        tracker.update(&sim);
         Ok(Verdict {
-            checks: self.evaluate(&sim, &run.scenario),
+            checks: self.evaluate(&sim, &run.scenario, &tracker),
             at_ms: self.check_at_ms,
             actions,
         })
     }
 
     /// Evaluates every predicate on a simulation as it is now (the page's live
-    /// checklist; the grader calls it at `check_at_ms`).
-    pub fn evaluate(&self, sim: &Sim, scenario: &Scenario) -> Vec<Check> {
-        let mut events: BTreeMap<&'static str, u64> = BTreeMap::new();
-        let wanted: Vec<(&str, Option<GroupId>)> = self
-            .goal
-            .iter()
-            .filter_map(|g| {
-                g.what
-                    .strip_prefix("event:")
-                    .map(|k| (k, g.group.as_deref().map(|n| group_id(sim, n))))
-            })
-            .collect();
-        if !wanted.is_empty() {
-            view::visit_events_since(sim, 0, |e| {
-                let kind = event_kind(e);
-                if wanted.iter().any(|(k, g)| {
-                    *k == kind
-                        && g.is_none_or(|g| matches!(e, Event::Group { group, .. } if *group == g))
-                }) {
-                    *events.entry(kind).or_insert(0) += 1;
-                }
-            });
-        }
+    /// checklist; the grader calls it at `check_at_ms`). `tracker` must be up to date.
+    pub fn evaluate(&self, sim: &Sim, scenario: &Scenario, tracker: &Tracker) -> Vec<Check> {
         self.goal
             .iter()
-            .map(|g| check(g, sim, scenario, &events))
+            .map(|g| check(g, sim, scenario, tracker))
             .collect()
+    }
+
+    /// The narration shown at this moment: lines whose time has come and whose event
+    /// has happened, in order.
+    pub fn narration_now(&self, now_ms: u64, tracker: &Tracker) -> Vec<&str> {
+        self.narration
+            .iter()
+            .filter(|n| n.at_ms <= now_ms)
+            .filter(|n| {
+                n.on.as_deref()
+                    .is_none_or(|k| tracker.first_at(k).is_some_and(|t| t <= now_ms))
+            })
+            .map(|n| n.text.as_str())
+            .collect()
+    }
+}
+
+/// Counts events by kind as they come (from a cursor), so the page's checklist and
+/// narration read new events only, once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tracker {
+    cursor: u64,
+    counts: BTreeMap<(&'static str, Option<GroupId>), u64>,
+    first: BTreeMap<&'static str, u64>,
+}
+
+impl Tracker {
+    /// Reads the events since the last update.
+    pub fn update(&mut self, sim: &Sim) {
+        // Time went back (a seek, a reset): count again from the start.
+        if sim.event_count() < self.cursor {
+            *self = Tracker::default();
+        }
+        let Tracker {
+            cursor,
+            counts,
+            first,
+        } = self;
+        *cursor = view::visit_events_since(sim, *cursor, |e| {
+            let kind = event_kind(e);
+            *counts.entry((kind, None)).or_insert(0) += 1;
+            if let Event::Group { group, .. } = e {
+                *counts.entry((kind, Some(*group))).or_insert(0) += 1;
+            }
+            first.entry(kind).or_insert_with(|| e.at_ms());
+        });
+    }
+
+    /// How many events of a kind happened (in one group, if given).
+    pub fn count(&self, kind: &str, group: Option<GroupId>) -> u64 {
+        self.counts
+            .iter()
+            .find(|((k, g), _)| *k == kind && *g == group)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// When the first event of a kind happened.
+    pub fn first_at(&self, kind: &str) -> Option<u64> {
+        self.first
+            .iter()
+            .find(|(k, _)| **k == kind)
+            .map(|(_, t)| *t)
     }
 }
 
@@ -648,7 +699,7 @@ fn group_id(sim: &Sim, name: &str) -> GroupId {
         .map_or(GroupId(u16::MAX), |g| g.id)
 }
 
-fn check(g: &Goal, sim: &Sim, scenario: &Scenario, events: &BTreeMap<&'static str, u64>) -> Check {
+fn check(g: &Goal, sim: &Sim, scenario: &Scenario, tracker: &Tracker) -> Check {
     let group_name = g.group.clone().unwrap_or_else(|| "payments".into());
     if let Some(name) = g.what.strip_prefix("config:") {
         let actual = setting_value(scenario, name);
@@ -668,7 +719,8 @@ fn check(g: &Goal, sim: &Sim, scenario: &Scenario, events: &BTreeMap<&'static st
     }
     let want = g.value.as_u64().unwrap_or(0);
     let value = if let Some(kind) = g.what.strip_prefix("event:") {
-        events.get(kind).copied().unwrap_or(0)
+        let group = g.group.as_deref().map(|n| group_id(sim, n));
+        tracker.count(kind, group)
     } else {
         measure(sim, &g.what, group_id(sim, &group_name))
     };
@@ -794,25 +846,36 @@ pub fn setting_value(s: &Scenario, name: &str) -> String {
     }
 }
 
-/// The settings that differ between two scenarios, by name. Anything else that differs
-/// (the seed of setup commands, the rig) makes the run belong to another start.
-fn changed_settings(start: &Scenario, run: &Scenario) -> Result<Vec<String>, LevelError> {
+/// The settings a run changed, by name, fewest first: a setting implied by another
+/// (`commit.mode` sets `enable.auto.commit`; `producer.acks` decides the default of
+/// `enable.idempotence`) is not counted on its own. Anything else that differs (setup
+/// commands, the rig, latency) makes the run belong to another start.
+fn changed_settings(
+    start: &Scenario,
+    run: &Scenario,
+) -> Result<(Vec<String>, Scenario), LevelError> {
     if start.setup != run.setup || start.rig != run.rig || start.latency != run.latency {
         return Err(LevelError(
             "this run starts from another setup than the level's".into(),
         ));
     }
+    // The settings that imply others come first.
     let mut names: Vec<String> = [
+        "commit.mode",
+        "producer.acks",
+        "producer.enable.idempotence",
+    ]
+    .iter()
+    .chain(&[
         "partitions",
         "rate",
         "keys",
         "consumers",
         "seed",
-        "commit.mode",
         "processing.ms",
         "partition.assignment.strategy",
-    ]
-    .iter()
+        "producer.partitioner.class",
+    ])
     .map(|s| (*s).to_owned())
     .collect();
     names.extend(
@@ -829,24 +892,28 @@ fn changed_settings(start: &Scenario, run: &Scenario) -> Result<Vec<String>, Lev
             .into_iter()
             .map(|(k, _)| format!("producer.{k}")),
     );
-    names.push("producer.partitioner.class".into());
-    names.sort();
-    names.dedup();
-    let changed: Vec<String> = names
-        .into_iter()
-        .filter(|n| setting_value(start, n) != setting_value(run, n))
-        .collect();
-    // Whatever the names above do not cover must be equal too.
-    let mut a = start.clone();
-    for n in &changed {
-        let _ = a.set(n, &setting_value(run, n));
+    let mut seen = std::collections::BTreeSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    let mut current = start.clone();
+    let mut changed = Vec::new();
+    for n in &names {
+        let want = setting_value(run, n);
+        if setting_value(&current, n) != want {
+            current.set(n, &want).map_err(|e| {
+                LevelError(format!("this run's `{n}` cannot be replayed here: {e}"))
+            })?;
+            changed.push(n.clone());
+        }
     }
-    if a.group != run.group || a.producer != run.producer || a.seed != run.seed {
-        return Err(LevelError(
-            "this run changes a setting the lab cannot name; it belongs to another start".into(),
-        ));
+    if let Some(n) = names
+        .iter()
+        .find(|n| setting_value(&current, n) != setting_value(run, n))
+    {
+        return Err(LevelError(format!(
+            "this run's settings cannot be reached from the level's start (`{n}` differs)"
+        )));
     }
-    Ok(changed)
+    Ok((changed, current))
 }
 
 fn apply_config(s: &mut Scenario, config: &BTreeMap<String, String>) -> Result<(), LevelError> {

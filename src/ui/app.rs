@@ -51,7 +51,7 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
     }
 }
 
-/// The keyboard: Space, arrows, +/-, F, P, D, 1–7, ?, Esc.
+/// The keyboard: Space, arrows, +/-, F, P, D, 1–8, ?, Esc.
 fn on_key(lab: LabState, ev: &web_sys::KeyboardEvent) {
     use wasm_bindgen::JsCast;
     let target = ev
@@ -142,7 +142,7 @@ fn Help() -> impl IntoView {
                     <dt>"←"</dt><dd>"back one second (replayed exactly)"</dd>
                     <dt>"+ / -"</dt><dd>"faster / slower"</dd>
                     <dt>"D"</dt><dd>"open or close the panels"</dd>
-                    <dt>"1 – 7"</dt><dd>"Produce, Groups, Setup, Anomalies, Describe, Protocol, Calculator"</dd>
+                    <dt>"1 – 8"</dt><dd>"Levels, Produce, Groups, Setup, Anomalies, Describe, Protocol, Calculator"</dd>
                     <dt>"P"</dt><dd>"presentation mode"</dd>
                     <dt>"F"</dt><dd>"full screen"</dd>
                     <dt>"Esc"</dt><dd>"close the explanation, then the panels"</dd>

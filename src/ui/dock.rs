@@ -90,7 +90,7 @@ pub fn Dock() -> impl IntoView {
             return view! { <p class="lab-dock__line" data-testid="step-words">{words}</p> }
                 .into_any();
         }
-        if fresh() {
+        if fresh() && lab.level.get().is_none() {
             return view! {
                 <div class="lab-intro" data-testid="intro">
                     <p class="lab-intro__what">
@@ -107,6 +107,7 @@ pub fn Dock() -> impl IntoView {
     };
     view! {
         <section class="lab-dock" aria-label="what happened">
+            <super::levels::LevelDock/>
             {body}
             <p class="lab-legend">
                 "Cell colour = key · faded = not processed yet · ×2 = processed twice · hatched = lost · C = committed offset · P = position · amber bar = processed, not committed · click a cell or an anomaly for details"

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::calculator::Calculator;
 use super::describe::DescribePanel;
 use super::groups::GroupsPanel;
+use super::levels::LevelsPanel;
 use super::produce::ProducePanel;
 use super::protocol::ProtocolPanel;
 use super::setup::SetupPanel;
@@ -45,6 +46,7 @@ pub fn Drawer() -> impl IntoView {
                     </div>
                     <div class="lab-drawer__panel" id="lab-drawer-panel" role="tabpanel" aria-labelledby=format!("tab-{}", tab.id())>
                         {match tab {
+                            Tab::Levels => view! { <LevelsPanel/> }.into_any(),
                             Tab::Produce => view! { <ProducePanel/> }.into_any(),
                             Tab::Groups => view! { <GroupsPanel/> }.into_any(),
                             Tab::Setup => view! { <SetupPanel/> }.into_any(),

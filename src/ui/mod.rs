@@ -9,6 +9,7 @@ mod drawer;
 mod flights;
 pub mod format;
 mod groups;
+mod levels;
 mod produce;
 mod protocol;
 mod setup;

@@ -12,6 +12,9 @@ use crate::engine::view::{
     MAX_PRODUCERS,
 };
 
+/// The one-line simplification behind "add a partition".
+const SIMPLIFIED_METADATA: &str = "Simplified: the lab's producers see the new partition at once; a Java producer waits for its next metadata refresh (metadata.max.age.ms, 5 min by default).";
+
 /// How many moved keys the notice names before "and N more".
 const MOVED_NAMED: usize = 24;
 
@@ -111,7 +114,7 @@ pub fn ProducePanel() -> impl IntoView {
                 String::new()
             };
             lab.info(format!(
-                "Now {} partitions. {n} key{} now map elsewhere (their old records stay where they are): {}{more}.",
+                "Now {} partitions. {n} key{} now map elsewhere (their old records stay where they are): {}{more}. {SIMPLIFIED_METADATA}",
                 current + 1,
                 if n == 1 { "" } else { "s" },
                 named.join(", ")

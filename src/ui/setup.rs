@@ -155,6 +155,12 @@ pub fn SetupPanel() -> impl IntoView {
     let lab = expect_lab();
     let errors = RwSignal::new(BTreeMap::<&'static str, String>::new());
     let apply = move |name: &'static str, value: String| {
+        if let Some(refusal) = lab.setting_refused(name) {
+            errors.update(|m| {
+                m.insert(name, refusal);
+            });
+            return;
+        }
         let mut draft = lab.scenario();
         match draft.set(name, &value) {
             Ok(()) => match lab.rebuild(draft) {

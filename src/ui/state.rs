@@ -7,10 +7,16 @@ use leptos::prelude::*;
 use crate::engine::error::EngineError;
 use crate::engine::lab::Lab;
 use crate::engine::scenario::Scenario;
+use std::rc::Rc;
+
+use crate::engine::level::Level;
+use crate::engine::levels;
 use crate::engine::view::{Command, GroupId, Session, TopicId, Tp};
 
 /// Where the lab keeps the current session between visits.
 pub const STORAGE_KEY: &str = "kafka-lab/session/v2";
+/// Where the learner's progress lives.
+pub const PROGRESS_KEY: &str = "kafka-lab/progress/v1";
 /// Where the page keeps its settings (theme, presentation mode, speed).
 pub const PREFS_KEY: &str = "kafka-lab/prefs/v1";
 /// An older format nobody can read any more.
@@ -52,6 +58,8 @@ impl Theme {
 /// The drawer's tabs: the forms that are one click away from the stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Tab {
+    /// Lessons and challenges.
+    Levels,
     /// Producers, records by hand, faults.
     Produce,
     /// Groups and consumers.
@@ -70,7 +78,8 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
+        Tab::Levels,
         Tab::Produce,
         Tab::Groups,
         Tab::Setup,
@@ -83,6 +92,7 @@ impl Tab {
     /// Its label.
     pub fn label(self) -> &'static str {
         match self {
+            Tab::Levels => "Levels",
             Tab::Produce => "Produce",
             Tab::Groups => "Groups",
             Tab::Setup => "Setup",
@@ -96,6 +106,7 @@ impl Tab {
     /// A stable id for tests and URLs.
     pub fn id(self) -> &'static str {
         match self {
+            Tab::Levels => "levels",
             Tab::Produce => "produce",
             Tab::Groups => "groups",
             Tab::Setup => "setup",
@@ -148,6 +159,29 @@ pub struct LabState {
     pub last_step: RwSignal<Option<String>>,
     /// The record tapped on the stage: `(partition, offset)`.
     pub selected_cell: RwSignal<Option<(Tp, u64)>>,
+    /// The level being played (`None`: the sandbox).
+    pub level: RwSignal<Option<String>>,
+    /// Hints shown in the current level.
+    pub hints: RwSignal<usize>,
+    /// The learner's answer to the level's predict round, before the reveal.
+    pub answer: RwSignal<Option<usize>>,
+    /// Done and started levels, and predict scores (saved).
+    pub progress: RwSignal<Progress>,
+    levels: StoredValue<Option<Rc<Vec<Level>>>, LocalStorage>,
+}
+
+/// What the learner has done, kept in local storage.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    /// Levels solved.
+    #[serde(default)]
+    pub done: Vec<String>,
+    /// Levels opened.
+    #[serde(default)]
+    pub started: Vec<String>,
+    /// Predict rounds answered: `(level, right)`.
+    #[serde(default)]
+    pub predictions: Vec<(String, bool)>,
 }
 
 impl LabState {
@@ -291,6 +325,11 @@ impl LabState {
             announce: RwSignal::new(String::new()),
             last_step: RwSignal::new(None),
             selected_cell: RwSignal::new(None),
+            level: RwSignal::new(None),
+            hints: RwSignal::new(0),
+            answer: RwSignal::new(None),
+            progress: RwSignal::new(load_progress()),
+            levels: StoredValue::new_local(None),
         }
     }
 
@@ -338,6 +377,15 @@ impl LabState {
     /// # Errors
     /// The engine's refusal, unchanged (nothing is recorded then).
     pub fn command(&self, command: Command) -> Result<(), EngineError> {
+        if let Some(level) = self.current_level() {
+            if !level.allows(&command) {
+                return Err(EngineError::InvalidCommand(format!(
+                    "Level {} does not use \"{}\". Go back to the sandbox (Levels tab) to try anything.",
+                    level.id,
+                    command.name()
+                )));
+            }
+        }
         let applied = self.update(|l| l.command(command))?;
         if applied.forked {
             let t = self.with_untracked(|l| l.now_ms());
@@ -405,6 +453,7 @@ impl LabState {
             "theme": self.theme.get_untracked().name(),
             "presenting": self.presenting.get_untracked(),
             "speed": self.speed.get_untracked(),
+            "level": self.level.get_untracked(),
         });
         if let Some(storage) = local_storage() {
             let _ = storage.set_item(PREFS_KEY, &prefs.to_string());
@@ -426,6 +475,12 @@ impl LabState {
         }
         if let Some(s) = v["speed"].as_u64() {
             self.speed.set((s as usize).min(SPEEDS.len() - 1));
+        }
+        // The level the saved run belongs to (the run itself is the saved session).
+        if let Some(id) = v["level"].as_str() {
+            if self.levels().iter().any(|l| l.id == id) {
+                self.level.set(Some(id.to_owned()));
+            }
         }
     }
 
@@ -459,6 +514,145 @@ impl LabState {
             text: text.into(),
         }));
     }
+}
+
+impl LabState {
+    /// Every shipped level, parsed once on first use.
+    pub fn levels(&self) -> Rc<Vec<Level>> {
+        if let Some(l) = self.levels.get_value() {
+            return l;
+        }
+        let parsed = Rc::new(levels::all().unwrap_or_else(|e| {
+            self.error(format!("The levels could not be read: {e}"));
+            Vec::new()
+        }));
+        self.levels.set_value(Some(parsed.clone()));
+        parsed
+    }
+
+    /// The level being played, if any.
+    pub fn current_level(&self) -> Option<Level> {
+        let id = self.level.get_untracked()?;
+        self.levels().iter().find(|l| l.id == id).cloned()
+    }
+
+    /// Opens a level at its start (`solution`: replays the reference solution instead).
+    pub fn open_level(&self, id: &str, solution: bool) {
+        let Some(level) = self.levels().iter().find(|l| l.id == id).cloned() else {
+            self.error(format!("There is no level {id}."));
+            return;
+        };
+        let session = if solution {
+            level.solution_session()
+        } else {
+            level.start_session()
+        };
+        match session {
+            Ok(mut session) => {
+                if solution {
+                    session.now_ms = 0;
+                }
+                self.level.set(Some(level.id.clone()));
+                self.hints.set(0);
+                self.answer.set(None);
+                self.playing.set(false);
+                if let Err(e) = self.load(session) {
+                    self.error(e);
+                    return;
+                }
+                self.selected_anomaly.set(None);
+                self.group.set(GroupId(0));
+                self.save_prefs();
+                self.progress.update(|p| {
+                    if !p.started.contains(&level.id) {
+                        p.started.push(level.id.clone());
+                    }
+                });
+                self.save_progress();
+                if solution {
+                    self.info("The reference solution is loaded: press Play to watch it.");
+                }
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    /// Back to the sandbox (the default scenario at t = 0).
+    pub fn leave_level(&self) {
+        self.level.set(None);
+        self.reset(Scenario::default());
+        self.save_prefs();
+    }
+
+    /// A level was solved: remember it.
+    pub fn mark_done(&self, id: &str) {
+        if self
+            .progress
+            .with_untracked(|p| p.done.iter().any(|d| d == id))
+        {
+            return;
+        }
+        self.progress.update(|p| p.done.push(id.to_owned()));
+        self.save_progress();
+        self.announce.set(format!("Level {id} solved."));
+    }
+
+    /// Records a predict answer.
+    pub fn predicted(&self, id: &str, right: bool) {
+        self.progress.update(|p| {
+            p.predictions.retain(|(l, _)| l != id);
+            p.predictions.push((id.to_owned(), right));
+        });
+        self.save_progress();
+    }
+
+    /// The refusal for changing a setting in the current level, if it is not allowed.
+    pub fn setting_refused(&self, name: &str) -> Option<String> {
+        let level = self.current_level()?;
+        (!level.allows_setting(name)).then(|| {
+            format!(
+                "Level {} does not let you change {name}. Go back to the sandbox to try it.",
+                level.id
+            )
+        })
+    }
+
+    /// Progress as JSON, for export.
+    pub fn progress_json(&self) -> String {
+        self.progress
+            .with_untracked(|p| serde_json::to_string(p).unwrap_or_default())
+    }
+
+    /// Replaces progress from an imported JSON.
+    ///
+    /// # Errors
+    /// Not a progress file.
+    pub fn import_progress(&self, json: &str) -> Result<(), String> {
+        if json.len() > 200_000 {
+            return Err("it is larger than 200 KB".into());
+        }
+        let p: Progress =
+            serde_json::from_str(json).map_err(|e| format!("not a progress file: {e}"))?;
+        self.progress.set(p);
+        self.save_progress();
+        Ok(())
+    }
+
+    fn save_progress(&self) {
+        if !self.persist {
+            return;
+        }
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(PROGRESS_KEY, &self.progress_json());
+        }
+    }
+}
+
+fn load_progress() -> Progress {
+    local_storage()
+        .and_then(|s| s.get_item(PROGRESS_KEY).ok().flatten())
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
 }
 
 impl Default for LabState {

@@ -91,7 +91,7 @@ test('the keyboard plays, pauses, steps and opens panels; describe is not clippe
   await page.keyboard.press('ArrowRight');
   await expect(page.getByTestId('step-words')).toContainText('t = ');
   await advance(page, 10);
-  await page.keyboard.press('5');
+  await page.keyboard.press('6');
   const out = page.getByTestId('describe');
   await expect(out).toContainText('GROUP');
   await expect(out).toContainText('CONSUMER-ID');

@@ -1,0 +1,336 @@
+//! Lab mode: the level map (in the drawer), and the level's own strip in the dock: what
+//! it teaches, the predict round, narration that follows the run, the goal checklist that
+//! turns green when it holds, hints one at a time, the solution, reset, and back to the
+//! sandbox. A teacher verifies a learner's run here too, with the same grader as
+//! `kafka-lab-check`.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+
+use super::state::{expect_lab, parse_session, LabState};
+use crate::engine::level::{Check, Kind, Level, Tracker};
+
+/// The level map, grouped by topic, with each level's state; and "verify a run".
+#[component]
+pub fn LevelsPanel() -> impl IntoView {
+    let lab = expect_lab();
+    let levels = lab.levels();
+    let mut topics: Vec<(String, Vec<Level>)> = Vec::new();
+    for l in levels.iter() {
+        match topics.iter_mut().find(|(t, _)| *t == l.topic) {
+            Some((_, list)) => list.push(l.clone()),
+            None => topics.push((l.topic.clone(), vec![l.clone()])),
+        }
+    }
+    let lessons = levels.iter().filter(|l| l.kind == Kind::Lesson).count();
+    let challenges = levels.len() - lessons;
+    view! {
+        <section class="lab-panel" aria-labelledby="levels-title">
+            <h2 id="levels-title" class="lab-panel__title">"Lessons and challenges"</h2>
+            <p class="lab-hint">
+                {format!("{lessons} lessons show one idea each; {challenges} challenges give you a broken setup to fix. The simulation checks the goal; your progress stays in this browser.")}
+            </p>
+            <div class="lab-row">
+                <button class="lab-button" data-testid="sandbox" disabled=move || lab.level.get().is_none() on:click=move |_| lab.leave_level()>
+                    "Back to the sandbox"
+                </button>
+                <span class="lab-hint" data-testid="progress-summary">
+                    {move || lab.progress.with(|p| format!("{} of {} solved", p.done.len(), lessons + challenges))}
+                </span>
+            </div>
+            {topics
+                .into_iter()
+                .map(|(topic, list)| {
+                    view! {
+                        <h3 class="lab-panel__subtitle">{topic}</h3>
+                        <ul class="lab-list lab-levels">
+                            {list.into_iter().map(level_row).collect_view()}
+                        </ul>
+                    }
+                })
+                .collect_view()}
+            <ProgressBox/>
+            <VerifyBox/>
+        </section>
+    }
+}
+
+fn level_row(l: Level) -> impl IntoView {
+    let lab = expect_lab();
+    let id = l.id.clone();
+    let id2 = l.id.clone();
+    let id3 = l.id.clone();
+    let state = move || {
+        lab.progress.with(|p| {
+            if p.done.contains(&id) {
+                ("done", "✓ solved")
+            } else if p.started.contains(&id) {
+                ("started", "◐ started")
+            } else {
+                ("new", "○ new")
+            }
+        })
+    };
+    let state_class = state.clone();
+    let kind = match l.kind {
+        Kind::Lesson => "lesson",
+        Kind::Challenge => "challenge",
+    };
+    view! {
+        <li class="lab-levels__row">
+            <button
+                class="lab-level"
+                data-level=l.id.clone()
+                aria-current=move || (lab.level.get().as_deref() == Some(id2.as_str())).then_some("true")
+                on:click=move |_| {
+                    lab.open_level(&id3, false);
+                    lab.drawer.set(None);
+                }
+                title=l.teaches.clone()
+            >
+                <span class=move || format!("lab-level__state lab-level__state--{}", state_class().0)>{move || state().1}</span>
+                <span class="lab-level__title">{format!("{} · {}", l.id, l.title)}</span>
+                <span class="lab-level__meta">{format!("{kind} · seed {}", l.seed_section)}</span>
+            </button>
+        </li>
+    }
+}
+
+/// Progress as a file: export and import.
+#[component]
+fn ProgressBox() -> impl IntoView {
+    let lab = expect_lab();
+    let text = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    view! {
+        <h3 class="lab-panel__subtitle">"Your progress"</h3>
+        <div class="lab-row">
+            <button class="lab-button" data-testid="progress-export" on:click=move |_| text.set(lab.progress_json())>"Show it as JSON"</button>
+            <button class="lab-button" data-testid="progress-import" on:click=move |_| {
+                match lab.import_progress(text.get_untracked().trim()) {
+                    Ok(()) => error.set(None),
+                    Err(e) => error.set(Some(format!("That is not a progress file ({e}); nothing changed."))),
+                }
+            }>"Load the JSON in the box"</button>
+        </div>
+        <textarea class="lab-session" rows="2" aria-label="progress as JSON" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+        {move || error.get().map(|e| view! { <p class="lab-field__error" role="alert">{e}</p> })}
+    }
+}
+
+/// A teacher pastes a learner's run (JSON or link) and sees whether it solves a level.
+#[component]
+fn VerifyBox() -> impl IntoView {
+    let lab = expect_lab();
+    let text = RwSignal::new(String::new());
+    let chosen = RwSignal::new(lab.level.get_untracked().unwrap_or_else(|| {
+        lab.levels()
+            .first()
+            .map(|l| l.id.clone())
+            .unwrap_or_default()
+    }));
+    let verdict = RwSignal::new(None::<(bool, String)>);
+    let verify = move |_| {
+        let raw = text.get_untracked();
+        let json = match raw.trim().split_once("#run=") {
+            Some((_, encoded)) => match js_sys::decode_uri_component(encoded)
+                .ok()
+                .and_then(|s| s.as_string())
+            {
+                Some(j) => j,
+                None => {
+                    verdict.set(Some((false, "That link is not properly encoded.".into())));
+                    return;
+                }
+            },
+            None => raw.trim().to_owned(),
+        };
+        let id = chosen.get_untracked();
+        let result = parse_session(&json)
+            .map_err(|e| format!("not a run the lab can read: {e}"))
+            .and_then(|run| {
+                let levels = lab.levels();
+                let level = levels
+                    .iter()
+                    .find(|l| l.id == id)
+                    .ok_or_else(|| format!("no level {id}"))?;
+                level.grade(&run).map_err(|e| e.to_string())
+            });
+        verdict.set(Some(match result {
+            Ok(v) => (v.solved(), format!("{id}: {}", v.line())),
+            Err(e) => (false, format!("{id}: cannot grade: {e}")),
+        }));
+    };
+    view! {
+        <h3 class="lab-panel__subtitle">"Verify a run"</h3>
+        <p class="lab-hint">"Paste a learner's run (its JSON or its link): the lab replays it and checks the level's goal, as kafka-lab-check does."</p>
+        <div class="lab-row">
+            <select class="lab-select" aria-label="level to verify against" data-testid="verify-level" prop:value=move || chosen.get() on:change=move |ev| chosen.set(event_target_value(&ev))>
+                {lab.levels().iter().map(|l| view! { <option value=l.id.clone()>{format!("{} · {}", l.id, l.title)}</option> }).collect_view()}
+            </select>
+            <button class="lab-button" data-testid="verify" on:click=verify>"Verify"</button>
+        </div>
+        <textarea class="lab-session" rows="3" data-testid="verify-run" aria-label="a learner's run, as JSON or a link" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+        {move || verdict.get().map(|(ok, line)| view! {
+            <p class=if ok { "lab-verdict lab-verdict--ok" } else { "lab-verdict" } data-testid="verdict" role="status">{line}</p>
+        })}
+    }
+}
+
+/// The current level's strip in the dock (nothing in the sandbox).
+#[component]
+pub fn LevelDock() -> impl IntoView {
+    let lab = expect_lab();
+    let tracker = StoredValue::new(Tracker::default());
+    // One evaluation per change of the lab: events are read once, from a cursor.
+    let state = Memo::new(move |_| {
+        let id = lab.level.get()?;
+        let level = lab.levels().iter().find(|l| l.id == id).cloned()?;
+        lab.with(|l| {
+            let sim = l.sim();
+            tracker.update_value(|t| t.update(sim));
+            let (checks, narration) = tracker.with_value(|t| {
+                (
+                    level.evaluate(sim, l.scenario(), t),
+                    level
+                        .narration_now(sim.now_ms(), t)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>(),
+                )
+            });
+            Some(LevelNow {
+                now_ms: sim.now_ms(),
+                checks,
+                narration,
+                level,
+            })
+        })
+    });
+    // The final verdict: solved once the goal holds at its check time.
+    Effect::new(move |_| {
+        state.with(|s| {
+            if let Some(s) = s {
+                if s.now_ms >= s.level.check_at_ms && s.checks.iter().all(|c| c.holds) {
+                    lab.mark_done(&s.level.id);
+                }
+            }
+        })
+    });
+    move || state.get().map(|s| level_strip(lab, s))
+}
+
+/// The level at this moment.
+#[derive(Clone, Debug, PartialEq)]
+struct LevelNow {
+    level: Level,
+    now_ms: u64,
+    checks: Vec<Check>,
+    narration: Vec<String>,
+}
+
+fn level_strip(lab: LabState, s: LevelNow) -> impl IntoView {
+    let l = s.level;
+    let holds = s.checks.iter().all(|c| c.holds);
+    let checked = s.now_ms >= l.check_at_ms;
+    let id = l.id.clone();
+    let id_reset = l.id.clone();
+    let id_solution = l.id.clone();
+    let hints = l.hints.clone();
+    let status = match (holds, checked) {
+        (true, true) => "Solved!".to_owned(),
+        (true, false) => format!(
+            "The goal holds now; it is checked at t = {:.0} s.",
+            l.check_at_ms as f64 / 1000.0
+        ),
+        (false, _) => format!(
+            "Goal, checked at t = {:.0} s:",
+            l.check_at_ms as f64 / 1000.0
+        ),
+    };
+    let kind = match l.kind {
+        Kind::Lesson => "Lesson",
+        Kind::Challenge => "Challenge",
+    };
+    let predict = l.predict.first().cloned().map(|p| {
+        let reveal = checked || holds;
+        let id = id.clone();
+        let choices = p
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let id = id.clone();
+                let right = i == p.answer;
+                view! {
+                    <button
+                        class="lab-button lab-button--small lab-choice"
+                        class:lab-choice--right=move || reveal && right
+                        aria-pressed=move || (lab.answer.get() == Some(i)).to_string()
+                        disabled=move || lab.answer.get().is_some()
+                        on:click=move |_| {
+                            lab.answer.set(Some(i));
+                            lab.predicted(&id, right);
+                        }
+                    >
+                        {c.clone()}
+                    </button>
+                }
+            })
+            .collect_view();
+        let explain = p.explain.clone();
+        let answer = p.answer;
+        view! {
+            <div class="lab-predict" data-testid="predict">
+                <p class="lab-predict__q"><strong>"Predict: "</strong>{p.question.clone()}</p>
+                <div class="lab-row">{choices}</div>
+                {move || match (lab.answer.get(), reveal) {
+                    (None, _) => Some(view! { <p class="lab-hint">"Answer first, then press Play to see."</p> }.into_any()),
+                    (Some(_), false) => Some(view! { <p class="lab-hint">"Now play it and watch."</p> }.into_any()),
+                    (Some(a), true) => Some(view! {
+                        <p class="lab-predict__reveal" data-testid="reveal">
+                            <strong>{if a == answer { "Right. " } else { "Not quite. " }}</strong>
+                            {explain.clone()}
+                        </p>
+                    }.into_any()),
+                }}
+            </div>
+        }
+    });
+    let narration = s.narration.last().cloned();
+    let checks: BTreeMap<usize, Check> = s.checks.into_iter().enumerate().collect();
+    view! {
+        <div class="lab-levelstrip" class:lab-levelstrip--solved=holds data-testid="level-strip" data-level=l.id.clone()>
+            <h2 class="lab-cause__title">
+                {format!("{kind} {} · {}", l.id, l.title)}
+            </h2>
+            <p class="lab-cause__sentence">{l.teaches.clone()}</p>
+            {predict}
+            {narration.map(|n| view! { <p class="lab-narration" data-testid="narration" aria-live="polite">{n}</p> })}
+            <p class="lab-goal__status" data-testid="goal-status">{status}</p>
+            <ul class="lab-goal" data-testid="goal">
+                {checks
+                    .into_values()
+                    .map(|c| view! {
+                        <li class=if c.holds { "lab-goal__item lab-goal__item--ok" } else { "lab-goal__item" }>
+                            {if c.holds { "✓ " } else { "○ " }}{c.label}
+                            <span class="lab-hint">{format!(" ({})", c.actual)}</span>
+                        </li>
+                    })
+                    .collect_view()}
+            </ul>
+            <div class="lab-row">
+                <button class="lab-button lab-button--small" data-testid="hint" disabled=move || { lab.hints.get() >= 3 } on:click=move |_| lab.hints.update(|h| *h = (*h + 1).min(3))>
+                    {move || format!("Hint ({}/3)", lab.hints.get())}
+                </button>
+                <button class="lab-button lab-button--small" data-testid="level-reset" on:click=move |_| lab.open_level(&id_reset, false)>"Reset level"</button>
+                <button class="lab-button lab-button--small" data-testid="level-solution" on:click=move |_| lab.open_level(&id_solution, true)>"Show solution"</button>
+                <button class="lab-button lab-button--small" data-testid="level-leave" on:click=move |_| lab.leave_level()>"Sandbox"</button>
+            </div>
+            <ol class="lab-hints" data-testid="hints">
+                {move || hints.iter().take(lab.hints.get()).map(|h| view! { <li>{h.clone()}</li> }).collect_view()}
+            </ol>
+        </div>
+    }
+}

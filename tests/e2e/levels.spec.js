@@ -1,0 +1,107 @@
+// Lab mode, as a learner and a teacher use it: a challenge solved through the UI only,
+// one failed then hinted, narration that advances, a predict round, and a teacher
+// verifying a learner's run.
+const { test, expect } = require('@playwright/test');
+const { fresh, advance, openTab, closeDrawer, snap } = require('./helpers');
+
+async function openLevel(page, id) {
+  await openTab(page, 'levels');
+  await page.locator(`[data-level="${id}"]`).click();
+  await expect(page.getByTestId('level-strip')).toHaveAttribute('data-level', id);
+}
+
+test('a challenge solved through the UI only: C06, crash without loss', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await openLevel(page, 'C06');
+  await openTab(page, 'setup');
+  await page.getByTestId('commit-mode-after-each-record').check();
+  await closeDrawer(page);
+  await advance(page, 40);
+  await expect(page.getByTestId('goal-status')).toHaveText('Solved!');
+  await openTab(page, 'levels');
+  await expect(page.locator('[data-level="C06"] .lab-level__state')).toContainText('solved');
+  await snap(page, 'level-solved');
+});
+
+test('a challenge failed, then its hints one at a time; a setting it does not allow is refused', async ({ page }) => {
+  await fresh(page);
+  await openLevel(page, 'C06');
+  await closeDrawer(page);
+  await advance(page, 40);
+  await expect(page.getByTestId('goal-status')).toContainText('Goal');
+  await expect(page.locator('.lab-goal__item:not(.lab-goal__item--ok)').first()).toBeVisible();
+  for (let i = 1; i <= 3; i++) {
+    await page.getByTestId('hint').click();
+    await expect(page.locator('[data-testid="hints"] li')).toHaveCount(i);
+  }
+  await expect(page.getByTestId('hint')).toBeDisabled();
+  await openTab(page, 'setup');
+  const field = page.locator('[data-config="session.timeout.ms"]');
+  await field.fill('12000');
+  await field.press('Enter');
+  await expect(page.locator('.lab-field__error').first()).toContainText('does not let you change');
+});
+
+test("a lesson's narration advances with the run, and its predict round reveals", async ({ page }) => {
+  await fresh(page);
+  await openLevel(page, 'L13');
+  await closeDrawer(page);
+  const first = await page.getByTestId('narration').textContent();
+  await page.locator('[data-testid="predict"] button').nth(1).click();
+  await expect(page.getByTestId('predict')).toContainText('Now play it');
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click();
+  await advance(page, 30);
+  const later = await page.getByTestId('narration').textContent();
+  expect(later).not.toBe(first);
+  await expect(page.getByTestId('reveal')).toContainText('Right.');
+  await expect(page.getByTestId('goal-status')).toHaveText('Solved!');
+  await snap(page, 'level-lesson');
+});
+
+test('a teacher verifies a learner run: solved, and a run that does nothing is not', async ({ page }) => {
+  await fresh(page);
+  await openLevel(page, 'L13');
+  await closeDrawer(page);
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click();
+  await advance(page, 30);
+  await openTab(page, 'setup');
+  await page.getByTestId('export').click();
+  const run = await page.getByTestId('session-json').inputValue();
+  await openTab(page, 'levels');
+  await page.getByTestId('verify-level').selectOption('L13');
+  await page.getByTestId('verify-run').fill(run);
+  await page.getByTestId('verify').click();
+  await expect(page.getByTestId('verdict')).toContainText('L13: solved');
+  // The same level's untouched start, as a learner who did nothing would hand it in.
+  await page.getByTestId('level-reset').click();
+  await openTab(page, 'setup');
+  await page.getByTestId('export').click();
+  const idle = await page.getByTestId('session-json').inputValue();
+  await openTab(page, 'levels');
+  await page.getByTestId('verify-run').fill(idle);
+  await page.getByTestId('verify').click();
+  await expect(page.getByTestId('verdict')).toContainText('not solved');
+  await page.getByTestId('verify-run').fill('{"nope": 1}');
+  await page.getByTestId('verify').click();
+  await expect(page.getByTestId('verdict')).toContainText('cannot grade');
+});
+
+test('a share link round-trips to the same ledger', async ({ page }) => {
+  await fresh(page);
+  await openLevel(page, 'L16');
+  await closeDrawer(page);
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click().catch(() => {});
+  await advance(page, 20);
+  const counts = async (p) => Promise.all(['once', 'duplicate', 'lost', 'pending'].map((c) => p.getByTestId(`count-${c}-value`).textContent()));
+  const before = await counts(page);
+  await openTab(page, 'setup');
+  await page.getByTestId('share-link').click();
+  const link = await page.getByTestId('session-json').inputValue();
+  const page2 = await page.context().newPage();
+  await page2.goto(link);
+  await expect(page2.getByTestId('time')).toHaveText(await page.getByTestId('time').textContent());
+  expect(await counts(page2)).toEqual(before);
+});
