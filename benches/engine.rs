@@ -85,6 +85,62 @@ mod engine {
         consumed
     }
 
+    /// The page's time-travel load: 10,000 records/s into 12 partitions for 200 s
+    /// (2,000,000 records, no consumers), built through `Lab` with its checkpoints, as
+    /// the frame benchmark does in Chromium (`seek_build_0_to_200s_ms`): the same work
+    /// compiled natively, for the wasm/native ratio. Prints the checkpoints' memory once.
+    #[divan::bench(sample_count = 3)]
+    fn lab_seek_to_200s_2m_records_with_checkpoints() -> u64 {
+        use kafka_lab::engine::lab::Lab;
+        use kafka_lab::engine::scenario::Scenario;
+        let scenario = Scenario {
+            partitions: 12,
+            rate_per_sec: 10_000,
+            keys: 1_000,
+            consumers: 0,
+            ..Scenario::default()
+        };
+        let mut lab = Lab::fresh(scenario).unwrap();
+        lab.seek(200_000).unwrap();
+        static REPORT: std::sync::Once = std::sync::Once::new();
+        REPORT.call_once(|| {
+            let c = lab.checkpoints();
+            let (own, all, _) = lab.sim().memory();
+            eprintln!(
+                "checkpoints: {} kept ({:?} ms), {} bytes of their own; live engine {} bytes ({} unshared)",
+                c.len(),
+                c.times(),
+                c.memory_bytes(),
+                all,
+                own
+            );
+        });
+        lab.now_ms()
+    }
+
+    /// Seeks on that session: back from 200 s to 100 s and 50 s, then forward to 200 s,
+    /// each from the nearest checkpoint.
+    #[divan::bench(sample_count = 5)]
+    fn lab_seeks_on_2m_records(bencher: divan::Bencher) {
+        use kafka_lab::engine::lab::Lab;
+        use kafka_lab::engine::scenario::Scenario;
+        let scenario = Scenario {
+            partitions: 12,
+            rate_per_sec: 10_000,
+            keys: 1_000,
+            consumers: 0,
+            ..Scenario::default()
+        };
+        let mut lab = Lab::fresh(scenario).unwrap();
+        lab.seek(200_000).unwrap();
+        bencher.bench_local(|| {
+            for t in [100_000, 50_000, 200_000] {
+                lab.seek(t).unwrap();
+            }
+            lab.now_ms()
+        });
+    }
+
     /// The floor: append 1,000,000 records to a `Vec`, then read them once per group.
     #[divan::bench(sample_count = 5)]
     fn floor_vec_append_and_read_twice() -> u64 {

@@ -99,10 +99,13 @@ pub struct CoordGroup {
     rebalance_started_ms: Option<u64>,
     /// Completed rebalances (join phases that produced a generation with members).
     pub rebalances: u32,
-    /// Total time eager rebalances stopped the group (PreparingRebalance to Stable).
+    /// Total time eager rebalances stopped the group (PreparingRebalance to Stable). A
+    /// group's first join stops nothing: no member owned a partition yet.
     pub stop_the_world_ms: u64,
     /// When the current rebalance started, if one runs.
     pub rebalancing_since_ms: Option<u64>,
+    /// When the current rebalance started, if the group owned partitions then.
+    stop_since_ms: Option<u64>,
 }
 
 impl CoordGroup {
@@ -125,6 +128,7 @@ impl CoordGroup {
             rebalances: 0,
             stop_the_world_ms: 0,
             rebalancing_since_ms: None,
+            stop_since_ms: None,
         }
     }
 
@@ -690,6 +694,9 @@ impl Coordinator {
         g.new_member_added = false;
         if g.rebalancing_since_ms.is_none() {
             g.rebalancing_since_ms = Some(ctx.now_ms);
+            if !was_empty {
+                g.stop_since_ms = Some(ctx.now_ms);
+            }
         }
         g.rebalance_started_ms = Some(ctx.now_ms);
         let token = g.rebalance_token;
@@ -769,6 +776,7 @@ impl Coordinator {
             g.protocol = None;
             g.leader = None;
             g.rebalancing_since_ms = None;
+            g.stop_since_ms = None;
             set_state(ctx, g, GroupState::Empty);
             return;
         }
@@ -871,7 +879,8 @@ impl Coordinator {
                 }
                 set_state(ctx, g, GroupState::Stable);
                 g.rebalances += 1;
-                if let Some(start) = g.rebalancing_since_ms.take() {
+                g.rebalancing_since_ms = None;
+                if let Some(start) = g.stop_since_ms.take() {
                     if !g.cooperative() {
                         g.stop_the_world_ms += ctx.now_ms - start;
                     }

@@ -37,6 +37,7 @@ pub mod net;
 pub mod partitioner;
 pub mod producer;
 pub mod record;
+pub mod reproduce;
 pub mod rng;
 pub mod scenario;
 pub mod sim;

@@ -32,6 +32,7 @@ pub use super::ledger::{AnomalyKind, Outcome, Totals};
 pub use super::net::Latency;
 pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2, to_positive};
 pub use super::producer::{KeySpace, ProduceFault, Workload};
+pub use super::reproduce::reproduce;
 pub use super::scenario::Scenario;
 pub use super::sim::Sim;
 pub use super::world::{

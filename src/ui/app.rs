@@ -19,6 +19,7 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
         LabState::new()
     };
     provide_context(lab);
+    super::metrics::track(lab);
     // Theme and presentation mode live on <html>, so rem-based sizes follow them.
     Effect::new(move |_| {
         if let Some(root) = document().document_element() {
@@ -51,7 +52,7 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
     }
 }
 
-/// The keyboard: Space, arrows, +/-, F, P, D, 1–8, ?, Esc.
+/// The keyboard: Space, arrows, +/-, F, P, D, 1–9, ?, Esc.
 fn on_key(lab: LabState, ev: &web_sys::KeyboardEvent) {
     use wasm_bindgen::JsCast;
     let target = ev
@@ -142,7 +143,7 @@ fn Help() -> impl IntoView {
                     <dt>"←"</dt><dd>"back one second (replayed exactly)"</dd>
                     <dt>"+ / -"</dt><dd>"faster / slower"</dd>
                     <dt>"D"</dt><dd>"open or close the panels"</dd>
-                    <dt>"1 – 8"</dt><dd>"Levels, Produce, Groups, Setup, Anomalies, Describe, Protocol, Calculator"</dd>
+                    <dt>"1 – 9"</dt><dd>"Levels, Produce, Groups, Setup, Anomalies, Describe, Protocol, Calculator, Real Kafka"</dd>
                     <dt>"P"</dt><dd>"presentation mode"</dd>
                     <dt>"F"</dt><dd>"full screen"</dd>
                     <dt>"Esc"</dt><dd>"close the explanation, then the panels"</dd>

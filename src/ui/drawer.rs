@@ -54,6 +54,7 @@ pub fn Drawer() -> impl IntoView {
                             Tab::Describe => view! { <DescribePanel/> }.into_any(),
                             Tab::Protocol => view! { <ProtocolPanel/> }.into_any(),
                             Tab::Calculator => view! { <Calculator/> }.into_any(),
+                            Tab::Reproduce => view! { <ReproducePanel/> }.into_any(),
                         }}
                     </div>
                 </aside>
@@ -134,6 +135,20 @@ fn AnomaliesPanel() -> impl IntoView {
                 }
                 .into_any()
             }}
+        </section>
+    }
+}
+
+/// The current setup as commands and client configs for a real cluster.
+#[component]
+fn ReproducePanel() -> impl IntoView {
+    let lab = expect_lab();
+    let text = move || lab.with(|l| view::reproduce(l.scenario()));
+    view! {
+        <section class="lab-panel" aria-labelledby="reproduce-title">
+            <h2 id="reproduce-title" class="lab-panel__title">"Reproduce it on real Kafka"</h2>
+            <p class="lab-hint">"This setup as Kafka's own tools and client configs: start a broker, then copy these. The lab's actions (crashes, faults) are yours to do by hand."</p>
+            <textarea class="lab-session lab-reproduce" data-testid="reproduce" readonly rows="18" aria-label="commands and configs for a real cluster" prop:value=text></textarea>
         </section>
     }
 }

@@ -116,6 +116,7 @@ pub fn GroupsPanel() -> impl IntoView {
                             {full.then(|| view! {
                                 <p class="lab-hint">{format!("A group has at most {MAX_CONSUMERS_PER_GROUP} consumers in the lab.")}</p>
                             })}
+                            <super::metrics::Plots/>
                         }
                     })
             }}

@@ -10,6 +10,7 @@ mod flights;
 pub mod format;
 mod groups;
 mod levels;
+mod metrics;
 mod produce;
 mod protocol;
 mod setup;

@@ -25,8 +25,6 @@ pub const VISIBLE: u64 = 10;
 pub const CONSUMER_X: f64 = 1022.0;
 /// A consumer card's width.
 pub const CONSUMER_W: f64 = 250.0;
-/// Where a card's auto-commit ring sits, right of the member's name.
-const RING_DX: f64 = 86.0;
 /// A consumer card's height.
 pub const CONSUMER_H: f64 = 112.0;
 /// A consumer card's height, with the gap below it.
@@ -1065,8 +1063,8 @@ fn member_card(
                 {move || note_or_deadline().1}
             </text>
             <g class="lab-ring" aria-hidden="true">
-                <circle class="lab-ring__track" cx=x + RING_DX cy=y + 21.0 r=r style=move || if ring().is_some() { "" } else { "display: none" }/>
-                <circle class="lab-ring__left" cx=x + RING_DX cy=y + 21.0 r=r style=ring_style/>
+                <circle class="lab-ring__track" cx=x + CONSUMER_W - 20.0 cy=y + 49.0 r=r style=move || if ring().is_some() { "" } else { "display: none" }/>
+                <circle class="lab-ring__left" cx=x + CONSUMER_W - 20.0 cy=y + 49.0 r=r style=ring_style/>
             </g>
             {buttons}
         </g>

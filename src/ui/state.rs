@@ -74,11 +74,13 @@ pub enum Tab {
     Protocol,
     /// Predict the partition.
     Calculator,
+    /// The same setup on a real cluster.
+    Reproduce,
 }
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 8] = [
+    pub const ALL: [Tab; 9] = [
         Tab::Levels,
         Tab::Produce,
         Tab::Groups,
@@ -87,6 +89,7 @@ impl Tab {
         Tab::Describe,
         Tab::Protocol,
         Tab::Calculator,
+        Tab::Reproduce,
     ];
 
     /// Its label.
@@ -100,6 +103,7 @@ impl Tab {
             Tab::Describe => "Describe",
             Tab::Protocol => "Protocol",
             Tab::Calculator => "Calculator",
+            Tab::Reproduce => "Real Kafka",
         }
     }
 
@@ -114,6 +118,7 @@ impl Tab {
             Tab::Describe => "describe",
             Tab::Protocol => "protocol",
             Tab::Calculator => "calculator",
+            Tab::Reproduce => "reproduce",
         }
     }
 }
@@ -168,6 +173,8 @@ pub struct LabState {
     /// Done and started levels, and predict scores (saved).
     pub progress: RwSignal<Progress>,
     levels: StoredValue<Option<Rc<Vec<Level>>>, LocalStorage>,
+    /// Samples for the plots of the shown group.
+    pub samples: RwSignal<super::metrics::Samples>,
 }
 
 /// What the learner has done, kept in local storage.
@@ -330,6 +337,7 @@ impl LabState {
             answer: RwSignal::new(None),
             progress: RwSignal::new(load_progress()),
             levels: StoredValue::new_local(None),
+            samples: RwSignal::new(Default::default()),
         }
     }
 

@@ -51,7 +51,7 @@ test("a lesson's narration advances with the run, and its predict round reveals"
   await expect(page.getByTestId('predict')).toContainText('Now play it');
   await advance(page, 10);
   await page.getByRole('button', { name: 'crash c1' }).click();
-  await advance(page, 30);
+  await advance(page, 50);
   const later = await page.getByTestId('narration').textContent();
   expect(later).not.toBe(first);
   await expect(page.getByTestId('reveal')).toContainText('Right.');

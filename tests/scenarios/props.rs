@@ -445,3 +445,58 @@ proptest! {
         }
     }
 }
+
+/// A valid run as JSON, to cut and damage.
+fn sample_run_json() -> String {
+    let mut run =
+        kafka_lab::engine::history::Session::new(kafka_lab::engine::scenario::Scenario::default());
+    run.record(
+        10_000,
+        Command::CrashConsumer {
+            group: kafka_lab::engine::ids::GroupId(0),
+            consumer: kafka_lab::engine::ids::MemberId(0),
+        },
+    )
+    .unwrap();
+    run.now_ms = 20_000;
+    serde_json::to_string(&run).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        rng_seed: RngSeed::Fixed(PROPTEST_SEED + 2),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The run decoder (links, pasted runs, files for `kafka-lab-check`) never panics, and
+    /// every refusal says why: on any text, and on a valid run cut short or with one byte
+    /// changed.
+    #[test]
+    fn the_run_decoder_refuses_bad_input_with_a_reason(
+        text in ".{0,300}",
+        cut in 0usize..4_000,
+        at in 0usize..4_000,
+        byte in 0u8..128,
+    ) {
+        use kafka_lab::engine::level::parse_run;
+        if let Err(e) = parse_run(&text) {
+            prop_assert!(!e.to_string().is_empty());
+        }
+        let good = sample_run_json();
+        let short = &good[..cut.min(good.len())];
+        match parse_run(short) {
+            Ok(_) => prop_assert_eq!(short.len(), good.len(), "only the whole run parses"),
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+        let mut bytes = good.clone().into_bytes();
+        let i = at.min(bytes.len() - 1);
+        bytes[i] = byte;
+        if let Ok(damaged) = String::from_utf8(bytes) {
+            if let Err(e) = parse_run(&damaged) {
+                prop_assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+}
