@@ -235,6 +235,15 @@ impl Checkpoints {
         }
     }
 
+    /// The time of the latest checkpoint at or before `t_ms`, if any.
+    pub fn latest_at_or_before(&self, t_ms: u64) -> Option<u64> {
+        self.points
+            .iter()
+            .rev()
+            .map(|(t, _)| *t)
+            .find(|t| *t <= t_ms)
+    }
+
     /// The next checkpoint time after `t_ms`.
     pub fn next_after(&self, t_ms: u64) -> u64 {
         (t_ms / self.every_ms + 1) * self.every_ms

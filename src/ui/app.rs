@@ -28,6 +28,9 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
                 "data-present",
                 if lab.presenting.get() { "on" } else { "off" },
             );
+            // Fast-forward: no transitions or fades, so idle frames stay idle.
+            let fast = lab.playing.get() && lab.speed.get() >= super::state::FAST_SPEED_INDEX;
+            let _ = root.set_attribute("data-fast", if fast { "on" } else { "off" });
         }
     });
     let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(lab, &ev));

@@ -46,6 +46,9 @@ pub fn Banner() -> impl IntoView {
                 text.get()
                     .map(|t| view! { <p class="lab-banner" data-testid="rebalance">{t}</p> })
             }}
+            {move || (lab.playing.get() && lab.speed.get() >= super::state::FAST_SPEED_INDEX).then(|| view! {
+                <p class="lab-fast" data-testid="fast-forward">"Fast-forward: the clock and the counts run live; the stage redraws once a second."</p>
+            })}
             <Notice/>
         </div>
     }

@@ -176,7 +176,10 @@ pub fn Flights(model: Memo<StageModel>) -> impl IntoView {
         }
         // A jump (+10 s, a seek forward) is not an animation: skip what it ran over.
         let sim_now = lab.with_untracked(|l| l.now_ms());
-        let jumped = sim_now.saturating_sub(seen_now.get_value()) > MAX_ANIMATED_MS;
+        // Fast-forward summarises: nothing flies (the stage redraws once a second).
+        let fast = lab.playing.get_untracked()
+            && lab.speed.get_untracked() >= super::state::FAST_SPEED_INDEX;
+        let jumped = fast || sim_now.saturating_sub(seen_now.get_value()) > MAX_ANIMATED_MS;
         seen_now.set_value(sim_now);
         if jumped {
             cursor.set_value(count);

@@ -24,6 +24,8 @@ const OLD_STORAGE_KEY: &str = "kafka-lab/session/v1";
 
 /// The simulation speeds the controls offer (× virtual time), logarithmic from 0.1× to 100×.
 pub const SPEEDS: [f64; 7] = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0];
+/// The first fast-forward speed (10×): the stage redraws less often from here on.
+pub const FAST_SPEED_INDEX: usize = 4;
 
 /// The page's colour theme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,6 +140,9 @@ pub struct LabState {
     lab: StoredValue<Lab, LocalStorage>,
     persist: bool,
     version: RwSignal<u64>,
+    /// Bumped every frame while playing: the cheap readouts (clock, counts) follow it,
+    /// while the stage follows `version`, which fast-forward bumps less often.
+    clock: RwSignal<u64>,
     /// Bumped when time jumps (seek, reset): animations restart from the new state.
     pub epoch: RwSignal<u64>,
     /// The play loop runs.
@@ -319,6 +324,7 @@ impl LabState {
             lab: StoredValue::new_local(lab),
             persist,
             version: RwSignal::new(0),
+            clock: RwSignal::new(0),
             epoch: RwSignal::new(0),
             playing: RwSignal::new(false),
             speed: RwSignal::new(2),
@@ -341,6 +347,17 @@ impl LabState {
         }
     }
 
+    /// Reads the lab for a cheap readout: re-runs every frame while playing.
+    pub fn with_clock<R>(&self, f: impl FnOnce(&Lab) -> R) -> R {
+        self.clock.track();
+        self.with(f)
+    }
+
+    /// Tells the cheap readouts that time moved (every frame while playing).
+    pub fn tick(&self) {
+        self.clock.update(|v| *v += 1);
+    }
+
     /// Reads the lab; tracks the version so the caller re-runs after each change.
     pub fn with<R>(&self, f: impl FnOnce(&Lab) -> R) -> R {
         self.version.track();
@@ -357,6 +374,34 @@ impl LabState {
         let out = self.lab.try_update_value(f).expect("lab state is alive");
         self.version.update(|v| *v += 1);
         out
+    }
+
+    /// Advances virtual time by up to `ms` in slices, stopping once `budget_ms` of wall
+    /// time (read by `clock`) is spent, without notifying the views (see [`Self::refresh`]).
+    /// Under a load the page cannot simulate in real time, virtual time runs slower
+    /// instead of the page freezing. Returns the virtual ms actually run.
+    pub fn advance_within(&self, ms: u64, budget_ms: f64, clock: impl Fn() -> f64) -> u64 {
+        let start = clock();
+        let slice = (ms / 8).max(10);
+        let mut done = 0;
+        self.lab
+            .try_update_value(|l| {
+                while done < ms {
+                    let step = slice.min(ms - done);
+                    l.advance_by(step);
+                    done += step;
+                    if clock() - start >= budget_ms {
+                        break;
+                    }
+                }
+            })
+            .expect("lab state is alive");
+        done
+    }
+
+    /// Tells every view the lab changed (after [`Self::advance_within`]).
+    pub fn refresh(&self) {
+        self.version.update(|v| *v += 1);
     }
 
     /// The scenario the lab started from.

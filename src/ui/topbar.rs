@@ -16,6 +16,21 @@ use crate::engine::view;
 /// The longest wall-clock gap one frame may turn into virtual time: after a stall (a
 /// background tab, a slow frame) the lab resumes instead of leaping.
 const MAX_FRAME_MS: f64 = 100.0;
+/// Wall-clock ms the simulation may take per frame; the rest is the page's to draw. When
+/// a load needs more, virtual time runs slower than the chosen speed: it never stalls.
+const ENGINE_BUDGET_MS: f64 = 5.0;
+/// At fast-forward speeds the stage is redrawn at most this often (wall ms): the eye
+/// cannot follow single records there, and each redraw costs a long frame. The clock and
+/// the ledger counts still move every frame.
+const FAST_REDRAW_MS: f64 = 1_000.0;
+/// From this speed on, redraws are spaced out.
+const FAST_SPEED: f64 = SPEEDS[super::state::FAST_SPEED_INDEX];
+
+fn wall_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
 
 /// Starts or stops the play loop to match `lab.playing`.
 pub fn toggle_play(lab: LabState) {
@@ -43,6 +58,7 @@ fn run_loop(lab: LabState) {
     let again = frame.clone();
     let mut last: Option<f64> = None;
     let mut carry = 0.0;
+    let mut drawn_at = f64::NEG_INFINITY;
     *again.borrow_mut() = Some(Closure::new(move |t: f64| {
         // Stop when paused, or when the page that owned the loop is gone.
         if lab.playing.try_get_untracked() != Some(true) {
@@ -50,11 +66,20 @@ fn run_loop(lab: LabState) {
             return;
         }
         if let Some(prev) = last {
-            carry += (t - prev).clamp(0.0, MAX_FRAME_MS) * lab.speed_factor();
+            let speed = lab.speed_factor();
+            carry += (t - prev).clamp(0.0, MAX_FRAME_MS) * speed;
             let ms = carry.floor();
             carry -= ms;
             if ms >= 1.0 {
-                lab.advance(ms as u64);
+                lab.advance_within(ms as u64, ENGINE_BUDGET_MS, wall_ms);
+                // Virtual time the budget did not allow is dropped, not owed.
+                carry = carry.min(1.0);
+                if speed < FAST_SPEED || t - drawn_at >= FAST_REDRAW_MS {
+                    lab.refresh();
+                    drawn_at = t;
+                } else {
+                    lab.tick();
+                }
             }
             if lab.with_untracked(|l| l.now_ms()) >= view::MAX_TIME_MS {
                 lab.playing.set(false);
@@ -89,7 +114,8 @@ pub fn TopBar() -> impl IntoView {
             run_loop(lab);
         }
         if !playing && was == Some(true) {
-            // A pause is a good moment to remember where the lab is.
+            // A pause is a good moment to remember where the lab is; the views catch up.
+            lab.refresh();
             lab.save();
         }
         playing
@@ -142,7 +168,7 @@ pub fn TopBar() -> impl IntoView {
                         .collect_view()}
                 </select>
                 <span class="lab-bar__time" data-testid="time" aria-live="off">
-                    {move || lab.with(|l| format!("t = {:.1} s", l.now_ms() as f64 / 1000.0))}
+                    {move || lab.with_clock(|l| format!("t = {:.1} s", l.now_ms() as f64 / 1000.0))}
                 </span>
             </div>
             <Timeline/>
@@ -208,8 +234,32 @@ pub fn TopBar() -> impl IntoView {
 fn Timeline() -> impl IntoView {
     let lab = expect_lab();
     let end = move || lab.with(|l| l.horizon_ms().max(l.now_ms()).max(1_000));
+    // Rebalances and crashes, read from new events only (a cursor), started over when
+    // time jumps back.
+    let seen = StoredValue::new((0u64, 0u64, Vec::<(u64, &'static str)>::new()));
     let marks = Memo::new(move |_| {
+        let epoch = lab.epoch.get();
         lab.with(|l| {
+            let sim = l.sim();
+            seen.update_value(|(e, cursor, found)| {
+                if *e != epoch || sim.event_count() < *cursor {
+                    *e = epoch;
+                    *cursor = 0;
+                    found.clear();
+                }
+                *cursor = view::visit_events_since(sim, *cursor, |ev| {
+                    if let view::Event::Group { at_ms, event, .. } = ev {
+                        let kind = match event {
+                            view::GroupEvent::JoinComplete { .. } => "rebalance",
+                            view::GroupEvent::ConsumerCrashed { .. } => "crash",
+                            _ => return,
+                        };
+                        if found.len() < 2_000 {
+                            found.push((*at_ms, kind));
+                        }
+                    }
+                });
+            });
             let end = l.horizon_ms().max(l.now_ms()).max(1_000) as f64;
             let mut marks: Vec<(u32, &'static str, String)> = l
                 .session()
@@ -224,25 +274,16 @@ fn Timeline() -> impl IntoView {
                     )
                 })
                 .collect();
-            let mut n = 0;
-            view::visit_events_since(l.sim(), 0, |e| {
-                if n >= 400 {
-                    return;
-                }
-                if let view::Event::Group { at_ms, event, .. } = e {
-                    let kind = match event {
-                        view::GroupEvent::JoinComplete { .. } => "rebalance",
-                        view::GroupEvent::ConsumerCrashed { .. } => "crash",
-                        _ => return,
-                    };
-                    n += 1;
-                    marks.push((
-                        permille(*at_ms, end),
-                        kind,
-                        format!("{kind} at {}", secs(*at_ms)),
-                    ));
-                }
+            seen.with_value(|(_, _, found)| {
+                marks.extend(found.iter().map(|(at, kind)| {
+                    (
+                        permille(*at, end),
+                        *kind,
+                        format!("{kind} at {}", secs(*at)),
+                    )
+                }));
             });
+            marks.sort_by_key(|m| (m.0, m.1));
             marks.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
             marks
         })
@@ -257,7 +298,7 @@ fn Timeline() -> impl IntoView {
                 min="0"
                 step="100"
                 prop:max=move || end().to_string()
-                prop:value=move || lab.with(|l| l.now_ms()).to_string()
+                prop:value=move || lab.with_clock(|l| l.now_ms()).to_string()
                 on:input=move |ev| {
                     if let Ok(t) = event_target_value(&ev).parse::<u64>() {
                         lab.playing.set(false);
@@ -296,7 +337,7 @@ fn Counts() -> impl IntoView {
     let lab = expect_lab();
     let totals = Memo::new(move |_| {
         let g = lab.group.get();
-        lab.with(|l| view::totals(l.sim(), g))
+        lab.with_clock(|l| view::totals(l.sim(), g))
     });
     let count = move |name: &'static str,
                       label: &'static str,

@@ -45,6 +45,7 @@ async function load(page, settings, extraGroups, consumersPerGroup) {
   await page.evaluate(() => localStorage.clear());
   await page.goto('/');
   await expect(page.getByTestId('stage')).toBeVisible();
+  await page.getByTestId('advance-1s').click(); // the page saves a session to start from
   await page.evaluate(({ key, settings, extraGroups, consumersPerGroup }) => {
     // Start from the page's own saved default (written on the first change).
     const s = JSON.parse(localStorage.getItem(key));
@@ -64,10 +65,6 @@ async function load(page, settings, extraGroups, consumersPerGroup) {
 test('frame times under load, and seeks on a million-record session @benchmark', async ({ page }) => {
   test.setTimeout(300_000);
   const result = {};
-  await page.goto('/');
-  // The page saves a session on the first action: press +1 s once to get one.
-  await page.getByTestId('advance-1s').click();
-
   await load(page, { partitions: 12, rate_per_sec: 1000, keys: 1000, consumers: 6 }, 2, 6);
   await page.getByTestId('advance-1s').click(); // the groups form; a steady state begins
   result.idle = summary(await frames(page, 10_000));
