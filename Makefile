@@ -17,13 +17,14 @@ export TRUNK_SKIP_VERSION_CHECK := true
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help tools browser serve dist test bench clean-tools
+.PHONY: help tools browser serve dist test bench bench-fcp clean-tools
 
 help:
 	@echo "make serve   install what is missing, then serve the lab at http://127.0.0.1:$(PORT)"
 	@echo "make test    install what is missing, then run every test"
 	@echo "make dist    build the static release into dist/"
 	@echo "make bench   run the native engine benchmarks"
+	@echo "make bench-fcp  time the first render against a bare Leptos page"
 
 ## Tools: each is checked by version and installed only when missing.
 tools:
@@ -63,6 +64,11 @@ test: tools browser
 
 bench:
 	cargo bench --bench engine
+
+## First render against a bare Leptos page built the same way (target/e2e/fcp.json).
+bench-fcp: tools browser dist
+	cd benches/bare && trunk build --release
+	cd tests/e2e && npx --no-install playwright test --grep fcp
 
 clean-tools:
 	rm -rf "$(TOOLS)"

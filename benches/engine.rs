@@ -105,14 +105,17 @@ mod engine {
         static REPORT: std::sync::Once = std::sync::Once::new();
         REPORT.call_once(|| {
             let c = lab.checkpoints();
-            let (own, all, _) = lab.sim().memory();
+            let (_, live_all, live_share) = lab.sim().memory();
+            // Shares split each shared chunk among its holders, so their sum is the
+            // distinct bytes of the live engine and every checkpoint together.
+            let distinct = live_share + c.memory_bytes();
             eprintln!(
-                "checkpoints: {} kept ({:?} ms), {} bytes of their own; live engine {} bytes ({} unshared)",
+                "checkpoints: {} kept, every {} s; live engine {} MB; with checkpoints {} MB distinct, so checkpoints add {} MB",
                 c.len(),
-                c.times(),
-                c.memory_bytes(),
-                all,
-                own
+                c.times().get(1).copied().unwrap_or(0) / 1000,
+                live_all / 1_000_000,
+                distinct / 1_000_000,
+                distinct.saturating_sub(live_all) / 1_000_000
             );
         });
         lab.now_ms()

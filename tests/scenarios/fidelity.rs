@@ -743,3 +743,67 @@ fn extreme_values_are_refused_not_overflowed() {
         })
         .is_err());
 }
+
+/// A seek back is a cause of its own: the duplicates it makes are explained by the seek,
+/// not by a crash or a missing commit (KafkaConsumer `seek` moves the position; the
+/// records before it are simply fetched again).
+#[test]
+fn a_duplicate_after_a_seek_back_is_explained_by_the_seek() {
+    let mut sim = lab(33, 1, 20, quick_group(ManualCommit::AfterBatch), 1);
+    run_checked(&mut sim, 10_000);
+    let committed = view::lane(&sim, Tp::new(T0, 0), G0, 0, None).committed;
+    assert!(
+        committed.is_some_and(|c| c > 5),
+        "c1 committed first: {committed:?}"
+    );
+    sim.apply(Command::Seek {
+        group: G0,
+        consumer: c(1),
+        partition: 0,
+        to: SeekTo::Beginning,
+        topic: T0,
+    })
+    .unwrap();
+    run_checked(&mut sim, 15_000);
+    let anomalies = view::anomalies(&sim, G0);
+    let dup = anomalies
+        .iter()
+        .find(|a| a.kind == AnomalyKind::Duplicate)
+        .expect("the seek repeats records");
+    assert!(dup.sentence.contains("seek"), "{}", dup.sentence);
+    assert!(
+        !dup.sentence.contains("without committing"),
+        "offsets had been committed: {}",
+        dup.sentence
+    );
+}
+
+/// The read model shows each record's partition reason as it was chosen when it was
+/// sent (RoundRobinPartitioner here), not a murmur2 recomputed from the key.
+#[test]
+fn the_lane_shows_the_reason_stored_when_the_record_was_sent() {
+    let mut sim = Sim::with_topic("orders", 3, 34).unwrap();
+    let mut config = ProducerConfig::default();
+    config
+        .set(
+            "partitioner.class",
+            "org.apache.kafka.clients.producer.RoundRobinPartitioner",
+        )
+        .unwrap();
+    sim.apply(Command::AddProducer {
+        config,
+        workload: Some(super::workload(20, 50)),
+    })
+    .unwrap();
+    run_checked(&mut sim, 3_000);
+    let lane = view::lane(&sim, Tp::new(T0, 1), G0, 5, None);
+    assert!(!lane.cells.is_empty());
+    for cell in &lane.cells {
+        assert_eq!(
+            cell.reason,
+            kafka_lab::engine::event::PartitionReason::RoundRobin,
+            "offset {}",
+            cell.offset
+        );
+    }
+}
