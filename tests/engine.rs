@@ -296,6 +296,104 @@ mod tidy {
         );
     }
 
+    /// The sibling modules a file names (`super::name`), from its code only.
+    fn siblings(src: &str) -> std::collections::BTreeSet<String> {
+        let code = code_only(src);
+        let mut out = std::collections::BTreeSet::new();
+        let mut from = 0;
+        while let Some(at) = code[from..].find("super::") {
+            let start = from + at + "super::".len();
+            let rest = &code[start..];
+            if let Some(list) = rest.strip_prefix('{') {
+                let end = list.find('}').unwrap_or(list.len());
+                for item in list[..end].split(',') {
+                    let name = first_segment(item);
+                    if !name.is_empty() {
+                        out.insert(name);
+                    }
+                }
+            } else {
+                let name = first_segment(rest);
+                if !name.is_empty() {
+                    out.insert(name);
+                }
+            }
+            from = start;
+        }
+        out
+    }
+
+    /// No module imports one that imports it back, directly or around a circle: the
+    /// actors talk through messages, and the layers stack.
+    #[test]
+    fn no_module_imports_one_that_imports_it_back() {
+        for dir in ["src/engine", "src/ui"] {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            let mut files = Vec::new();
+            rust_files(&root, &mut files);
+            let graph: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+                files
+                    .iter()
+                    .map(|f| {
+                        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+                        let deps = siblings(&fs::read_to_string(f).unwrap());
+                        (name, deps)
+                    })
+                    .collect();
+            assert!(graph.len() > 5, "{dir}");
+            // Depth-first search with colours: grey on the stack, black done.
+            fn visit(
+                n: &str,
+                g: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+                state: &mut std::collections::BTreeMap<String, u8>,
+                path: &mut Vec<String>,
+            ) -> Option<Vec<String>> {
+                match state.get(n) {
+                    Some(2) => return None,
+                    Some(1) => {
+                        let i = path.iter().position(|p| p == n).unwrap();
+                        let mut circle = path[i..].to_vec();
+                        circle.push(n.to_owned());
+                        return Some(circle);
+                    }
+                    _ => {}
+                }
+                state.insert(n.to_owned(), 1);
+                path.push(n.to_owned());
+                for d in g.get(n).into_iter().flatten() {
+                    if d != n && g.contains_key(d) {
+                        if let Some(c) = visit(d, g, state, path) {
+                            return Some(c);
+                        }
+                    }
+                }
+                path.pop();
+                state.insert(n.to_owned(), 2);
+                None
+            }
+            let mut state = std::collections::BTreeMap::new();
+            for n in graph.keys() {
+                let circle = visit(n, &graph, &mut state, &mut Vec::new());
+                assert!(
+                    circle.is_none(),
+                    "{dir}: import circle {}",
+                    circle.unwrap_or_default().join(" -> ")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_sibling_scan_reads_paths_and_lists() {
+        let a = siblings("use super::b::X;\nfn f() { super::c::g(); } // super::d");
+        assert_eq!(
+            a.into_iter().collect::<Vec<_>>(),
+            vec!["b".to_owned(), "c".to_owned()]
+        );
+        let list = siblings("use super::{b, c::D};");
+        assert_eq!(list.len(), 2);
+    }
+
     /// The scanner itself, on fixtures: what it must catch and what it must ignore.
     #[test]
     fn the_scanner_catches_code_and_ignores_prose() {

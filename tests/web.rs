@@ -294,3 +294,30 @@ fn the_pinned_run_has_the_same_trace_hash_in_the_browser() {
     lab.advance_to(60_000);
     assert_eq!(lab.sim().trace_hash(), pinned);
 }
+
+#[wasm_bindgen_test]
+async fn a_group_reading_two_topics_shows_both_with_their_lanes() {
+    let lab = mount();
+    lab.open_tab("produce").await;
+    lab.click("[data-testid=add-topic]");
+    leptos::task::tick().await;
+    assert!(lab
+        .text("[data-testid=topics]")
+        .contains("topic-2 (2 partitions)"));
+    lab.open_tab("groups").await;
+    lab.click("[data-testid=add-group]");
+    leptos::task::tick().await;
+    leptos::task::tick().await;
+    assert_eq!(
+        lab.count(".lab-topic"),
+        2,
+        "orders and topic-2; notice: {}; topics on stage: {:?}",
+        lab.text("[data-testid=notice]"),
+        lab.text(".lab-stage")
+    );
+    assert_eq!(lab.count(".lab-lane"), 5, "3 + 2 lanes");
+    lab.click("[data-testid=advance-10s]");
+    leptos::task::tick().await;
+    // The new group's consumer owns partitions of both topics.
+    assert_eq!(lab.count("[data-link]"), 5);
+}

@@ -10,8 +10,7 @@ use super::sim::Sim;
 
 /// The most commands a session records.
 pub const MAX_COMMANDS: usize = 10_000;
-/// The furthest a session may run, in virtual ms (one day).
-pub const MAX_TIME_MS: u64 = 86_400_000;
+pub use super::sim::MAX_TIME_MS;
 /// Virtual time between checkpoints, at first (it doubles when they get too many).
 pub const CHECKPOINT_EVERY_MS: u64 = 10_000;
 /// The most checkpoints kept; past it, every other one goes and the spacing doubles.

@@ -166,14 +166,10 @@ impl Scenario {
                 limit: 64,
             });
         }
-        if self
-            .rig
-            .iter()
-            .any(|(t, _)| *t > super::history::MAX_TIME_MS)
-        {
+        if self.rig.iter().any(|(t, _)| *t > super::sim::MAX_TIME_MS) {
             return Err(EngineError::LimitExceeded {
                 what: "ms of virtual time",
-                limit: super::history::MAX_TIME_MS,
+                limit: super::sim::MAX_TIME_MS,
             });
         }
         self.group.validate()?;

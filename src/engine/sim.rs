@@ -20,6 +20,9 @@ use super::net::{Latency, Network, Route};
 use super::rng::Rng;
 use super::world::{Env, World};
 
+/// The furthest a lab may run, in virtual ms (one day).
+pub const MAX_TIME_MS: u64 = 86_400_000;
+
 /// The most events kept in memory; older ones are dropped (the trace hash keeps them all).
 pub const MAX_EVENTS_KEPT: usize = 200_000;
 /// Events per chunk of the event log (old chunks are dropped whole).
@@ -275,7 +278,7 @@ impl Sim {
     /// When the command names something that does not exist, breaks a cap, or carries an
     /// invalid config; the simulation is unchanged then.
     pub fn apply(&mut self, command: Command) -> Result<(), EngineError> {
-        self.world.check(&command, self.ledger.produced())?;
+        super::checks::check(&self.world, &command, self.ledger.produced())?;
         let mut out = Out::default();
         self.run_command(&mut out, command);
         self.drain(out);
@@ -308,7 +311,8 @@ impl Sim {
         let mut out = Out::default();
         match item {
             Item::Command(command) => {
-                if let Err(e) = self.world.check(&command, self.ledger.produced()) {
+                if let Err(e) = super::checks::check(&self.world, &command, self.ledger.produced())
+                {
                     self.refused += 1;
                     out.event(Event::CommandRefused {
                         at_ms: self.now_ms,
@@ -511,7 +515,7 @@ impl Sim {
             value: value.to_owned(),
             topic,
         };
-        self.world.check(&command, self.ledger.produced())?;
+        super::checks::check(&self.world, &command, self.ledger.produced())?;
         let mut out = Out::default();
         let landed = {
             let mut env = env(

@@ -11,7 +11,6 @@ use super::command::Command;
 use super::config::GroupConfig;
 use super::consumer::Consumer;
 use super::coordinator::Coordinator;
-use super::error::EngineError;
 use super::event::{CrashReason, Event, PartitionReason, TraceHash};
 use super::ids::{BrokerId, ConsumerRef, GroupId, MemberId, NodeId, ProducerId, TopicId, Tp};
 use super::keys::KeyTable;
@@ -226,14 +225,6 @@ impl World {
     }
 
     // ---- commands ---------------------------------------------------------------------
-
-    /// Checks a command against the world as it is now.
-    ///
-    /// # Errors
-    /// Whatever makes it impossible, in words; nothing changes.
-    pub fn check(&self, command: &Command, produced: u64) -> Result<(), EngineError> {
-        super::checks::check(self, command, produced)
-    }
 
     /// Runs a checked command.
     pub fn execute(&mut self, env: &mut Env, command: Command) {

@@ -32,11 +32,17 @@ pub fn Banner() -> impl IntoView {
             } else {
                 "eager: all partitions revoked until SyncGroup (stop the world)"
             };
+            let elapsed = secs(sim.now_ms().saturating_sub(since));
+            // The first join revokes nothing: no member owned a partition yet.
+            if g.generation <= 0 {
+                return Some(format!(
+                    "The group forms · generation 0 → 1 · members join, then the leader assigns the partitions · {phase} … {elapsed}"
+                ));
+            }
             Some(format!(
-                "Rebalance · generation {} → {} · {protocol} · {phase} … {}",
-                g.generation.max(0),
-                g.generation.max(0) + 1,
-                secs(sim.now_ms().saturating_sub(since))
+                "Rebalance · generation {} → {} · {protocol} · {phase} … {elapsed}",
+                g.generation,
+                g.generation + 1,
             ))
         })
     });

@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 
 use super::format::{key_hue, short_reason};
-use super::stage::{StageModel, CONSUMER_H, CONSUMER_W, CONSUMER_X, PRODUCER_RIGHT, VISIBLE};
+use super::layout::{StageModel, CONSUMER_H, CONSUMER_W, CONSUMER_X, PRODUCER_RIGHT, VISIBLE};
 use super::state::{expect_lab, LabState};
 use crate::engine::view::{self, AnomalyKind, CrashReason, Event, GroupEvent, ProducerEvent, Tp};
 
@@ -19,6 +19,8 @@ const MAX_ALIVE: usize = 48;
 const RECORDS_PER_FRAME: usize = 6;
 /// New fetch flights and commit pulses per frame, at most.
 const OTHERS_PER_FRAME: usize = 6;
+/// Wall ms between two flights that carry a reason label.
+const LABEL_GAP_MS: f64 = 1_000.0;
 /// A frame that moved virtual time further than this is a jump, not motion.
 const MAX_ANIMATED_MS: u64 = 2_000;
 /// Above this many records per wall-clock second, flights carry no reason label.
@@ -152,6 +154,8 @@ pub fn Flights(model: Memo<StageModel>) -> impl IntoView {
     let seen_anomalies = StoredValue::new(None::<usize>);
     let next_id = StoredValue::new(0u64);
     let seen_now = StoredValue::new(lab.with_untracked(|l| l.now_ms()));
+    // One reason label on the stage at a time, so two never overlap.
+    let labelled_at = StoredValue::new(f64::NEG_INFINITY);
     // (wall ms, records) of recent frames: how fast records come, to the eye.
     let recent = StoredValue::new(std::collections::VecDeque::<(f64, u32)>::new());
 
@@ -224,7 +228,7 @@ pub fn Flights(model: Memo<StageModel>) -> impl IntoView {
                 };
                 let from = producer
                     .and_then(|p| m.producer_mid(p))
-                    .map_or((8.0, y), |py| (PRODUCER_RIGHT, py));
+                    .map_or((8.0, y), |py| (PRODUCER_RIGHT + 14.0, py));
                 let slot = lane.leo.saturating_sub(lane.first).min(VISIBLE - 1);
                 let to = (m.metrics.cell_x(slot) + m.metrics.cell / 2.0, y);
                 let color = r.key_hash.map_or("#9aa0a6".to_owned(), |h| {
@@ -232,7 +236,8 @@ pub fn Flights(model: Memo<StageModel>) -> impl IntoView {
                 });
                 let label = if n > 1 {
                     Some(format!("×{n}"))
-                } else if readable {
+                } else if readable && now - labelled_at.get_value() >= LABEL_GAP_MS {
+                    labelled_at.set_value(now);
                     let key = r.key.as_deref().map(|k| ellipsize(k, 18));
                     Some(short_reason(key.as_deref(), &r.reason, tp.p()))
                 } else {
@@ -269,7 +274,7 @@ pub fn Flights(model: Memo<StageModel>) -> impl IntoView {
                     "fetch",
                     from,
                     (CONSUMER_X, y1),
-                    super::stage::member_color(member).to_owned(),
+                    super::layout::member_color(member).to_owned(),
                     label,
                     700.0,
                 );

@@ -22,10 +22,13 @@ pub fn GroupsPanel() -> impl IntoView {
         let n = groups.with_untracked(Vec::len);
         let config = lab.scenario().group;
         let group_id = format!("group-{}", n + 1);
+        // A new group reads every topic there is.
+        let topics: Vec<String> =
+            lab.with_untracked(|l| view::topics(l.sim()).into_iter().map(|t| t.name).collect());
         match lab.command(Command::AddGroup {
             group_id: group_id.clone(),
             config,
-            topics: vec!["orders".into()],
+            topics,
         }) {
             Ok(()) => {
                 let g = GroupId(n as u16);
@@ -35,7 +38,7 @@ pub fn GroupsPanel() -> impl IntoView {
                 });
                 lab.group.set(g);
                 lab.selected_anomaly.set(None);
-                lab.info(format!("Added {group_id}: it reads the same topic with its own committed offsets. The stage now shows it."));
+                lab.info(format!("Added {group_id}: it reads every topic with its own committed offsets. The stage now shows it."));
             }
             Err(e) => lab.error(e.to_string()),
         }

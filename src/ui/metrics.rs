@@ -5,35 +5,13 @@
 use leptos::prelude::*;
 
 use super::format::key_hue;
-use super::state::{expect_lab, LabState};
+use super::state::{expect_lab, LabState, Sample, Samples};
 use crate::engine::view::{self, murmur2, GroupId};
 
 /// Samples kept (the newest), about five minutes of virtual time.
 const KEPT: usize = 300;
 /// Virtual time between samples.
 const EVERY_MS: u64 = 1_000;
-
-/// One sample of the shown group.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sample {
-    /// Virtual time.
-    pub t_ms: u64,
-    /// Lag per partition (end offset minus committed; the end offset before any commit).
-    pub lags: Vec<u64>,
-    /// Records processed so far, counting repeats.
-    pub processed: u64,
-    /// Rebalances so far.
-    pub rebalances: u32,
-}
-
-/// The samples and what they belong to.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Samples {
-    group: Option<GroupId>,
-    epoch: u64,
-    /// Oldest first.
-    pub points: Vec<Sample>,
-}
 
 fn sample(sim: &view::Sim, group: GroupId) -> Option<Sample> {
     let m = view::metrics(sim);

@@ -9,6 +9,7 @@ mod drawer;
 mod flights;
 pub mod format;
 mod groups;
+pub mod layout;
 mod levels;
 mod metrics;
 mod produce;

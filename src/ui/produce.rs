@@ -103,7 +103,7 @@ pub fn ProducePanel() -> impl IntoView {
         let n = moved.len();
         if n == 0 {
             lab.info(format!(
-                "Now {} partitions. No known key moved.",
+                "Now {} partitions. No known key moved. {SIMPLIFIED_METADATA}",
                 current + 1
             ));
         } else {
@@ -288,6 +288,29 @@ pub fn ProducePanel() -> impl IntoView {
             {move || (partitions() >= MAX_PARTITIONS).then(|| view! {
                 <p class="lab-hint" data-testid="partition-limit">{format!("The lab's topics have at most {MAX_PARTITIONS} partitions.")}</p>
             })}
+
+            <h3 class="lab-panel__subtitle">"Topics"</h3>
+            <p class="lab-hint" data-testid="topics">
+                {move || lab.with(|l| view::topics(l.sim()).iter().map(|t| format!("{} ({} partitions)", t.name, t.partitions)).collect::<Vec<_>>().join(" · "))}
+            </p>
+            <div class="lab-row">
+                <button
+                    type="button"
+                    class="lab-button"
+                    data-testid="add-topic"
+                    title="A second topic with 2 partitions; a group added afterwards reads every topic"
+                    on:click=move |_| {
+                        let n = lab.with_untracked(|l| view::topics(l.sim()).len());
+                        let name = format!("topic-{}", n + 1);
+                        match lab.command(Command::CreateTopic { name: name.clone(), partitions: 2, config: Default::default() }) {
+                            Ok(()) => lab.info(format!("Created {name} with 2 partitions. A group you add now reads every topic (Groups panel).")),
+                            Err(e) => lab.error(e.to_string()),
+                        }
+                    }
+                >
+                    "Add a topic"
+                </button>
+            </div>
         </section>
     }
 }

@@ -179,7 +179,29 @@ pub struct LabState {
     pub progress: RwSignal<Progress>,
     levels: StoredValue<Option<Rc<Vec<Level>>>, LocalStorage>,
     /// Samples for the plots of the shown group.
-    pub samples: RwSignal<super::metrics::Samples>,
+    pub samples: RwSignal<Samples>,
+}
+
+/// One sample of the shown group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sample {
+    /// Virtual time.
+    pub t_ms: u64,
+    /// Lag per partition (end offset minus committed; the end offset before any commit).
+    pub lags: Vec<u64>,
+    /// Records processed so far, counting repeats.
+    pub processed: u64,
+    /// Rebalances so far.
+    pub rebalances: u32,
+}
+
+/// The samples and what they belong to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Samples {
+    pub(crate) group: Option<GroupId>,
+    pub(crate) epoch: u64,
+    /// Oldest first.
+    pub points: Vec<Sample>,
 }
 
 /// What the learner has done, kept in local storage.

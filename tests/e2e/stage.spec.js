@@ -157,7 +157,8 @@ test('the first screen invites Play and shows no rebalance before one happens', 
   // A record in flight, with its partition reason when the pace is readable.
   await page.getByTestId('speed').selectOption('1');
   await expect(page.locator('[data-flight=record]').first()).toBeAttached({ timeout: 10_000 });
-  await snap(page, 'record-in-flight');
+  await page.waitForTimeout(300); // mid-flight
+  await page.screenshot({ path: '../../target/e2e/record-in-flight.png' });
   await page.getByTestId('play').click();
 });
 

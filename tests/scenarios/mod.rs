@@ -734,3 +734,28 @@ fn two_topics_run_end_to_end() {
     assert_eq!(view::describe(&sim, G0).len(), 3);
     assert_eq!(view::describe(&sim, GroupId(1)).len(), 5);
 }
+
+/// A topic created while the lab runs, and a group that reads it with `orders`: the read
+/// model lists both topics for that group, and its consumer gets partitions of both.
+#[test]
+fn a_group_added_later_reads_a_topic_created_later() {
+    let mut sim = lab(41, 3, 20, quick_group(ManualCommit::AfterBatch), 1);
+    run_checked(&mut sim, 2_000);
+    sim.apply(Command::CreateTopic {
+        name: "topic-2".into(),
+        partitions: 2,
+        config: Default::default(),
+    })
+    .unwrap();
+    sim.apply(Command::AddGroup {
+        group_id: "group-2".into(),
+        config: quick_group(ManualCommit::AfterBatch),
+        topics: vec!["orders".into(), "topic-2".into()],
+    })
+    .unwrap();
+    add_consumer(&mut sim, GroupId(1), None);
+    assert_eq!(view::subscribed_topics(&sim, GroupId(1)).len(), 2);
+    run_checked(&mut sim, 12_000);
+    let owned = assigned(&sim, GroupId(1), c(1));
+    assert_eq!(owned.len(), 5, "{owned:?}");
+}
