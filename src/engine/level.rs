@@ -808,42 +808,9 @@ pub fn measure(sim: &Sim, what: &str, group: GroupId) -> u64 {
     }
 }
 
-/// The value of a setting, as text (what `config:` goals compare).
+/// The value of a setting, as text (what `config:` goals compare): [`Scenario::get`].
 pub fn setting_value(s: &Scenario, name: &str) -> String {
-    let strip = name.strip_prefix("producer.");
-    if let Some(p) = strip {
-        if p == "partitioner.class" {
-            return s.producer.partitioner.name().to_owned();
-        }
-        return s
-            .producer
-            .java_properties()
-            .into_iter()
-            .find(|(k, _)| *k == p)
-            .map_or_else(String::new, |(_, v)| v);
-    }
-    match name {
-        "commit.mode" => s.commit_mode().to_owned(),
-        "processing.ms" => s.group.processing_ms.to_string(),
-        "partitions" => s.partitions.to_string(),
-        "rate" => s.rate_per_sec.to_string(),
-        "keys" => s.keys.to_string(),
-        "consumers" => s.consumers.to_string(),
-        "seed" => s.seed.to_string(),
-        "partition.assignment.strategy" => s
-            .group
-            .partition_assignment_strategy
-            .iter()
-            .map(|x| x.kafka_name())
-            .collect::<Vec<_>>()
-            .join(","),
-        _ => s
-            .group
-            .java_properties()
-            .into_iter()
-            .find(|(k, _)| *k == name)
-            .map_or_else(String::new, |(_, v)| v),
-    }
+    s.get(name)
 }
 
 /// The settings a run changed, by name, fewest first: a setting implied by another

@@ -136,6 +136,54 @@ impl Scenario {
         Ok(())
     }
 
+    /// The value of a setting by the name [`Self::set`] takes, as text (`"3"`, `"all"`,
+    /// `"range,cooperative-sticky"`, `"5-20"`): the Setup panel shows it and level goals
+    /// compare it.
+    pub fn get(&self, name: &str) -> String {
+        let s = self;
+        if name == "network.latency.ms" {
+            return if s.latency.min_ms == s.latency.max_ms {
+                s.latency.min_ms.to_string()
+            } else {
+                format!("{}-{}", s.latency.min_ms, s.latency.max_ms)
+            };
+        }
+        let strip = name.strip_prefix("producer.");
+        if let Some(p) = strip {
+            if p == "partitioner.class" {
+                return s.producer.partitioner.name().to_owned();
+            }
+            return s
+                .producer
+                .java_properties()
+                .into_iter()
+                .find(|(k, _)| *k == p)
+                .map_or_else(String::new, |(_, v)| v);
+        }
+        match name {
+            "commit.mode" => s.commit_mode().to_owned(),
+            "processing.ms" => s.group.processing_ms.to_string(),
+            "partitions" => s.partitions.to_string(),
+            "rate" => s.rate_per_sec.to_string(),
+            "keys" => s.keys.to_string(),
+            "consumers" => s.consumers.to_string(),
+            "seed" => s.seed.to_string(),
+            "partition.assignment.strategy" => s
+                .group
+                .partition_assignment_strategy
+                .iter()
+                .map(|x| x.kafka_name())
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => s
+                .group
+                .java_properties()
+                .into_iter()
+                .find(|(k, _)| *k == name)
+                .map_or_else(String::new, |(_, v)| v),
+        }
+    }
+
     /// The commit mode's name, as [`Self::with_commit_mode`] takes it.
     pub fn commit_mode(&self) -> &'static str {
         self.group.manual_commit.name()

@@ -107,45 +107,12 @@ const FIELDS: &[(&str, Input, &str)] = &[
     ),
 ];
 
-/// The current value of a field.
+/// The current value of a field; a select shows the first of a list (the assignor).
 fn value_of(s: &Scenario, name: &str) -> String {
-    let g = &s.group;
-    let strip = |n: &str| n.strip_prefix("producer.").map(str::to_owned);
-    if let Some(p) = strip(name) {
-        if p == "partitioner.class" {
-            return s.producer.partitioner.name().to_owned();
-        }
-        return s
-            .producer
-            .java_properties()
-            .into_iter()
-            .find(|(k, _)| *k == p)
-            .map_or_else(String::new, |(_, v)| v);
-    }
+    let v = s.get(name);
     match name {
-        "partition.assignment.strategy" => g
-            .partition_assignment_strategy
-            .first()
-            .map_or("range", |x| x.kafka_name())
-            .to_owned(),
-        "processing.ms" => g.processing_ms.to_string(),
-        "partitions" => s.partitions.to_string(),
-        "rate" => s.rate_per_sec.to_string(),
-        "keys" => s.keys.to_string(),
-        "consumers" => s.consumers.to_string(),
-        "seed" => s.seed.to_string(),
-        "network.latency.ms" => {
-            if s.latency.min_ms == s.latency.max_ms {
-                s.latency.min_ms.to_string()
-            } else {
-                format!("{}-{}", s.latency.min_ms, s.latency.max_ms)
-            }
-        }
-        _ => g
-            .java_properties()
-            .into_iter()
-            .find(|(k, _)| *k == name)
-            .map_or_else(String::new, |(_, v)| v),
+        "partition.assignment.strategy" => v.split(',').next().unwrap_or_default().to_owned(),
+        _ => v,
     }
 }
 
