@@ -198,7 +198,7 @@ mod tidy {
     /// The engine modules the UI may name: the read model, commands, scenarios and
     /// levels, and errors. Everything else in the engine is its own business.
     const UI_MAY_IMPORT: &[&str] = &[
-        "view", "command", "scenario", "level", "levels", "error", "lab",
+        "view", "command", "scenario", "level", "levels", "error", "lab", "link",
     ];
 
     /// Every `engine::name` the code of `src` names, as `(line, name)`; a braced list
@@ -673,6 +673,15 @@ mod levels {
             text.contains("idle.json: not solved:") && text.contains("got "),
             "{text}"
         );
+        // A share link saved as text grades like the run it carries.
+        let link = dir.join("link.txt");
+        let fragment =
+            kafka_lab::engine::link::encode(Some(&level), &level.solution_session().unwrap())
+                .unwrap();
+        std::fs::write(&link, format!("https://lab.example/#run={fragment}\n")).unwrap();
+        let (code, text) = check(&[&level_path, &link]);
+        assert_eq!(code, 0, "{text}");
+        assert!(text.contains("link.txt: solved"), "{text}");
         let (code, text) = check(&[&level_path, &broken]);
         assert_eq!(code, 2, "{text}");
         assert!(text.contains("cannot grade"), "{text}");

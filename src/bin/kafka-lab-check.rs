@@ -2,7 +2,8 @@
 //!
 //! - Without RUN, checks the level's own reference solution (and that the untouched start
 //!   does not already meet the goal).
-//! - With RUN files (runs exported from the lab), prints one line per run: `solved ...` or
+//! - With RUN files (runs exported from the lab as JSON, or share links saved as text),
+//!   prints one line per run: `solved ...` or
 //!   `not solved: <which goal failed, with the numbers>`.
 //!
 //! Exit status: 0 when everything checked is solved, 1 when something is not, 2 when a file
@@ -11,14 +12,15 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kafka_lab::engine::level::{parse_run, Level};
+use kafka_lab::engine::level::Level;
+use kafka_lab::engine::link::read_run;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() || args.iter().any(|a| a == "-h" || a == "--help") {
         eprintln!("usage: kafka-lab-check LEVEL.json [RUN.json ...]");
         eprintln!("  without RUN: checks the level's reference solution");
-        eprintln!("  with RUN files: grades each run (exported from the lab), one line each");
+        eprintln!("  with RUN files: grades each run (a run exported from the lab, or a share link), one line each");
         return ExitCode::from(2);
     }
     let level = match read(&args[0]).and_then(|text| Level::parse(&text).map_err(|e| e.to_string()))
@@ -35,7 +37,7 @@ fn main() -> ExitCode {
     let mut worst = 0u8;
     for path in &args[1..] {
         let graded = read(path)
-            .and_then(|text| parse_run(&text).map_err(|e| e.to_string()))
+            .and_then(|text| read_run(&text, &level).map_err(|e| e.to_string()))
             .and_then(|run| level.grade(&run).map_err(|e| e.to_string()));
         match graded {
             Ok(verdict) => {

@@ -826,61 +826,9 @@ fn changed_settings(
             "this run starts from another setup than the level's".into(),
         ));
     }
-    // The settings that imply others come first.
-    let mut names: Vec<String> = [
-        "commit.mode",
-        "producer.acks",
-        "producer.enable.idempotence",
-    ]
-    .iter()
-    .chain(&[
-        "partitions",
-        "rate",
-        "keys",
-        "consumers",
-        "seed",
-        "processing.ms",
-        "partition.assignment.strategy",
-        "producer.partitioner.class",
-    ])
-    .map(|s| (*s).to_owned())
-    .collect();
-    names.extend(
-        start
-            .group
-            .java_properties()
-            .into_iter()
-            .map(|(k, _)| k.to_owned()),
-    );
-    names.extend(
-        start
-            .producer
-            .java_properties()
-            .into_iter()
-            .map(|(k, _)| format!("producer.{k}")),
-    );
-    let mut seen = std::collections::BTreeSet::new();
-    names.retain(|n| seen.insert(n.clone()));
-    let mut current = start.clone();
-    let mut changed = Vec::new();
-    for n in &names {
-        let want = setting_value(run, n);
-        if setting_value(&current, n) != want {
-            current.set(n, &want).map_err(|e| {
-                LevelError(format!("this run's `{n}` cannot be replayed here: {e}"))
-            })?;
-            changed.push(n.clone());
-        }
-    }
-    if let Some(n) = names
-        .iter()
-        .find(|n| setting_value(&current, n) != setting_value(run, n))
-    {
-        return Err(LevelError(format!(
-            "this run's settings cannot be reached from the level's start (`{n}` differs)"
-        )));
-    }
-    Ok((changed, current))
+    start
+        .changes_to(run)
+        .map_err(|detail| LevelError(format!("this run's {detail}")))
 }
 
 fn apply_config(s: &mut Scenario, config: &BTreeMap<String, String>) -> Result<(), LevelError> {

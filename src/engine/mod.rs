@@ -31,6 +31,7 @@ pub mod lab;
 pub mod ledger;
 pub mod level;
 pub mod levels;
+pub mod link;
 pub mod log;
 pub mod msg;
 pub mod net;

@@ -184,6 +184,72 @@ impl Scenario {
         }
     }
 
+    /// Every setting [`Self::get`] and [`Self::set`] know, by name, the ones that imply
+    /// others first (`commit.mode` sets `enable.auto.commit`; `producer.acks` decides the
+    /// default of `enable.idempotence`), each once.
+    pub fn setting_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = [
+            "commit.mode",
+            "producer.acks",
+            "producer.enable.idempotence",
+            "partitions",
+            "rate",
+            "keys",
+            "consumers",
+            "seed",
+            "network.latency.ms",
+            "processing.ms",
+            "partition.assignment.strategy",
+            "producer.partitioner.class",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        names.extend(
+            self.group
+                .java_properties()
+                .into_iter()
+                .map(|(k, _)| k.to_owned()),
+        );
+        names.extend(
+            self.producer
+                .java_properties()
+                .into_iter()
+                .map(|(k, _)| format!("producer.{k}")),
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+        names
+    }
+
+    /// The settings to change on this scenario, in order, to give `target`'s values, and
+    /// the scenario they give. A setting implied by an earlier one is not listed. Setup,
+    /// rig and latency are the caller's to compare.
+    ///
+    /// # Errors
+    /// A value that cannot be set here, or a setting that stays different, in words
+    /// ("settings cannot be reached ... (`x` differs)").
+    pub fn changes_to(&self, target: &Scenario) -> Result<(Vec<String>, Scenario), String> {
+        let names = self.setting_names();
+        let mut current = self.clone();
+        let mut changed = Vec::new();
+        for n in &names {
+            let want = target.get(n);
+            if current.get(n) != want {
+                current
+                    .set(n, &want)
+                    .map_err(|e| format!("`{n}` cannot be replayed here: {e}"))?;
+                changed.push(n.clone());
+            }
+        }
+        match names.iter().find(|n| current.get(n) != target.get(n)) {
+            Some(n) => Err(format!(
+                "settings cannot be reached from the level's start (`{n}` differs)"
+            )),
+            None => Ok((changed, current)),
+        }
+    }
+
     /// The commit mode's name, as [`Self::with_commit_mode`] takes it.
     pub fn commit_mode(&self) -> &'static str {
         self.group.manual_commit.name()

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use super::state::{expect_lab, parse_session, LabState};
 use crate::engine::level::{Check, Kind, Level, Tracker};
+use crate::engine::link;
 
 /// The level map, grouped by topic, with each level's state; and "verify a run".
 #[component]
@@ -133,30 +134,28 @@ fn VerifyBox() -> impl IntoView {
     let verdict = RwSignal::new(None::<(bool, String)>);
     let verify = move |_| {
         let raw = text.get_untracked();
-        let json = match raw.trim().split_once("#run=") {
-            Some((_, encoded)) => match js_sys::decode_uri_component(encoded)
-                .ok()
-                .and_then(|s| s.as_string())
-            {
-                Some(j) => j,
-                None => {
-                    verdict.set(Some((false, "That link is not properly encoded.".into())));
-                    return;
-                }
-            },
-            None => raw.trim().to_owned(),
+        let levels = lab.levels();
+        // A link names its level (the select follows it); a pasted JSON run uses the select.
+        let run = if raw.trim_start().starts_with('{') {
+            parse_session(raw.trim()).map_err(|e| format!("not a run the lab can read: {e}"))
+        } else {
+            link::decode(&raw, &levels)
+                .map(|shared| {
+                    if let Some(id) = shared.level {
+                        chosen.set(id);
+                    }
+                    shared.session
+                })
+                .map_err(|e| format!("not a run the lab can read: {e}"))
         };
         let id = chosen.get_untracked();
-        let result = parse_session(&json)
-            .map_err(|e| format!("not a run the lab can read: {e}"))
-            .and_then(|run| {
-                let levels = lab.levels();
-                let level = levels
-                    .iter()
-                    .find(|l| l.id == id)
-                    .ok_or_else(|| format!("no level {id}"))?;
-                level.grade(&run).map_err(|e| e.to_string())
-            });
+        let result = run.and_then(|run| {
+            let level = levels
+                .iter()
+                .find(|l| l.id == id)
+                .ok_or_else(|| format!("no level {id}"))?;
+            level.grade(&run).map_err(|e| e.to_string())
+        });
         verdict.set(Some(match result {
             Ok(v) => (v.solved(), format!("{id}: {}", v.line())),
             Err(e) => (false, format!("{id}: cannot grade: {e}")),
@@ -164,7 +163,7 @@ fn VerifyBox() -> impl IntoView {
     };
     view! {
         <h3 class="lab-panel__subtitle">"Verify a run"</h3>
-        <p class="lab-hint">"Paste a learner's run (its JSON or its link): the lab replays it and checks the level's goal, as kafka-lab-check does."</p>
+        <p class="lab-hint">"Paste a learner's run (its JSON or its link; a link picks its level): the lab replays it and checks the goal, as kafka-lab-check does."</p>
         <div class="lab-row">
             <select class="lab-select" aria-label="level to verify against" data-testid="verify-level" prop:value=move || chosen.get() on:change=move |ev| chosen.set(event_target_value(&ev))>
                 {lab.levels().iter().map(|l| view! { <option value=l.id.clone()>{format!("{} · {}", l.id, l.title)}</option> }).collect_view()}

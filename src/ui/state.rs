@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use crate::engine::level::Level;
 use crate::engine::levels;
+use crate::engine::link;
 use crate::engine::view::{Command, GroupId, Session, TopicId, Tp};
 
 /// Where the lab keeps the current session between visits.
@@ -239,27 +240,52 @@ impl LabState {
         state
     }
 
-    /// Opens a run shared as a link (`#run=…`). A bad link leaves the lab as it was
-    /// (the saved run, nothing lost) and says why.
+    /// Opens a run shared as a link (`#run=…`): in its level, or in the sandbox. A bad
+    /// link leaves the lab as it was (the saved run, nothing lost) and says why.
     fn open_link(&self) {
-        let Some(encoded) = link_hash().and_then(|h| h.strip_prefix("#run=").map(str::to_owned))
-        else {
+        let Some(hash) = link_hash().filter(|h| h.starts_with("#run=")) else {
             return;
         };
         // The link has done its job once read: a reload must restore the work done since.
         forget_link();
-        let opened = js_sys::decode_uri_component(&encoded)
-            .ok()
-            .and_then(|s| s.as_string())
-            .ok_or_else(|| "it is not properly encoded".to_owned())
-            .and_then(|json| parse_session(&json))
-            .and_then(|session| self.load(session));
+        let opened = link::decode(&hash, &self.levels())
+            .map_err(|e| e.to_string())
+            .and_then(|shared| self.open_run(shared.level, shared.session));
         match opened {
             Ok(()) => self.info("Opened the run from the link."),
             Err(e) => self.error(format!(
                 "The link could not be opened ({e}); the lab is as you left it."
             )),
         }
+    }
+
+    /// Opens `session` in a level (its strip, hints from the first) or in the sandbox.
+    ///
+    /// # Errors
+    /// A level this lab does not have, or a session that does not replay; nothing
+    /// changes then.
+    pub fn open_run(&self, level: Option<String>, session: Session) -> Result<(), String> {
+        if let Some(id) = &level {
+            if !self.levels().iter().any(|l| &l.id == id) {
+                return Err(format!("there is no level {id}"));
+            }
+        }
+        self.load(session)?;
+        if let Some(id) = &level {
+            self.progress.update(|p| {
+                if !p.started.contains(id) {
+                    p.started.push(id.clone());
+                }
+            });
+            self.save_progress();
+        }
+        self.level.set(level);
+        self.hints.set(0);
+        self.answer.set(None);
+        self.playing.set(false);
+        self.selected_anomaly.set(None);
+        self.save_prefs();
+        Ok(())
     }
 
     /// Replaces the run with `session` (an imported file or a link).
@@ -307,17 +333,15 @@ impl LabState {
     /// # Errors
     /// The run is too long for a link.
     pub fn share_link(&self) -> Result<String, String> {
-        let json = self.session_json();
-        let encoded: String = js_sys::encode_uri_component(&json).into();
-        if encoded.len() > 60_000 {
-            return Err("This run has too many actions for a link; use the JSON instead.".into());
-        }
-        let hash = format!("#run={encoded}");
+        let level = self.current_level();
+        let fragment = self
+            .with_untracked(|l| link::encode(level.as_ref(), l.session()))
+            .map_err(|e| format!("No link: {e}."))?;
         let base = web_sys::window()
             .and_then(|w| w.location().href().ok())
             .map(|h| h.split('#').next().unwrap_or_default().to_owned())
             .unwrap_or_default();
-        Ok(format!("{base}{hash}"))
+        Ok(format!("{base}#run={fragment}"))
     }
 
     /// Clears what belonged to the old moment after time jumped.
@@ -627,23 +651,11 @@ impl LabState {
                 if solution {
                     session.now_ms = 0;
                 }
-                self.level.set(Some(level.id.clone()));
-                self.hints.set(0);
-                self.answer.set(None);
-                self.playing.set(false);
-                if let Err(e) = self.load(session) {
+                if let Err(e) = self.open_run(Some(level.id.clone()), session) {
                     self.error(e);
                     return;
                 }
-                self.selected_anomaly.set(None);
                 self.group.set(GroupId(0));
-                self.save_prefs();
-                self.progress.update(|p| {
-                    if !p.started.contains(&level.id) {
-                        p.started.push(level.id.clone());
-                    }
-                });
-                self.save_progress();
                 if solution {
                     self.info("The reference solution is loaded: press Play to watch it.");
                 }

@@ -100,8 +100,18 @@ test('a share link round-trips to the same ledger', async ({ page }) => {
   await openTab(page, 'setup');
   await page.getByTestId('share-link').click();
   const link = await page.getByTestId('session-json').inputValue();
+  // Versioned and compact: the format number first, then base64url, no percent-escapes.
+  expect(link).toMatch(/#run=1\.[A-Za-z0-9_-]+$/);
+  expect(link.length).toBeLessThan(1500);
   const page2 = await page.context().newPage();
   await page2.goto(link);
   await expect(page2.getByTestId('time')).toHaveText(await page.getByTestId('time').textContent());
+  expect(await counts(page2)).toEqual(before);
+  // The link opens in its level.
+  await expect(page2.getByTestId('level-strip')).toHaveAttribute('data-level', 'L16');
+  // A link from a newer lab is refused with the reason; the run stays.
+  await page2.goto(link.split('#')[0] + '#run=9.e30');
+  await page2.reload();
+  await expect(page2.getByTestId('notice')).toContainText('newer Kafka Lab');
   expect(await counts(page2)).toEqual(before);
 });

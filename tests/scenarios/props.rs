@@ -470,9 +470,9 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
-    /// The run decoder (links, pasted runs, files for `kafka-lab-check`) never panics, and
-    /// every refusal says why: on any text, and on a valid run cut short or with one byte
-    /// changed.
+    /// The run decoders (share links, pasted runs, files for `kafka-lab-check`) never
+    /// panic, and every refusal says why: on any text, and on a valid run or link cut short
+    /// or with one byte changed. A link cut short never opens as another run.
     #[test]
     fn the_run_decoder_refuses_bad_input_with_a_reason(
         text in ".{0,300}",
@@ -483,6 +483,26 @@ proptest! {
         use kafka_lab::engine::level::parse_run;
         if let Err(e) = parse_run(&text) {
             prop_assert!(!e.to_string().is_empty());
+        }
+        use kafka_lab::engine::link;
+        let levels = kafka_lab::engine::levels::all().unwrap();
+        if let Err(e) = link::decode(&text, &levels) {
+            prop_assert!(!e.to_string().is_empty());
+        }
+        let session = parse_run(&sample_run_json()).unwrap();
+        let good_link = link::encode(Some(&levels[0]), &session).unwrap();
+        let short_link = &good_link[..cut.min(good_link.len())];
+        match link::decode(short_link, &levels) {
+            Ok(shared) => prop_assert_eq!(shared.session, session.clone()),
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+        let mut link_bytes = good_link.clone().into_bytes();
+        let i = at.min(link_bytes.len() - 1);
+        link_bytes[i] = byte;
+        if let Ok(damaged) = String::from_utf8(link_bytes) {
+            if let Err(e) = link::decode(&damaged, &levels) {
+                prop_assert!(!e.to_string().is_empty());
+            }
         }
         let good = sample_run_json();
         let short = &good[..cut.min(good.len())];
