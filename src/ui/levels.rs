@@ -37,7 +37,15 @@ pub fn LevelsPanel() -> impl IntoView {
                     "Back to the sandbox"
                 </button>
                 <span class="lab-hint" data-testid="progress-summary">
-                    {move || lab.progress.with(|p| format!("{} of {} solved", p.done.len(), lessons + challenges))}
+                    {move || lab.progress.with(|p| {
+                        let right = p.predictions.iter().filter(|(_, r)| *r).count();
+                        format!(
+                            "{} of {} solved · predictions right: {right} of {}",
+                            p.done.len(),
+                            lessons + challenges,
+                            p.predictions.len()
+                        )
+                    })}
                 </span>
             </div>
             {topics
@@ -229,11 +237,84 @@ struct LevelNow {
     narration: Vec<String>,
 }
 
+/// The level's predict rounds: one question at a time until each has an answer, then
+/// "play it", then every answer revealed with why.
+fn predict_rounds(lab: LabState, l: &Level, reveal: bool) -> impl IntoView {
+    let rounds = l.predict.clone();
+    let total = rounds.len();
+    let id = l.id.clone();
+    move || {
+        let given = lab.answers.get();
+        if given.len() < total {
+            let k = given.len();
+            let p = rounds[k].clone();
+            let choices = p
+                .choices
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let id = id.clone();
+                    let right = i == p.answer;
+                    view! {
+                        <button
+                            class="lab-button lab-button--small lab-choice"
+                            on:click=move |_| lab.predicted(&id, k, i, right)
+                        >
+                            {c.clone()}
+                        </button>
+                    }
+                })
+                .collect_view();
+            let label = if total > 1 {
+                format!("Predict ({} of {total}): ", k + 1)
+            } else {
+                "Predict: ".to_owned()
+            };
+            view! {
+                <div class="lab-predict" data-testid="predict">
+                    <p class="lab-predict__q"><strong>{label}</strong>{p.question.clone()}</p>
+                    <div class="lab-row">{choices}</div>
+                    <p class="lab-hint">"Answer first, then press Play to see."</p>
+                </div>
+            }
+            .into_any()
+        } else if !reveal {
+            view! {
+                <div class="lab-predict" data-testid="predict">
+                    <p class="lab-hint">
+                        {if total > 1 { format!("All {total} answered. Now play it and watch.") } else { "Answered. Now play it and watch.".to_owned() }}
+                    </p>
+                </div>
+            }
+            .into_any()
+        } else {
+            let reveals = rounds
+                .iter()
+                .zip(given)
+                .map(|(p, a)| {
+                    let verdict = if a == p.answer {
+                        "Right. "
+                    } else {
+                        "Not quite. "
+                    };
+                    view! {
+                        <p class="lab-predict__reveal" data-testid="reveal">
+                            <span class="lab-predict__asked">{p.question.clone()}</span>
+                            " "<strong>{verdict}</strong>
+                            {p.explain.clone()}
+                        </p>
+                    }
+                })
+                .collect_view();
+            view! { <div class="lab-predict" data-testid="predict">{reveals}</div> }.into_any()
+        }
+    }
+}
+
 fn level_strip(lab: LabState, s: LevelNow) -> impl IntoView {
     let l = s.level;
     let holds = s.checks.iter().all(|c| c.holds);
     let checked = s.now_ms >= l.check_at_ms;
-    let id = l.id.clone();
     let id_reset = l.id.clone();
     let id_solution = l.id.clone();
     let hints = l.hints.clone();
@@ -252,51 +333,8 @@ fn level_strip(lab: LabState, s: LevelNow) -> impl IntoView {
         Kind::Lesson => "Lesson",
         Kind::Challenge => "Challenge",
     };
-    let predict = l.predict.first().cloned().map(|p| {
-        let reveal = checked || holds;
-        let id = id.clone();
-        let choices = p
-            .choices
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let id = id.clone();
-                let right = i == p.answer;
-                view! {
-                    <button
-                        class="lab-button lab-button--small lab-choice"
-                        class:lab-choice--right=move || reveal && right
-                        aria-pressed=move || (lab.answer.get() == Some(i)).to_string()
-                        disabled=move || lab.answer.get().is_some()
-                        on:click=move |_| {
-                            lab.answer.set(Some(i));
-                            lab.predicted(&id, right);
-                        }
-                    >
-                        {c.clone()}
-                    </button>
-                }
-            })
-            .collect_view();
-        let explain = p.explain.clone();
-        let answer = p.answer;
-        view! {
-            <div class="lab-predict" data-testid="predict">
-                <p class="lab-predict__q"><strong>"Predict: "</strong>{p.question.clone()}</p>
-                <div class="lab-row">{choices}</div>
-                {move || match (lab.answer.get(), reveal) {
-                    (None, _) => Some(view! { <p class="lab-hint">"Answer first, then press Play to see."</p> }.into_any()),
-                    (Some(_), false) => Some(view! { <p class="lab-hint">"Now play it and watch."</p> }.into_any()),
-                    (Some(a), true) => Some(view! {
-                        <p class="lab-predict__reveal" data-testid="reveal">
-                            <strong>{if a == answer { "Right. " } else { "Not quite. " }}</strong>
-                            {explain.clone()}
-                        </p>
-                    }.into_any()),
-                }}
-            </div>
-        }
-    });
+    let reveal = checked || holds;
+    let predict = (!l.predict.is_empty()).then(|| predict_rounds(lab, &l, reveal));
     let narration = s.narration.last().cloned();
     let checks: BTreeMap<usize, Check> = s.checks.into_iter().enumerate().collect();
     view! {

@@ -174,8 +174,9 @@ pub struct LabState {
     pub level: RwSignal<Option<String>>,
     /// Hints shown in the current level.
     pub hints: RwSignal<usize>,
-    /// The learner's answer to the level's predict round, before the reveal.
-    pub answer: RwSignal<Option<usize>>,
+    /// The learner's answers to the level's predict rounds so far, in order (each is
+    /// given before the reveal).
+    pub answers: RwSignal<Vec<usize>>,
     /// Done and started levels, and predict scores (saved).
     pub progress: RwSignal<Progress>,
     levels: StoredValue<Option<Rc<Vec<Level>>>, LocalStorage>,
@@ -214,7 +215,8 @@ pub struct Progress {
     /// Levels opened.
     #[serde(default)]
     pub started: Vec<String>,
-    /// Predict rounds answered: `(level, right)`.
+    /// Predict rounds answered: `(round, right)`; a round is its level's id, with `/2`,
+    /// `/3`... after it from the second round on.
     #[serde(default)]
     pub predictions: Vec<(String, bool)>,
 }
@@ -281,7 +283,7 @@ impl LabState {
         }
         self.level.set(level);
         self.hints.set(0);
-        self.answer.set(None);
+        self.answers.set(Vec::new());
         self.playing.set(false);
         self.selected_anomaly.set(None);
         self.save_prefs();
@@ -386,7 +388,7 @@ impl LabState {
             selected_cell: RwSignal::new(None),
             level: RwSignal::new(None),
             hints: RwSignal::new(0),
-            answer: RwSignal::new(None),
+            answers: RwSignal::new(Vec::new()),
             progress: RwSignal::new(load_progress()),
             levels: StoredValue::new_local(None),
             samples: RwSignal::new(Default::default()),
@@ -684,11 +686,21 @@ impl LabState {
         self.announce.set(format!("Level {id} solved."));
     }
 
-    /// Records a predict answer.
-    pub fn predicted(&self, id: &str, right: bool) {
+    /// Records the answer to round `round` (from 0) of level `id`.
+    pub fn predicted(&self, id: &str, round: usize, choice: usize, right: bool) {
+        let key = if round == 0 {
+            id.to_owned()
+        } else {
+            format!("{id}/{}", round + 1)
+        };
+        self.answers.update(|a| {
+            if a.len() == round {
+                a.push(choice);
+            }
+        });
         self.progress.update(|p| {
-            p.predictions.retain(|(l, _)| l != id);
-            p.predictions.push((id.to_owned(), right));
+            p.predictions.retain(|(l, _)| *l != key);
+            p.predictions.push((key, right));
         });
         self.save_progress();
     }

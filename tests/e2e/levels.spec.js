@@ -59,6 +59,27 @@ test("a lesson's narration advances with the run, and its predict round reveals"
   await snap(page, 'level-lesson');
 });
 
+test("a lesson's quiz from seed 003 asks its rounds one at a time, reveals both and keeps the score", async ({ page }) => {
+  await fresh(page);
+  await openLevel(page, 'L01');
+  await closeDrawer(page);
+  const predict = page.getByTestId('predict');
+  await expect(predict).toContainText('Predict (1 of 2)');
+  await predict.getByRole('button', { name: 'All 20 records, from offset 0' }).click();
+  await expect(predict).toContainText('Predict (2 of 2)');
+  await expect(predict).toContainText('work queue');
+  await predict.getByRole('button', { name: /durable log/ }).click();
+  await expect(predict).toContainText('All 2 answered');
+  // Revealed at the check time (60 s), whether or not the goal was met.
+  await advance(page, 60);
+  await expect(page.getByTestId('reveal')).toHaveCount(2);
+  await expect(page.getByTestId('reveal').nth(0)).toContainText('Right.');
+  await expect(page.getByTestId('reveal').nth(1)).toContainText('Right.');
+  await snap(page, 'level-quiz');
+  await openTab(page, 'levels');
+  await expect(page.getByTestId('progress-summary')).toContainText('predictions right: 2 of 2');
+});
+
 test('a teacher verifies a learner run: solved, and a run that does nothing is not', async ({ page }) => {
   await fresh(page);
   await openLevel(page, 'L13');
