@@ -31,6 +31,7 @@
 //! * duplicate member ids behave like repeated `HashMap.put`: the first occurrence fixes
 //!   the position, the last one supplies the subscription.
 
+use super::sort;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -261,10 +262,10 @@ fn java_hash_order(calls: &[(usize, i32)], fill: Fill) -> Vec<usize> {
     }
     let mut order: Vec<usize> = (0..keys.len()).collect();
     match fill {
-        Fill::Put => order.sort_by_key(|&i| (bucket(keys[i].1, capacity), i)),
-        Fill::ComputeIfAbsent => {
-            order.sort_by_key(|&i| (bucket(keys[i].1, capacity), std::cmp::Reverse(i)))
-        }
+        Fill::Put => sort::sort_by_key(&mut order, |&i| (bucket(keys[i].1, capacity), i)),
+        Fill::ComputeIfAbsent => sort::sort_by_key(&mut order, |&i| {
+            (bucket(keys[i].1, capacity), std::cmp::Reverse(i))
+        }),
     }
     order.into_iter().map(|i| keys[i].0).collect()
 }
@@ -404,7 +405,9 @@ fn member_info_cmp(a: &Member<'_>, b: &Member<'_>) -> Ordering {
 /// code collects them in, which only matters for (invalid) duplicate instance ids.
 fn member_info_order(members: &[Member<'_>]) -> Vec<usize> {
     let mut order = member_hash_order(members);
-    order.sort_by(|&a, &b| member_info_cmp(&members[a], &members[b]));
+    sort::sort_by(&mut order, |&a, &b| {
+        member_info_cmp(&members[a], &members[b])
+    });
     order
 }
 
@@ -460,7 +463,9 @@ fn range(
                 }
             }
         }
-        consumers.sort_by(|&a, &b| member_info_cmp(&members[a], &members[b]));
+        sort::sort_by(&mut consumers, |&a, &b| {
+            member_info_cmp(&members[a], &members[b])
+        });
         let mut distinct: BTreeSet<usize> = BTreeSet::new();
         consumers.retain(|mi| distinct.insert(*mi));
         if consumers.is_empty() {
@@ -496,7 +501,7 @@ fn round_robin(
         .iter()
         .flat_map(|m| m.topics.iter().map(String::as_str))
         .collect();
-    topics.sort_by(|a, b| java_cmp(a, b));
+    sort::sort_by(&mut topics, |a, b| java_cmp(a, b));
     topics.dedup();
 
     let mut out: Vec<Vec<(String, u32)>> = vec![Vec::new(); members.len()];
@@ -546,7 +551,7 @@ impl TopicTable {
             .filter(|t| partition_count(partitions_per_topic, t) > 0)
             .cloned()
             .collect();
-        names.sort_by(|a, b| java_cmp(a, b));
+        sort::sort_by(&mut names, |a, b| java_cmp(a, b));
         names.dedup();
         let mut table = TopicTable {
             counts: Vec::new(),
@@ -636,7 +641,7 @@ fn sticky(
 ) -> Vec<Vec<(String, u32)>> {
     let topics = TopicTable::new(partitions_per_topic, members);
     let mut by_id: Vec<usize> = (0..members.len()).collect();
-    by_id.sort_by(|&a, &b| java_cmp(members[a].id, members[b].id));
+    sort::sort_by(&mut by_id, |&a, &b| java_cmp(members[a].id, members[b].id));
     let mut rank = vec![0usize; members.len()];
     for (r, &mi) in by_id.iter().enumerate() {
         rank[mi] = r;
@@ -781,7 +786,7 @@ fn constrained(
     // members get to keep maxQuota depends on that order.
     for &mi in &input.order {
         let mut mine = owned[mi].clone();
-        mine.sort_by(|&a, &b| {
+        sort::sort_by(&mut mine, |&a, &b| {
             let (ta, pa) = input.topics.parts[a];
             let (tb, pb) = input.topics.parts[b];
             pa.cmp(&pb)
@@ -813,8 +818,8 @@ fn constrained(
     // All partitions, topics by name and partitions ascending, minus the kept ones.
     let unassigned: Vec<usize> = (0..total).filter(|p| !assigned.contains(p)).collect();
     let by_id = |a: &usize, b: &usize| java_cmp(input.members[*a].id, input.members[*b].id);
-    under_min.sort_by(by_id);
-    exactly_min.make_contiguous().sort_by(by_id);
+    sort::sort_by(&mut under_min, by_id);
+    sort::sort_by(exactly_min.make_contiguous(), by_id);
 
     let mut transferring: BTreeMap<usize, usize> = BTreeMap::new();
     // `cursor` plays the Java LinkedList iterator over the under-min members.
@@ -1140,13 +1145,13 @@ impl General<'_, '_, '_> {
         }
         let mut moved: Vec<(&usize, &(usize, usize))> =
             self.movements.by_partition.iter().collect();
-        moved.sort_unstable();
+        sort::sort(&mut moved);
         moved.hash(&mut h);
         let mut sets: Vec<MovementSetKey> = Vec::new();
         for (&topic, pairs) in &self.movements.by_topic {
             for (&pair, set) in pairs {
                 let mut items: Vec<&(usize, u32, u64)> = set.items.iter().collect();
-                items.sort_by_key(|&&(_, s, seq)| (bucket(s, set.capacity), seq));
+                sort::sort_by_key(&mut items, |&&(_, s, seq)| (bucket(s, set.capacity), seq));
                 sets.push((
                     topic,
                     pair,
@@ -1155,7 +1160,7 @@ impl General<'_, '_, '_> {
                 ));
             }
         }
-        sets.sort_unstable();
+        sort::sort(&mut sets);
         sets.hash(&mut h);
         h.finish()
     }
@@ -1208,7 +1213,7 @@ fn general(
     }
     // sortedAllPartitions: topics by (number of potential consumers, name).
     let mut topic_order: Vec<usize> = (0..topics.names.len()).collect();
-    topic_order.sort_by(|&a, &b| {
+    sort::sort_by(&mut topic_order, |&a, &b| {
         topic_consumers[a]
             .len()
             .cmp(&topic_consumers[b].len())

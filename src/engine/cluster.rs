@@ -4,6 +4,7 @@
 
 use super::error::EngineError;
 use super::ids::{BrokerId, GroupId, TopicId, Tp};
+use super::sort;
 
 /// The most topics the lab holds (deleted ones included: ids are never reused).
 pub const MAX_TOPICS: usize = 16;
@@ -133,7 +134,7 @@ impl Cluster {
     /// partition order (unknown names are skipped, as Kafka's assignors do).
     pub fn partitions_of(&self, topics: &[String]) -> Vec<Tp> {
         let mut names: Vec<&String> = topics.iter().collect();
-        names.sort();
+        sort::sort(&mut names);
         names.dedup();
         names
             .into_iter()

@@ -5,6 +5,7 @@
 //! Citations are to apache/kafka `clients/.../consumer/internals/` (AbstractCoordinator,
 //! ConsumerCoordinator, FetchCollector, CompletedFetch) and ClassicKafkaConsumer.
 
+use super::sort;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
@@ -1270,7 +1271,7 @@ impl Consumer {
     /// ConsumerCoordinator `onJoinComplete`: take the assignment; in cooperative mode revoke
     /// what moved away (without committing) and rejoin for the second round.
     fn join_complete(&mut self, ctx: &mut Ctx, mut assignment: Vec<Tp>) {
-        assignment.sort_unstable();
+        sort::sort(&mut assignment);
         self.rejoin_needed = false;
         let member = self.id.member;
         let revoked: Vec<Tp> = self

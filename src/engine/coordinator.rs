@@ -5,6 +5,7 @@
 //! Citations are to apache/kafka `group-coordinator/.../GroupMetadataManager.java`
 //! (GMM) and `classic/ClassicGroup.java` unless said otherwise.
 
+use super::sort;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::assignor::{java_hashmap_order, rebalance_protocol, Protocol, Strategy};
@@ -230,7 +231,7 @@ impl CoordGroup {
             .as_ref()
             .and_then(|l| self.members.get(l))
             .map_or(first.protocols.clone(), |m| m.protocols.clone());
-        votes.sort_by_key(|(s, n)| {
+        sort::sort_by_key(&mut votes, |(s, n)| {
             (
                 std::cmp::Reverse(*n),
                 leader_order

@@ -42,6 +42,7 @@ pub mod reproduce;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod sort;
 pub mod view;
 pub mod world;
 

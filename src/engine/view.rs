@@ -10,6 +10,7 @@
 //! - **committed** is the coordinator's committed offset for the group;
 //! - **lag** is `log end offset − committed` (what `kafka-consumer-groups` prints).
 
+use super::sort;
 use std::collections::BTreeMap;
 
 pub use super::cluster::{TopicConfig, MAX_PARTITIONS, MAX_TOPICS};
@@ -275,7 +276,7 @@ fn member_view(
             ));
         }
     }
-    deadlines.sort_by_key(|d| d.1);
+    sort::sort_by_key(&mut deadlines, |d| d.1);
     let idle_reason = (status == MemberStatus::Idle).then(|| {
         if c.assigned.is_empty() {
             let partitions: u32 = c
@@ -761,7 +762,7 @@ pub fn group_name(sim: &Sim, group: GroupId) -> String {
 /// The topics a group subscribes to (existing ones), in id order.
 pub fn subscribed_topics(sim: &Sim, group: GroupId) -> Vec<TopicId> {
     let mut t = sim.world().subscribed_topics(group);
-    t.sort();
+    sort::sort(&mut t);
     t
 }
 
@@ -794,7 +795,7 @@ pub fn keys_mapping_to(sim: &Sim, tp: Tp) -> Option<(usize, usize)> {
     if names.is_empty() || n == 0 {
         return None;
     }
-    names.sort();
+    sort::sort(&mut names);
     names.dedup();
     let here = names
         .iter()
