@@ -339,12 +339,15 @@ fn level_strip(lab: LabState, s: LevelNow) -> impl IntoView {
     let checks: BTreeMap<usize, Check> = s.checks.into_iter().enumerate().collect();
     view! {
         <div class="lab-levelstrip" class:lab-levelstrip--solved=holds data-testid="level-strip" data-level=l.id.clone()>
+            <div class="lab-levelstrip__story">
             <h2 class="lab-cause__title">
                 {format!("{kind} {} · {}", l.id, l.title)}
             </h2>
             <p class="lab-cause__sentence">{l.teaches.clone()}</p>
             {predict}
             {narration.map(|n| view! { <p class="lab-narration" data-testid="narration" aria-live="polite">{n}</p> })}
+            </div>
+            <div class="lab-levelstrip__check">
             <p class="lab-goal__status" data-testid="goal-status">{status}</p>
             <ul class="lab-goal" data-testid="goal">
                 {checks
@@ -368,6 +371,7 @@ fn level_strip(lab: LabState, s: LevelNow) -> impl IntoView {
             <ol class="lab-hints" data-testid="hints">
                 {move || hints.iter().take(lab.hints.get()).map(|h| view! { <li>{h.clone()}</li> }).collect_view()}
             </ol>
+            </div>
         </div>
     }
 }

@@ -89,9 +89,15 @@ for (const size of [{ width: 1280, height: 720 }, { width: 1920, height: 1080 }]
     for (const c of ['once', 'duplicate', 'lost', 'out-of-order', 'pending']) {
       expect(inside(await page.getByTestId(`count-${c}`).boundingBox(), size), `${c} count in view`).toBe(true);
     }
-    // One row of controls.
+    // One slim row of controls (text grows with the screen, so the row does too).
     const bar = await page.locator('.lab-bar').boundingBox();
-    expect(bar.height).toBeLessThan(64);
+    expect(bar.height).toBeLessThan(Math.max(64, size.height * 0.08));
+    const centres = await page.locator('.lab-bar > *').evaluateAll((els) =>
+      els.filter((e) => e.getBoundingClientRect().height > 0).map((e) => {
+        const r = e.getBoundingClientRect();
+        return r.top + r.height / 2;
+      }));
+    expect(Math.max(...centres) - Math.min(...centres), 'controls in one row').toBeLessThan(12);
     expect(await page.evaluate(() => document.documentElement.scrollHeight <= innerHeight + 1)).toBe(true);
     expect(await overflowing(page)).toEqual([]);
     // Cells at least 40 px, record labels at least 16 px (rendered, after scaling).
