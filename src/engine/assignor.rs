@@ -172,7 +172,7 @@ pub fn assign(
 // ---------------------------------------------------------------------------------------
 
 /// `String.hashCode()`: computed over UTF-16 code units with wrapping 32-bit arithmetic.
-fn java_string_hash(s: &str) -> i32 {
+pub fn java_string_hash(s: &str) -> i32 {
     s.encode_utf16()
         .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
 }

@@ -71,6 +71,25 @@ impl TopicConfig {
         }
         Ok(())
     }
+
+    /// The configs set away from their defaults, as `name=value` (what
+    /// `kafka-topics --describe` prints after `Configs:`).
+    pub fn overrides(&self) -> Vec<String> {
+        let d = TopicConfig::default();
+        let mut out = Vec::new();
+        if self.cleanup_policy != d.cleanup_policy {
+            let v = match self.cleanup_policy {
+                CleanupPolicy::Delete => "delete",
+                CleanupPolicy::Compact => "compact",
+                CleanupPolicy::DeleteAndCompact => "delete,compact",
+            };
+            out.push(format!("cleanup.policy={v}"));
+        }
+        if self.retention_ms != d.retention_ms {
+            out.push(format!("retention.ms={}", self.retention_ms));
+        }
+        out
+    }
 }
 
 /// One topic's metadata.
@@ -148,9 +167,20 @@ impl Cluster {
         BrokerId(0)
     }
 
-    /// The broker that coordinates a group. One broker hosts every coordinator for now.
+    /// The broker that coordinates a group: the leader of the group's partition of
+    /// `__consumer_offsets` ([`offsets_partition_for`]). With one broker, broker 0.
     pub fn coordinator(&self, _group: GroupId) -> BrokerId {
         BrokerId(0)
+    }
+
+    /// Every replica of a partition, the leader first. One broker holds them all for now.
+    pub fn replicas(&self, tp: Tp) -> Vec<BrokerId> {
+        vec![self.leader(tp)]
+    }
+
+    /// The in-sync replicas of a partition. With one replica, the leader alone.
+    pub fn isr(&self, tp: Tp) -> Vec<BrokerId> {
+        vec![self.leader(tp)]
     }
 
     /// Creates a topic.
@@ -291,9 +321,48 @@ fn invalid(name: &str, reason: &str) -> EngineError {
     }
 }
 
+/// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` (Kafka's default).
+pub const OFFSETS_TOPIC_PARTITIONS: u32 = 50;
+
+/// The partition of `__consumer_offsets` that holds a group's offsets; its leader is the
+/// group's coordinator. Kafka takes `Utils.abs(groupId.hashCode()) % partitions`
+/// (GroupCoordinatorService `partitionFor`), where `Utils.abs` maps `Integer.MIN_VALUE` to
+/// 0: not the `& 0x7fffffff` the partitioner uses, so a negative hash lands elsewhere.
+pub fn offsets_partition_for(group_id: &str, partitions: u32) -> u32 {
+    let hash = super::assignor::java_string_hash(group_id);
+    let abs = if hash == i32::MIN {
+        0
+    } else {
+        hash.unsigned_abs()
+    };
+    abs % partitions.max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Values from Java's `String.hashCode` computed independently (UTF-16 units, 32-bit
+    /// wrap); "analytics" and "reporting" hash negative, where `Utils.abs` and
+    /// `toPositive` disagree (10 vs 38, 28 vs 20).
+    #[test]
+    fn a_group_lives_on_the_offsets_partition_kafka_picks() {
+        for (group, partition) in [
+            ("payments", 13),
+            ("analytics", 10),
+            ("group-0", 48),
+            ("reporting", 28),
+            ("console-consumer-12345", 6),
+            ("polygenelubricants", 0),
+            ("grüße-€", 0),
+        ] {
+            assert_eq!(
+                offsets_partition_for(group, OFFSETS_TOPIC_PARTITIONS),
+                partition,
+                "{group}"
+            );
+        }
+    }
 
     #[test]
     fn topics_are_created_checked_and_deleted() {

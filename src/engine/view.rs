@@ -460,6 +460,75 @@ pub fn lane(sim: &Sim, tp: Tp, group: GroupId, window: u64, from: Option<u64>) -
     }
 }
 
+/// What `kafka-topics --describe` prints for one topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicDescription {
+    /// `Topic:`
+    pub topic: String,
+    /// `PartitionCount:`
+    pub partition_count: u32,
+    /// `ReplicationFactor:`
+    pub replication_factor: u32,
+    /// `Configs:` (only those set away from their defaults, `name=value`).
+    pub configs: Vec<String>,
+    /// One line per partition.
+    pub partitions: Vec<PartitionDescription>,
+}
+
+/// One partition's line of `kafka-topics --describe`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionDescription {
+    /// `Partition:`
+    pub partition: u32,
+    /// `Leader:` (a broker id).
+    pub leader: u32,
+    /// `Replicas:`, the preferred leader first.
+    pub replicas: Vec<u32>,
+    /// `Isr:`
+    pub isr: Vec<u32>,
+}
+
+/// `kafka-topics --describe` for every live topic, in id order.
+pub fn describe_topics(sim: &Sim) -> Vec<TopicDescription> {
+    let cluster = &sim.world().cluster;
+    let ids = |v: Vec<BrokerId>| v.into_iter().map(|b| u32::from(b.0)).collect::<Vec<_>>();
+    cluster
+        .topics()
+        .map(|t| {
+            let partitions: Vec<PartitionDescription> = (0..t.partitions)
+                .map(|p| {
+                    let tp = Tp::new(t.id, p);
+                    PartitionDescription {
+                        partition: p,
+                        leader: u32::from(cluster.leader(tp).0),
+                        replicas: ids(cluster.replicas(tp)),
+                        isr: ids(cluster.isr(tp)),
+                    }
+                })
+                .collect();
+            TopicDescription {
+                topic: t.name.clone(),
+                partition_count: t.partitions,
+                replication_factor: partitions.first().map_or(0, |p| p.replicas.len() as u32),
+                configs: t.config.overrides(),
+                partitions,
+            }
+        })
+        .collect()
+}
+
+/// Where a group's coordinator lives: the broker, and the partition of
+/// `__consumer_offsets` it leads for this group (`Utils.abs(hashCode) % 50`).
+pub fn coordinator(sim: &Sim, group: GroupId) -> (u32, u32) {
+    let name = group_name(sim, group);
+    let partition =
+        super::cluster::offsets_partition_for(&name, super::cluster::OFFSETS_TOPIC_PARTITIONS);
+    (
+        u32::from(sim.world().cluster.coordinator(group).0),
+        partition,
+    )
+}
+
 /// One row of `kafka-consumer-groups --describe`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DescribeRow {

@@ -1,4 +1,5 @@
-//! `kafka-consumer-groups --describe`, laid out as the tool prints it.
+//! `kafka-topics --describe` and `kafka-consumer-groups --describe`, laid out as the
+//! tools print them, and where the group's coordinator lives.
 
 use leptos::prelude::*;
 
@@ -63,7 +64,53 @@ pub fn DescribePanel() -> impl IntoView {
                 .join("\n")
         })
     });
+    // Kafka's own layout: tab-separated fields, partition lines indented by a tab.
+    let topics = Memo::new(move |_| {
+        lab.with(|l| {
+            let join = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let mut out = String::new();
+            for t in view::describe_topics(l.sim()) {
+                out.push_str(&format!(
+                    "Topic: {}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}\n",
+                    t.topic,
+                    t.partition_count,
+                    t.replication_factor,
+                    t.configs.join(",")
+                ));
+                for p in &t.partitions {
+                    out.push_str(&format!(
+                        "\tTopic: {}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}\n",
+                        t.topic,
+                        p.partition,
+                        p.leader,
+                        join(&p.replicas),
+                        join(&p.isr)
+                    ));
+                }
+            }
+            out.trim_end().to_owned()
+        })
+    });
+    let coordinator = move || {
+        lab.with(|l| {
+            let group = lab.group.get();
+            let name = view::group_name(l.sim(), group);
+            let (broker, partition) = view::coordinator(l.sim(), group);
+            format!(
+                "The coordinator of {name} is broker {broker}, the leader of \
+                 __consumer_offsets partition {partition} (Utils.abs(\"{name}\".hashCode()) % 50)."
+            )
+        })
+    };
     view! {
+        <section class="lab-panel lab-describe" aria-labelledby="topics-title">
+            <h2 id="topics-title" class="lab-panel__title">
+                <code>"kafka-topics --bootstrap-server localhost:9092 --describe"</code>
+            </h2>
+            <pre class="lab-describe__out" data-testid="describe-topics" tabindex="0" aria-label="the topics' describe output; scroll sideways for every column">{move || topics.get()}</pre>
+            <p class="lab-hint">"One broker holds every replica in this lab, so each partition has one replica and the ISR is its leader. The TopicId and the Elr columns Kafka 4 prints are left out."</p>
+            <p data-testid="coordinator">{coordinator}</p>
+        </section>
         <section class="lab-panel lab-describe" aria-labelledby="describe-title">
             <h2 id="describe-title" class="lab-panel__title">
                 <code>

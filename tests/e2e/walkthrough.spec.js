@@ -99,6 +99,12 @@ test('the keyboard plays, pauses, steps and opens panels; describe is not clippe
   // Scrollable inside its box, never cut off by the drawer.
   const fits = await out.evaluate((el) => el.scrollWidth <= el.clientWidth || getComputedStyle(el).overflowX === 'auto');
   expect(fits).toBe(true);
+  // kafka-topics --describe, as Kafka lays it out, and the coordinator's partition of
+  // __consumer_offsets: Utils.abs("payments".hashCode()) % 50 = 13.
+  const topics = page.getByTestId('describe-topics');
+  await expect(topics).toContainText('Topic: orders\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: ');
+  await expect(topics).toContainText('\tTopic: orders\tPartition: 2\tLeader: 0\tReplicas: 0\tIsr: 0');
+  await expect(page.getByTestId('coordinator')).toContainText('__consumer_offsets partition 13');
 });
 
 test('scrub back and forward: the same state again', async ({ page }) => {
