@@ -39,12 +39,12 @@ pub fn LevelsPanel() -> impl IntoView {
                 <span class="lab-hint" data-testid="progress-summary">
                     {move || lab.progress.with(|p| {
                         let right = p.predictions.iter().filter(|(_, r)| *r).count();
-                        format!(
-                            "{} of {} solved · predictions right: {right} of {}",
-                            p.done.len(),
-                            lessons + challenges,
-                            p.predictions.len()
-                        )
+                        let solved = format!("{} of {} solved", p.done.len(), lessons + challenges);
+                        if p.predictions.is_empty() {
+                            solved
+                        } else {
+                            format!("{solved} · predictions right: {right} of {}", p.predictions.len())
+                        }
                     })}
                 </span>
             </div>
