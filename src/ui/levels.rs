@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
+use super::files::{download, read_first};
 use super::state::{expect_lab, parse_session, LabState};
 use crate::engine::level::{Check, Kind, Level, Tracker};
 use crate::engine::link;
@@ -112,19 +113,39 @@ fn ProgressBox() -> impl IntoView {
     let lab = expect_lab();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let import = move |json: &str| match lab.import_progress(json.trim()) {
+        Ok(()) => {
+            error.set(None);
+            lab.info("Your progress is loaded.");
+        }
+        Err(e) => error.set(Some(format!(
+            "That is not a progress file ({e}); nothing changed."
+        ))),
+    };
     view! {
         <h3 class="lab-panel__subtitle">"Your progress"</h3>
         <div class="lab-row">
-            <button class="lab-button" data-testid="progress-export" on:click=move |_| text.set(lab.progress_json())>"Show it as JSON"</button>
-            <button class="lab-button" data-testid="progress-import" on:click=move |_| {
-                match lab.import_progress(text.get_untracked().trim()) {
-                    Ok(()) => error.set(None),
-                    Err(e) => error.set(Some(format!("That is not a progress file ({e}); nothing changed."))),
+            <button class="lab-button" data-testid="progress-download" on:click=move |_| {
+                if let Err(e) = download("kafka-lab-progress.json", &lab.progress_json()) {
+                    error.set(Some(format!("No file: {e}.")));
                 }
-            }>"Load the JSON in the box"</button>
+            }>"Download it"</button>
+            <label class="lab-button lab-file">
+                "Load a progress file"
+                <input type="file" accept=".json,application/json" class="lab-sr-only" data-testid="progress-file" on:change=move |ev| {
+                    let input: web_sys::HtmlInputElement = event_target(&ev);
+                    read_first(input.files(), move |r| match r {
+                        Ok(json) => import(&json),
+                        Err(e) => error.set(Some(format!("That file could not be read ({e}); nothing changed."))),
+                    });
+                    input.set_value("");
+                }/>
+            </label>
+            <button class="lab-button" data-testid="progress-export" on:click=move |_| text.set(lab.progress_json())>"Show it as JSON"</button>
+            <button class="lab-button" data-testid="progress-import" on:click=move |_| import(&text.get_untracked())>"Load the JSON in the box"</button>
         </div>
         <textarea class="lab-session" rows="2" aria-label="progress as JSON" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
-        {move || error.get().map(|e| view! { <p class="lab-field__error" role="alert">{e}</p> })}
+        {move || error.get().map(|e| view! { <p class="lab-field__error" role="alert" data-testid="progress-error">{e}</p> })}
     }
 }
 
@@ -140,8 +161,7 @@ fn VerifyBox() -> impl IntoView {
             .unwrap_or_default()
     }));
     let verdict = RwSignal::new(None::<(bool, String)>);
-    let verify = move |_| {
-        let raw = text.get_untracked();
+    let verify = move |raw: String| {
         let levels = lab.levels();
         // A link names its level (the select follows it); a pasted JSON run uses the select.
         let run = if raw.trim_start().starts_with('{') {
@@ -169,16 +189,46 @@ fn VerifyBox() -> impl IntoView {
             Err(e) => (false, format!("{id}: cannot grade: {e}")),
         }));
     };
+    // A picked or dropped file fills the box and is verified at once.
+    let verify_file = move |files: Option<web_sys::FileList>| {
+        read_first(files, move |r| match r {
+            Ok(t) => {
+                text.set(t.clone());
+                verify(t);
+            }
+            Err(e) => verdict.set(Some((false, format!("cannot grade: {e}")))),
+        });
+    };
     view! {
         <h3 class="lab-panel__subtitle">"Verify a run"</h3>
-        <p class="lab-hint">"Paste a learner's run (its JSON or its link; a link picks its level): the lab replays it and checks the goal, as kafka-lab-check does."</p>
+        <p class="lab-hint">"Paste a learner's run (its JSON or its link; a link picks its level), or drop its file on the box: the lab replays it and checks the goal, as kafka-lab-check does."</p>
         <div class="lab-row">
             <select class="lab-select" aria-label="level to verify against" data-testid="verify-level" prop:value=move || chosen.get() on:change=move |ev| chosen.set(event_target_value(&ev))>
                 {lab.levels().iter().map(|l| view! { <option value=l.id.clone()>{format!("{} · {}", l.id, l.title)}</option> }).collect_view()}
             </select>
-            <button class="lab-button" data-testid="verify" on:click=verify>"Verify"</button>
+            <button class="lab-button" data-testid="verify" on:click=move |_| verify(text.get_untracked())>"Verify"</button>
+            <label class="lab-button lab-file">
+                "Verify a file"
+                <input type="file" accept=".json,.txt,application/json,text/plain" class="lab-sr-only" data-testid="verify-file" on:change=move |ev| {
+                    let input: web_sys::HtmlInputElement = event_target(&ev);
+                    verify_file(input.files());
+                    input.set_value("");
+                }/>
+            </label>
         </div>
-        <textarea class="lab-session" rows="3" data-testid="verify-run" aria-label="a learner's run, as JSON or a link" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+        <textarea
+            class="lab-session"
+            rows="3"
+            data-testid="verify-run"
+            aria-label="a learner's run, as JSON or a link; or drop its file here"
+            prop:value=move || text.get()
+            on:input=move |ev| text.set(event_target_value(&ev))
+            on:dragover=move |ev: web_sys::DragEvent| ev.prevent_default()
+            on:drop=move |ev: web_sys::DragEvent| {
+                ev.prevent_default();
+                verify_file(ev.data_transfer().and_then(|d| d.files()));
+            }
+        ></textarea>
         {move || verdict.get().map(|(ok, line)| view! {
             <p class=if ok { "lab-verdict lab-verdict--ok" } else { "lab-verdict" } data-testid="verdict" role="status">{line}</p>
         })}

@@ -6,6 +6,7 @@ mod calculator;
 mod describe;
 mod dock;
 mod drawer;
+mod files;
 mod flights;
 pub mod format;
 mod groups;

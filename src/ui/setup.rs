@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
+use super::files::{download, read_first};
 use super::state::{expect_lab, parse_session};
 use crate::engine::scenario::{commit_mode_sentence, Scenario};
 use crate::engine::view::ManualCommit;
@@ -264,6 +265,20 @@ fn SessionBox() -> impl IntoView {
     let lab = expect_lab();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let open = move |json: &str| match parse_session(json.trim()) {
+        Ok(session) => match lab.load(session) {
+            Ok(()) => {
+                error.set(None);
+                lab.info("Opened the run.");
+            }
+            Err(e) => error.set(Some(format!(
+                "That run could not be opened: {e}. Nothing changed."
+            ))),
+        },
+        Err(e) => error.set(Some(format!(
+            "That is not a run the lab can open: {e}. Nothing changed."
+        ))),
+    };
     view! {
         <h3 class="lab-panel__subtitle">"Share or restore this run"</h3>
         <p class="lab-hint">"A run is its setup, its seed and your actions with their times: anyone who opens it sees the same run."</p>
@@ -281,18 +296,25 @@ fn SessionBox() -> impl IntoView {
                     Err(e) => lab.error(e),
                 }
             }>"Make a link"</button>
-            <button class="lab-button" data-testid="import" on:click=move |_| {
-                match parse_session(text.get_untracked().trim()) {
-                    Ok(session) => match lab.load(session) {
-                        Ok(()) => {
-                            error.set(None);
-                            lab.info("Opened the run from the box.");
-                        }
-                        Err(e) => error.set(Some(format!("That run could not be opened: {e}. Nothing changed."))),
-                    },
-                    Err(e) => error.set(Some(format!("That is not a run the lab can open: {e}. Nothing changed."))),
+            <button class="lab-button" data-testid="import" on:click=move |_| open(&text.get_untracked())>"Open the JSON in the box"</button>
+        </div>
+        <div class="lab-row">
+            <button class="lab-button" data-testid="run-download" on:click=move |_| {
+                if let Err(e) = download("kafka-lab-run.json", &lab.session_json()) {
+                    error.set(Some(format!("No file: {e}.")));
                 }
-            }>"Open the JSON in the box"</button>
+            }>"Download this run"</button>
+            <label class="lab-button lab-file">
+                "Open a run file"
+                <input type="file" accept=".json,application/json" class="lab-sr-only" data-testid="run-file" on:change=move |ev| {
+                    let input: web_sys::HtmlInputElement = event_target(&ev);
+                    read_first(input.files(), move |r| match r {
+                        Ok(json) => open(&json),
+                        Err(e) => error.set(Some(format!("That file could not be read ({e}). Nothing changed."))),
+                    });
+                    input.set_value("");
+                }/>
+            </label>
         </div>
         <textarea
             class="lab-session"

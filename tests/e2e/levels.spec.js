@@ -109,6 +109,51 @@ test('a teacher verifies a learner run: solved, and a run that does nothing is n
   await expect(page.getByTestId('verdict')).toContainText('cannot grade');
 });
 
+test('files: a run downloaded and dropped on Verify is graded; progress goes out and comes back as a file', async ({ page }) => {
+  await fresh(page);
+  await openLevel(page, 'L13');
+  await closeDrawer(page);
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click();
+  await advance(page, 50);
+  await expect(page.getByTestId('goal-status')).toHaveText('Solved!');
+  // The learner downloads the run.
+  await openTab(page, 'setup');
+  const [runDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('run-download').click()]);
+  expect(runDownload.suggestedFilename()).toBe('kafka-lab-run.json');
+  const runText = require('fs').readFileSync(await runDownload.path(), 'utf8');
+  expect(JSON.parse(runText).commands.length).toBeGreaterThan(0);
+  // The teacher drops it on the Verify box.
+  await openTab(page, 'levels');
+  await page.getByTestId('verify-level').selectOption('L13');
+  const dataTransfer = await page.evaluateHandle((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], 'kafka-lab-run.json', { type: 'application/json' }));
+    return dt;
+  }, runText);
+  await page.getByTestId('verify-run').dispatchEvent('drop', { dataTransfer });
+  await expect(page.getByTestId('verdict')).toContainText('L13: solved');
+  // A file that is not a run is refused by the picker too, with the reason.
+  await page.getByTestId('verify-file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  await expect(page.getByTestId('verdict')).toContainText('cannot grade');
+  // Progress out as a file, then back into a fresh browser.
+  const [progressDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('progress-download').click()]);
+  const progress = require('fs').readFileSync(await progressDownload.path(), 'utf8');
+  expect(JSON.parse(progress).done).toContain('L13');
+  await fresh(page);
+  await openTab(page, 'levels');
+  await expect(page.getByTestId('progress-summary')).toContainText('0 of 35 solved');
+  await page.getByTestId('progress-file').setInputFiles({ name: 'kafka-lab-progress.json', mimeType: 'application/json', buffer: Buffer.from(progress) });
+  await expect(page.getByTestId('progress-summary')).toContainText('1 of 35 solved');
+  await page.getByTestId('progress-file').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"done": 7}') });
+  await expect(page.getByTestId('progress-error')).toContainText('nothing changed');
+  await expect(page.getByTestId('progress-summary')).toContainText('1 of 35 solved');
+  // The run file opens in the setup panel and replays to the same moment.
+  await openTab(page, 'setup');
+  await page.getByTestId('run-file').setInputFiles({ name: 'kafka-lab-run.json', mimeType: 'application/json', buffer: Buffer.from(runText) });
+  await expect(page.getByTestId('time')).toHaveText('t = 60.0 s');
+});
+
 test('a share link round-trips to the same ledger', async ({ page }) => {
   await fresh(page);
   await openLevel(page, 'L16');
