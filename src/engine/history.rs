@@ -113,6 +113,69 @@ impl Session {
     }
 }
 
+/// The most records a run opened from a link or a file may produce before its moment. About
+/// 1.5 s of replay and 360 MB in a browser tab; a run someone shares is far smaller (the
+/// classroom default makes 12 a second).
+pub const MAX_OPEN_RECORDS: u64 = 5_000_000;
+
+impl Session {
+    /// An upper bound on the records produced by `t_ms`: every producer at its full rate,
+    /// from the moment it is added or its workload changes, plus each record sent by hand.
+    /// Cheap (no replay), so a shared run can be refused before it freezes the page.
+    pub fn records_bound_at(&self, t_ms: u64) -> u64 {
+        let mut timed: Vec<(u64, &Command)> = self.scenario.setup.iter().map(|c| (0, c)).collect();
+        timed.extend(self.scenario.rig.iter().map(|(t, c)| (*t, c)));
+        timed.extend(self.commands.iter().map(|(t, c)| (*t, c)));
+        super::sort::sort_by_key(&mut timed, |(t, _)| *t);
+        // Producer 0 is the scenario's own; its workload runs from t = 0.
+        let mut rates: Vec<u64> = vec![u64::from(self.scenario.rate_per_sec)];
+        let (mut total, mut last_ms) = (0u128, 0u64);
+        let run = |rates: &[u64], from: u64, to: u64| {
+            let per_sec: u128 = rates.iter().map(|r| u128::from(*r)).sum();
+            // Rounded up: a producer may send its first record at once.
+            per_sec * u128::from(to - from) / 1000 + rates.len() as u128
+        };
+        for (at, command) in timed.into_iter().filter(|(at, _)| *at <= t_ms) {
+            total += run(&rates, last_ms, at);
+            last_ms = at;
+            let rate = |w: &Option<super::producer::Workload>| {
+                w.as_ref().map_or(0, |w| u64::from(w.rate_per_sec))
+            };
+            match command {
+                Command::AddProducer { workload, .. } => rates.push(rate(workload)),
+                Command::SetWorkload { producer, workload } => {
+                    if let Some(r) = rates.get_mut(producer.index()) {
+                        *r = rate(workload);
+                    }
+                }
+                Command::Produce { .. } | Command::Send { .. } => total += 1,
+                Command::ProduceRandomOrders { count, .. } => total += u128::from(*count),
+                _ => {}
+            }
+        }
+        total += run(&rates, last_ms, t_ms.max(last_ms));
+        u64::try_from(total).unwrap_or(u64::MAX)
+    }
+
+    /// Refuses a shared run (a link or a file) too heavy to open in a browser tab, before
+    /// any replay: more than [`MAX_OPEN_RECORDS`] records could be produced by its moment.
+    ///
+    /// # Errors
+    /// The bound and the limit, in words.
+    pub fn check_openable(&self) -> Result<(), EngineError> {
+        let t = self.now_ms.max(self.furthest_ms).min(MAX_TIME_MS);
+        let bound = self.records_bound_at(t);
+        if bound > MAX_OPEN_RECORDS {
+            return Err(EngineError::InvalidCommand(format!(
+                "this run could produce up to {bound} records by t = {} s, more than a browser \
+                 tab opens from a link or a file ({MAX_OPEN_RECORDS})",
+                t / 1000
+            )));
+        }
+        Ok(())
+    }
+}
+
 fn check_time(t_ms: u64) -> Result<(), EngineError> {
     if t_ms > MAX_TIME_MS {
         return Err(EngineError::LimitExceeded {
@@ -296,6 +359,54 @@ mod tests {
         live.run_until(30_000);
         let replayed = s.replay_to(30_000).unwrap();
         assert_eq!(live.trace_hash(), replayed.trace_hash());
+    }
+
+    /// The bound never undercounts (checked against a replay), and a run that would flood
+    /// a browser tab is refused before anything is replayed.
+    #[test]
+    fn a_shared_run_too_heavy_to_open_is_refused_before_replay() {
+        use crate::engine::config::ProducerConfig;
+        use crate::engine::producer::{KeySpace, Workload};
+        let mut s = session();
+        s.record(
+            12_000,
+            Command::AddProducer {
+                config: ProducerConfig::default(),
+                workload: Some(Workload {
+                    rate_per_sec: 500,
+                    key_space: KeySpace::Uniform {
+                        prefix: "k-".into(),
+                        count: 10,
+                    },
+                    payload_bytes: 10,
+                    topic: TopicId(0),
+                }),
+            },
+        )
+        .unwrap();
+        s.record(
+            15_000,
+            Command::SetWorkload {
+                producer: crate::engine::ids::ProducerId(1),
+                workload: None,
+            },
+        )
+        .unwrap();
+        s.now_ms = 40_000;
+        let produced = crate::engine::view::metrics(&s.replay_to(40_000).unwrap()).produced;
+        let bound = s.records_bound_at(40_000);
+        // 12/s for 40 s and 500/s for 3 s, plus rounding: a bound, and a tight one.
+        assert!(
+            produced <= bound && bound <= 12 * 40 + 500 * 3 + 10,
+            "{produced} vs {bound}"
+        );
+        assert!(s.check_openable().is_ok());
+
+        let mut heavy = Session::new(Scenario::default());
+        heavy.scenario.set("rate", "10000").unwrap();
+        heavy.now_ms = MAX_TIME_MS;
+        let e = heavy.check_openable().unwrap_err().to_string();
+        assert!(e.contains("864000") && e.contains("5000000"), "{e}");
     }
 
     #[test]

@@ -865,16 +865,19 @@ pub fn command_kind(c: &Command) -> &'static str {
     }
 }
 
-/// Reads a run (an exported session) for grading.
+/// Reads a run someone hands over (an exported session: a file, a paste) for grading or
+/// opening.
 ///
 /// # Errors
-/// Malformed JSON or a session that does not hold together.
+/// Malformed JSON, a session that does not hold together, or one too heavy to open
+/// ([`Session::check_openable`]).
 pub fn parse_run(json: &str) -> Result<Session, LevelError> {
     if json.len() > 4_000_000 {
         return Err(LevelError("a run file is at most 4 MB".into()));
     }
     let session: Session =
         serde_json::from_str(json).map_err(|e| LevelError(format!("not a Kafka Lab run: {e}")))?;
+    session.check_openable()?;
     session.validate()?;
     Ok(session)
 }

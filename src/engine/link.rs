@@ -188,7 +188,10 @@ pub fn decode(text: &str, levels: &[Level]) -> Result<SharedRun, LinkError> {
         now_ms: compact.now_ms,
         furthest_ms: compact.furthest_ms,
     };
-    session.validate().map_err(|e| LinkError(e.to_string()))?;
+    session
+        .check_openable()
+        .and_then(|()| session.validate())
+        .map_err(|e| LinkError(e.to_string()))?;
     Ok(SharedRun {
         level: compact.level,
         session,

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 
 use super::files::{download, read_first};
-use super::state::{expect_lab, parse_session, LabState};
-use crate::engine::level::{Check, Kind, Level, Tracker};
+use super::state::{expect_lab, LabState};
+use crate::engine::level::{parse_run, Check, Kind, Level, Tracker};
 use crate::engine::link;
 
 /// The level map, grouped by topic, with each level's state; and "verify a run".
@@ -165,7 +165,7 @@ fn VerifyBox() -> impl IntoView {
         let levels = lab.levels();
         // A link names its level (the select follows it); a pasted JSON run uses the select.
         let run = if raw.trim_start().starts_with('{') {
-            parse_session(raw.trim()).map_err(|e| format!("not a run the lab can read: {e}"))
+            parse_run(raw.trim()).map_err(|e| format!("not a run the lab can read: {e}"))
         } else {
             link::decode(&raw, &levels)
                 .map(|shared| {

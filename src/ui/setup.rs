@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 
 use super::files::{download, read_first};
-use super::state::{expect_lab, parse_session};
+use super::state::expect_lab;
+use crate::engine::level::parse_run;
 use crate::engine::scenario::{commit_mode_sentence, Scenario};
 use crate::engine::view::ManualCommit;
 
@@ -265,7 +266,7 @@ fn SessionBox() -> impl IntoView {
     let lab = expect_lab();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let open = move |json: &str| match parse_session(json.trim()) {
+    let open = move |json: &str| match parse_run(json.trim()).map_err(|e| e.to_string()) {
         Ok(session) => match lab.load(session) {
             Ok(()) => {
                 error.set(None);

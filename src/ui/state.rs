@@ -783,7 +783,9 @@ fn load_saved() -> Result<Option<Session>, String> {
     parse_session(&json).map(Some)
 }
 
-/// Parses and checks a session from JSON (local storage, or an imported file).
+/// Parses and checks the session this browser saved (local storage). Runs handed over by
+/// someone else go through `engine::level::parse_run` or `engine::link`, which also refuse
+/// runs too heavy to open.
 ///
 /// # Errors
 /// Malformed JSON, or a session that does not build and replay, in words.
