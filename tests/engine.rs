@@ -542,6 +542,29 @@ mod levels {
         }
     }
 
+    /// A run that the grader would have to replay for hours of heavy traffic is refused
+    /// with the bound, before any replay (a teacher's level may check late; a learner may
+    /// turn the rate up).
+    #[test]
+    fn a_run_too_heavy_to_grade_is_refused_with_the_bound() {
+        let (_, json) = levels::FILES
+            .iter()
+            .find(|(name, _)| name.starts_with("C01"))
+            .expect("C01 exists");
+        let mut level: serde_json::Value = serde_json::from_str(json).unwrap();
+        level["check_at_ms"] = serde_json::json!(86_400_000u64);
+        let level = Level::parse(&level.to_string()).unwrap();
+        let mut run = level.start_session().unwrap();
+        run.scenario.set("rate", "10000").unwrap();
+        let started = std::time::Instant::now();
+        let e = level.grade(&run).unwrap_err().to_string();
+        assert!(
+            e.contains("864000") && e.contains("by the check time"),
+            "{e}"
+        );
+        assert!(started.elapsed().as_secs() < 5, "refused before replay");
+    }
+
     /// A learner who changes one allowed setting gets a verdict, not "another start", even
     /// when the setting implies others (commit.mode → enable.auto.commit; acks →
     /// enable.idempotence).

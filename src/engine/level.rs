@@ -609,6 +609,15 @@ impl Level {
                 )));
             }
         }
+        // Grading replays to the check time, whatever moment the run was saved at.
+        let bound = run.records_bound_at(self.check_at_ms);
+        if bound > super::history::MAX_OPEN_RECORDS {
+            return Err(LevelError(format!(
+                "this run could produce up to {bound} records by the check time, more than \
+                 the grader replays ({})",
+                super::history::MAX_OPEN_RECORDS
+            )));
+        }
         let sim = run.replay_to(self.check_at_ms)?;
         let actions = (run.commands.len() + changed.len()) as u32;
         let mut tracker = Tracker::default();

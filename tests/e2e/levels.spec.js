@@ -181,12 +181,10 @@ test('a share link round-trips to the same ledger', async ({ page }) => {
   await expect(page2.getByTestId('notice')).toContainText('newer Kafka Lab');
   expect(await counts(page2)).toEqual(before);
   // A well-formed link to a run too heavy for a tab (10,000 records/s for 24 h) is refused
-  // at once, before any replay, and the page stays as it was.
+  // before any replay (a replay would take minutes), and the page stays as it was.
   const heavy = Buffer.from(JSON.stringify({ s: [['rate', '10000']], a: [], n: 86400000, f: 0 })).toString('base64url');
-  const started = Date.now();
   await page2.goto(link.split('#')[0] + '#run=1.' + heavy);
   await page2.reload();
   await expect(page2.getByTestId('notice')).toContainText('more than a browser tab opens');
-  expect(Date.now() - started).toBeLessThan(5000);
   expect(await counts(page2)).toEqual(before);
 });
