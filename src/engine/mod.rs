@@ -36,6 +36,7 @@ pub mod log;
 pub mod msg;
 pub mod net;
 pub mod partitioner;
+pub mod placement;
 pub mod producer;
 pub mod record;
 pub mod reproduce;
