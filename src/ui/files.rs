@@ -79,3 +79,25 @@ pub fn read_first(
         }
     }
 }
+
+/// A file picker dressed as a button (the input stays in the tab order; its label shows
+/// focus): hands the picked file's text, or why it could not be read, to `on_text`.
+pub fn file_button(
+    label: &'static str,
+    testid: &'static str,
+    accept: &'static str,
+    on_text: impl Fn(Result<String, String>) + Copy + 'static,
+) -> impl leptos::IntoView {
+    use leptos::prelude::*;
+    view! {
+        <label class="lab-button lab-file">
+            {label}
+            <input type="file" accept=accept class="lab-sr-only" data-testid=testid on:change=move |ev| {
+                let input: web_sys::HtmlInputElement = event_target(&ev);
+                read_first(input.files(), on_text);
+                // The same file picked again must fire again.
+                input.set_value("");
+            }/>
+        </label>
+    }
+}

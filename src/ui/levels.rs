@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::files::{download, read_first};
+use super::files::{download, file_button, read_first};
 use super::state::{expect_lab, LabState};
 use crate::engine::level::{parse_run, Check, Kind, Level, Tracker};
 use crate::engine::link;
@@ -130,17 +130,10 @@ fn ProgressBox() -> impl IntoView {
                     error.set(Some(format!("No file: {e}.")));
                 }
             }>"Download it"</button>
-            <label class="lab-button lab-file">
-                "Load a progress file"
-                <input type="file" accept=".json,application/json" class="lab-sr-only" data-testid="progress-file" on:change=move |ev| {
-                    let input: web_sys::HtmlInputElement = event_target(&ev);
-                    read_first(input.files(), move |r| match r {
-                        Ok(json) => import(&json),
-                        Err(e) => error.set(Some(format!("That file could not be read ({e}); nothing changed."))),
-                    });
-                    input.set_value("");
-                }/>
-            </label>
+            {file_button("Load a progress file", "progress-file", ".json,application/json", move |r| match r {
+                Ok(json) => import(&json),
+                Err(e) => error.set(Some(format!("That file could not be read ({e}); nothing changed."))),
+            })}
             <button class="lab-button" data-testid="progress-export" on:click=move |_| text.set(lab.progress_json())>"Show it as JSON"</button>
             <button class="lab-button" data-testid="progress-import" on:click=move |_| import(&text.get_untracked())>"Load the JSON in the box"</button>
         </div>
@@ -190,14 +183,12 @@ fn VerifyBox() -> impl IntoView {
         }));
     };
     // A picked or dropped file fills the box and is verified at once.
-    let verify_file = move |files: Option<web_sys::FileList>| {
-        read_first(files, move |r| match r {
-            Ok(t) => {
-                text.set(t.clone());
-                verify(t);
-            }
-            Err(e) => verdict.set(Some((false, format!("cannot grade: {e}")))),
-        });
+    let verify_text = move |r: Result<String, String>| match r {
+        Ok(t) => {
+            text.set(t.clone());
+            verify(t);
+        }
+        Err(e) => verdict.set(Some((false, format!("cannot grade: {e}")))),
     };
     view! {
         <h3 class="lab-panel__subtitle">"Verify a run"</h3>
@@ -207,14 +198,7 @@ fn VerifyBox() -> impl IntoView {
                 {lab.levels().iter().map(|l| view! { <option value=l.id.clone()>{format!("{} · {}", l.id, l.title)}</option> }).collect_view()}
             </select>
             <button class="lab-button" data-testid="verify" on:click=move |_| verify(text.get_untracked())>"Verify"</button>
-            <label class="lab-button lab-file">
-                "Verify a file"
-                <input type="file" accept=".json,.txt,application/json,text/plain" class="lab-sr-only" data-testid="verify-file" on:change=move |ev| {
-                    let input: web_sys::HtmlInputElement = event_target(&ev);
-                    verify_file(input.files());
-                    input.set_value("");
-                }/>
-            </label>
+            {file_button("Verify a file", "verify-file", ".json,.txt,application/json,text/plain", verify_text)}
         </div>
         <textarea
             class="lab-session"
@@ -226,7 +210,7 @@ fn VerifyBox() -> impl IntoView {
             on:dragover=move |ev: web_sys::DragEvent| ev.prevent_default()
             on:drop=move |ev: web_sys::DragEvent| {
                 ev.prevent_default();
-                verify_file(ev.data_transfer().and_then(|d| d.files()));
+                read_first(ev.data_transfer().and_then(|d| d.files()), verify_text);
             }
         ></textarea>
         {move || verdict.get().map(|(ok, line)| view! {

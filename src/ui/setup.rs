@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::files::{download, read_first};
+use super::files::{download, file_button};
 use super::state::expect_lab;
 use crate::engine::level::parse_run;
 use crate::engine::scenario::{commit_mode_sentence, Scenario};
@@ -305,17 +305,10 @@ fn SessionBox() -> impl IntoView {
                     error.set(Some(format!("No file: {e}.")));
                 }
             }>"Download this run"</button>
-            <label class="lab-button lab-file">
-                "Open a run file"
-                <input type="file" accept=".json,application/json" class="lab-sr-only" data-testid="run-file" on:change=move |ev| {
-                    let input: web_sys::HtmlInputElement = event_target(&ev);
-                    read_first(input.files(), move |r| match r {
-                        Ok(json) => open(&json),
-                        Err(e) => error.set(Some(format!("That file could not be read ({e}). Nothing changed."))),
-                    });
-                    input.set_value("");
-                }/>
-            </label>
+            {file_button("Open a run file", "run-file", ".json,application/json", move |r| match r {
+                Ok(json) => open(&json),
+                Err(e) => error.set(Some(format!("That file could not be read ({e}). Nothing changed."))),
+            })}
         </div>
         <textarea
             class="lab-session"
