@@ -4,8 +4,7 @@
 
 use super::format::{computation, key_hue, secs, tps};
 use crate::engine::view::{
-    self, consumer_client_id, DeadlineKind, GroupId, MemberId, MemberStatus, Outcome, ProducerId,
-    Tp,
+    self, consumer_client_id, DeadlineKind, GroupId, MemberId, MemberStatus, ProducerId, Tp,
 };
 
 /// The picture's width in SVG units; it scales to the screen.
@@ -295,17 +294,6 @@ fn anomaly_note(kind: view::AnomalyKind, tp: &str, a: u64, b: u64) -> String {
     }
 }
 
-fn outcome_class(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pending => "pending",
-        Outcome::Once => "once",
-        Outcome::Duplicate => "duplicate",
-        Outcome::Lost => "lost",
-        Outcome::Skipped => "skipped",
-        Outcome::Failed => "failed",
-    }
-}
-
 /// Builds the stage's model from the engine (read model only).
 pub fn build_model(
     sim: &view::Sim,
@@ -352,14 +340,14 @@ pub fn build_model(
                     let key = c.key.as_deref();
                     let mut title = format!("offset {} · key {}", c.offset, key.unwrap_or("null"));
                     title.push_str(&format!("\n{}", computation(key, &c.reason, p)));
-                    title.push_str(&format!("\n{} for this group", outcome_class(c.outcome)));
+                    title.push_str(&format!("\n{} for this group", c.outcome.label()));
                     if let Some(v) = &c.value {
                         title.push_str(&format!("\nvalue {v}"));
                     }
                     CellModel {
                         offset: c.offset,
                         hue: c.key_hash.map(key_hue),
-                        outcome: outcome_class(c.outcome),
+                        outcome: c.outcome.label(),
                         out_of_order: c.out_of_order,
                         copy: c.log_duplicate,
                         poison: c.poison,
