@@ -5,13 +5,14 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
-use super::event::{Event, ProducerEvent};
+use super::event::{BrokerEvent, Event, ProducerEvent};
 use super::ids::{BrokerId, ConsumerRef, NodeId, ProducerId, TopicId, Tp};
 use super::log::{LogRecord, PartitionLog};
 use super::msg::{
-    BatchResult, BrokerTimer, Ctx, FetchedPartition, KafkaError, Msg, OffsetSpec, ProduceBatch,
-    Timer,
+    AlterPartition, BatchResult, BrokerTimer, Ctx, FetchedPartition, KafkaError, Msg, OffsetSpec,
+    ProduceBatch, ReplicaFetchPartition, ReplicaFetchedPartition, Timer,
 };
+use super::replication::{self, FollowerState, PartitionState};
 
 /// `fetch.max.wait.ms`, the consumer default: how long the broker holds a fetch with no data.
 pub const FETCH_MAX_WAIT_MS: u64 = 500;
@@ -38,6 +39,37 @@ struct ParkedFetch {
     partitions: Vec<(Tp, u64)>,
 }
 
+/// A follower's fetch waiting for new records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ParkedReplicaFetch {
+    follower: BrokerId,
+    fetch_id: u64,
+    partitions: Vec<ReplicaFetchPartition>,
+}
+
+/// An `acks=all` produce waiting for the high watermark (`DelayedProduce`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PendingProduce {
+    id: u64,
+    from: NodeId,
+    request_id: u64,
+    results: Vec<BatchResult>,
+    /// `(partition, offset the high watermark must reach)`.
+    waits: Vec<(Tp, u64)>,
+}
+
+/// What a broker knows of one partition it hosts: the controller's record, and, while it
+/// leads, its followers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Hosted {
+    state: PartitionState,
+    followers: Vec<FollowerState>,
+    /// The log end when this leader's epoch began.
+    epoch_start_offset: u64,
+    /// An ISR change is on its way to the controller.
+    alter_in_flight: bool,
+}
+
 /// One broker.
 #[derive(Clone, Debug)]
 pub struct Broker {
@@ -47,6 +79,19 @@ pub struct Broker {
     logs: Vec<Vec<PartitionLog>>,
     producer_states: BTreeMap<(i64, Tp), ProducerStateEntry>,
     parked: Vec<ParkedFetch>,
+    /// Running (a killed broker keeps its logs, as its disk would, and loses the rest).
+    pub alive: bool,
+    /// Its life: a restart starts a new one, and timers of an old life are ignored.
+    pub incarnation: u32,
+    hosted: BTreeMap<Tp, Hosted>,
+    pending: Vec<PendingProduce>,
+    next_pending_id: u64,
+    parked_replica: Vec<ParkedReplicaFetch>,
+    /// Follower side: the fetch in flight to each leader.
+    fetching: BTreeMap<BrokerId, u64>,
+    next_fetch_id: u64,
+    isr_timer_armed: bool,
+    backoff_armed: bool,
 }
 
 /// How the broker judged a batch's sequence (ProducerAppendInfo `checkSequence`).
@@ -65,6 +110,16 @@ impl Broker {
             logs: Vec::new(),
             producer_states: BTreeMap::new(),
             parked: Vec::new(),
+            alive: true,
+            incarnation: 0,
+            hosted: BTreeMap::new(),
+            pending: Vec::new(),
+            next_pending_id: 0,
+            parked_replica: Vec::new(),
+            fetching: BTreeMap::new(),
+            next_fetch_id: 0,
+            isr_timer_armed: false,
+            backoff_armed: false,
         }
     }
 
@@ -90,6 +145,13 @@ impl Broker {
         self.producer_states.retain(|(_, tp), _| tp.topic != topic);
         for f in &mut self.parked {
             f.partitions.retain(|(tp, _)| tp.topic != topic);
+        }
+        self.hosted.retain(|tp, _| tp.topic != topic);
+        for f in &mut self.parked_replica {
+            f.partitions.retain(|p| p.tp.topic != topic);
+        }
+        for p in &mut self.pending {
+            p.waits.retain(|(tp, _)| tp.topic != topic);
         }
     }
 
@@ -133,9 +195,34 @@ impl Broker {
             Msg::Produce {
                 request_id,
                 acks_zero,
+                acks_all,
+                timeout_ms,
                 pid,
                 batches,
-            } => self.on_produce(ctx, from, request_id, acks_zero, pid, batches),
+            } => {
+                let acks = Acks {
+                    zero: acks_zero,
+                    all: acks_all,
+                    timeout_ms,
+                };
+                self.on_produce(ctx, from, request_id, acks, pid, batches)
+            }
+            Msg::ReplicaFetch {
+                fetch_id,
+                partitions,
+            } => {
+                if let NodeId::Broker(follower) = from {
+                    self.on_replica_fetch(ctx, follower, fetch_id, partitions);
+                }
+            }
+            Msg::ReplicaFetchResponse {
+                fetch_id,
+                partitions,
+            } => {
+                if let NodeId::Broker(leader) = from {
+                    self.on_replica_fetch_response(ctx, leader, fetch_id, partitions);
+                }
+            }
             Msg::Fetch {
                 fetch_id,
                 partitions,
@@ -173,8 +260,8 @@ impl Broker {
 
     /// Appends directly (records typed by hand: an admin path with no producer client).
     pub fn append_direct(&mut self, ctx: &mut Ctx, tp: Tp, record: LogRecord) -> Option<u64> {
-        let base = self.log_mut(tp)?.append(&[record]);
-        self.complete_parked(ctx, &[tp]);
+        let base = self.log_mut(tp)?.append_uncommitted(&[record]);
+        self.after_leader_append(ctx, &[tp]);
         Some(base)
     }
 
@@ -183,7 +270,7 @@ impl Broker {
         ctx: &mut Ctx,
         from: NodeId,
         request_id: u64,
-        acks_zero: bool,
+        acks: Acks,
         pid: i64,
         batches: Vec<ProduceBatch>,
     ) {
@@ -192,15 +279,25 @@ impl Broker {
         };
         let mut results = Vec::with_capacity(batches.len());
         let mut touched = Vec::with_capacity(batches.len());
+        let mut waits = Vec::new();
         for batch in batches {
-            let result = self.produce_batch(ctx, producer, request_id, pid, &batch);
+            let result = self.produce_batch(ctx, producer, request_id, pid, acks.all, &batch);
             if result.error == KafkaError::None {
                 touched.push(batch.tp);
+                if let (true, Some(base)) = (acks.all, result.base_offset) {
+                    waits.push((batch.tp, base + batch.records.len() as u64));
+                }
             }
             results.push(result);
         }
-        self.complete_parked(ctx, &touched);
-        if !acks_zero {
+        self.after_leader_append(ctx, &touched);
+        if acks.zero {
+            return;
+        }
+        let satisfied = waits.iter().all(|&(tp, required)| {
+            self.log(tp).is_some_and(|l| l.high_watermark() >= required)
+        });
+        if satisfied {
             ctx.out.send(
                 self.node(),
                 from,
@@ -209,7 +306,23 @@ impl Broker {
                     results,
                 },
             );
+            return;
         }
+        // DelayedProduce: answer when the high watermark passes every batch, or time out.
+        let id = self.next_pending_id;
+        self.next_pending_id += 1;
+        ctx.out.timer(
+            ctx.now_ms.saturating_add(acks.timeout_ms),
+            self.node(),
+            Timer::Broker(BrokerTimer::ProduceTimeout { id }),
+        );
+        self.pending.push(PendingProduce {
+            id,
+            from,
+            request_id,
+            results,
+            waits,
+        });
     }
 
     fn produce_batch(
@@ -218,6 +331,7 @@ impl Broker {
         producer: ProducerId,
         request_id: u64,
         pid: i64,
+        acks_all: bool,
         batch: &ProduceBatch,
     ) -> BatchResult {
         let tp = batch.tp;
@@ -229,6 +343,15 @@ impl Broker {
         };
         if self.log(tp).is_none() {
             result.error = KafkaError::UnknownTopicOrPartition;
+            return result;
+        }
+        if !self.leads(tp) {
+            result.error = KafkaError::NotLeaderOrFollower;
+            return result;
+        }
+        // Partition.appendRecordsToLeader: acks=all below min.insync.replicas writes nothing.
+        if acks_all && self.isr_size(tp) < self.effective_min_isr(ctx, tp) {
+            result.error = KafkaError::NotEnoughReplicas;
             return result;
         }
         let check = match batch.base_sequence {
@@ -262,7 +385,7 @@ impl Broker {
             }
             SequenceCheck::Append => {
                 let log = self.log_mut(tp).expect("checked above");
-                let base_offset = log.append(&batch.records);
+                let base_offset = log.append_uncommitted(&batch.records);
                 if let (Some(base), true) = (batch.base_sequence, pid >= 0) {
                     self.remember_batch(pid, tp, batch, base, base_offset);
                 }
@@ -371,6 +494,32 @@ impl Broker {
                     self.respond_fetch(ctx, &fetch);
                 }
             }
+            BrokerTimer::ReplicaFetchWait { follower, fetch_id } => {
+                if let Some(i) = self
+                    .parked_replica
+                    .iter()
+                    .position(|f| f.follower == follower && f.fetch_id == fetch_id)
+                {
+                    let fetch = self.parked_replica.remove(i);
+                    self.respond_replica_fetch(ctx, &fetch);
+                }
+            }
+            BrokerTimer::ProduceTimeout { id } => {
+                if let Some(i) = self.pending.iter().position(|p| p.id == id) {
+                    let p = self.pending.remove(i);
+                    self.answer_pending(ctx, p, true);
+                }
+            }
+            BrokerTimer::IsrExpiration { incarnation } if incarnation == self.incarnation => {
+                self.isr_timer_armed = false;
+                self.shrink_isr(ctx);
+                self.arm_isr_timer(ctx);
+            }
+            BrokerTimer::ReplicaFetchBackoff { incarnation } if incarnation == self.incarnation => {
+                self.backoff_armed = false;
+                self.fetch_from_leaders(ctx);
+            }
+            _ => {}
         }
     }
 
@@ -385,6 +534,7 @@ impl Broker {
             .partitions
             .iter()
             .any(|&(tp, offset)| match self.log(tp) {
+                _ if !self.leads(tp) => true,
                 None => true,
                 Some(log) => offset != log.high_watermark() || offset < log.log_start_offset(),
             })
@@ -438,6 +588,15 @@ impl Broker {
             };
         };
         let hw = log.high_watermark();
+        if !self.leads(tp) {
+            return FetchedPartition {
+                tp,
+                error: KafkaError::NotLeaderOrFollower,
+                fetch_offset: offset,
+                high_watermark: hw,
+                records: Rc::new(Vec::new()),
+            };
+        }
         if offset < log.log_start_offset() || offset > log.log_end_offset() {
             return FetchedPartition {
                 tp,
@@ -463,6 +622,607 @@ impl Broker {
             high_watermark: hw,
             records: Rc::new(records),
         }
+    }
+}
+
+/// What a produce request asks of the broker's answer.
+#[derive(Clone, Copy, Debug)]
+struct Acks {
+    zero: bool,
+    all: bool,
+    timeout_ms: u64,
+}
+
+/// `replica.fetch.max.bytes`: the most one partition returns to a follower.
+pub const REPLICA_FETCH_MAX_BYTES: u64 = 1_048_576;
+/// `replica.fetch.backoff.ms`: a follower's pause after a failed fetch.
+pub const REPLICA_FETCH_BACKOFF_MS: u64 = 1_000;
+
+// ---- replication: the leader's side, the follower's side, and the controller's pushes ----
+
+impl Broker {
+    /// True when this broker leads `tp` (as the controller last told it).
+    pub fn leads(&self, tp: Tp) -> bool {
+        self.hosted
+            .get(&tp)
+            .is_some_and(|h| h.state.leader == Some(self.id))
+    }
+
+    /// What this broker knows of a partition it hosts: the controller's record as pushed,
+    /// and, while it leads, each follower's log end offset as its last fetch told it.
+    pub fn hosted(&self, tp: Tp) -> Option<(&PartitionState, Vec<(BrokerId, Option<u64>)>)> {
+        let h = self.hosted.get(&tp)?;
+        let followers = h
+            .followers
+            .iter()
+            .map(|f| (f.broker, f.log_end_offset))
+            .collect();
+        Some((&h.state, followers))
+    }
+
+    fn isr_size(&self, tp: Tp) -> usize {
+        self.hosted.get(&tp).map_or(0, |h| h.state.isr.len())
+    }
+
+    /// `Partition.effectiveMinIsr`: `min.insync.replicas`, but never more than the replicas.
+    fn effective_min_isr(&self, ctx: &Ctx, tp: Tp) -> usize {
+        let replicas = self.hosted.get(&tp).map_or(1, |h| h.state.replicas.len());
+        usize::from(ctx.cluster.min_insync_replicas(tp.topic)).min(replicas)
+    }
+
+    /// After records were appended as leader: move the high watermarks, then answer what
+    /// waited for them (consumers' fetches, `acks=all` produces, followers' fetches).
+    fn after_leader_append(&mut self, ctx: &mut Ctx, touched: &[Tp]) {
+        if touched.is_empty() {
+            return;
+        }
+        for &tp in touched {
+            self.maybe_increment_hw(ctx, tp);
+        }
+        self.complete_parked(ctx, touched);
+        self.try_complete_pending(ctx);
+        self.complete_parked_replica(ctx, touched);
+    }
+
+    /// `Partition.maybeIncrementLeaderHW`. Returns true when it moved.
+    fn maybe_increment_hw(&mut self, ctx: &Ctx, tp: Tp) -> bool {
+        let min_isr = self.effective_min_isr(ctx, tp);
+        let Some(h) = self.hosted.get(&tp) else {
+            return false;
+        };
+        if h.state.leader != Some(self.id) {
+            return false;
+        }
+        let isr_followers: Vec<Option<u64>> = h
+            .followers
+            .iter()
+            .filter(|f| h.state.isr.contains(&f.broker))
+            .map(|f| f.log_end_offset)
+            .collect();
+        let isr_size = h.state.isr.len();
+        let Some(log) = self.log_mut(tp) else {
+            return false;
+        };
+        let before = log.high_watermark();
+        let hw = replication::high_watermark(
+            before,
+            log.log_end_offset(),
+            isr_followers.into_iter(),
+            isr_size,
+            min_isr,
+        );
+        log.set_high_watermark(hw);
+        log.high_watermark() > before
+    }
+
+    fn try_complete_pending(&mut self, ctx: &mut Ctx) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut i = 0;
+        while i < self.pending.len() {
+            let done = self.pending[i].waits.iter().all(|&(tp, required)| {
+                !self.leads(tp) || self.log(tp).is_some_and(|l| l.high_watermark() >= required)
+            });
+            if done {
+                let p = self.pending.remove(i);
+                self.answer_pending(ctx, p, false);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Answers a delayed produce (`Partition.checkEnoughReplicasReachOffset`, and
+    /// REQUEST_TIMED_OUT for what had not reached the ISR in time).
+    fn answer_pending(&mut self, ctx: &mut Ctx, mut p: PendingProduce, timed_out: bool) {
+        for r in &mut p.results {
+            let Some(&(tp, required)) = p.waits.iter().find(|(tp, _)| *tp == r.tp) else {
+                continue;
+            };
+            if r.error != KafkaError::None {
+                continue;
+            }
+            let reached = self.log(tp).is_some_and(|l| l.high_watermark() >= required);
+            r.error = if !self.leads(tp) {
+                KafkaError::NotLeaderOrFollower
+            } else if !reached && timed_out {
+                KafkaError::RequestTimedOut
+            } else if self.isr_size(tp) < self.effective_min_isr(ctx, tp) {
+                KafkaError::NotEnoughReplicasAfterAppend
+            } else {
+                KafkaError::None
+            };
+        }
+        ctx.out.send(
+            self.node(),
+            p.from,
+            Msg::ProduceResponse {
+                request_id: p.request_id,
+                results: p.results,
+            },
+        );
+    }
+
+    // ---- leader: followers' fetches ---------------------------------------------------
+
+    fn on_replica_fetch(
+        &mut self,
+        ctx: &mut Ctx,
+        follower: BrokerId,
+        fetch_id: u64,
+        partitions: Vec<ReplicaFetchPartition>,
+    ) {
+        let mut moved = Vec::new();
+        for p in &partitions {
+            if self.diverging(p).is_some() || !self.leads(p.tp) {
+                continue;
+            }
+            let Some(leo) = self.log(p.tp).map(PartitionLog::log_end_offset) else {
+                continue;
+            };
+            let hw = self.log(p.tp).map_or(0, PartitionLog::high_watermark);
+            let Some(h) = self.hosted.get_mut(&p.tp) else {
+                continue;
+            };
+            if let Some(f) = h.followers.iter_mut().find(|f| f.broker == follower) {
+                f.fetched(p.fetch_offset.min(leo), leo, ctx.now_ms);
+            }
+            // Partition.maybeExpandIsr: a follower at the high watermark (and past this
+            // epoch's start) rejoins the ISR.
+            let rejoin = !h.state.isr.contains(&follower)
+                && !h.alter_in_flight
+                && p.fetch_offset >= hw
+                && p.fetch_offset >= h.epoch_start_offset
+                && ctx.cluster.is_live(follower);
+            if rejoin {
+                let mut isr = h.state.isr.clone();
+                isr.push(follower);
+                let order = &h.state.replicas;
+                isr.sort_by_key(|b| order.iter().position(|r| r == b));
+                h.alter_in_flight = true;
+                ctx.out.alter_partitions.push(AlterPartition {
+                    tp: p.tp,
+                    leader: self.id,
+                    leader_epoch: h.state.leader_epoch,
+                    isr,
+                });
+            }
+            if self.maybe_increment_hw(ctx, p.tp) {
+                moved.push(p.tp);
+            }
+        }
+        if !moved.is_empty() {
+            self.complete_parked(ctx, &moved);
+            self.try_complete_pending(ctx);
+        }
+        let fetch = ParkedReplicaFetch {
+            follower,
+            fetch_id,
+            partitions,
+        };
+        if self.replica_has_data(&fetch) {
+            self.respond_replica_fetch(ctx, &fetch);
+        } else {
+            ctx.out.timer(
+                ctx.now_ms + ctx.cluster.replication.replica_fetch_wait_max_ms,
+                self.node(),
+                Timer::Broker(BrokerTimer::ReplicaFetchWait { follower, fetch_id }),
+            );
+            self.parked_replica.push(fetch);
+        }
+    }
+
+    /// KIP-320: the follower's last epoch ends earlier here (or is unknown here), so its
+    /// log diverged: `(epoch, end offset)` it must truncate to.
+    fn diverging(&self, p: &ReplicaFetchPartition) -> Option<(u32, u64)> {
+        let epoch = p.last_fetched_epoch?;
+        let log = self.log(p.tp)?;
+        if !self.leads(p.tp) {
+            return None;
+        }
+        match log.epochs.end_offset_for(epoch, log.log_end_offset()) {
+            Some((e, end)) if e == epoch && end >= p.fetch_offset => None,
+            Some((e, end)) => Some((e, end.min(p.fetch_offset))),
+            None => Some((0, log.log_start_offset())),
+        }
+    }
+
+    fn replica_has_data(&self, fetch: &ParkedReplicaFetch) -> bool {
+        fetch.partitions.iter().any(|p| {
+            !self.leads(p.tp)
+                || self.diverging(p).is_some()
+                || self
+                    .log(p.tp)
+                    .is_none_or(|l| p.fetch_offset < l.log_end_offset())
+        })
+    }
+
+    fn complete_parked_replica(&mut self, ctx: &mut Ctx, touched: &[Tp]) {
+        if self.parked_replica.is_empty() {
+            return;
+        }
+        let mut i = 0;
+        while i < self.parked_replica.len() {
+            let relevant = self.parked_replica[i]
+                .partitions
+                .iter()
+                .any(|p| touched.contains(&p.tp));
+            if relevant && self.replica_has_data(&self.parked_replica[i]) {
+                let fetch = self.parked_replica.remove(i);
+                self.respond_replica_fetch(ctx, &fetch);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn respond_replica_fetch(&self, ctx: &mut Ctx, fetch: &ParkedReplicaFetch) {
+        let partitions = fetch
+            .partitions
+            .iter()
+            .map(|p| self.replica_fetch_partition(p))
+            .collect();
+        ctx.out.send(
+            self.node(),
+            NodeId::Broker(fetch.follower),
+            Msg::ReplicaFetchResponse {
+                fetch_id: fetch.fetch_id,
+                partitions,
+            },
+        );
+    }
+
+    fn replica_fetch_partition(&self, p: &ReplicaFetchPartition) -> ReplicaFetchedPartition {
+        let mut out = ReplicaFetchedPartition {
+            tp: p.tp,
+            error: KafkaError::None,
+            fetch_offset: p.fetch_offset,
+            high_watermark: 0,
+            diverging: None,
+            epochs: Vec::new(),
+            records: Rc::new(Vec::new()),
+        };
+        let Some(log) = self.log(p.tp) else {
+            out.error = KafkaError::UnknownTopicOrPartition;
+            return out;
+        };
+        out.high_watermark = log.high_watermark();
+        let epoch = self.hosted.get(&p.tp).map_or(0, |h| h.state.leader_epoch);
+        if !self.leads(p.tp) {
+            out.error = KafkaError::NotLeaderOrFollower;
+            return out;
+        }
+        if p.leader_epoch < epoch {
+            out.error = KafkaError::FencedLeaderEpoch;
+            return out;
+        }
+        if let Some(d) = self.diverging(p) {
+            out.diverging = Some(d);
+            return out;
+        }
+        let mut bytes = 0u64;
+        let mut records = Vec::new();
+        let mut end = p.fetch_offset;
+        for (o, r) in log.range(p.fetch_offset, log.log_end_offset()) {
+            bytes += u64::from(r.size_bytes);
+            if bytes > REPLICA_FETCH_MAX_BYTES && !records.is_empty() {
+                break;
+            }
+            records.push(*r);
+            end = o + 1;
+        }
+        let entries = log.epochs.entries();
+        let first = entries
+            .iter()
+            .rposition(|&(_, start)| start <= p.fetch_offset)
+            .unwrap_or(0);
+        out.epochs = entries[first..]
+            .iter()
+            .copied()
+            .filter(|&(_, start)| start < end.max(p.fetch_offset + 1))
+            .collect();
+        out.records = Rc::new(records);
+        out
+    }
+
+    // ---- follower: fetching from the leaders -------------------------------------------
+
+    /// Sends a fetch to every leader this broker follows and has none in flight to.
+    pub fn fetch_from_leaders(&mut self, ctx: &mut Ctx) {
+        if !self.alive {
+            return;
+        }
+        let mut by_leader: BTreeMap<BrokerId, Vec<ReplicaFetchPartition>> = BTreeMap::new();
+        for (&tp, h) in &self.hosted {
+            let Some(leader) = h.state.leader else {
+                continue;
+            };
+            if leader == self.id || !h.state.replicas.contains(&self.id) {
+                continue;
+            }
+            if self.fetching.contains_key(&leader) {
+                continue;
+            }
+            let Some(log) = self.log(tp) else {
+                continue;
+            };
+            by_leader.entry(leader).or_default().push(ReplicaFetchPartition {
+                tp,
+                fetch_offset: log.log_end_offset(),
+                last_fetched_epoch: log.epochs.latest(),
+                leader_epoch: h.state.leader_epoch,
+            });
+        }
+        for (leader, partitions) in by_leader {
+            self.next_fetch_id += 1;
+            self.fetching.insert(leader, self.next_fetch_id);
+            ctx.out.send(
+                self.node(),
+                NodeId::Broker(leader),
+                Msg::ReplicaFetch {
+                    fetch_id: self.next_fetch_id,
+                    partitions,
+                },
+            );
+        }
+    }
+
+    fn on_replica_fetch_response(
+        &mut self,
+        ctx: &mut Ctx,
+        leader: BrokerId,
+        fetch_id: u64,
+        parts: Vec<ReplicaFetchedPartition>,
+    ) {
+        if self.fetching.get(&leader) != Some(&fetch_id) {
+            return;
+        }
+        self.fetching.remove(&leader);
+        let mut failed = false;
+        for part in parts {
+            let follows = self
+                .hosted
+                .get(&part.tp)
+                .is_some_and(|h| h.state.leader == Some(leader) && h.state.leader != Some(self.id));
+            if !follows {
+                continue;
+            }
+            let Some(log) = self.log_mut(part.tp) else {
+                continue;
+            };
+            if part.error != KafkaError::None {
+                failed = true;
+                continue;
+            }
+            if log.log_end_offset() != part.fetch_offset {
+                continue; // truncated or grown since: the next fetch asks again
+            }
+            if let Some((_, end)) = part.diverging {
+                let dropped = log.truncate_to(end);
+                if !dropped.is_empty() {
+                    let records = dropped.iter().map(|r| r.record_id).collect();
+                    ctx.out.event(Event::Broker {
+                        at_ms: ctx.now_ms,
+                        broker: self.id,
+                        event: BrokerEvent::Truncated {
+                            tp: part.tp,
+                            to_offset: end,
+                            records,
+                        },
+                    });
+                }
+                continue;
+            }
+            let base = log.append_uncommitted(&part.records);
+            let _ = base;
+            for &(epoch, start) in &part.epochs {
+                log.epochs.assign(epoch, start);
+            }
+            log.set_high_watermark(part.high_watermark);
+        }
+        if failed {
+            self.arm_backoff(ctx);
+        } else {
+            self.fetch_from_leaders(ctx);
+        }
+    }
+
+    fn arm_backoff(&mut self, ctx: &mut Ctx) {
+        if !self.backoff_armed {
+            self.backoff_armed = true;
+            ctx.out.timer(
+                ctx.now_ms + REPLICA_FETCH_BACKOFF_MS,
+                self.node(),
+                Timer::Broker(BrokerTimer::ReplicaFetchBackoff {
+                    incarnation: self.incarnation,
+                }),
+            );
+        }
+    }
+
+    /// A fetch to `leader` failed on the way (it is down): back off, then fetch again.
+    pub fn replica_fetch_failed(&mut self, ctx: &mut Ctx, leader: BrokerId) {
+        if self.fetching.remove(&leader).is_some() {
+            self.arm_backoff(ctx);
+        }
+    }
+
+    // ---- leader: the ISR check --------------------------------------------------------
+
+    fn arm_isr_timer(&mut self, ctx: &mut Ctx) {
+        let leads_followers = self
+            .hosted
+            .values()
+            .any(|h| h.state.leader == Some(self.id) && h.state.replicas.len() > 1);
+        if self.isr_timer_armed || !leads_followers || !self.alive {
+            return;
+        }
+        self.isr_timer_armed = true;
+        ctx.out.timer(
+            ctx.now_ms + ctx.cluster.replication.replica_lag_time_max_ms / 2,
+            self.node(),
+            Timer::Broker(BrokerTimer::IsrExpiration {
+                incarnation: self.incarnation,
+            }),
+        );
+    }
+
+    /// `Partition.maybeShrinkIsr`: ISR followers that have not caught up within
+    /// `replica.lag.time.max.ms` are removed (through the controller).
+    fn shrink_isr(&mut self, ctx: &mut Ctx) {
+        let lag = ctx.cluster.replication.replica_lag_time_max_ms;
+        let tps: Vec<Tp> = self.hosted.keys().copied().collect();
+        for tp in tps {
+            let Some(leo) = self.log(tp).map(PartitionLog::log_end_offset) else {
+                continue;
+            };
+            let id = self.id;
+            let Some(h) = self.hosted.get_mut(&tp) else {
+                continue;
+            };
+            if h.state.leader != Some(id) || h.alter_in_flight {
+                continue;
+            }
+            let out_of_sync: Vec<BrokerId> = h
+                .followers
+                .iter()
+                .filter(|f| h.state.isr.contains(&f.broker) && !f.caught_up(leo, ctx.now_ms, lag))
+                .map(|f| f.broker)
+                .collect();
+            if out_of_sync.is_empty() {
+                continue;
+            }
+            let isr = h
+                .state
+                .isr
+                .iter()
+                .copied()
+                .filter(|b| !out_of_sync.contains(b))
+                .collect();
+            h.alter_in_flight = true;
+            ctx.out.alter_partitions.push(AlterPartition {
+                tp,
+                leader: id,
+                leader_epoch: h.state.leader_epoch,
+                isr,
+            });
+        }
+    }
+
+    // ---- the controller's pushes, and life and death ------------------------------------
+
+    /// The controller's record of a partition changed (created, a new leader, a new ISR):
+    /// become its leader or follower, as `Partition.makeLeader` / `makeFollower` do.
+    pub fn apply_state(&mut self, ctx: &mut Ctx, tp: Tp, state: &PartitionState) {
+        if !self.alive || !state.replicas.contains(&self.id) {
+            self.hosted.remove(&tp);
+            return;
+        }
+        let leo = self.log(tp).map_or(0, PartitionLog::log_end_offset);
+        let id = self.id;
+        let previous = self.hosted.get(&tp).cloned();
+        let same_epoch = previous
+            .as_ref()
+            .is_some_and(|p| p.state.leader_epoch == state.leader_epoch && p.state.leader == state.leader);
+        let leads = state.leader == Some(id);
+        let hosted = if same_epoch {
+            // An ISR change only: keep what the leader knows of its followers.
+            let mut h = previous.expect("same epoch");
+            h.state = state.clone();
+            h.alter_in_flight = false;
+            h
+        } else {
+            let followers = if leads {
+                state
+                    .replicas
+                    .iter()
+                    .filter(|&&b| b != id)
+                    .map(|&b| FollowerState::new(b, state.isr.contains(&b), ctx.now_ms))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if leads {
+                if let Some(log) = self.log_mut(tp) {
+                    log.epochs.assign(state.leader_epoch, leo);
+                }
+            }
+            Hosted {
+                state: state.clone(),
+                followers,
+                epoch_start_offset: leo,
+                alter_in_flight: false,
+            }
+        };
+        self.hosted.insert(tp, hosted);
+        if !same_epoch && state.leader_epoch > 0 {
+            ctx.out.event(Event::Broker {
+                at_ms: ctx.now_ms,
+                broker: id,
+                event: if leads {
+                    BrokerEvent::BecameLeader {
+                        tp,
+                        leader_epoch: state.leader_epoch,
+                    }
+                } else {
+                    BrokerEvent::BecameFollower {
+                        tp,
+                        leader: state.leader,
+                        leader_epoch: state.leader_epoch,
+                    }
+                },
+            });
+        }
+        if leads {
+            self.maybe_increment_hw(ctx, tp);
+            self.arm_isr_timer(ctx);
+        }
+        // Whatever waited on this partition and can no longer be served is answered.
+        self.complete_parked(ctx, &[tp]);
+        self.try_complete_pending(ctx);
+        self.complete_parked_replica(ctx, &[tp]);
+        if !leads {
+            self.fetch_from_leaders(ctx);
+        }
+    }
+
+    /// The process dies: its logs stay (on disk); requests waiting, fetches and timers go.
+    pub fn kill(&mut self) {
+        self.alive = false;
+        self.hosted.clear();
+        self.pending.clear();
+        self.parked.clear();
+        self.parked_replica.clear();
+        self.fetching.clear();
+        self.isr_timer_armed = false;
+        self.backoff_armed = false;
+    }
+
+    /// The process starts again (the controller then tells it its partitions).
+    pub fn restart(&mut self) {
+        self.alive = true;
+        self.incarnation += 1;
     }
 }
 

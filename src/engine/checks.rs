@@ -184,6 +184,24 @@ pub fn check(world: &World, command: &Command, produced: u64) -> Result<(), Engi
             a.iter().chain(b).try_for_each(|n| node_exists(world, *n))
         }
         Command::NetHeal => Ok(()),
+        Command::KillBroker { broker } | Command::RestartBroker { broker } => {
+            let Some(b) = world.brokers.get(broker.index()) else {
+                return refuse(format!(
+                    "there is no broker {} (the cluster has {})",
+                    broker.0,
+                    world.brokers.len()
+                ));
+            };
+            match (command, b.alive) {
+                (Command::KillBroker { .. }, false) => {
+                    refuse(format!("broker {} is already down", broker.0))
+                }
+                (Command::RestartBroker { .. }, true) => {
+                    refuse(format!("broker {} is already running", broker.0))
+                }
+                _ => Ok(()),
+            }
+        }
     }
 }
 

@@ -115,6 +115,24 @@ impl<T: Clone> ChunkVec<T> {
         }
     }
 
+    /// Shortens to `len` elements (nothing if already shorter). The chunk that becomes the
+    /// tail is copied out of its share.
+    pub fn truncate(&mut self, len: usize) {
+        if len >= self.len() {
+            return;
+        }
+        let chunks = len >> CHUNK_BITS;
+        if chunks < self.full.len() {
+            let mut tail = (*self.full[chunks]).clone();
+            self.full.truncate(chunks);
+            tail.truncate(len & MASK);
+            tail.reserve_exact(CHUNK - tail.len());
+            self.tail = tail;
+        } else {
+            self.tail.truncate(len & MASK);
+        }
+    }
+
     /// The elements in `from..to` (clamped to the vector), as contiguous slices in order.
     pub fn slices(&self, from: usize, to: usize) -> impl Iterator<Item = &[T]> + '_ {
         let to = to.min(self.len());
@@ -175,6 +193,21 @@ impl<T: Clone> ChunkVec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truncate_keeps_the_prefix_in_full_chunks_and_the_tail() {
+        for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5] {
+            let mut v = ChunkVec::new();
+            v.extend_from_slice(&(0..3 * CHUNK as u32 + 9).collect::<Vec<_>>());
+            let shared = v.clone();
+            v.truncate(len);
+            assert_eq!(v.len(), len);
+            assert_eq!(v.range(0, len).copied().collect::<Vec<_>>(), (0..len as u32).collect::<Vec<_>>());
+            v.push(7);
+            assert_eq!(v.get(len), Some(&7));
+            assert_eq!(shared.get(len), Some(&(len as u32)), "a clone is untouched");
+        }
+    }
 
     #[test]
     fn clones_share_until_written() {

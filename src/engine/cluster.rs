@@ -4,6 +4,9 @@
 
 use super::error::EngineError;
 use super::ids::{BrokerId, GroupId, TopicId, Tp};
+use super::placement::{Candidate, Placer};
+use super::replication::{PartitionState, ReplicationConfig};
+use super::rng::Rng;
 use super::sort;
 
 /// The most topics the lab holds (deleted ones included: ids are never reused).
@@ -31,6 +34,13 @@ pub struct TopicConfig {
     pub cleanup_policy: CleanupPolicy,
     /// `retention.ms`, default 604800000 (7 days); -1 keeps records forever.
     pub retention_ms: i64,
+    /// `min.insync.replicas` set on the topic (else the broker's applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_insync_replicas: Option<u16>,
+    /// The replication factor asked at creation (`--replication-factor`; not a config
+    /// Kafka lists under `Configs:`); else `default.replication.factor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_factor: Option<u16>,
 }
 
 impl Default for TopicConfig {
@@ -38,6 +48,8 @@ impl Default for TopicConfig {
         TopicConfig {
             cleanup_policy: CleanupPolicy::Delete,
             retention_ms: 604_800_000,
+            min_insync_replicas: None,
+            replication_factor: None,
         }
     }
 }
@@ -67,6 +79,15 @@ impl TopicConfig {
                 }
                 self.retention_ms = n;
             }
+            "min.insync.replicas" | "replication.factor" => {
+                let max = u64::from(super::replication::MAX_BROKERS);
+                let n = super::config::parse_in_range(name, v, 1, max)? as u16;
+                if name == "min.insync.replicas" {
+                    self.min_insync_replicas = Some(n);
+                } else {
+                    self.replication_factor = Some(n);
+                }
+            }
             _ => return Err(invalid(name, "not a topic config the lab models")),
         }
         Ok(())
@@ -88,6 +109,9 @@ impl TopicConfig {
         if self.retention_ms != d.retention_ms {
             out.push(format!("retention.ms={}", self.retention_ms));
         }
+        if let Some(n) = self.min_insync_replicas {
+            out.push(format!("min.insync.replicas={n}"));
+        }
         out
     }
 }
@@ -105,18 +129,114 @@ pub struct TopicMeta {
     pub config: TopicConfig,
     /// Deleted topics keep their id (and their place) but hold nothing.
     pub deleted: bool,
+    /// Its replication factor.
+    pub replication_factor: u16,
+    /// Each partition's replicas, ISR, leader and leader epoch, by partition.
+    pub states: Vec<PartitionState>,
 }
 
-/// Every topic, and where things live.
-#[derive(Clone, Debug, Default)]
+/// Every topic, every broker's liveness as the controller sees it, and where things
+/// live: the metadata image clients read (the lab's clients see changes at once).
+#[derive(Clone, Debug)]
 pub struct Cluster {
     topics: Vec<TopicMeta>,
+    /// The replication settings.
+    pub replication: ReplicationConfig,
+    /// Per broker: registered and not fenced.
+    live: Vec<bool>,
+    /// The controller's own random source for replica placement (Kafka's is unseeded;
+    /// the lab's is seeded from the scenario, apart from the simulation's RNG).
+    placer_rng: Rng,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster::with_replication(ReplicationConfig::default(), 0)
+    }
 }
 
 impl Cluster {
-    /// A cluster with no topics.
+    /// A one-broker cluster with no topics.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A cluster of `replication.brokers` live brokers with no topics; `seed` seeds the
+    /// controller's placement draws.
+    pub fn with_replication(replication: ReplicationConfig, seed: u64) -> Self {
+        let brokers = usize::from(replication.brokers.clamp(1, super::replication::MAX_BROKERS));
+        Cluster {
+            topics: Vec::new(),
+            replication,
+            live: vec![true; brokers],
+            placer_rng: Rng::new(seed ^ 0x5eed_0f_c0_17_0011),
+        }
+    }
+
+    /// How many brokers the cluster has.
+    pub fn broker_count(&self) -> usize {
+        self.live.len()
+    }
+
+    /// True when the broker is registered and not fenced.
+    pub fn is_live(&self, b: BrokerId) -> bool {
+        self.live.get(b.index()).copied().unwrap_or(false)
+    }
+
+    /// Fences or unfences a broker (the controller's view of it).
+    pub fn set_live(&mut self, b: BrokerId, live: bool) {
+        if let Some(l) = self.live.get_mut(b.index()) {
+            *l = live;
+        }
+    }
+
+    /// One partition's replica set, if the partition exists.
+    pub fn state(&self, tp: Tp) -> Option<&PartitionState> {
+        self.topic(tp.topic)?.states.get(tp.p() as usize)
+    }
+
+    /// One partition's replica set, to change (the controller's write path).
+    pub fn state_mut(&mut self, tp: Tp) -> Option<&mut PartitionState> {
+        self.topics
+            .get_mut(tp.topic.index())
+            .filter(|t| !t.deleted)?
+            .states
+            .get_mut(tp.p() as usize)
+    }
+
+    /// Every existing partition, in topic then partition order.
+    pub fn all_partitions(&self) -> Vec<Tp> {
+        self.topics()
+            .flat_map(|t| (0..t.partitions).map(move |p| Tp::new(t.id, p)))
+            .collect()
+    }
+
+    /// The `min.insync.replicas` that applies to a topic: its own, else the broker's.
+    pub fn min_insync_replicas(&self, topic: TopicId) -> u16 {
+        self.topic(topic)
+            .and_then(|t| t.config.min_insync_replicas)
+            .unwrap_or(self.replication.min_insync_replicas)
+    }
+
+    /// Places `count` new partitions of `rf` replicas (StripedReplicaPlacer).
+    fn place(&mut self, count: u32, rf: u16) -> Result<Vec<PartitionState>, EngineError> {
+        let candidates: Vec<Candidate> = (0..self.live.len())
+            .map(|b| Candidate {
+                id: b as i32,
+                fenced: !self.live[b],
+            })
+            .collect();
+        let mut placer = Placer::new(&candidates, &mut self.placer_rng);
+        let live = self.live.clone();
+        (0..count)
+            .map(|_| {
+                let ids = placer
+                    .place(i32::from(rf), &mut self.placer_rng)
+                    .map_err(|e| EngineError::InvalidCommand(format!("{e} (Kafka: InvalidReplicationFactorException)")))?;
+                let replicas = ids.into_iter().map(|i| BrokerId(i as u16)).collect();
+                Ok(PartitionState::new(replicas, |b| live[b.index()]))
+            })
+            .collect()
     }
 
     /// Every topic ever created, deleted ones included, by id.
@@ -162,9 +282,9 @@ impl Cluster {
             .collect()
     }
 
-    /// The leader of a partition. One broker leads everything for now.
-    pub fn leader(&self, _tp: Tp) -> BrokerId {
-        BrokerId(0)
+    /// The leader of a partition, or `None` when it is offline (or does not exist).
+    pub fn leader(&self, tp: Tp) -> Option<BrokerId> {
+        self.state(tp)?.leader
     }
 
     /// The broker that coordinates a group: the leader of the group's partition of
@@ -173,14 +293,14 @@ impl Cluster {
         BrokerId(0)
     }
 
-    /// Every replica of a partition, the leader first. One broker holds them all for now.
+    /// Every replica of a partition, in assignment order.
     pub fn replicas(&self, tp: Tp) -> Vec<BrokerId> {
-        vec![self.leader(tp)]
+        self.state(tp).map_or_else(Vec::new, |s| s.replicas.clone())
     }
 
-    /// The in-sync replicas of a partition. With one replica, the leader alone.
+    /// The in-sync replicas of a partition.
     pub fn isr(&self, tp: Tp) -> Vec<BrokerId> {
-        vec![self.leader(tp)]
+        self.state(tp).map_or_else(Vec::new, |s| s.isr.clone())
     }
 
     /// Creates a topic.
@@ -208,12 +328,16 @@ impl Cluster {
             });
         }
         let id = TopicId(self.topics.len() as u16);
+        let replication_factor = self.replication.replication_factor_for(config.replication_factor);
+        let states = self.place(partitions, replication_factor)?;
         self.topics.push(TopicMeta {
             id,
             name: name.to_owned(),
             partitions,
             config,
             deleted: false,
+            replication_factor,
+            states,
         });
         Ok(id)
     }
@@ -235,14 +359,17 @@ impl Cluster {
     pub fn add_partitions(&mut self, id: TopicId, total: u32) -> Result<u32, EngineError> {
         self.check_topic(id)?;
         check_partition_count(total)?;
-        let t = &mut self.topics[id.index()];
+        let t = &self.topics[id.index()];
         if total <= t.partitions {
             return Err(EngineError::InvalidCommand(format!(
                 "topic `{}` has {} partitions; Kafka can add partitions but never remove them",
                 t.name, t.partitions
             )));
         }
-        let from = t.partitions;
+        let (from, rf) = (t.partitions, t.replication_factor);
+        let added = self.place(total - from, rf)?;
+        let t = &mut self.topics[id.index()];
+        t.states.extend(added);
         t.partitions = total;
         Ok(from)
     }

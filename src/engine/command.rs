@@ -3,7 +3,7 @@
 
 use super::cluster::TopicConfig;
 use super::config::{GroupConfig, ProducerConfig};
-use super::ids::{GroupId, MemberId, NodeId, ProducerId, TopicId};
+use super::ids::{BrokerId, GroupId, MemberId, NodeId, ProducerId, TopicId};
 use super::producer::{ProduceFault, Workload};
 
 /// Where a consumer seeks to.
@@ -184,6 +184,16 @@ pub enum Command {
     },
     /// Repairs every link and releases every held message.
     NetHeal,
+    /// Kills a broker's process (its log stays on disk).
+    KillBroker {
+        /// The broker.
+        broker: BrokerId,
+    },
+    /// Starts a killed broker again.
+    RestartBroker {
+        /// The broker.
+        broker: BrokerId,
+    },
 }
 
 impl Command {
@@ -210,6 +220,8 @@ impl Command {
             Command::NetHold { .. } => "hold the network",
             Command::NetRelease { .. } => "release the network",
             Command::NetHeal => "heal the network",
+            Command::KillBroker { .. } => "kill a broker",
+            Command::RestartBroker { .. } => "restart a broker",
         }
     }
 }

@@ -153,6 +153,21 @@ pub fn range_of(table: &[Range], name: &str) -> Option<(u64, u64)> {
         .map(|&(_, lo, hi)| (lo, hi))
 }
 
+/// Parses a whole number and checks it against `lo..=hi`, naming the setting.
+///
+/// # Errors
+/// Not a whole number, or outside the range.
+pub fn parse_in_range(name: &str, v: &str, lo: u64, hi: u64) -> Result<u64, EngineError> {
+    let n = parse_u64(name, v)?;
+    if n < lo || n > hi {
+        return Err(invalid(
+            name,
+            &format!("must be between {lo} and {hi}, not {n}"),
+        ));
+    }
+    Ok(n)
+}
+
 fn check_range(table: &[Range], name: &str, value: u64) -> Result<(), EngineError> {
     let (lo, hi) = range_of(table, name).expect("every checked name has a range");
     if value < lo || value > hi {

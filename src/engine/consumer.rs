@@ -22,7 +22,8 @@ use super::msg::{
 /// How long the application's `poll(timeout)` waits for records before it returns empty
 /// and the loop polls again (the lab's application uses 500 ms).
 pub const APP_POLL_TIMEOUT_MS: u64 = 500;
-/// `retry.backoff.ms`, the consumer default: the heartbeat thread's idle wait.
+/// `retry.backoff.ms`, the consumer default: the heartbeat thread's idle wait, and the
+/// fetcher's pause before it fetches again from a leader that failed.
 pub const RETRY_BACKOFF_MS: u64 = 100;
 /// `request.timeout.ms`, the consumer default.
 pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
@@ -180,7 +181,11 @@ pub struct Consumer {
     sticky_user_data: Option<(Vec<Tp>, i32)>,
     pending_assignment: Option<Vec<Tp>>,
     buffer: VecDeque<Chunk>,
-    fetch_in_flight: Option<u64>,
+    /// The fetch in flight to each leader (one per broker, as the Java fetcher sends).
+    fetch_in_flight: BTreeMap<BrokerId, u64>,
+    /// Leaders whose last fetch failed, and until when the fetcher leaves them alone
+    /// (`retry.backoff.ms`, while the metadata refreshes).
+    fetch_backoff_until: BTreeMap<BrokerId, u64>,
     next_request_id: u64,
     /// What the application thread does.
     pub app: AppState,
@@ -244,7 +249,8 @@ impl Consumer {
             sticky_user_data: None,
             pending_assignment: None,
             buffer: VecDeque::new(),
-            fetch_in_flight: None,
+            fetch_in_flight: BTreeMap::new(),
+            fetch_backoff_until: BTreeMap::new(),
             next_request_id: 0,
             app: AppState::Polling,
             batch: VecDeque::new(),
@@ -1003,13 +1009,24 @@ impl Consumer {
     }
 
     fn list_offsets(&mut self, ctx: &mut Ctx, partitions: Vec<(Tp, OffsetSpec)>) {
-        self.next_request_id += 1;
-        let leader = ctx.cluster.leader(partitions[0].0);
-        let msg = Msg::ListOffsets {
-            request_id: self.next_request_id,
-            partitions,
-        };
-        ctx.out.send(self.node(), NodeId::Broker(leader), msg);
+        // One request per leader (a partition with none waits for the next reset).
+        let mut by_leader: BTreeMap<BrokerId, Vec<(Tp, OffsetSpec)>> = BTreeMap::new();
+        for (tp, spec) in partitions {
+            match ctx.cluster.leader(tp) {
+                Some(leader) => by_leader.entry(leader).or_default().push((tp, spec)),
+                None => {
+                    self.resolving.remove(&tp);
+                }
+            }
+        }
+        for (leader, partitions) in by_leader {
+            self.next_request_id += 1;
+            let msg = Msg::ListOffsets {
+                request_id: self.next_request_id,
+                partitions,
+            };
+            ctx.out.send(self.node(), NodeId::Broker(leader), msg);
+        }
     }
 
     fn on_list_offsets(&mut self, ctx: &mut Ctx, offsets: Vec<(Tp, OffsetSpec, Option<u64>)>) {
@@ -1027,35 +1044,48 @@ impl Consumer {
 
     // ---- the fetcher ------------------------------------------------------------------
 
-    /// Sends a fetch for owned partitions with a position and no buffered records.
+    /// Sends a fetch to each leader of owned partitions with a position and no buffered
+    /// records, unless one is in flight to it or it is backing off after an error.
     fn send_fetch(&mut self, ctx: &mut Ctx) {
-        if self.fetch_in_flight.is_some() {
-            return;
+        let now = ctx.now_ms;
+        self.fetch_backoff_until.retain(|_, until| *until > now);
+        let mut by_leader: BTreeMap<BrokerId, Vec<(Tp, u64)>> = BTreeMap::new();
+        for tp in &self.assigned {
+            if self.buffer.iter().any(|f| f.tp == *tp) {
+                continue;
+            }
+            let (Some(&offset), Some(leader)) = (self.positions.get(tp), ctx.cluster.leader(*tp))
+            else {
+                continue;
+            };
+            if self.fetch_in_flight.contains_key(&leader)
+                || self.fetch_backoff_until.contains_key(&leader)
+            {
+                continue;
+            }
+            by_leader.entry(leader).or_default().push((*tp, offset));
         }
-        let partitions: Vec<(Tp, u64)> = self
-            .assigned
-            .iter()
-            .filter(|tp| !self.buffer.iter().any(|f| f.tp == **tp))
-            .filter_map(|tp| self.positions.get(tp).map(|&o| (*tp, o)))
-            .collect();
-        if partitions.is_empty() {
-            return;
+        for (leader, partitions) in by_leader {
+            self.next_request_id += 1;
+            self.fetch_in_flight.insert(leader, self.next_request_id);
+            let msg = Msg::Fetch {
+                fetch_id: self.next_request_id,
+                partitions,
+            };
+            ctx.out.send(self.node(), NodeId::Broker(leader), msg);
         }
-        self.next_request_id += 1;
-        self.fetch_in_flight = Some(self.next_request_id);
-        let leader = ctx.cluster.leader(partitions[0].0);
-        let msg = Msg::Fetch {
-            fetch_id: self.next_request_id,
-            partitions,
-        };
-        ctx.out.send(self.node(), NodeId::Broker(leader), msg);
     }
 
     fn on_fetch_response(&mut self, ctx: &mut Ctx, fetch_id: u64, parts: Vec<FetchedPartition>) {
-        if self.fetch_in_flight != Some(fetch_id) {
+        let Some(leader) = self
+            .fetch_in_flight
+            .iter()
+            .find(|(_, &id)| id == fetch_id)
+            .map(|(&b, _)| b)
+        else {
             return;
-        }
-        self.fetch_in_flight = None;
+        };
+        self.fetch_in_flight.remove(&leader);
         for part in parts {
             let tp = part.tp;
             if !self.assigned.contains(&tp) || self.positions.get(&tp) != Some(&part.fetch_offset) {
@@ -1073,10 +1103,23 @@ impl Consumer {
                     });
                 }
                 KafkaError::OffsetOutOfRange if self.out_of_range(ctx, tp) => return,
+                // The leader moved or is down: refresh metadata, back off, fetch again.
+                KafkaError::NotLeaderOrFollower | KafkaError::NetworkException => {
+                    let until = ctx.now_ms + RETRY_BACKOFF_MS;
+                    self.fetch_backoff_until.insert(leader, until);
+                }
                 _ => {}
             }
         }
         self.wake_if_polling(ctx);
+    }
+
+    /// The broker went down: the fetch in flight to it is gone; back off before the next.
+    pub fn broker_down(&mut self, ctx: &mut Ctx, broker: BrokerId) {
+        if self.fetch_in_flight.remove(&broker).is_some() {
+            self.fetch_backoff_until
+                .insert(broker, ctx.now_ms + RETRY_BACKOFF_MS);
+        }
     }
 
     /// OFFSET_OUT_OF_RANGE: `auto.offset.reset` applies, or (none) the consumer throws
@@ -1437,7 +1480,7 @@ impl Consumer {
         self.request_sent_ms = None;
         self.offsets_in_flight = false;
         self.resolving.retain(|_, s| s.is_some());
-        self.fetch_in_flight = None;
+        self.fetch_in_flight.clear();
         if self.member_state != MemberState::Stable {
             self.member_state = MemberState::Unjoined;
             self.rejoin_needed = true;

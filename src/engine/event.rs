@@ -115,6 +115,80 @@ pub enum Event {
         /// Why.
         error: String,
     },
+    /// Something a broker or the controller did (replication, failures, elections).
+    Broker {
+        /// Virtual time.
+        at_ms: u64,
+        /// The broker.
+        broker: BrokerId,
+        /// What happened.
+        event: BrokerEvent,
+    },
+}
+
+/// What happened to a broker, or to partitions because of one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BrokerEvent {
+    /// The broker's process was killed (its log stays on disk).
+    Killed,
+    /// It started again.
+    Restarted,
+    /// The controller fenced it: no heartbeat for `broker.session.timeout.ms`.
+    Fenced,
+    /// The controller took it back (it registered again).
+    Unfenced,
+    /// It leads a partition from this epoch on.
+    BecameLeader {
+        /// The partition.
+        tp: Tp,
+        /// The new leader epoch.
+        leader_epoch: u32,
+    },
+    /// It follows a partition's (new) leader.
+    BecameFollower {
+        /// The partition.
+        tp: Tp,
+        /// The leader, if any.
+        leader: Option<BrokerId>,
+        /// The leader epoch.
+        leader_epoch: u32,
+    },
+    /// The controller elected a leader for a partition whose leader was fenced: from the
+    /// ISR (clean), or not (unclean), or none (the partition is offline).
+    LeaderElected {
+        /// The partition.
+        tp: Tp,
+        /// The new leader (`None`: offline).
+        leader: Option<BrokerId>,
+        /// The leader before.
+        previous: Option<BrokerId>,
+        /// The new leader epoch.
+        leader_epoch: u32,
+        /// `Some(true)` when unclean.
+        unclean: Option<bool>,
+        /// Records the previous leader held beyond the new leader's log end: the new
+        /// leader will write other records at their offsets.
+        lost: Vec<u32>,
+    },
+    /// The controller changed a partition's ISR.
+    IsrChanged {
+        /// The partition.
+        tp: Tp,
+        /// The ISR before.
+        from: Vec<BrokerId>,
+        /// The ISR now.
+        to: Vec<BrokerId>,
+    },
+    /// A returning replica truncated its log to where it diverged from the leader's
+    /// (KIP-101/KIP-279) and dropped these records.
+    Truncated {
+        /// The partition.
+        tp: Tp,
+        /// The new log end offset.
+        to_offset: u64,
+        /// The dropped records' ids.
+        records: Vec<u32>,
+    },
 }
 
 impl Event {
@@ -128,7 +202,8 @@ impl Event {
             | Event::Producer { at_ms, .. }
             | Event::Group { at_ms, .. }
             | Event::Net { at_ms, .. }
-            | Event::CommandRefused { at_ms, .. } => *at_ms,
+            | Event::CommandRefused { at_ms, .. }
+            | Event::Broker { at_ms, .. } => *at_ms,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use super::command::Command;
 use super::error::EngineError;
-use super::event::{Event, GroupEvent, ProducerEvent};
+use super::event::{BrokerEvent, Event, GroupEvent, ProducerEvent};
 use super::history::{Session, MAX_TIME_MS};
 use super::ids::GroupId;
 use super::scenario::Scenario;
@@ -334,6 +334,17 @@ pub fn event_kind(e: &Event) -> &'static str {
         Event::PartitionsAdded { .. } => "PartitionsAdded",
         Event::CommandRefused { .. } => "CommandRefused",
         Event::Net { .. } => "Net",
+        Event::Broker { event, .. } => match event {
+            BrokerEvent::Killed => "BrokerKilled",
+            BrokerEvent::Restarted => "BrokerRestarted",
+            BrokerEvent::Fenced => "BrokerFenced",
+            BrokerEvent::Unfenced => "BrokerUnfenced",
+            BrokerEvent::BecameLeader { .. } => "BecameLeader",
+            BrokerEvent::BecameFollower { .. } => "BecameFollower",
+            BrokerEvent::LeaderElected { .. } => "LeaderElected",
+            BrokerEvent::IsrChanged { .. } => "IsrChanged",
+            BrokerEvent::Truncated { .. } => "Truncated",
+        },
         Event::Producer { event, .. } => match event {
             ProducerEvent::Sent { .. } => "Sent",
             ProducerEvent::RequestSent { .. } => "RequestSent",
@@ -871,6 +882,8 @@ pub fn command_kind(c: &Command) -> &'static str {
         Command::NetHold { .. } => "NetHold",
         Command::NetRelease { .. } => "NetRelease",
         Command::NetHeal => "NetHeal",
+        Command::KillBroker { .. } => "KillBroker",
+        Command::RestartBroker { .. } => "RestartBroker",
     }
 }
 

@@ -45,6 +45,8 @@ pub struct PartitionLog {
     log_start_offset: u64,
     records: ChunkVec<LogRecord>,
     high_watermark: u64,
+    /// Which leader epoch wrote which offsets (truncation reads it).
+    pub epochs: super::replication::EpochCache,
 }
 
 impl PartitionLog {
@@ -77,6 +79,38 @@ impl PartitionLog {
         debug_assert!(self.log_start_offset <= self.high_watermark);
         debug_assert!(self.high_watermark <= self.log_end_offset());
         base
+    }
+
+    /// Appends records without moving the high watermark (a replicated log: the leader
+    /// moves it when its followers have the records) and returns the first one's offset.
+    pub fn append_uncommitted(&mut self, records: &[LogRecord]) -> u64 {
+        let base = self.log_end_offset();
+        self.records.extend_from_slice(records);
+        base
+    }
+
+    /// Moves the high watermark to `hw` (clamped to the log end). It never goes back
+    /// except through [`PartitionLog::truncate_to`].
+    pub fn set_high_watermark(&mut self, hw: u64) {
+        let hw = hw.min(self.log_end_offset());
+        if hw > self.high_watermark {
+            self.high_watermark = hw;
+        }
+    }
+
+    /// Drops every record from `offset` on (a follower whose log diverged from its new
+    /// leader's) and returns them, oldest first.
+    pub fn truncate_to(&mut self, offset: u64) -> Vec<LogRecord> {
+        let offset = offset.max(self.log_start_offset);
+        if offset >= self.log_end_offset() {
+            return Vec::new();
+        }
+        let keep = (offset - self.log_start_offset) as usize;
+        let dropped: Vec<LogRecord> = self.records.range(keep, self.records.len()).copied().collect();
+        self.records.truncate(keep);
+        self.high_watermark = self.high_watermark.min(offset);
+        self.epochs.truncate_from(offset);
+        dropped
     }
 
     /// The record at `offset`, if it is in the log.

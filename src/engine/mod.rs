@@ -39,6 +39,7 @@ pub mod partitioner;
 pub mod placement;
 pub mod producer;
 pub mod record;
+pub mod replication;
 pub mod reproduce;
 pub mod rng;
 pub mod scenario;

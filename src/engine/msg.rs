@@ -44,6 +44,21 @@ pub enum KafkaError {
     InvalidProducerEpoch,
     /// `UNKNOWN_TOPIC_OR_PARTITION`.
     UnknownTopicOrPartition,
+    /// `NOT_LEADER_OR_FOLLOWER`: this broker does not lead the partition (any more).
+    NotLeaderOrFollower,
+    /// `NOT_ENOUGH_REPLICAS`: `acks=all` and the ISR is below `min.insync.replicas`; the
+    /// batch was not written.
+    NotEnoughReplicas,
+    /// `NOT_ENOUGH_REPLICAS_AFTER_APPEND`: written, but the ISR shrank below
+    /// `min.insync.replicas` before it was replicated.
+    NotEnoughReplicasAfterAppend,
+    /// `REQUEST_TIMED_OUT`: the followers did not fetch the batch within the request's
+    /// timeout.
+    RequestTimedOut,
+    /// `NETWORK_EXCEPTION`: the connection to the broker broke (it is down).
+    NetworkException,
+    /// `FENCED_LEADER_EPOCH`: the request's leader epoch is older than the broker's.
+    FencedLeaderEpoch,
 }
 
 impl KafkaError {
@@ -62,6 +77,12 @@ impl KafkaError {
             KafkaError::DuplicateSequenceNumber => "DUPLICATE_SEQUENCE_NUMBER",
             KafkaError::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
             KafkaError::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
+            KafkaError::NotLeaderOrFollower => "NOT_LEADER_OR_FOLLOWER",
+            KafkaError::NotEnoughReplicas => "NOT_ENOUGH_REPLICAS",
+            KafkaError::NotEnoughReplicasAfterAppend => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+            KafkaError::RequestTimedOut => "REQUEST_TIMED_OUT",
+            KafkaError::NetworkException => "NETWORK_EXCEPTION",
+            KafkaError::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
         }
     }
 }
@@ -109,6 +130,40 @@ pub struct FetchedPartition {
     pub records: Rc<Vec<LogRecord>>,
 }
 
+/// One partition of a follower's fetch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaFetchPartition {
+    /// The partition.
+    pub tp: Tp,
+    /// The follower's log end offset.
+    pub fetch_offset: u64,
+    /// The epoch of the follower's last record (KIP-320: the leader checks it for
+    /// divergence).
+    pub last_fetched_epoch: Option<u32>,
+    /// The leader epoch the follower follows.
+    pub leader_epoch: u32,
+}
+
+/// One partition of a follower's fetch response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaFetchedPartition {
+    /// The partition.
+    pub tp: Tp,
+    /// `NONE`, `NOT_LEADER_OR_FOLLOWER` or `FENCED_LEADER_EPOCH`.
+    pub error: KafkaError,
+    /// The offset asked for.
+    pub fetch_offset: u64,
+    /// The leader's high watermark.
+    pub high_watermark: u64,
+    /// When the follower's log diverged: `(epoch, end offset)`; it truncates to the end
+    /// offset and fetches again (KIP-320's DivergingEpoch).
+    pub diverging: Option<(u32, u64)>,
+    /// Leader epochs starting inside the returned records: `(epoch, start offset)`.
+    pub epochs: Vec<(u32, u64)>,
+    /// Records from `fetch_offset`.
+    pub records: Rc<Vec<LogRecord>>,
+}
+
 /// Where ListOffsets looks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OffsetSpec {
@@ -151,6 +206,10 @@ pub enum Msg {
         request_id: u64,
         /// `acks`: 0 expects no response.
         acks_zero: bool,
+        /// `acks=all`: answer once the ISR has the records (else after the leader's append).
+        acks_all: bool,
+        /// How long the broker may wait for its followers (`request.timeout.ms`).
+        timeout_ms: u64,
         /// The idempotent producer id (`-1` when not idempotent).
         pid: i64,
         /// Batches, at most one per partition.
@@ -191,6 +250,21 @@ pub enum Msg {
         request_id: u64,
         /// `(partition, spec, offset)`; `None` for an unknown partition.
         offsets: Vec<(Tp, OffsetSpec, Option<u64>)>,
+    },
+    /// A follower's `Fetch` (replica id ≥ 0): records from its log end, up to the leader's
+    /// log end; the leader waits up to `replica.fetch.wait.max.ms` for new ones.
+    ReplicaFetch {
+        /// Per follower.
+        fetch_id: u64,
+        /// Per partition.
+        partitions: Vec<ReplicaFetchPartition>,
+    },
+    /// The response to a follower's fetch.
+    ReplicaFetchResponse {
+        /// The request.
+        fetch_id: u64,
+        /// Per partition.
+        partitions: Vec<ReplicaFetchedPartition>,
     },
     /// `FindCoordinator`.
     FindCoordinator {
@@ -347,6 +421,8 @@ impl Msg {
             Msg::FetchResponse { .. } => "Fetch response",
             Msg::ListOffsets { .. } => "ListOffsets",
             Msg::ListOffsetsResponse { .. } => "ListOffsets response",
+            Msg::ReplicaFetch { .. } => "Fetch (follower)",
+            Msg::ReplicaFetchResponse { .. } => "Fetch response (to a follower)",
             Msg::FindCoordinator { .. } => "FindCoordinator",
             Msg::FindCoordinatorResponse { .. } => "FindCoordinator response",
             Msg::JoinGroup { .. } => "JoinGroup",
@@ -458,6 +534,54 @@ pub enum BrokerTimer {
         /// Which fetch.
         fetch_id: u64,
     },
+    /// A follower's parked fetch: `replica.fetch.wait.max.ms` is up.
+    ReplicaFetchWait {
+        /// The follower.
+        follower: BrokerId,
+        /// Which fetch.
+        fetch_id: u64,
+    },
+    /// An `acks=all` produce waited its `request.timeout.ms`.
+    ProduceTimeout {
+        /// Which pending produce (per broker).
+        id: u64,
+    },
+    /// The leader's periodic ISR check (`isr-expiration`, every
+    /// `replica.lag.time.max.ms / 2`).
+    IsrExpiration {
+        /// The broker's life that set it (a restart starts a new one).
+        incarnation: u32,
+    },
+    /// A follower's backoff after an error ends: fetch again.
+    ReplicaFetchBackoff {
+        /// The broker's life that set it.
+        incarnation: u32,
+    },
+}
+
+/// The controller's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControllerTimer {
+    /// A broker's session may have expired (no heartbeat for `broker.session.timeout.ms`).
+    SessionExpiry {
+        /// The broker.
+        broker: BrokerId,
+        /// The life of the broker that stopped heartbeating.
+        incarnation: u32,
+    },
+}
+
+/// A leader's request to the controller (`AlterPartition`): a new ISR.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlterPartition {
+    /// The partition.
+    pub tp: Tp,
+    /// The leader asking.
+    pub leader: BrokerId,
+    /// Its leader epoch.
+    pub leader_epoch: u32,
+    /// The ISR it wants.
+    pub isr: Vec<BrokerId>,
 }
 
 /// Any timer, addressed to the node that set it.
@@ -471,6 +595,8 @@ pub enum Timer {
     Coordinator(CoordinatorTimer),
     /// A broker's.
     Broker(BrokerTimer),
+    /// The controller's (addressed to broker 0's node; the controller is not a broker).
+    Controller(ControllerTimer),
 }
 
 /// What one handler asks the kernel to do.
@@ -484,6 +610,8 @@ pub struct Out {
     pub events: Vec<Event>,
     /// Connections the client closed (it purges what is in flight on them).
     pub closed_connections: Vec<(NodeId, NodeId)>,
+    /// ISR changes leaders ask of the controller.
+    pub alter_partitions: Vec<AlterPartition>,
 }
 
 impl Out {

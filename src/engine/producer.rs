@@ -483,13 +483,23 @@ impl Producer {
             self.maybe_bump_epoch(ctx);
         }
         self.accumulator.update_load_stats(ctx.cluster);
-        let max = self.config.max_in_flight_requests_per_connection as usize;
-        while self.in_flight.len() < max {
+        loop {
             let batches = self.drain(ctx);
             if batches.is_empty() {
                 break;
             }
-            self.send_request(ctx, batches);
+            // One request per leader (NetworkClient: a connection per broker).
+            let mut by_leader: Vec<(BrokerId, Vec<Batch>)> = Vec::new();
+            for b in batches {
+                let leader = ctx.cluster.leader(b.tp).expect("drain takes led partitions");
+                match by_leader.iter_mut().find(|(l, _)| *l == leader) {
+                    Some((_, v)) => v.push(b),
+                    None => by_leader.push((leader, vec![b])),
+                }
+            }
+            for (leader, batches) in by_leader {
+                self.send_request(ctx, leader, batches);
+            }
         }
         if let Some(t) = self.accumulator.next_ready_ms() {
             if t > ctx.now_ms {
@@ -498,11 +508,23 @@ impl Producer {
         }
     }
 
-    /// Takes at most one ready batch per partition, stamping sequences on new ones.
+    /// Requests in flight to one broker.
+    fn in_flight_to(&self, broker: BrokerId) -> usize {
+        self.in_flight.iter().filter(|r| r.broker == broker).count()
+    }
+
+    /// Takes at most one ready batch per partition whose leader is known and has room for
+    /// another request (`max.in.flight.requests.per.connection`), stamping sequences on
+    /// new ones.
     fn drain(&mut self, ctx: &mut Ctx) -> Vec<Batch> {
         let idempotent = self.config.idempotence();
+        let max = self.config.max_in_flight_requests_per_connection as usize;
         let mut out = Vec::new();
         for tp in self.accumulator.ready_partitions(ctx.now_ms) {
+            match ctx.cluster.leader(tp) {
+                Some(leader) if self.in_flight_to(leader) < max => {}
+                _ => continue,
+            }
             let needs_sequence = self
                 .accumulator
                 .head(tp)
@@ -540,11 +562,11 @@ impl Producer {
         out
     }
 
-    fn send_request(&mut self, ctx: &mut Ctx, batches: Vec<Batch>) {
+    fn send_request(&mut self, ctx: &mut Ctx, broker: BrokerId, batches: Vec<Batch>) {
         let request_id = self.next_request_id;
         self.next_request_id += 1;
-        let broker = ctx.cluster.leader(batches[0].tp);
         let acks_zero = self.config.acks == super::config::Acks::Zero;
+        let acks_all = self.config.acks == super::config::Acks::All;
         let summary = batches
             .iter()
             .map(|b| BatchSummary {
@@ -578,6 +600,8 @@ impl Producer {
             Msg::Produce {
                 request_id,
                 acks_zero,
+                acks_all,
+                timeout_ms: self.config.request_timeout_ms,
                 pid: self.pid,
                 batches: wire,
             },
@@ -815,7 +839,19 @@ impl Producer {
             return;
         }
         let (broker, request_id) = (oldest.broker, oldest.request_id);
-        let failed: Vec<InFlight> = self.in_flight.drain(..).collect();
+        self.connection_closed(ctx, broker, request_id);
+    }
+
+    /// The connection to `broker` is gone (timed out or broken): every request in flight
+    /// on it fails and is retried (NetworkClient `handleTimedOutRequests`,
+    /// `handleDisconnections`).
+    fn connection_closed(&mut self, ctx: &mut Ctx, broker: BrokerId, request_id: u64) {
+        let (failed, kept): (Vec<InFlight>, Vec<InFlight>) =
+            self.in_flight.drain(..).partition(|r| r.broker == broker);
+        self.in_flight = kept.into();
+        if failed.is_empty() {
+            return;
+        }
         self.event(
             ctx,
             ProducerEvent::ConnectionClosed {
@@ -832,6 +868,10 @@ impl Producer {
             for batch in req.batches.into_iter().rev() {
                 self.retry(ctx, batch);
             }
+        }
+        if let Some(oldest) = self.in_flight.front() {
+            let deadline = oldest.sent_ms.saturating_add(self.config.request_timeout_ms);
+            self.arm_timeout(ctx, deadline);
         }
         self.run_sender(ctx);
     }
@@ -855,6 +895,14 @@ impl Producer {
         } = msg
         {
             self.on_produce_response(ctx, request_id, results);
+        }
+    }
+
+    /// The broker went down: the connection breaks and what was in flight on it is retried.
+    pub fn broker_down(&mut self, ctx: &mut Ctx, broker: BrokerId) {
+        if let Some(first) = self.in_flight.iter().find(|r| r.broker == broker) {
+            let request_id = first.request_id;
+            self.connection_closed(ctx, broker, request_id);
         }
     }
 

@@ -170,6 +170,17 @@ impl Sim {
         }
     }
 
+    /// An empty cluster of `replication.brokers` brokers with those replication settings,
+    /// seeded with `seed`.
+    pub fn with_replication(
+        seed: u64,
+        replication: super::replication::ReplicationConfig,
+    ) -> Self {
+        let mut sim = Sim::new(seed);
+        sim.world = World::with_replication(replication, seed);
+        sim
+    }
+
     /// A cluster with one topic, seeded with `seed`.
     ///
     /// # Errors
@@ -329,6 +340,19 @@ impl Sim {
                 epoch,
                 msg,
             } => match self.net.arrival(from, to, epoch) {
+                Route::Deliver { .. } if !self.world.accepts(to, &msg) => {
+                    // A dead broker: the connection is refused, the request is lost, and
+                    // the sender finds out at once.
+                    self.dropped(from, to, &msg);
+                    let mut env = env(
+                        self.now_ms,
+                        &mut self.rng,
+                        &mut out,
+                        &mut self.ledger,
+                        &mut self.trace,
+                    );
+                    self.world.unreachable(&mut env, from, to);
+                }
                 Route::Deliver { .. } => {
                     let mut env = env(
                         self.now_ms,
@@ -439,9 +463,27 @@ impl Sim {
             timers,
             events,
             closed_connections,
+            alter_partitions,
         } = out;
         for event in events {
             self.observe(event);
+        }
+        if !alter_partitions.is_empty() {
+            // The controller answers at once (the lab's light KRaft: no quorum, no delay).
+            let mut out = Out::default();
+            {
+                let mut env = env(
+                    self.now_ms,
+                    &mut self.rng,
+                    &mut out,
+                    &mut self.ledger,
+                    &mut self.trace,
+                );
+                for request in alter_partitions {
+                    self.world.alter_partition(&mut env, request);
+                }
+            }
+            self.drain(out);
         }
         for (a, b) in closed_connections {
             self.net.close_connection(a, b);

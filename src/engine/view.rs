@@ -480,8 +480,8 @@ pub struct TopicDescription {
 pub struct PartitionDescription {
     /// `Partition:`
     pub partition: u32,
-    /// `Leader:` (a broker id).
-    pub leader: u32,
+    /// `Leader:` (a broker id; -1 when the partition is offline, as Kafka prints it).
+    pub leader: i64,
     /// `Replicas:`, the preferred leader first.
     pub replicas: Vec<u32>,
     /// `Isr:`
@@ -500,7 +500,7 @@ pub fn describe_topics(sim: &Sim) -> Vec<TopicDescription> {
                     let tp = Tp::new(t.id, p);
                     PartitionDescription {
                         partition: p,
-                        leader: u32::from(cluster.leader(tp).0),
+                        leader: cluster.leader(tp).map_or(-1, |b| i64::from(b.0)),
                         replicas: ids(cluster.replicas(tp)),
                         isr: ids(cluster.isr(tp)),
                     }
@@ -991,4 +991,56 @@ pub fn anomalies_since(sim: &Sim, group: GroupId, from: usize, max: usize) -> Ve
             })
         })
         .collect()
+}
+
+/// A broker event in words (`None` for the routine ones the story leaves out).
+pub fn broker_event_words(broker: BrokerId, event: &super::event::BrokerEvent) -> Option<String> {
+    use super::event::BrokerEvent as B;
+    let b = broker.0;
+    Some(match event {
+        B::Killed => format!("broker {b} was killed"),
+        B::Restarted => format!("broker {b} started again"),
+        B::Fenced => format!("the controller fenced broker {b}: no heartbeat for broker.session.timeout.ms"),
+        B::Unfenced => format!("broker {b} registered again and is back in the cluster"),
+        B::BecameLeader { tp, leader_epoch } => {
+            format!("broker {b} now leads p{} (leader epoch {leader_epoch})", tp.p())
+        }
+        B::BecameFollower { .. } => return None,
+        B::LeaderElected {
+            tp,
+            leader,
+            unclean,
+            lost,
+            ..
+        } => match leader {
+            None => format!("p{} is offline: no in-sync replica is alive to lead it", tp.p()),
+            Some(l) => {
+                let how = if *unclean == Some(true) {
+                    "an unclean election (an out-of-sync replica)"
+                } else {
+                    "a clean election (from the ISR)"
+                };
+                let lost = if lost.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} record(s) only the old leader had are lost", lost.len())
+                };
+                format!("broker {} leads p{} after {how}{lost}", l.0, tp.p())
+            }
+        },
+        B::IsrChanged { tp, to, .. } => format!(
+            "the ISR of p{} is now {}",
+            tp.p(),
+            to.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(",")
+        ),
+        B::Truncated {
+            tp,
+            to_offset,
+            records,
+        } => format!(
+            "broker {b} truncated p{} to offset {to_offset}, dropping {} record(s) the leader does not have",
+            tp.p(),
+            records.len()
+        ),
+    })
 }

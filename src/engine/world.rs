@@ -11,15 +11,16 @@ use super::command::Command;
 use super::config::GroupConfig;
 use super::consumer::Consumer;
 use super::coordinator::Coordinator;
-use super::event::{CrashReason, Event, PartitionReason, TraceHash};
+use super::event::{BrokerEvent, CrashReason, Event, PartitionReason, TraceHash};
 use super::ids::{BrokerId, ConsumerRef, GroupId, MemberId, NodeId, ProducerId, TopicId, Tp};
 use super::keys::KeyTable;
 use super::ledger::LogLookup;
 use super::log::{LogRecord, PartitionLog};
-use super::msg::{Ctx, Msg, Out, Timer};
+use super::msg::{AlterPartition, ControllerTimer, Ctx, Msg, Out, Timer};
 use super::partitioner::to_positive;
 use super::producer::{KeyPool, KeySpace, Producer, Workload};
 use super::record::{tag_of, ProduceStatus, RecordInfo};
+use super::replication::{self, ReplicationConfig};
 use super::rng::Rng;
 
 /// The most producers the lab runs.
@@ -86,8 +87,14 @@ pub struct World {
 }
 
 impl LogLookup for World {
+    /// The leader's log; for an offline partition, its first replica's (what it would
+    /// bring back).
     fn log(&self, tp: Tp) -> Option<&PartitionLog> {
-        self.brokers.get(self.cluster.leader(tp).index())?.log(tp)
+        let b = self
+            .cluster
+            .leader(tp)
+            .or_else(|| self.cluster.state(tp)?.replicas.first().copied())?;
+        self.brokers.get(b.index())?.log(tp)
     }
 }
 
@@ -108,9 +115,18 @@ macro_rules! ctx {
 impl World {
     /// One broker and nothing else.
     pub fn new() -> Self {
+        World::with_replication(ReplicationConfig::default(), 0)
+    }
+
+    /// `replication.brokers` brokers and nothing else; `seed` seeds replica placement.
+    pub fn with_replication(replication: ReplicationConfig, seed: u64) -> Self {
+        let cluster = Cluster::with_replication(replication, seed);
+        let brokers = (0..cluster.broker_count())
+            .map(|b| Broker::new(BrokerId(b as u16)))
+            .collect();
         World {
-            cluster: Cluster::new(),
-            brokers: vec![Broker::new(BrokerId(0))],
+            cluster,
+            brokers,
             coordinators: vec![Coordinator::new(BrokerId(0))],
             producers: Vec::new(),
             groups: Vec::new(),
@@ -216,10 +232,11 @@ impl World {
                 }
             }
             (NodeId::Broker(b), Timer::Broker(t)) => {
-                if let Some(broker) = self.brokers.get_mut(b.index()) {
+                if let Some(broker) = self.brokers.get_mut(b.index()).filter(|b| b.alive) {
                     broker.on_timer(&mut ctx!(env, self), t);
                 }
             }
+            (_, Timer::Controller(t)) => self.on_controller_timer(env, t),
             _ => {}
         }
     }
@@ -237,6 +254,9 @@ impl World {
                 if let Ok(topic) = self.cluster.create_topic(&name, partitions, config) {
                     for b in &mut self.brokers {
                         b.ensure_partitions(topic, partitions);
+                    }
+                    for p in 0..partitions {
+                        self.push_state(env, Tp::new(topic, p));
                     }
                     env.out.event(Event::TopicCreated {
                         at_ms: env.now_ms,
@@ -342,6 +362,8 @@ impl World {
             | Command::NetHold { .. }
             | Command::NetRelease { .. }
             | Command::NetHeal => {}
+            Command::KillBroker { broker } => self.kill_broker(env, broker),
+            Command::RestartBroker { broker } => self.restart_broker(env, broker),
         }
     }
 
@@ -444,6 +466,9 @@ impl World {
         for b in &mut self.brokers {
             b.ensure_partitions(topic, total);
         }
+        for p in from..total {
+            self.push_state(env, Tp::new(topic, p));
+        }
         let moved = moved_keys(&self.keys, from, total);
         env.out.event(Event::PartitionsAdded {
             at_ms: env.now_ms,
@@ -483,6 +508,8 @@ impl World {
             None => (env.rng.below(u64::from(n)) as u32, PartitionReason::Random),
         };
         let tp = Tp::new(topic, partition);
+        // An offline partition takes nothing (the calculator says so).
+        let leader = self.cluster.leader(tp)?;
         let record_id = env.records.len() as u32;
         let bytes = super::accumulator::record_bytes(key.map_or(0, str::len), value.len() as u32);
         env.records.push(RecordInfo {
@@ -511,7 +538,6 @@ impl World {
             poison: false,
             producer: super::log::NO_PRODUCER,
         };
-        let leader = self.cluster.leader(tp);
         let offset = {
             let World {
                 cluster,
@@ -531,6 +557,277 @@ impl World {
             reason: reason.clone(),
         });
         Some((record_id, partition, offset, reason))
+    }
+}
+
+// ---- brokers: life and death, and the light KRaft controller ---------------------------
+
+impl World {
+    /// False when `to` is a dead broker and `msg` is not for its group coordinator (the
+    /// lab keeps coordinators out of broker failures; the UI says so).
+    pub fn accepts(&self, to: NodeId, msg: &Msg) -> bool {
+        match to {
+            NodeId::Broker(b) => {
+                msg.for_coordinator() || self.brokers.get(b.index()).is_some_and(|b| b.alive)
+            }
+            _ => true,
+        }
+    }
+
+    /// `from` could not reach broker `to` (it is down): its connection breaks.
+    pub fn unreachable(&mut self, env: &mut Env, from: NodeId, to: NodeId) {
+        let NodeId::Broker(down) = to else {
+            return;
+        };
+        match from {
+            NodeId::Producer(p) => {
+                let World {
+                    cluster,
+                    keys,
+                    producers,
+                    ..
+                } = self;
+                if let Some(producer) = producers.get_mut(p.index()) {
+                    let world = WorldRef { cluster, keys };
+                    producer.broker_down(&mut ctx!(env, world), down);
+                }
+            }
+            NodeId::Consumer(c) => {
+                self.with_consumer(env, c.group, c.member, |c, ctx| c.broker_down(ctx, down))
+            }
+            NodeId::Broker(b) => {
+                if let Some(broker) = self.brokers.get_mut(b.index()) {
+                    broker.replica_fetch_failed(&mut ctx!(env, self), down);
+                }
+            }
+        }
+    }
+
+    /// Tells every broker the controller's record of `tp` (leaders and followers act on
+    /// it; the others forget the partition).
+    fn push_state(&mut self, env: &mut Env, tp: Tp) {
+        let Some(state) = self.cluster.state(tp).cloned() else {
+            return;
+        };
+        for i in 0..self.brokers.len() {
+            if self.brokers[i].alive {
+                self.brokers[i].apply_state(&mut ctx!(env, self), tp, &state);
+            }
+        }
+    }
+
+    /// Kills a broker's process: its clients' connections break; the controller fences it
+    /// once `broker.session.timeout.ms` passes without a heartbeat.
+    fn kill_broker(&mut self, env: &mut Env, b: BrokerId) {
+        let Some(broker) = self.brokers.get_mut(b.index()).filter(|x| x.alive) else {
+            return;
+        };
+        broker.kill();
+        let incarnation = broker.incarnation;
+        env.out.event(Event::Broker {
+            at_ms: env.now_ms,
+            broker: b,
+            event: BrokerEvent::Killed,
+        });
+        for i in 0..self.producers.len() {
+            let World {
+                cluster,
+                keys,
+                producers,
+                ..
+            } = self;
+            let world = WorldRef { cluster, keys };
+            producers[i].broker_down(&mut ctx!(env, world), b);
+        }
+        let consumers: Vec<ConsumerRef> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.consumers.iter().map(|c| c.id))
+            .collect();
+        for c in consumers {
+            self.with_consumer(env, c.group, c.member, |c, ctx| c.broker_down(ctx, b));
+        }
+        for i in 0..self.brokers.len() {
+            if self.brokers[i].alive {
+                self.brokers[i].replica_fetch_failed(&mut ctx!(env, self), b);
+            }
+        }
+        env.out.timer(
+            env.now_ms + self.cluster.replication.broker_session_timeout_ms,
+            NodeId::Broker(b),
+            Timer::Controller(ControllerTimer::SessionExpiry {
+                broker: b,
+                incarnation,
+            }),
+        );
+    }
+
+    /// Starts a killed broker again: it registers, the controller unfences it, and it
+    /// learns its partitions (following, or leading what had no live replica to lead).
+    fn restart_broker(&mut self, env: &mut Env, b: BrokerId) {
+        let Some(broker) = self.brokers.get_mut(b.index()).filter(|x| !x.alive) else {
+            return;
+        };
+        broker.restart();
+        env.out.event(Event::Broker {
+            at_ms: env.now_ms,
+            broker: b,
+            event: BrokerEvent::Restarted,
+        });
+        if !self.cluster.is_live(b) {
+            self.cluster.set_live(b, true);
+            env.out.event(Event::Broker {
+                at_ms: env.now_ms,
+                broker: b,
+                event: BrokerEvent::Unfenced,
+            });
+        }
+        let unclean = self.cluster.replication.unclean_leader_election_enable;
+        for tp in self.cluster.all_partitions() {
+            let Some(state) = self.cluster.state(tp) else {
+                continue;
+            };
+            if !state.replicas.contains(&b) {
+                continue;
+            }
+            if state.leader.is_none() {
+                let previous = None;
+                let live: Vec<bool> = (0..self.brokers.len())
+                    .map(|i| self.cluster.is_live(BrokerId(i as u16)))
+                    .collect();
+                let state = self.cluster.state_mut(tp).expect("exists");
+                let how = replication::elect(state, |x| live[x.index()], unclean);
+                self.elected(env, tp, previous, how);
+            }
+            self.push_state(env, tp);
+        }
+    }
+
+    /// The controller's timers.
+    fn on_controller_timer(&mut self, env: &mut Env, timer: ControllerTimer) {
+        match timer {
+            ControllerTimer::SessionExpiry {
+                broker,
+                incarnation,
+            } => {
+                let still_dead = self
+                    .brokers
+                    .get(broker.index())
+                    .is_some_and(|x| !x.alive && x.incarnation == incarnation);
+                if still_dead && self.cluster.is_live(broker) {
+                    self.fence_broker(env, broker);
+                }
+            }
+        }
+    }
+
+    /// `ReplicationControlManager.handleBrokerFenced`: out of every ISR, and new leaders
+    /// where it led.
+    fn fence_broker(&mut self, env: &mut Env, b: BrokerId) {
+        self.cluster.set_live(b, false);
+        env.out.event(Event::Broker {
+            at_ms: env.now_ms,
+            broker: b,
+            event: BrokerEvent::Fenced,
+        });
+        let unclean = self.cluster.replication.unclean_leader_election_enable;
+        let live: Vec<bool> = (0..self.brokers.len())
+            .map(|i| self.cluster.is_live(BrokerId(i as u16)))
+            .collect();
+        for tp in self.cluster.all_partitions() {
+            let Some(state) = self.cluster.state_mut(tp) else {
+                continue;
+            };
+            if !state.replicas.contains(&b) {
+                continue;
+            }
+            let (isr_before, leader_before) = (state.isr.clone(), state.leader);
+            let how = replication::fence(state, b, |x| live[x.index()], unclean);
+            let (isr_after, leader_after) = (state.isr.clone(), state.leader);
+            if isr_after != isr_before {
+                env.out.event(Event::Broker {
+                    at_ms: env.now_ms,
+                    broker: b,
+                    event: BrokerEvent::IsrChanged {
+                        tp,
+                        from: isr_before,
+                        to: isr_after,
+                    },
+                });
+            }
+            if leader_after != leader_before {
+                self.elected(env, tp, leader_before, how);
+            }
+            self.push_state(env, tp);
+        }
+    }
+
+    /// Reports an election, with the records the previous leader held beyond the new
+    /// leader's log end (the new leader will give their offsets to other records).
+    fn elected(
+        &mut self,
+        env: &mut Env,
+        tp: Tp,
+        previous: Option<BrokerId>,
+        how: Option<replication::Election>,
+    ) {
+        let Some(state) = self.cluster.state(tp) else {
+            return;
+        };
+        let leader = state.leader;
+        let new_end = leader
+            .and_then(|l| self.brokers.get(l.index())?.log(tp))
+            .map(PartitionLog::log_end_offset);
+        let lost = match (previous, new_end) {
+            (Some(p), Some(end)) => self
+                .brokers
+                .get(p.index())
+                .and_then(|x| x.log(tp))
+                .map(|log| log.range(end, log.log_end_offset()).map(|(_, r)| r.record_id).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        env.out.event(Event::Broker {
+            at_ms: env.now_ms,
+            broker: leader.or(previous).unwrap_or(BrokerId(0)),
+            event: BrokerEvent::LeaderElected {
+                tp,
+                leader,
+                previous,
+                leader_epoch: state.leader_epoch,
+                unclean: how.map(|h| h == replication::Election::Unclean),
+                lost,
+            },
+        });
+    }
+
+    /// A leader's `AlterPartition`: the controller takes the new ISR if the leader and its
+    /// epoch are current, keeping only live brokers (INELIGIBLE_REPLICA otherwise), and
+    /// tells the replicas either way.
+    pub fn alter_partition(&mut self, env: &mut Env, request: AlterPartition) {
+        let tp = request.tp;
+        let live: Vec<bool> = (0..self.brokers.len())
+            .map(|i| self.cluster.is_live(BrokerId(i as u16)))
+            .collect();
+        if let Some(state) = self.cluster.state_mut(tp) {
+            let current =
+                state.leader == Some(request.leader) && state.leader_epoch == request.leader_epoch;
+            let isr: Vec<BrokerId> = request
+                .isr
+                .iter()
+                .copied()
+                .filter(|b| live.get(b.index()).copied().unwrap_or(false))
+                .collect();
+            if current && !isr.is_empty() && isr != state.isr {
+                let from = std::mem::replace(&mut state.isr, isr.clone());
+                env.out.event(Event::Broker {
+                    at_ms: env.now_ms,
+                    broker: request.leader,
+                    event: BrokerEvent::IsrChanged { tp, from, to: isr },
+                });
+            }
+        }
+        self.push_state(env, tp);
     }
 }
 

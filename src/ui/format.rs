@@ -313,6 +313,7 @@ pub fn event_words(sim: &Sim, e: &Event) -> Option<String> {
         Event::CommandRefused { command, error, .. } => Some(format!(
             "a recorded action ({command}) was refused: {error}"
         )),
+        Event::Broker { broker, event, .. } => crate::engine::view::broker_event_words(*broker, event),
     }
 }
 
