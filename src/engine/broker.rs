@@ -12,7 +12,7 @@ use super::msg::{
     AlterPartition, BatchResult, BrokerTimer, Ctx, FetchedPartition, KafkaError, Msg, OffsetSpec,
     ProduceBatch, ReplicaFetchPartition, ReplicaFetchedPartition, Timer,
 };
-use super::replication::{self, FollowerState, PartitionState};
+use super::replication::{self, BatchMeta, FollowerState, PartitionState};
 
 /// `fetch.max.wait.ms`, the consumer default: how long the broker holds a fetch with no data.
 pub const FETCH_MAX_WAIT_MS: u64 = 500;
@@ -38,6 +38,9 @@ struct ParkedFetch {
     fetch_id: u64,
     partitions: Vec<(Tp, u64)>,
 }
+
+/// Each follower's log end offset as its leader knows it (`None` before its first fetch).
+pub type FollowerOffsets = Vec<(BrokerId, Option<u64>)>;
 
 /// A follower's fetch waiting for new records.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +95,8 @@ pub struct Broker {
     next_fetch_id: u64,
     isr_timer_armed: bool,
     backoff_armed: bool,
+    /// Per replicated partition, the idempotent batches in its log, oldest first.
+    batch_meta: BTreeMap<Tp, Vec<BatchMeta>>,
 }
 
 /// How the broker judged a batch's sequence (ProducerAppendInfo `checkSequence`).
@@ -120,6 +125,7 @@ impl Broker {
             next_fetch_id: 0,
             isr_timer_armed: false,
             backoff_armed: false,
+            batch_meta: BTreeMap::new(),
         }
     }
 
@@ -147,6 +153,7 @@ impl Broker {
             f.partitions.retain(|(tp, _)| tp.topic != topic);
         }
         self.hosted.retain(|tp, _| tp.topic != topic);
+        self.batch_meta.retain(|tp, _| tp.topic != topic);
         for f in &mut self.parked_replica {
             f.partitions.retain(|p| p.tp.topic != topic);
         }
@@ -294,9 +301,9 @@ impl Broker {
         if acks.zero {
             return;
         }
-        let satisfied = waits.iter().all(|&(tp, required)| {
-            self.log(tp).is_some_and(|l| l.high_watermark() >= required)
-        });
+        let satisfied = waits
+            .iter()
+            .all(|&(tp, required)| self.log(tp).is_some_and(|l| l.high_watermark() >= required));
         if satisfied {
             ctx.out.send(
                 self.node(),
@@ -443,16 +450,49 @@ impl Broker {
     }
 
     fn remember_batch(&mut self, pid: i64, tp: Tp, batch: &ProduceBatch, base: i32, offset: u64) {
-        let entry = self.producer_states.entry((pid, tp)).or_default();
-        if entry.epoch != batch.epoch {
+        let meta = BatchMeta {
+            base_offset: offset,
+            pid,
+            epoch: batch.epoch,
+            first_sequence: base,
+            last_sequence: last_sequence(base, batch.records.len()),
+        };
+        self.remember(tp, meta);
+    }
+
+    /// Updates the producer state with a batch written at `meta.base_offset`, and keeps
+    /// its sequence numbers beside the log when the partition has followers (they rebuild
+    /// the same state from them).
+    fn remember(&mut self, tp: Tp, meta: BatchMeta) {
+        let entry = self.producer_states.entry((meta.pid, tp)).or_default();
+        if entry.epoch != meta.epoch {
             entry.batches.clear();
-            entry.epoch = batch.epoch;
+            entry.epoch = meta.epoch;
         }
-        let last = last_sequence(base, batch.records.len());
-        entry.last_sequence = last;
-        entry.batches.push_back((base, last, offset));
+        entry.last_sequence = meta.last_sequence;
+        entry
+            .batches
+            .push_back((meta.first_sequence, meta.last_sequence, meta.base_offset));
         if entry.batches.len() > NUM_BATCHES_TO_RETAIN {
             entry.batches.pop_front();
+        }
+        let replicated = self
+            .hosted
+            .get(&tp)
+            .is_some_and(|h| h.state.replicas.len() > 1);
+        if replicated {
+            self.batch_meta.entry(tp).or_default().push(meta);
+        }
+    }
+
+    /// After a truncation: the producer state of `tp` as the batches still in the log
+    /// leave it (`UnifiedLog.rebuildProducerState`).
+    fn rebuild_producer_state(&mut self, tp: Tp, from_offset: u64) {
+        let mut metas = self.batch_meta.remove(&tp).unwrap_or_default();
+        metas.retain(|m| m.base_offset < from_offset);
+        self.producer_states.retain(|(_, t), _| *t != tp);
+        for m in metas {
+            self.remember(tp, m);
         }
     }
 
@@ -650,7 +690,7 @@ impl Broker {
 
     /// What this broker knows of a partition it hosts: the controller's record as pushed,
     /// and, while it leads, each follower's log end offset as its last fetch told it.
-    pub fn hosted(&self, tp: Tp) -> Option<(&PartitionState, Vec<(BrokerId, Option<u64>)>)> {
+    pub fn hosted(&self, tp: Tp) -> Option<(&PartitionState, FollowerOffsets)> {
         let h = self.hosted.get(&tp)?;
         let followers = h
             .followers
@@ -901,6 +941,7 @@ impl Broker {
             high_watermark: 0,
             diverging: None,
             epochs: Vec::new(),
+            batches: Vec::new(),
             records: Rc::new(Vec::new()),
         };
         let Some(log) = self.log(p.tp) else {
@@ -942,6 +983,18 @@ impl Broker {
             .copied()
             .filter(|&(_, start)| start < end.max(p.fetch_offset + 1))
             .collect();
+        out.batches = self
+            .batch_meta
+            .get(&p.tp)
+            .map(|metas| {
+                let first = metas.partition_point(|m| m.base_offset < p.fetch_offset);
+                metas[first..]
+                    .iter()
+                    .take_while(|m| m.base_offset < end)
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
         out.records = Rc::new(records);
         out
     }
@@ -967,12 +1020,15 @@ impl Broker {
             let Some(log) = self.log(tp) else {
                 continue;
             };
-            by_leader.entry(leader).or_default().push(ReplicaFetchPartition {
-                tp,
-                fetch_offset: log.log_end_offset(),
-                last_fetched_epoch: log.epochs.latest(),
-                leader_epoch: h.state.leader_epoch,
-            });
+            by_leader
+                .entry(leader)
+                .or_default()
+                .push(ReplicaFetchPartition {
+                    tp,
+                    fetch_offset: log.log_end_offset(),
+                    last_fetched_epoch: log.epochs.latest(),
+                    leader_epoch: h.state.leader_epoch,
+                });
         }
         for (leader, partitions) in by_leader {
             self.next_fetch_id += 1;
@@ -1020,6 +1076,7 @@ impl Broker {
             }
             if let Some((_, end)) = part.diverging {
                 let dropped = log.truncate_to(end);
+                self.rebuild_producer_state(part.tp, end);
                 if !dropped.is_empty() {
                     let records = dropped.iter().map(|r| r.record_id).collect();
                     ctx.out.event(Event::Broker {
@@ -1040,6 +1097,10 @@ impl Broker {
                 log.epochs.assign(epoch, start);
             }
             log.set_high_watermark(part.high_watermark);
+            // UnifiedLog.appendAsFollower: the producer state follows the leader's.
+            for &meta in &part.batches {
+                self.remember(part.tp, meta);
+            }
         }
         if failed {
             self.arm_backoff(ctx);
@@ -1142,9 +1203,9 @@ impl Broker {
         let leo = self.log(tp).map_or(0, PartitionLog::log_end_offset);
         let id = self.id;
         let previous = self.hosted.get(&tp).cloned();
-        let same_epoch = previous
-            .as_ref()
-            .is_some_and(|p| p.state.leader_epoch == state.leader_epoch && p.state.leader == state.leader);
+        let same_epoch = previous.as_ref().is_some_and(|p| {
+            p.state.leader_epoch == state.leader_epoch && p.state.leader == state.leader
+        });
         let leads = state.leader == Some(id);
         let hosted = if same_epoch {
             // An ISR change only: keep what the leader knows of its followers.

@@ -202,7 +202,10 @@ mod tests {
             let shared = v.clone();
             v.truncate(len);
             assert_eq!(v.len(), len);
-            assert_eq!(v.range(0, len).copied().collect::<Vec<_>>(), (0..len as u32).collect::<Vec<_>>());
+            assert_eq!(
+                v.range(0, len).copied().collect::<Vec<_>>(),
+                (0..len as u32).collect::<Vec<_>>()
+            );
             v.push(7);
             assert_eq!(v.get(len), Some(&7));
             assert_eq!(shared.get(len), Some(&(len as u32)), "a clone is untouched");

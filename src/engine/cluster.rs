@@ -164,12 +164,16 @@ impl Cluster {
     /// A cluster of `replication.brokers` live brokers with no topics; `seed` seeds the
     /// controller's placement draws.
     pub fn with_replication(replication: ReplicationConfig, seed: u64) -> Self {
-        let brokers = usize::from(replication.brokers.clamp(1, super::replication::MAX_BROKERS));
+        let brokers = usize::from(
+            replication
+                .brokers
+                .clamp(1, super::replication::MAX_BROKERS),
+        );
         Cluster {
             topics: Vec::new(),
             replication,
             live: vec![true; brokers],
-            placer_rng: Rng::new(seed ^ 0x5eed_0f_c0_17_0011),
+            placer_rng: Rng::new(seed ^ 0x005e_ed0f_c017_0011),
         }
     }
 
@@ -232,7 +236,11 @@ impl Cluster {
             .map(|_| {
                 let ids = placer
                     .place(i32::from(rf), &mut self.placer_rng)
-                    .map_err(|e| EngineError::InvalidCommand(format!("{e} (Kafka: InvalidReplicationFactorException)")))?;
+                    .map_err(|e| {
+                        EngineError::InvalidCommand(format!(
+                            "{e} (Kafka: InvalidReplicationFactorException)"
+                        ))
+                    })?;
                 let replicas = ids.into_iter().map(|i| BrokerId(i as u16)).collect();
                 Ok(PartitionState::new(replicas, |b| live[b.index()]))
             })
@@ -328,7 +336,9 @@ impl Cluster {
             });
         }
         let id = TopicId(self.topics.len() as u16);
-        let replication_factor = self.replication.replication_factor_for(config.replication_factor);
+        let replication_factor = self
+            .replication
+            .replication_factor_for(config.replication_factor);
         let states = self.place(partitions, replication_factor)?;
         self.topics.push(TopicMeta {
             id,

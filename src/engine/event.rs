@@ -312,6 +312,17 @@ pub enum ProducerEvent {
         /// Partitions whose sequences restart.
         partitions: Vec<Tp>,
     },
+    /// The broker refused or could not confirm a batch for a replication reason
+    /// (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, ..._AFTER_APPEND, REQUEST_TIMED_OUT,
+    /// NETWORK_EXCEPTION); the producer retries it.
+    Rejected {
+        /// The request.
+        request_id: u64,
+        /// The partition.
+        tp: Tp,
+        /// Kafka's error.
+        error: crate::engine::msg::KafkaError,
+    },
 }
 
 /// How a heartbeat was answered.

@@ -158,6 +158,38 @@ pub fn step(cause: &Cause, names: &impl Names, tp: Tp) -> (u64, String) {
                 producer_client_id(*producer)
             ),
         ),
+        Cause::AckedByLeaderAlone { at_ms, producer } => (
+            *at_ms,
+            format!(
+                "{} had its success from the leader alone, before any follower fetched the records (acks=1, or acks=all with only the leader left in the ISR)",
+                producer_client_id(*producer)
+            ),
+        ),
+        Cause::LeaderFailover {
+            at_ms,
+            old_leader,
+            new_leader,
+            unclean,
+            new_log_end_offset,
+        } => (
+            *at_ms,
+            match new_leader {
+                Some(l) => format!(
+                    "leader broker {} died; the controller elected broker {} {}, whose log of {p} ends at offset {new_log_end_offset}: what the old leader held from there on is gone",
+                    old_leader.0,
+                    l.0,
+                    if *unclean {
+                        "from outside the ISR (unclean.leader.election.enable=true)"
+                    } else {
+                        "from the ISR (a clean election)"
+                    }
+                ),
+                None => format!(
+                    "leader broker {} died and no replica could take over: {p} went offline",
+                    old_leader.0
+                ),
+            },
+        ),
     }
 }
 
@@ -235,6 +267,19 @@ pub fn sentence(a: &Anomaly, names: &impl Names) -> String {
                 .unwrap_or_default();
             let n = a.count;
             format!("{n} record{} for {p} never reached the log: {why}. They are lost for every group.", if n == 1 { "" } else { "s" })
+        }
+        AnomalyKind::AckedThenLost => {
+            let n = a.count;
+            let unclean = a
+                .causes
+                .iter()
+                .any(|c| matches!(c, Cause::LeaderFailover { unclean: true, .. }));
+            let fix = if unclean {
+                "unclean.leader.election.enable=false (the default) would have kept the partition offline instead"
+            } else {
+                "acks=all with min.insync.replicas=2 would have waited for a follower before saying yes"
+            };
+            format!("{n} record{} for {p} were acknowledged, then lost: the leader that held them died before its followers fetched them. {fix}.", if n == 1 { "" } else { "s" })
         }
     }
 }

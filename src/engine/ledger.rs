@@ -12,10 +12,10 @@
 use std::collections::BTreeMap;
 
 use super::chunked::ChunkVec;
-use super::event::{CrashReason, Event, GroupEvent, PositionSource, ProducerEvent};
-use super::ids::{GroupId, MemberId, ProducerId, TopicId, Tp};
+use super::event::{BrokerEvent, CrashReason, Event, GroupEvent, PositionSource, ProducerEvent};
+use super::ids::{BrokerId, GroupId, MemberId, ProducerId, TopicId, Tp};
 use super::log::{KeyId, PartitionLog};
-use super::record::RecordInfo;
+use super::record::{ProduceStatus, RecordInfo};
 
 /// A record's outcome for one group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,6 +118,10 @@ pub enum AnomalyKind {
     LogDuplicate,
     /// Records sent that never reached the log (producer side; lost for every group).
     LostBeforeLog,
+    /// Records the producer got a successful ack for, then lost with a leader that died
+    /// before its followers had them (producer side; lost for every group that had not
+    /// read them).
+    AckedThenLost,
 }
 
 impl AnomalyKind {
@@ -131,6 +135,7 @@ impl AnomalyKind {
             AnomalyKind::OutOfOrder => "out of order",
             AnomalyKind::LogDuplicate => "duplicate in log",
             AnomalyKind::LostBeforeLog => "lost before the log",
+            AnomalyKind::AckedThenLost => "acknowledged, then lost",
         }
     }
 }
@@ -251,6 +256,28 @@ pub enum Cause {
         at_ms: u64,
         /// Who.
         producer: ProducerId,
+    },
+    /// The producer's `acks` let it count the records as written while only the leader
+    /// had them.
+    AckedByLeaderAlone {
+        /// When the first of them was acknowledged (the producer's send time).
+        at_ms: u64,
+        /// The producer.
+        producer: ProducerId,
+    },
+    /// The leader that held them died, and the controller elected a replica that had not
+    /// fetched them.
+    LeaderFailover {
+        /// When the new leader was elected.
+        at_ms: u64,
+        /// The leader that died.
+        old_leader: BrokerId,
+        /// The replica elected (`None`: the partition went offline).
+        new_leader: Option<BrokerId>,
+        /// Elected from outside the ISR (`unclean.leader.election.enable`).
+        unclean: bool,
+        /// The new leader's log end: the lost records sat at and after it.
+        new_log_end_offset: u64,
     },
 }
 
@@ -438,8 +465,11 @@ pub struct Ledger {
     pub producer_anomalies: Vec<Anomaly>,
     /// Records with more than one copy in the log.
     pub log_duplicates: u64,
-    /// Records sent that never reached the log.
+    /// Records sent that never reached the log (or left it with a failed leader before
+    /// any group read them).
     pub lost_before_log: u64,
+    /// Records acknowledged to their producer and then lost with a failed leader.
+    pub acked_then_lost: u64,
     /// Record counts by topic index.
     per_topic: Vec<TopicCounts>,
     /// Records counted into `per_topic` so far.
@@ -626,6 +656,31 @@ impl Ledger {
                 if let Some(g) = self.groups.get_mut(group.index()) {
                     g.observe(*at_ms, event, logs);
                 }
+            }
+            Event::Broker {
+                at_ms,
+                event:
+                    BrokerEvent::LeaderElected {
+                        leader,
+                        previous: Some(previous),
+                        unclean,
+                        lost,
+                        tp,
+                        ..
+                    },
+                ..
+            } if !lost.is_empty() => {
+                let new_log_end_offset = leader
+                    .and_then(|_| logs.log(*tp))
+                    .map_or(0, PartitionLog::log_end_offset);
+                let cause = Cause::LeaderFailover {
+                    at_ms: *at_ms,
+                    old_leader: *previous,
+                    new_leader: *leader,
+                    unclean: *unclean == Some(true),
+                    new_log_end_offset,
+                };
+                self.lost_with_leader(lost, cause);
             }
             _ => {}
         }
@@ -1340,6 +1395,80 @@ impl GroupLedger {
             }),
             _ => None,
         })
+    }
+}
+
+impl Ledger {
+    /// Records acknowledged to their producer and then lost with a failed leader.
+    pub fn acked_then_lost(&self) -> u64 {
+        self.acked_then_lost
+    }
+
+    /// A new leader was elected without the records the old one held from
+    /// `new_log_end_offset` on: those copies are gone. A record with no copy left goes back
+    /// to its producer if it is still retrying it; if it was acknowledged (or sent with
+    /// `acks=0`) nobody will send it again, and it is lost for every group that had not
+    /// read it.
+    fn lost_with_leader(&mut self, records: &[u32], cause: Cause) {
+        let Cause::LeaderFailover { at_ms, .. } = cause else {
+            return;
+        };
+        let mut anomaly: Option<Anomaly> = None;
+        for &id in records {
+            let read = self.groups.iter().any(|g| {
+                matches!(
+                    g.outcome(id),
+                    Outcome::Once | Outcome::Duplicate | Outcome::Failed
+                )
+            });
+            let Some(info) = self.records.get_mut(id as usize) else {
+                continue;
+            };
+            if !info.in_log() || info.never_in_log {
+                continue;
+            }
+            let acked = matches!(info.status, ProduceStatus::Acked | ProduceStatus::SentNoAck);
+            let (tp, producer, produced_ms) = (info.tp, info.producer, info.produced_ms);
+            let mut gone = false;
+            if !read {
+                info.copies -= 1;
+                if info.copies == 0 {
+                    info.first_offset = super::record::NO_OFFSET;
+                    info.never_in_log = acked;
+                    gone = true;
+                }
+            }
+            if gone {
+                let counts = topic_entry(&mut self.per_topic, tp.topic);
+                counts.in_log -= 1;
+                if acked {
+                    counts.lost_before_log += 1;
+                    self.lost_before_log += 1;
+                }
+            }
+            if !acked {
+                continue;
+            }
+            self.acked_then_lost += 1;
+            let a = anomaly.get_or_insert_with(|| {
+                let mut a =
+                    Anomaly::single(AnomalyKind::AckedThenLost, None, tp, u64::from(id), at_ms);
+                if let Some(producer) = producer {
+                    a.causes.push(Cause::AckedByLeaderAlone {
+                        at_ms: produced_ms,
+                        producer,
+                    });
+                }
+                a.causes.push(cause.clone());
+                a.count = 0;
+                a
+            });
+            a.count += 1;
+            a.last_offset = u64::from(id);
+        }
+        if let Some(a) = anomaly {
+            push_bounded(&mut self.producer_anomalies, a);
+        }
     }
 }
 

@@ -356,6 +356,7 @@ pub fn event_kind(e: &Event) -> &'static str {
             ProducerEvent::Retrying { .. } => "Retrying",
             ProducerEvent::Expired { .. } => "Expired",
             ProducerEvent::EpochBumped { .. } => "EpochBumped",
+            ProducerEvent::Rejected { error, .. } => error.name(),
         },
         Event::Group { event, .. } => match event {
             GroupEvent::StateChanged { .. } => "StateChanged",

@@ -106,7 +106,11 @@ impl PartitionLog {
             return Vec::new();
         }
         let keep = (offset - self.log_start_offset) as usize;
-        let dropped: Vec<LogRecord> = self.records.range(keep, self.records.len()).copied().collect();
+        let dropped: Vec<LogRecord> = self
+            .records
+            .range(keep, self.records.len())
+            .copied()
+            .collect();
         self.records.truncate(keep);
         self.high_watermark = self.high_watermark.min(offset);
         self.epochs.truncate_from(offset);

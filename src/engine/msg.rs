@@ -160,6 +160,8 @@ pub struct ReplicaFetchedPartition {
     pub diverging: Option<(u32, u64)>,
     /// Leader epochs starting inside the returned records: `(epoch, start offset)`.
     pub epochs: Vec<(u32, u64)>,
+    /// The idempotent batches among the returned records (the follower's producer state).
+    pub batches: Vec<super::replication::BatchMeta>,
     /// Records from `fetch_offset`.
     pub records: Rc<Vec<LogRecord>>,
 }

@@ -491,7 +491,10 @@ impl Producer {
             // One request per leader (NetworkClient: a connection per broker).
             let mut by_leader: Vec<(BrokerId, Vec<Batch>)> = Vec::new();
             for b in batches {
-                let leader = ctx.cluster.leader(b.tp).expect("drain takes led partitions");
+                let leader = ctx
+                    .cluster
+                    .leader(b.tp)
+                    .expect("drain takes led partitions");
                 match by_leader.iter_mut().find(|(l, _)| *l == leader) {
                     Some((_, v)) => v.push(b),
                     None => by_leader.push((leader, vec![b])),
@@ -774,6 +777,23 @@ impl Producer {
                     self.release_sequence(&batch);
                     self.fail_batch(ctx, batch);
                 }
+                KafkaError::NotLeaderOrFollower
+                | KafkaError::NotEnoughReplicas
+                | KafkaError::NotEnoughReplicasAfterAppend
+                | KafkaError::RequestTimedOut
+                | KafkaError::NetworkException => {
+                    // Retriable (Sender `canRetry`); a leader error also refreshes the
+                    // metadata, which the lab's clients always have fresh.
+                    self.event(
+                        ctx,
+                        ProducerEvent::Rejected {
+                            request_id,
+                            tp: batch.tp,
+                            error,
+                        },
+                    );
+                    self.retry(ctx, batch);
+                }
                 _ => self.retry(ctx, batch),
             }
         }
@@ -870,7 +890,9 @@ impl Producer {
             }
         }
         if let Some(oldest) = self.in_flight.front() {
-            let deadline = oldest.sent_ms.saturating_add(self.config.request_timeout_ms);
+            let deadline = oldest
+                .sent_ms
+                .saturating_add(self.config.request_timeout_ms);
             self.arm_timeout(ctx, deadline);
         }
         self.run_sender(ctx);

@@ -129,6 +129,21 @@ impl ReplicationConfig {
     }
 }
 
+/// An idempotent batch's sequence numbers, kept beside a replicated log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BatchMeta {
+    /// Where its first record sits.
+    pub base_offset: u64,
+    /// The producer id.
+    pub pid: i64,
+    /// The producer epoch.
+    pub epoch: u16,
+    /// Its first sequence.
+    pub first_sequence: i32,
+    /// Its last sequence.
+    pub last_sequence: i32,
+}
+
 /// One partition as the controller records it (`PartitionRegistration`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PartitionState {
@@ -360,10 +375,16 @@ mod tests {
             leader_epoch: 3,
         };
         assert_eq!(fence(&mut s, b(0), |x| x == b(1), false), None);
-        assert_eq!((s.leader, s.isr.clone(), s.leader_epoch), (None, vec![b(0)], 4));
+        assert_eq!(
+            (s.leader, s.isr.clone(), s.leader_epoch),
+            (None, vec![b(0)], 4)
+        );
         // Unclean election lets the out-of-sync replica lead, alone in the ISR.
         assert_eq!(elect(&mut s, |x| x == b(1), true), Some(Election::Unclean));
-        assert_eq!((s.leader, s.isr.clone(), s.leader_epoch), (Some(b(1)), vec![b(1)], 5));
+        assert_eq!(
+            (s.leader, s.isr.clone(), s.leader_epoch),
+            (Some(b(1)), vec![b(1)], 5)
+        );
     }
 
     #[test]
@@ -381,7 +402,10 @@ mod tests {
 
     #[test]
     fn the_high_watermark_waits_for_every_isr_follower_and_never_goes_back() {
-        assert_eq!(high_watermark(0, 10, [Some(7), Some(9)].into_iter(), 3, 1), 7);
+        assert_eq!(
+            high_watermark(0, 10, [Some(7), Some(9)].into_iter(), 3, 1),
+            7
+        );
         assert_eq!(high_watermark(8, 10, [Some(7)].into_iter(), 2, 1), 8);
         assert_eq!(high_watermark(5, 10, [None].into_iter(), 2, 1), 5);
         assert_eq!(high_watermark(0, 10, std::iter::empty(), 1, 1), 10);

@@ -172,10 +172,7 @@ impl Sim {
 
     /// An empty cluster of `replication.brokers` brokers with those replication settings,
     /// seeded with `seed`.
-    pub fn with_replication(
-        seed: u64,
-        replication: super::replication::ReplicationConfig,
-    ) -> Self {
+    pub fn with_replication(seed: u64, replication: super::replication::ReplicationConfig) -> Self {
         let mut sim = Sim::new(seed);
         sim.world = World::with_replication(replication, seed);
         sim

@@ -691,7 +691,8 @@ impl World {
                 continue;
             }
             if state.leader.is_none() {
-                let previous = None;
+                // The last ISR member holds the most a clean election could bring back.
+                let previous = state.isr.first().copied();
                 let live: Vec<bool> = (0..self.brokers.len())
                     .map(|i| self.cluster.is_live(BrokerId(i as u16)))
                     .collect();
@@ -783,7 +784,11 @@ impl World {
                 .brokers
                 .get(p.index())
                 .and_then(|x| x.log(tp))
-                .map(|log| log.range(end, log.log_end_offset()).map(|(_, r)| r.record_id).collect())
+                .map(|log| {
+                    log.range(end, log.log_end_offset())
+                        .map(|(_, r)| r.record_id)
+                        .collect()
+                })
                 .unwrap_or_default(),
             _ => Vec::new(),
         };

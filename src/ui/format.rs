@@ -267,7 +267,7 @@ fn producer_words(producer: crate::engine::view::ProducerId, e: &ProducerEvent) 
             format!("{p} got the response to request #{request_id}")
         }
         ProducerEvent::ConnectionClosed { in_flight, .. } => format!(
-            "{p} timed out and closed its connection: {in_flight} request{} in flight will be retried",
+            "{p} lost its connection (a timeout or a broker down): {in_flight} request{} in flight will be retried",
             if *in_flight == 1 { "" } else { "s" }
         ),
         ProducerEvent::Retrying {
@@ -277,6 +277,11 @@ fn producer_words(producer: crate::engine::view::ProducerId, e: &ProducerEvent) 
             "{p} gave up on {} record{} for p{}: delivery.timeout.ms passed",
             records.len(),
             if records.len() == 1 { "" } else { "s" },
+            tp.p()
+        ),
+        ProducerEvent::Rejected { tp, error, .. } => format!(
+            "the broker answered {} for p{}: {p} will retry the batch",
+            error.name(),
             tp.p()
         ),
         ProducerEvent::EpochBumped { epoch, .. } => {
@@ -313,7 +318,9 @@ pub fn event_words(sim: &Sim, e: &Event) -> Option<String> {
         Event::CommandRefused { command, error, .. } => Some(format!(
             "a recorded action ({command}) was refused: {error}"
         )),
-        Event::Broker { broker, event, .. } => crate::engine::view::broker_event_words(*broker, event),
+        Event::Broker { broker, event, .. } => {
+            crate::engine::view::broker_event_words(*broker, event)
+        }
     }
 }
 

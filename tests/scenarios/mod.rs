@@ -15,6 +15,7 @@ use kafka_lab::engine::{invariants, view, Command, Sim};
 
 mod fidelity;
 mod props;
+mod replication;
 
 pub const G0: GroupId = GroupId(0);
 pub const T0: TopicId = TopicId(0);
