@@ -441,6 +441,19 @@ impl Msg {
         }
     }
 
+    /// True for the group coordinator's responses.
+    pub fn from_coordinator(&self) -> bool {
+        matches!(
+            self,
+            Msg::FindCoordinatorResponse { .. }
+                | Msg::JoinGroupResponse { .. }
+                | Msg::SyncGroupResponse { .. }
+                | Msg::HeartbeatResponse { .. }
+                | Msg::OffsetCommitResponse { .. }
+                | Msg::OffsetFetchResponse { .. }
+        )
+    }
+
     /// True for requests the group coordinator handles.
     pub fn for_coordinator(&self) -> bool {
         matches!(

@@ -337,6 +337,9 @@ impl Sim {
                 epoch,
                 msg,
             } => match self.net.arrival(from, to, epoch) {
+                Route::Deliver { .. } if !self.world.still_sending(from, &msg) => {
+                    self.dropped(from, to, &msg);
+                }
                 Route::Deliver { .. } if !self.world.accepts(to, &msg) => {
                     // A dead broker: the connection is refused, the request is lost, and
                     // the sender finds out at once.

@@ -574,6 +574,17 @@ impl World {
         }
     }
 
+    /// False when `from` is a dead broker and `msg` is its own (not its coordinator's):
+    /// a crash drops what was still queued on its connections.
+    pub fn still_sending(&self, from: NodeId, msg: &Msg) -> bool {
+        match from {
+            NodeId::Broker(b) => {
+                msg.from_coordinator() || self.brokers.get(b.index()).is_some_and(|b| b.alive)
+            }
+            _ => true,
+        }
+    }
+
     /// `from` could not reach broker `to` (it is down): its connection breaks.
     pub fn unreachable(&mut self, env: &mut Env, from: NodeId, to: NodeId) {
         let NodeId::Broker(down) = to else {
