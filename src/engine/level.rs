@@ -231,6 +231,19 @@ pub const METRICS: &[(&str, &str)] = &[
         "second copies of records left in the log by retries",
     ),
     ("acked", "records the producers got acknowledged"),
+    (
+        "acked_then_lost",
+        "records acknowledged to their producer, then lost with a failed leader",
+    ),
+    ("brokers_alive", "brokers running"),
+    (
+        "offline_partitions",
+        "partitions of topic orders with no leader",
+    ),
+    (
+        "under_replicated",
+        "partitions of topic orders whose ISR is smaller than their replicas",
+    ),
     ("producer_failed", "records the producers gave up on"),
     ("generation", "the group's generation"),
     ("rebalances", "rebalances the group went through"),
@@ -421,6 +434,20 @@ pub const EVENT_KINDS: &[&str] = &[
     "ConsumerCrashed",
     "ConsumerClosed",
     "ConsumerFailed",
+    "BrokerKilled",
+    "BrokerRestarted",
+    "BrokerFenced",
+    "BrokerUnfenced",
+    "BecameLeader",
+    "BecameFollower",
+    "LeaderElected",
+    "IsrChanged",
+    "Truncated",
+    "NOT_LEADER_OR_FOLLOWER",
+    "NOT_ENOUGH_REPLICAS",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    "REQUEST_TIMED_OUT",
+    "NETWORK_EXCEPTION",
 ];
 
 /// The settings a level may name: the lab's, the consumer's and (`producer.`) the
@@ -790,6 +817,22 @@ pub fn measure(sim: &Sim, what: &str, group: GroupId) -> u64 {
             .map(|p| p.acked + p.sent_no_ack)
             .sum(),
         "producer_failed" => view::producers(sim).iter().map(|p| p.failed).sum(),
+        "acked_then_lost" => sim.ledger().acked_then_lost(),
+        "brokers_alive" => sim.world().brokers.iter().filter(|b| b.alive).count() as u64,
+        "offline_partitions" | "under_replicated" => {
+            let cluster = &sim.world().cluster;
+            let partitions = cluster.partition_count(super::ids::TopicId(0));
+            (0..partitions)
+                .filter_map(|p| cluster.state(super::ids::Tp::new(super::ids::TopicId(0), p)))
+                .filter(|s| {
+                    if what == "offline_partitions" {
+                        s.leader.is_none()
+                    } else {
+                        s.isr.len() < s.replicas.len()
+                    }
+                })
+                .count() as u64
+        }
         "generation" => g.map_or(0, |g| g.generation.max(0) as u64),
         "rebalances" => g.map_or(0, |g| u64::from(g.rebalances)),
         "stop_the_world_ms" => g.map_or(0, |g| g.stop_the_world_ms),

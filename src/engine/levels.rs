@@ -94,6 +94,14 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../lab/levels/L22-more-partitions-more-throughput.json"),
     ),
     (
+        "L23-leaders-and-failover.json",
+        include_str!("../lab/levels/L23-leaders-and-failover.json"),
+    ),
+    (
+        "L24-acks-and-min-insync.json",
+        include_str!("../lab/levels/L24-acks-and-min-insync.json"),
+    ),
+    (
         "L35-cheat-sheet-review.json",
         include_str!("../lab/levels/L35-cheat-sheet-review.json"),
     ),
@@ -144,6 +152,10 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "C14-a-new-reporting-service.json",
         include_str!("../lab/levels/C14-a-new-reporting-service.json"),
+    ),
+    (
+        "C16-no-loss-on-leader-failure.json",
+        include_str!("../lab/levels/C16-no-loss-on-leader-failure.json"),
     ),
 ];
 

@@ -9,6 +9,7 @@ use super::error::EngineError;
 use super::ids::{GroupId, TopicId};
 use super::net::Latency;
 use super::producer::{KeySpace, Workload};
+use super::replication::ReplicationConfig;
 use super::sim::Sim;
 
 /// What a lab starts with.
@@ -39,6 +40,9 @@ pub struct Scenario {
     /// to the scenario, so a learner's actions never cut them.
     #[serde(default)]
     pub rig: Vec<(u64, Command)>,
+    /// Brokers and replication (left out when it is the one-broker default).
+    #[serde(default, skip_serializing_if = "ReplicationConfig::is_default")]
+    pub cluster: ReplicationConfig,
 }
 
 impl Default for Scenario {
@@ -63,8 +67,25 @@ impl Default for Scenario {
             latency: Latency::default(),
             setup: Vec::new(),
             rig: Vec::new(),
+            cluster: ReplicationConfig::default(),
         }
     }
+}
+
+/// The scenario's name of a cluster setting, as [`ReplicationConfig::set`] takes it (the
+/// lab's topics take `default.replication.factor`, so the Setup panel calls it
+/// `replication.factor`).
+fn cluster_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "brokers" => "brokers",
+        "replication.factor" => "default.replication.factor",
+        "min.insync.replicas" => "min.insync.replicas",
+        "unclean.leader.election.enable" => "unclean.leader.election.enable",
+        "replica.lag.time.max.ms" => "replica.lag.time.max.ms",
+        "replica.fetch.wait.max.ms" => "replica.fetch.wait.max.ms",
+        "broker.session.timeout.ms" => "broker.session.timeout.ms",
+        _ => return None,
+    })
 }
 
 /// The lab's own settings, with their ranges (the Kafka configs have theirs in `config`).
@@ -128,6 +149,9 @@ impl Scenario {
             }
             "seed" => self.seed = number(0, u64::MAX)?,
             "network.latency.ms" => self.latency = parse_latency(v)?,
+            _ if cluster_name(name).is_some() => {
+                self.cluster.set(cluster_name(name).expect("checked"), v)?
+            }
             _ if name.starts_with("producer.") => {
                 self.producer.set(&name["producer.".len()..], v)?
             }
@@ -159,6 +183,9 @@ impl Scenario {
                 .into_iter()
                 .find(|(k, _)| *k == p)
                 .map_or_else(String::new, |(_, v)| v);
+        }
+        if let Some(c) = cluster_name(name) {
+            return s.cluster.get(c).unwrap_or_default();
         }
         match name {
             "commit.mode" => s.commit_mode().to_owned(),
@@ -192,6 +219,13 @@ impl Scenario {
             "commit.mode",
             "producer.acks",
             "producer.enable.idempotence",
+            "brokers",
+            "replication.factor",
+            "min.insync.replicas",
+            "unclean.leader.election.enable",
+            "replica.lag.time.max.ms",
+            "replica.fetch.wait.max.ms",
+            "broker.session.timeout.ms",
             "partitions",
             "rate",
             "keys",
@@ -286,6 +320,11 @@ impl Scenario {
                 limit: super::sim::MAX_TIME_MS,
             });
         }
+        for name in ["brokers", "replication.factor", "min.insync.replicas"] {
+            let value = self.get(name);
+            let mut check = ReplicationConfig::default();
+            check.set(cluster_name(name).expect("a cluster setting"), &value)?;
+        }
         self.group.validate()?;
         self.producer.validate()
     }
@@ -297,7 +336,12 @@ impl Scenario {
     /// Any value out of range, or a setup command the engine refuses.
     pub fn build(&self) -> Result<Sim, EngineError> {
         self.validate()?;
-        let mut sim = Sim::with_topic("orders", self.partitions, self.seed)?;
+        let mut sim = Sim::with_replication(self.seed, self.cluster.clone());
+        sim.apply(Command::CreateTopic {
+            name: "orders".into(),
+            partitions: self.partitions,
+            config: Default::default(),
+        })?;
         sim.set_latency(self.latency)?;
         sim.apply(Command::AddGroup {
             group_id: "payments".into(),
