@@ -125,6 +125,17 @@ pub enum AnomalyKind {
 }
 
 impl AnomalyKind {
+    /// True when its records are in the partition's current log at the anomaly's
+    /// offsets (so the lane can show them). Records lost before the log are addressed by
+    /// record id; records acknowledged then lost by the offsets they had on the leader
+    /// that died.
+    pub fn in_log(self) -> bool {
+        !matches!(
+            self,
+            AnomalyKind::LostBeforeLog | AnomalyKind::AckedThenLost
+        )
+    }
+
     /// A short label for lists.
     pub fn label(self) -> &'static str {
         match self {
@@ -1429,6 +1440,7 @@ impl Ledger {
             }
             let acked = matches!(info.status, ProduceStatus::Acked | ProduceStatus::SentNoAck);
             let (tp, producer, produced_ms) = (info.tp, info.producer, info.produced_ms);
+            let old_offset = info.first_offset;
             let mut gone = false;
             if !read {
                 info.copies -= 1;
@@ -1452,7 +1464,7 @@ impl Ledger {
             self.acked_then_lost += 1;
             let a = anomaly.get_or_insert_with(|| {
                 let mut a =
-                    Anomaly::single(AnomalyKind::AckedThenLost, None, tp, u64::from(id), at_ms);
+                    Anomaly::single(AnomalyKind::AckedThenLost, None, tp, old_offset, at_ms);
                 if let Some(producer) = producer {
                     a.causes.push(Cause::AckedByLeaderAlone {
                         at_ms: produced_ms,
@@ -1464,7 +1476,8 @@ impl Ledger {
                 a
             });
             a.count += 1;
-            a.last_offset = u64::from(id);
+            a.first_offset = a.first_offset.min(old_offset);
+            a.last_offset = a.last_offset.max(old_offset);
         }
         if let Some(a) = anomaly {
             push_bounded(&mut self.producer_anomalies, a);

@@ -17,13 +17,33 @@ pub fn reproduce(s: &Scenario) -> String {
     let mut out = String::new();
     let p = &s.producer;
     let g = &s.group;
+    let c = &s.cluster;
+    let rf = c.replication_factor_for(None);
     let _ = writeln!(
         out,
-        "# 1. The topic (one broker here; use --replication-factor 3 on a real cluster)"
+        "# 1. The topic ({} broker{} here{})",
+        c.brokers,
+        if c.brokers == 1 { "" } else { "s" },
+        if rf == 1 {
+            "; use --replication-factor 3 on a real cluster"
+        } else {
+            ""
+        }
     );
+    let mut topic_configs = String::new();
+    if c.min_insync_replicas != 1 {
+        let _ = write!(
+            topic_configs,
+            " --config min.insync.replicas={}",
+            c.min_insync_replicas
+        );
+    }
+    if c.unclean_leader_election_enable {
+        topic_configs.push_str(" --config unclean.leader.election.enable=true");
+    }
     let _ = writeln!(
         out,
-        "bin/kafka-topics.sh --bootstrap-server {BOOTSTRAP} --create --topic orders --partitions {} --replication-factor 1",
+        "bin/kafka-topics.sh --bootstrap-server {BOOTSTRAP} --create --topic orders --partitions {} --replication-factor {rf}{topic_configs}",
         s.partitions
     );
     let _ = writeln!(out);

@@ -374,6 +374,8 @@ pub struct LaneView {
     pub high_watermark: u64,
     /// `log end offset − committed`.
     pub lag: Option<u64>,
+    /// Its leader, when the cluster has more than one broker (`Some(None)`: offline).
+    pub leader: Option<Option<BrokerId>>,
     /// The cells in the window, oldest first.
     pub cells: Vec<CellView>,
 }
@@ -456,6 +458,7 @@ pub fn lane(sim: &Sim, tp: Tp, group: GroupId, window: u64, from: Option<u64>) -
         log_end_offset: leo,
         high_watermark: hw,
         lag: committed.map(|c| leo.saturating_sub(c)),
+        leader: (world.brokers.len() > 1).then(|| world.cluster.leader(tp)),
         cells,
     }
 }
@@ -480,8 +483,8 @@ pub struct TopicDescription {
 pub struct PartitionDescription {
     /// `Partition:`
     pub partition: u32,
-    /// `Leader:` (a broker id; -1 when the partition is offline, as Kafka prints it).
-    pub leader: i64,
+    /// `Leader:` (a broker id; `None` when the partition is offline: Kafka prints `none`).
+    pub leader: Option<u32>,
     /// `Replicas:`, the preferred leader first.
     pub replicas: Vec<u32>,
     /// `Isr:`
@@ -500,7 +503,7 @@ pub fn describe_topics(sim: &Sim) -> Vec<TopicDescription> {
                     let tp = Tp::new(t.id, p);
                     PartitionDescription {
                         partition: p,
-                        leader: cluster.leader(tp).map_or(-1, |b| i64::from(b.0)),
+                        leader: cluster.leader(tp).map(|b| u32::from(b.0)),
                         replicas: ids(cluster.replicas(tp)),
                         isr: ids(cluster.isr(tp)),
                     }
@@ -1043,4 +1046,134 @@ pub fn broker_event_words(broker: BrokerId, event: &super::event::BrokerEvent) -
             records.len()
         ),
     })
+}
+
+/// One broker, as the cluster view shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerView {
+    /// Its id.
+    pub id: BrokerId,
+    /// Its process runs.
+    pub alive: bool,
+    /// The controller counts it in (registered, not fenced). A killed broker stays in
+    /// until `broker.session.timeout.ms` passes.
+    pub registered: bool,
+    /// Partitions it leads.
+    pub leads: u32,
+}
+
+/// One replica of one partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaView {
+    /// Where it lives.
+    pub broker: BrokerId,
+    /// It leads the partition.
+    pub leader: bool,
+    /// It is in the ISR.
+    pub in_sync: bool,
+    /// Its log end offset (its disk's, even while its broker is down).
+    pub log_end_offset: u64,
+    /// Its high watermark as it knows it.
+    pub high_watermark: u64,
+}
+
+/// One partition's replica set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionReplicas {
+    /// The partition.
+    pub tp: Tp,
+    /// Its name (`p0`, or `topic/p0`).
+    pub name: String,
+    /// The leader (`None`: offline).
+    pub leader: Option<BrokerId>,
+    /// The leader epoch.
+    pub leader_epoch: u32,
+    /// The leader's high watermark: consumers read below it.
+    pub high_watermark: u64,
+    /// Every replica, in assignment order.
+    pub replicas: Vec<ReplicaView>,
+}
+
+/// The cluster: brokers, and every partition's replicas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterView {
+    /// The brokers, by id.
+    pub brokers: Vec<BrokerView>,
+    /// Every partition of every topic.
+    pub partitions: Vec<PartitionReplicas>,
+    /// `min.insync.replicas` of the first topic (the one the lanes show).
+    pub min_insync_replicas: u16,
+    /// `unclean.leader.election.enable`.
+    pub unclean_leader_election: bool,
+}
+
+/// The cluster view's model.
+pub fn cluster(sim: &Sim) -> ClusterView {
+    let world = sim.world();
+    let c = &world.cluster;
+    let partitions: Vec<PartitionReplicas> = c
+        .all_partitions()
+        .into_iter()
+        .filter_map(|tp| {
+            let state = c.state(tp)?;
+            let replicas = state
+                .replicas
+                .iter()
+                .map(|&b| {
+                    let log = world.brokers.get(b.index()).and_then(|x| x.log(tp));
+                    ReplicaView {
+                        broker: b,
+                        leader: state.leader == Some(b),
+                        in_sync: state.isr.contains(&b),
+                        log_end_offset: log.map_or(0, |l| l.log_end_offset()),
+                        high_watermark: log.map_or(0, |l| l.high_watermark()),
+                    }
+                })
+                .collect();
+            Some(PartitionReplicas {
+                tp,
+                name: tp_name(sim, tp),
+                leader: state.leader,
+                leader_epoch: state.leader_epoch,
+                high_watermark: world.log(tp).map_or(0, |l| l.high_watermark()),
+                replicas,
+            })
+        })
+        .collect();
+    let brokers = world
+        .brokers
+        .iter()
+        .map(|b| BrokerView {
+            id: b.id,
+            alive: b.alive,
+            registered: c.is_live(b.id),
+            leads: partitions.iter().filter(|p| p.leader == Some(b.id)).count() as u32,
+        })
+        .collect();
+    ClusterView {
+        brokers,
+        partitions,
+        min_insync_replicas: c.min_insync_replicas(TopicId(0)),
+        unclean_leader_election: c.replication.unclean_leader_election_enable,
+    }
+}
+
+/// The nodes a fault on broker `b` cuts it from: `(every other node, the other brokers)`.
+pub fn nodes_around(sim: &Sim, b: BrokerId) -> (Vec<NodeId>, Vec<NodeId>) {
+    let world = sim.world();
+    let brokers: Vec<NodeId> = world
+        .brokers
+        .iter()
+        .filter(|x| x.id != b)
+        .map(|x| NodeId::Broker(x.id))
+        .collect();
+    let mut all = brokers.clone();
+    all.extend(world.producers.iter().map(|p| NodeId::Producer(p.id)));
+    all.extend(
+        world
+            .groups
+            .iter()
+            .flat_map(|g| g.consumers.iter().map(|c| NodeId::Consumer(c.id))),
+    );
+    (all, brokers)
 }

@@ -47,7 +47,7 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
                 <Drawer/>
             </main>
             <p class="lab-footer">
-                "Simplified: one broker with one replica per partition (acks=1 and acks=all behave alike), and shortened timeouts so a crash plays out in seconds. Partitioning and assignment are bit-exact with Kafka's Java client."
+                "Simplified: one broker unless Setup says more (brokers, replication.factor); the controller and the clients' metadata react at once; group coordinators survive their broker; timeouts are shortened so a crash plays out in seconds. Partitioning and assignment are bit-exact with Kafka's Java client."
             </p>
             <Help/>
             <p class="lab-sr-only" aria-live="polite" data-testid="announce">{move || lab.announce.get()}</p>
@@ -55,7 +55,7 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
     }
 }
 
-/// The keyboard: Space, arrows, +/-, F, P, D, 1–9, ?, Esc.
+/// The keyboard: Space, arrows, +/-, F, P, D, 1–9 and 0, ?, Esc.
 fn on_key(lab: LabState, ev: &web_sys::KeyboardEvent) {
     use wasm_bindgen::JsCast;
     let target = ev
@@ -124,7 +124,8 @@ fn on_key(lab: LabState, ev: &web_sys::KeyboardEvent) {
             if let Some(t) = k
                 .parse::<usize>()
                 .ok()
-                .and_then(|i| Tab::ALL.get(i.wrapping_sub(1)))
+                // 1–9, and 0 for the tenth.
+                .and_then(|i| Tab::ALL.get(if i == 0 { 9 } else { i - 1 }))
             {
                 lab.drawer.set(Some(*t));
             }
@@ -146,7 +147,7 @@ fn Help() -> impl IntoView {
                     <dt>"←"</dt><dd>"back one second (replayed exactly)"</dd>
                     <dt>"+ / -"</dt><dd>"faster / slower"</dd>
                     <dt>"D"</dt><dd>"open or close the panels"</dd>
-                    <dt>"1 – 9"</dt><dd>"Levels, Produce, Groups, Setup, Anomalies, Describe, Protocol, Calculator, Real Kafka"</dd>
+                    <dt>"1 – 9, 0"</dt><dd>"Levels, Produce, Groups, Setup, Anomalies, Describe, Protocol, Calculator, Real Kafka, Cluster"</dd>
                     <dt>"P"</dt><dd>"presentation mode"</dd>
                     <dt>"F"</dt><dd>"full screen"</dd>
                     <dt>"Esc"</dt><dd>"close the explanation, then the panels"</dd>

@@ -82,7 +82,8 @@ pub fn DescribePanel() -> impl IntoView {
                         "\tTopic: {}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}\n",
                         t.topic,
                         p.partition,
-                        p.leader,
+                        p.leader
+                            .map_or_else(|| "none".to_owned(), |b| b.to_string()),
                         join(&p.replicas),
                         join(&p.isr)
                     ));
@@ -108,7 +109,7 @@ pub fn DescribePanel() -> impl IntoView {
                 <code>"kafka-topics --bootstrap-server localhost:9092 --describe"</code>
             </h2>
             <pre class="lab-describe__out" data-testid="describe-topics" tabindex="0" aria-label="the topics' describe output; scroll sideways for every column">{move || topics.get()}</pre>
-            <p class="lab-hint">"One broker holds every replica in this lab, so each partition has one replica and the ISR is its leader. The TopicId and the Elr columns Kafka 4 prints are left out."</p>
+            <p class="lab-hint">"Leader none means the partition is offline. The TopicId and the Elr columns Kafka 4 prints are left out."</p>
             <p data-testid="coordinator">{coordinator}</p>
         </section>
         <section class="lab-panel lab-describe" aria-labelledby="describe-title">

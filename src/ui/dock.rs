@@ -164,12 +164,22 @@ fn anomaly_view(group: view::GroupId, index: usize) -> impl IntoView {
         let sim = l.sim();
         view::anomalies(sim, group).get(index).map(|a| {
             let records = a.count;
+            let (what, whose) = match a.kind {
+                view::AnomalyKind::LostBeforeLog => ("record #", ""),
+                view::AnomalyKind::AckedThenLost => ("offset ", " on the leader that died"),
+                _ => ("offset ", ""),
+            };
             let range = if a.first_offset == a.last_offset {
-                format!("{} offset {}", view::tp_name(sim, a.tp), a.first_offset)
+                format!(
+                    "{} {what}{}{whose}",
+                    view::tp_name(sim, a.tp),
+                    a.first_offset
+                )
             } else {
                 format!(
-                    "{} offsets {}–{}",
+                    "{} {}s {}–{}{whose}",
                     view::tp_name(sim, a.tp),
+                    what.trim_end_matches(['#', ' ']),
                     a.first_offset,
                     a.last_offset
                 )

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::calculator::Calculator;
+use super::cluster::ClusterPanel;
 use super::describe::DescribePanel;
 use super::groups::GroupsPanel;
 use super::levels::LevelsPanel;
@@ -55,6 +56,7 @@ pub fn Drawer() -> impl IntoView {
                             Tab::Protocol => view! { <ProtocolPanel/> }.into_any(),
                             Tab::Calculator => view! { <Calculator/> }.into_any(),
                             Tab::Reproduce => view! { <ReproducePanel/> }.into_any(),
+                            Tab::Cluster => view! { <ClusterPanel/> }.into_any(),
                         }}
                     </div>
                 </aside>
@@ -118,7 +120,7 @@ fn AnomaliesPanel() -> impl IntoView {
                                 view! {
                                     <li>
                                         <button
-                                            class=format!("lab-anomaly lab-anomaly--{}", kind.replace(' ', "-"))
+                                            class=format!("lab-anomaly lab-anomaly--{}", kind.replace(", ", "-").replace(' ', "-"))
                                             aria-pressed=move || (lab.selected_anomaly.get() == Some((lab.group.get(), i))).to_string()
                                             on:click=move |_| {
                                                 lab.selected_cell.set(None);

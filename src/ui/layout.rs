@@ -158,6 +158,8 @@ pub struct LaneModel {
     pub hw: u64,
     /// `leo − committed`.
     pub lag: Option<u64>,
+    /// With several brokers: `★b1` (its leader) or `offline`.
+    pub leader_note: Option<String>,
     /// Why it is empty, when it is.
     pub empty_reason: Option<String>,
 }
@@ -374,6 +376,10 @@ pub fn build_model(
                 leo: l.log_end_offset,
                 hw: l.high_watermark,
                 lag: l.lag,
+                leader_note: l.leader.map(|b| match b {
+                    Some(b) => format!("★b{}", b.0),
+                    None => "offline".to_owned(),
+                }),
                 empty_reason,
             });
             y += metrics.lane_h;

@@ -3,6 +3,7 @@
 
 mod app;
 mod calculator;
+mod cluster;
 mod describe;
 mod dock;
 mod drawer;

@@ -87,6 +87,27 @@ const FIELDS: &[(&str, Input, &str)] = &[
     ),
     ("partitions", Input::Text, "lab: partitions of topic orders"),
     (
+        "brokers",
+        Input::Text,
+        "lab: brokers in the cluster, 1 to 9",
+    ),
+    (
+        "replication.factor",
+        Input::Text,
+        "copies of each partition, capped by the brokers (Kafka's default.replication.factor: 1)",
+    ),
+    (
+        "min.insync.replicas",
+        Input::Text,
+        "acks=all writes need this many in-sync replicas (Kafka's default: 1)",
+    ),
+    (
+        "unclean.leader.election.enable",
+        Input::Choice(&["false", "true"]),
+        "true lets an out-of-sync replica lead, and its missing records are lost",
+    ),
+    ("replica.lag.time.max.ms", Input::Text, ""),
+    (
         "rate",
         Input::Text,
         "lab: records per second from producer-1",

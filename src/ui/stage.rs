@@ -22,6 +22,7 @@ pub fn Stage() -> impl IntoView {
             let focus = selected.and_then(|(g, i)| {
                 view::anomalies(sim, g)
                     .get(i)
+                    .filter(|a| a.kind.in_log())
                     .map(|a| (a.tp, a.first_offset, a.last_offset))
             });
             build_model(sim, group, focus)
@@ -239,12 +240,28 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
     };
     let span_x = move || span().map_or(0.0, |(c, _)| slot_x(c) + 3.0);
     let span_w = move || span().map_or(0.0, |(c, p)| (slot_x(p) - slot_x(c)).max(0.0));
-    let leo = move || lane.with(|l| l.as_ref().map_or(0, |l| l.leo));
+    // The high watermark shows when it trails the log end (replicas still fetching).
+    let leo = move || {
+        lane.with(|l| {
+            l.as_ref().map_or_else(String::new, |l| {
+                if l.hw < l.leo {
+                    format!("LEO {} HW {}", l.leo, l.hw)
+                } else {
+                    format!("LEO {}", l.leo)
+                }
+            })
+        })
+    };
     let lag = move || {
         lane.with(|l| {
-            l.as_ref()
+            let l = l.as_ref();
+            let lag = l
                 .and_then(|l| l.lag)
-                .map_or("lag –".to_owned(), |lag| format!("lag {lag}"))
+                .map_or("lag –".to_owned(), |lag| format!("lag {lag}"));
+            match l.and_then(|l| l.leader_note.as_ref()) {
+                Some(note) => format!("{lag} · {note}"),
+                None => lag,
+            }
         })
     };
     let empty = move || lane.with(|l| l.as_ref().and_then(|l| l.empty_reason.clone()));
@@ -264,7 +281,7 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
             </rect>
             {committed}
             {position}
-            <text class="lab-lane__info" x=end + 6.0 y=y + cell / 2.0 - 2.0 data-testid=format!("lane-leo-p{p}")>{move || format!("LEO {}", leo())}</text>
+            <text class="lab-lane__info" x=end + 6.0 y=y + cell / 2.0 - 2.0 data-testid=format!("lane-leo-p{p}")>{leo}</text>
             <text class="lab-lane__info lab-lane__info--lag" x=end + 6.0 y=y + cell / 2.0 + 18.0 data-testid=format!("lane-lag-p{p}")>{lag}</text>
         </g>
     }

@@ -79,11 +79,13 @@ pub enum Tab {
     Calculator,
     /// The same setup on a real cluster.
     Reproduce,
+    /// Brokers, replicas, leaders and the ISR.
+    Cluster,
 }
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 9] = [
+    pub const ALL: [Tab; 10] = [
         Tab::Levels,
         Tab::Produce,
         Tab::Groups,
@@ -93,6 +95,7 @@ impl Tab {
         Tab::Protocol,
         Tab::Calculator,
         Tab::Reproduce,
+        Tab::Cluster,
     ];
 
     /// Its label.
@@ -107,6 +110,7 @@ impl Tab {
             Tab::Protocol => "Protocol",
             Tab::Calculator => "Calculator",
             Tab::Reproduce => "Real Kafka",
+            Tab::Cluster => "Cluster",
         }
     }
 
@@ -122,6 +126,7 @@ impl Tab {
             Tab::Protocol => "protocol",
             Tab::Calculator => "calculator",
             Tab::Reproduce => "reproduce",
+            Tab::Cluster => "cluster",
         }
     }
 }
