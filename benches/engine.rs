@@ -25,7 +25,29 @@ mod engine {
     /// processing every record, the ledger tracking each one.
     #[divan::bench(sample_count = 5)]
     fn engine_1m_records_12_partitions_2_groups_of_3() -> u64 {
-        let mut sim = Sim::with_topic("orders", 12, 42).unwrap();
+        run_1m(Sim::with_topic("orders", 12, 42).unwrap())
+    }
+
+    /// The same load on 3 brokers with replication factor 3: two followers fetch every
+    /// record and `acks=all` waits for them (the cost of replication, against the run above).
+    #[divan::bench(sample_count = 5)]
+    fn engine_1m_records_rf3_on_3_brokers() -> u64 {
+        let replication = kafka_lab::engine::replication::ReplicationConfig {
+            brokers: 3,
+            default_replication_factor: 3,
+            ..Default::default()
+        };
+        let mut sim = Sim::with_replication(42, replication);
+        sim.apply(Command::CreateTopic {
+            name: "orders".into(),
+            partitions: 12,
+            config: Default::default(),
+        })
+        .unwrap();
+        run_1m(sim)
+    }
+
+    fn run_1m(mut sim: Sim) -> u64 {
         for g in 0..2 {
             let config = GroupConfig {
                 auto_offset_reset: AutoOffsetReset::Earliest,

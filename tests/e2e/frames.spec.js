@@ -77,6 +77,24 @@ test('frame times under load, and seeks on a million-record session @benchmark',
   result.loaded_virtual_time = await page.getByTestId('time').textContent();
   result.loaded_p95_over_idle = result.loaded.p95_ms / result.idle.p95_ms;
 
+  // The same load on 9 brokers with replication factor 3 (followers fetching, acks=all
+  // waiting for them), with the Cluster panel open.
+  const cluster = { brokers: 9, default_replication_factor: 3 };
+  await load(page, { partitions: 12, rate_per_sec: 1000, keys: 1000, consumers: 6, cluster }, 2, 6);
+  await page.getByTestId('advance-1s').click();
+  await page.getByTestId('drawer-toggle').click();
+  await page.getByTestId('tab-cluster').click();
+  await expect(page.getByTestId('cluster-summary')).toContainText('9 brokers');
+  result.idle_9_brokers = summary(await frames(page, 10_000));
+  await page.getByTestId('speed').selectOption('6'); // 100×
+  await page.getByTestId('play').click();
+  const loaded9 = await frames(page, 10_000);
+  await page.getByTestId('play').click();
+  result.loaded_9_brokers = summary(loaded9);
+  result.loaded_9_brokers_virtual_time = await page.getByTestId('time').textContent();
+  result.loaded_9_brokers_p95_over_idle = result.loaded_9_brokers.p95_ms / result.idle.p95_ms;
+  await page.getByTestId('drawer-close').click();
+
   // A million records: 10,000 records/s for 100 s of virtual time, no consumers.
   await load(page, { partitions: 12, rate_per_sec: 10000, keys: 1000, consumers: 0 }, 0, 0);
   const t0 = Date.now();
