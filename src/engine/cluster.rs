@@ -147,6 +147,11 @@ pub struct Cluster {
     /// The controller's own random source for replica placement (Kafka's is unseeded;
     /// the lab's is seeded from the scenario, apart from the simulation's RNG).
     placer_rng: Rng,
+    /// The partitions of `__consumer_offsets` (hidden from the topic list): their leaders
+    /// are the group coordinators.
+    offsets: Vec<PartitionState>,
+    /// Each group's partition of `__consumer_offsets`, by group index.
+    group_partitions: Vec<u32>,
 }
 
 impl Default for Cluster {
@@ -169,12 +174,58 @@ impl Cluster {
                 .brokers
                 .clamp(1, super::replication::MAX_BROKERS),
         );
+        // `__consumer_offsets`: 50 partitions, `offsets.topic.replication.factor` 3 (capped
+        // by the brokers), each on consecutive brokers of the ring.
+        let rf = brokers.min(OFFSETS_TOPIC_REPLICATION_FACTOR);
+        let offsets = (0..OFFSETS_TOPIC_PARTITIONS as usize)
+            .map(|k| {
+                let replicas = (0..rf)
+                    .map(|i| BrokerId(((k + i) % brokers) as u16))
+                    .collect();
+                PartitionState::new(replicas, |_| true)
+            })
+            .collect();
         Cluster {
             topics: Vec::new(),
             replication,
             live: vec![true; brokers],
             placer_rng: Rng::new(seed ^ 0x005e_ed0f_c017_0011),
+            offsets,
+            group_partitions: Vec::new(),
         }
+    }
+
+    /// Notes which partition of `__consumer_offsets` holds a new group.
+    pub fn register_group(&mut self, id: GroupId, name: &str) {
+        if self.group_partitions.len() <= id.index() {
+            self.group_partitions.resize(id.index() + 1, 0);
+        }
+        self.group_partitions[id.index()] = offsets_partition_for(name, OFFSETS_TOPIC_PARTITIONS);
+    }
+
+    /// A group's partition of `__consumer_offsets`.
+    pub fn group_partition(&self, id: GroupId) -> u32 {
+        self.group_partitions.get(id.index()).copied().unwrap_or(0)
+    }
+
+    /// Every partition of `__consumer_offsets`, by number.
+    pub fn offsets_partitions(&self) -> &[PartitionState] {
+        &self.offsets
+    }
+
+    /// A partition of `__consumer_offsets`, to change (the controller's write path).
+    pub fn offsets_partition_mut(&mut self, k: u32) -> Option<&mut PartitionState> {
+        self.offsets.get_mut(k as usize)
+    }
+
+    /// The groups held by partition `k` of `__consumer_offsets`.
+    pub fn groups_on(&self, k: u32) -> Vec<GroupId> {
+        self.group_partitions
+            .iter()
+            .enumerate()
+            .filter(|(_, &p)| p == k)
+            .map(|(g, _)| GroupId(g as u16))
+            .collect()
     }
 
     /// How many brokers the cluster has.
@@ -296,9 +347,11 @@ impl Cluster {
     }
 
     /// The broker that coordinates a group: the leader of the group's partition of
-    /// `__consumer_offsets` ([`offsets_partition_for`]). With one broker, broker 0.
-    pub fn coordinator(&self, _group: GroupId) -> BrokerId {
-        BrokerId(0)
+    /// `__consumer_offsets` ([`offsets_partition_for`]); `None` while it has no leader.
+    pub fn coordinator(&self, group: GroupId) -> Option<BrokerId> {
+        self.offsets
+            .get(self.group_partition(group) as usize)?
+            .leader
     }
 
     /// Every replica of a partition, in assignment order.
@@ -460,6 +513,8 @@ fn invalid(name: &str, reason: &str) -> EngineError {
 
 /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` (Kafka's default).
 pub const OFFSETS_TOPIC_PARTITIONS: u32 = 50;
+/// `offsets.topic.replication.factor` (Kafka's default; capped by the brokers here).
+pub const OFFSETS_TOPIC_REPLICATION_FACTOR: usize = 3;
 
 /// The partition of `__consumer_offsets` that holds a group's offsets; its leader is the
 /// group's coordinator. Kafka takes `Utils.abs(groupId.hashCode()) % partitions`

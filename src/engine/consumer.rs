@@ -159,7 +159,14 @@ pub struct Consumer {
     pub status: ConsumerStatus,
     incarnation: u32,
     coordinator: Option<BrokerId>,
+    /// The coordinator it last knew (its connection carries this client's fetches too when
+    /// the coordinator leads their partitions).
+    last_coordinator: Option<BrokerId>,
     find_in_flight: bool,
+    /// The broker asked FindCoordinator.
+    find_target: Option<BrokerId>,
+    /// Which broker to ask first next time (moves on after a failure).
+    bootstrap_cursor: u32,
     /// Where it is in the group protocol.
     pub member_state: MemberState,
     /// The member id the coordinator gave it (empty: none).
@@ -235,6 +242,9 @@ impl Consumer {
             status: ConsumerStatus::Closed,
             incarnation: 0,
             coordinator: None,
+            last_coordinator: None,
+            find_target: None,
+            bootstrap_cursor: 0,
             find_in_flight: false,
             member_state: MemberState::Unjoined,
             member_id: String::new(),
@@ -641,7 +651,13 @@ impl Consumer {
         if self.coordinator.is_none() {
             if !self.find_in_flight {
                 self.find_in_flight = true;
-                let bootstrap = BrokerId(0);
+                // Any live broker answers FindCoordinator; the next one after a failure.
+                let n = ctx.cluster.broker_count().max(1);
+                let bootstrap = (0..n)
+                    .map(|i| BrokerId(((self.bootstrap_cursor as usize + i) % n) as u16))
+                    .find(|&b| ctx.cluster.is_live(b))
+                    .unwrap_or(BrokerId(0));
+                self.find_target = Some(bootstrap);
                 self.send(
                     ctx,
                     bootstrap,
@@ -916,6 +932,10 @@ impl Consumer {
                     self.reset_generation(error == KafkaError::UnknownMemberId);
                     CommitError::CommitFailed
                 }
+                KafkaError::NotCoordinator => {
+                    self.coordinator_unknown(ctx);
+                    CommitError::CommitFailed
+                }
                 _ => CommitError::CommitFailed,
             };
             self.event(
@@ -1114,11 +1134,21 @@ impl Consumer {
         self.wake_if_polling(ctx);
     }
 
-    /// The broker went down: the fetch in flight to it is gone; back off before the next.
+    /// The broker went down: the fetch in flight to it is gone (back off before the
+    /// next); if it was the coordinator, or the broker asked for it, look it up again.
     pub fn broker_down(&mut self, ctx: &mut Ctx, broker: BrokerId) {
         if self.fetch_in_flight.remove(&broker).is_some() {
             self.fetch_backoff_until
                 .insert(broker, ctx.now_ms + RETRY_BACKOFF_MS);
+        }
+        if self.find_target == Some(broker) {
+            self.find_in_flight = false;
+            self.find_target = None;
+            self.request_sent_ms = None;
+            self.bootstrap_cursor = self.bootstrap_cursor.wrapping_add(1);
+        }
+        if self.coordinator == Some(broker) {
+            self.coordinator_unknown(ctx);
         }
     }
 
@@ -1242,6 +1272,10 @@ impl Consumer {
         self.request_sent_ms = None;
         match error {
             KafkaError::None => {}
+            KafkaError::NotCoordinator => {
+                self.coordinator_unknown(ctx);
+                return;
+            }
             KafkaError::MemberIdRequired => {
                 self.member_id = member_id;
                 self.send_join(ctx);
@@ -1291,6 +1325,7 @@ impl Consumer {
         }
         self.request_sent_ms = None;
         match error {
+            KafkaError::NotCoordinator => self.coordinator_unknown(ctx),
             KafkaError::None => {
                 self.member_state = MemberState::Stable;
                 self.pending_assignment = Some(assignment);
@@ -1377,17 +1412,18 @@ impl Consumer {
             self.next_heartbeat_ms = None;
             return;
         }
-        if self.request_timed_out(ctx) {
-            return;
-        }
+        let backoff = ctx.now_ms + RETRY_BACKOFF_MS;
         let session = self.config.session_timeout_ms;
-        if ctx.now_ms >= self.last_heartbeat_ok_ms.saturating_add(session) {
+        // The thread's loop: the coordinator first (the poll loop looks it up), then the
+        // session, then a heartbeat when due; it keeps running through a lost coordinator.
+        let next = if self.request_timed_out(ctx) || self.coordinator.is_none() {
+            backoff
+        } else if ctx.now_ms >= self.last_heartbeat_ok_ms.saturating_add(session) {
             // Heartbeat.sessionTimeoutExpired: the coordinator is unreachable.
             self.coordinator_unknown(ctx);
-            return;
-        }
-        let next = if self.heartbeat_in_flight {
-            ctx.now_ms + RETRY_BACKOFF_MS
+            backoff
+        } else if self.heartbeat_in_flight {
+            backoff
         } else {
             self.heartbeat_in_flight = true;
             self.last_heartbeat_sent_ms = ctx.now_ms;
@@ -1419,6 +1455,7 @@ impl Consumer {
                 }
             }
             KafkaError::FencedInstanceId => self.fail(ctx, "FencedInstanceIdException".into()),
+            KafkaError::NotCoordinator => self.coordinator_unknown(ctx),
             KafkaError::UnknownMemberId | KafkaError::IllegalGeneration => {
                 if matches!(
                     self.member_state,
@@ -1480,7 +1517,9 @@ impl Consumer {
         self.request_sent_ms = None;
         self.offsets_in_flight = false;
         self.resolving.retain(|_, s| s.is_some());
-        self.fetch_in_flight.clear();
+        if let Some(c) = self.last_coordinator {
+            self.fetch_in_flight.remove(&c);
+        }
         if self.member_state != MemberState::Stable {
             self.member_state = MemberState::Unjoined;
             self.rejoin_needed = true;
@@ -1503,8 +1542,15 @@ impl Consumer {
         match msg {
             Msg::FindCoordinatorResponse { coordinator, .. } => {
                 self.find_in_flight = false;
+                self.find_target = None;
                 self.request_sent_ms = None;
-                self.coordinator = Some(coordinator);
+                // COORDINATOR_NOT_AVAILABLE: the next poll asks again.
+                self.coordinator = coordinator;
+                if coordinator.is_some() {
+                    self.last_coordinator = coordinator;
+                    // AbstractCoordinator: a found coordinator restarts the session clock.
+                    self.last_heartbeat_ok_ms = ctx.now_ms;
+                }
                 self.wake_if_polling(ctx);
             }
             Msg::JoinGroupResponse {

@@ -284,6 +284,36 @@ impl Coordinator {
         self.groups[id.index()] = Some(CoordGroup::new(id, name));
     }
 
+    /// Gives up a group (its `__consumer_offsets` partition moved away).
+    pub fn take_group(&mut self, id: GroupId) -> Option<CoordGroup> {
+        self.groups.get_mut(id.index())?.take()
+    }
+
+    /// Takes over a group, as `GroupMetadataManager` loads it from `__consumer_offsets`:
+    /// members, generation and committed offsets as written; every member's session starts
+    /// again now, and a rebalance under way gets its timeout here.
+    pub fn load_group(&mut self, ctx: &mut Ctx, mut g: CoordGroup) {
+        let broker = self.broker;
+        let id = g.id;
+        for m in g.members.values_mut() {
+            m.heartbeat_deadline_ms = ctx.now_ms + m.session_timeout_ms;
+            m.expiry_timer_at = None;
+            arm_expiry(ctx, broker, id, m);
+        }
+        if g.state == GroupState::PreparingRebalance {
+            let token = g.rebalance_token;
+            ctx.out.timer(
+                ctx.now_ms.saturating_add(g.rebalance_timeout_ms()),
+                self.node(),
+                Timer::Coordinator(CoordinatorTimer::RebalanceTimeout { group: id, token }),
+            );
+        }
+        if self.groups.len() <= id.index() {
+            self.groups.resize_with(id.index() + 1, || None);
+        }
+        self.groups[id.index()] = Some(g);
+    }
+
     /// A group it coordinates.
     pub fn group(&self, id: GroupId) -> Option<&CoordGroup> {
         self.groups.get(id.index())?.as_ref()
@@ -307,6 +337,13 @@ impl Coordinator {
         let Some(client) = from.consumer() else {
             return;
         };
+        if let Some(group) = msg.group() {
+            let mine = ctx.cluster.coordinator(group) == Some(self.broker);
+            if !mine && !matches!(msg, Msg::FindCoordinator { .. }) {
+                self.not_coordinator(ctx, from, msg);
+                return;
+            }
+        }
         match msg {
             Msg::FindCoordinator { group } => {
                 let coordinator = ctx.cluster.coordinator(group);
@@ -445,6 +482,41 @@ impl Coordinator {
             }
             _ => {}
         }
+    }
+
+    /// NOT_COORDINATOR for a request about a group this broker does not coordinate (a
+    /// client with a stale coordinator): it looks the coordinator up again.
+    fn not_coordinator(&self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
+        let error = KafkaError::NotCoordinator;
+        let reply = match msg {
+            Msg::JoinGroup {
+                group, member_id, ..
+            } => Msg::JoinGroupResponse {
+                group,
+                error,
+                generation: -1,
+                protocol: None,
+                leader: String::new(),
+                member_id,
+                members: Vec::new(),
+                skip_assignment: false,
+            },
+            Msg::SyncGroup { group, .. } => Msg::SyncGroupResponse {
+                group,
+                error,
+                assignment: Vec::new(),
+            },
+            Msg::Heartbeat { group, .. } => Msg::HeartbeatResponse { group, error },
+            Msg::OffsetCommit {
+                group, request_id, ..
+            } => Msg::OffsetCommitResponse {
+                group,
+                request_id,
+                error,
+            },
+            _ => return,
+        };
+        ctx.out.send(self.node(), from, reply);
     }
 
     /// GMM `classicGroupJoin`.

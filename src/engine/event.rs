@@ -179,6 +179,13 @@ pub enum BrokerEvent {
         /// The ISR now.
         to: Vec<BrokerId>,
     },
+    /// A group's coordinator moved with its `__consumer_offsets` partition's leader.
+    CoordinatorMoved {
+        /// The group.
+        group: GroupId,
+        /// The new coordinator (`None`: none for now).
+        to: Option<BrokerId>,
+    },
     /// A returning replica truncated its log to where it diverged from the leader's
     /// (KIP-101/KIP-279) and dropped these records.
     Truncated {

@@ -357,6 +357,7 @@ pub fn event_kind(e: &Event) -> &'static str {
             BrokerEvent::LeaderElected { .. } => "LeaderElected",
             BrokerEvent::IsrChanged { .. } => "IsrChanged",
             BrokerEvent::Truncated { .. } => "Truncated",
+            BrokerEvent::CoordinatorMoved { .. } => "CoordinatorMoved",
         },
         Event::Producer { event, .. } => match event {
             ProducerEvent::Sent { .. } => "Sent",
@@ -443,6 +444,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "LeaderElected",
     "IsrChanged",
     "Truncated",
+    "CoordinatorMoved",
     "NOT_LEADER_OR_FOLLOWER",
     "NOT_ENOUGH_REPLICAS",
     "NOT_ENOUGH_REPLICAS_AFTER_APPEND",

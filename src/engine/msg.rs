@@ -59,6 +59,8 @@ pub enum KafkaError {
     NetworkException,
     /// `FENCED_LEADER_EPOCH`: the request's leader epoch is older than the broker's.
     FencedLeaderEpoch,
+    /// `NOT_COORDINATOR`: this broker does not coordinate the group (any more).
+    NotCoordinator,
 }
 
 impl KafkaError {
@@ -83,6 +85,7 @@ impl KafkaError {
             KafkaError::RequestTimedOut => "REQUEST_TIMED_OUT",
             KafkaError::NetworkException => "NETWORK_EXCEPTION",
             KafkaError::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
+            KafkaError::NotCoordinator => "NOT_COORDINATOR",
         }
     }
 }
@@ -278,7 +281,7 @@ pub enum Msg {
         /// The group.
         group: GroupId,
         /// Its coordinator.
-        coordinator: BrokerId,
+        coordinator: Option<BrokerId>,
     },
     /// `JoinGroup`.
     JoinGroup {
@@ -438,6 +441,20 @@ impl Msg {
             Msg::OffsetFetch { .. } => "OffsetFetch",
             Msg::OffsetFetchResponse { .. } => "OffsetFetch response",
             Msg::LeaveGroup { .. } => "LeaveGroup",
+        }
+    }
+
+    /// The group a coordinator request is about.
+    pub fn group(&self) -> Option<GroupId> {
+        match self {
+            Msg::FindCoordinator { group }
+            | Msg::JoinGroup { group, .. }
+            | Msg::SyncGroup { group, .. }
+            | Msg::Heartbeat { group, .. }
+            | Msg::OffsetCommit { group, .. }
+            | Msg::OffsetFetch { group, .. }
+            | Msg::LeaveGroup { group, .. } => Some(*group),
+            _ => None,
         }
     }
 

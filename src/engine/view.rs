@@ -520,14 +520,18 @@ pub fn describe_topics(sim: &Sim) -> Vec<TopicDescription> {
         .collect()
 }
 
-/// Where a group's coordinator lives: the broker, and the partition of
-/// `__consumer_offsets` it leads for this group (`Utils.abs(hashCode) % 50`).
-pub fn coordinator(sim: &Sim, group: GroupId) -> (u32, u32) {
+/// Where a group's coordinator lives: the broker (`None` while its partition has no
+/// leader), and the partition of `__consumer_offsets` it leads for this group
+/// (`Utils.abs(hashCode) % 50`).
+pub fn coordinator(sim: &Sim, group: GroupId) -> (Option<u32>, u32) {
     let name = group_name(sim, group);
     let partition =
         super::cluster::offsets_partition_for(&name, super::cluster::OFFSETS_TOPIC_PARTITIONS);
     (
-        u32::from(sim.world().cluster.coordinator(group).0),
+        sim.world()
+            .cluster
+            .coordinator(group)
+            .map(|b| u32::from(b.0)),
         partition,
     )
 }
@@ -1031,6 +1035,10 @@ pub fn broker_event_words(broker: BrokerId, event: &super::event::BrokerEvent) -
                 format!("broker {} leads p{} after {how}{lost}", l.0, tp.p())
             }
         },
+        B::CoordinatorMoved { to, .. } => match to {
+            Some(t) => format!("the group's coordinator moved to broker {}", t.0),
+            None => "the group has no coordinator until a replica of its offsets partition is back".into(),
+        },
         B::IsrChanged { tp, to, .. } => format!(
             "the ISR of p{} is now {}",
             tp.p(),
@@ -1060,6 +1068,8 @@ pub struct BrokerView {
     pub registered: bool,
     /// Partitions it leads.
     pub leads: u32,
+    /// The groups it coordinates (it leads their `__consumer_offsets` partitions).
+    pub coordinates: Vec<String>,
 }
 
 /// One replica of one partition.
@@ -1148,6 +1158,12 @@ pub fn cluster(sim: &Sim) -> ClusterView {
             alive: b.alive,
             registered: c.is_live(b.id),
             leads: partitions.iter().filter(|p| p.leader == Some(b.id)).count() as u32,
+            coordinates: world
+                .groups
+                .iter()
+                .filter(|g| c.coordinator(g.id) == Some(b.id))
+                .map(|g| g.name.clone())
+                .collect(),
         })
         .collect();
     ClusterView {

@@ -124,10 +124,13 @@ impl World {
         let brokers = (0..cluster.broker_count())
             .map(|b| Broker::new(BrokerId(b as u16)))
             .collect();
+        let coordinators = (0..cluster.broker_count())
+            .map(|b| Coordinator::new(BrokerId(b as u16)))
+            .collect();
         World {
             cluster,
             brokers,
-            coordinators: vec![Coordinator::new(BrokerId(0))],
+            coordinators,
             producers: Vec::new(),
             groups: Vec::new(),
             keys: KeyTable::default(),
@@ -227,7 +230,8 @@ impl World {
                 }
             }
             (NodeId::Broker(b), Timer::Coordinator(t)) => {
-                if let Some(c) = self.coordinators.get_mut(b.index()) {
+                let alive = self.brokers.get(b.index()).is_some_and(|x| x.alive);
+                if let Some(c) = self.coordinators.get_mut(b.index()).filter(|_| alive) {
                     c.on_timer(&mut ctx!(env, self), t);
                 }
             }
@@ -294,7 +298,10 @@ impl World {
                 topics,
             } => {
                 let id = GroupId(self.groups.len() as u16);
-                for c in &mut self.coordinators {
+                self.cluster.register_group(id, &group_id);
+                // Only its coordinator holds a group (it moves with its partition).
+                let at = self.cluster.coordinator(id).unwrap_or(BrokerId(0));
+                if let Some(c) = self.coordinators.get_mut(at.index()) {
                     c.add_group(id, &group_id);
                 }
                 self.groups.push(GroupClients {
@@ -563,25 +570,69 @@ impl World {
 // ---- brokers: life and death, and the light KRaft controller ---------------------------
 
 impl World {
-    /// False when `to` is a dead broker and `msg` is not for its group coordinator (the
-    /// lab keeps coordinators out of broker failures; the UI says so).
-    pub fn accepts(&self, to: NodeId, msg: &Msg) -> bool {
+    /// False when `to` is a dead broker (its coordinator died with it).
+    pub fn accepts(&self, to: NodeId, _msg: &Msg) -> bool {
         match to {
-            NodeId::Broker(b) => {
-                msg.for_coordinator() || self.brokers.get(b.index()).is_some_and(|b| b.alive)
-            }
+            NodeId::Broker(b) => self.brokers.get(b.index()).is_some_and(|b| b.alive),
             _ => true,
         }
     }
 
-    /// False when `from` is a dead broker and `msg` is its own (not its coordinator's):
-    /// a crash drops what was still queued on its connections.
-    pub fn still_sending(&self, from: NodeId, msg: &Msg) -> bool {
+    /// False when `from` is a dead broker: a crash drops what was still queued on its
+    /// connections.
+    pub fn still_sending(&self, from: NodeId, _msg: &Msg) -> bool {
         match from {
-            NodeId::Broker(b) => {
-                msg.from_coordinator() || self.brokers.get(b.index()).is_some_and(|b| b.alive)
-            }
+            NodeId::Broker(b) => self.brokers.get(b.index()).is_some_and(|b| b.alive),
             _ => true,
+        }
+    }
+
+    /// Moves the groups of partition `k` of `__consumer_offsets` to its new leader, which
+    /// loads them as written there (the lab treats the offsets topic as always in sync).
+    fn move_coordinator(&mut self, env: &mut Env, k: u32, from: Option<BrokerId>) {
+        let to = self.cluster.offsets_partitions()[k as usize].leader;
+        for group in self.cluster.groups_on(k) {
+            let state = self
+                .coordinators
+                .iter_mut()
+                .find_map(|c| c.take_group(group));
+            let Some(state) = state else {
+                continue;
+            };
+            let target = to.or(from).unwrap_or(BrokerId(0));
+            if let Some(c) = self.coordinators.get_mut(target.index()) {
+                c.load_group(&mut ctx!(env, self), state);
+            }
+            env.out.event(Event::Broker {
+                at_ms: env.now_ms,
+                broker: target,
+                event: BrokerEvent::CoordinatorMoved { group, to },
+            });
+        }
+    }
+
+    /// The controller's change to `__consumer_offsets` when broker `b` is fenced (`fence`)
+    /// or comes back (`elect` for partitions without a leader).
+    fn offsets_failover(&mut self, env: &mut Env, b: BrokerId, fenced: bool) {
+        let live: Vec<bool> = (0..self.brokers.len())
+            .map(|i| self.cluster.is_live(BrokerId(i as u16)))
+            .collect();
+        for k in 0..super::cluster::OFFSETS_TOPIC_PARTITIONS {
+            let Some(state) = self.cluster.offsets_partition_mut(k) else {
+                continue;
+            };
+            if !state.replicas.contains(&b) {
+                continue;
+            }
+            let before = state.leader;
+            if fenced {
+                replication::fence(state, b, |x| live[x.index()], false);
+            } else if state.leader.is_none() {
+                replication::elect(state, |x| live[x.index()], false);
+            }
+            if state.leader != before {
+                self.move_coordinator(env, k, before);
+            }
         }
     }
 
@@ -685,6 +736,16 @@ impl World {
             broker: b,
             event: BrokerEvent::Restarted,
         });
+        // Its coordinator starts empty and loads the groups it still leads from the log.
+        let held: Vec<GroupId> = (0..self.groups.len())
+            .map(|g| GroupId(g as u16))
+            .filter(|&g| self.cluster.coordinator(g) == Some(b))
+            .collect();
+        for g in held {
+            if let Some(state) = self.coordinators[b.index()].take_group(g) {
+                self.coordinators[b.index()].load_group(&mut ctx!(env, self), state);
+            }
+        }
         if !self.cluster.is_live(b) {
             self.cluster.set_live(b, true);
             env.out.event(Event::Broker {
@@ -693,6 +754,7 @@ impl World {
                 event: BrokerEvent::Unfenced,
             });
         }
+        self.offsets_failover(env, b, false);
         let unclean = self.cluster.replication.unclean_leader_election_enable;
         for tp in self.cluster.all_partitions() {
             let Some(state) = self.cluster.state(tp) else {
@@ -742,6 +804,7 @@ impl World {
             broker: b,
             event: BrokerEvent::Fenced,
         });
+        self.offsets_failover(env, b, true);
         let unclean = self.cluster.replication.unclean_leader_election_enable;
         let live: Vec<bool> = (0..self.brokers.len())
             .map(|i| self.cluster.is_live(BrokerId(i as u16)))

@@ -35,7 +35,7 @@ pub fn ClusterPanel() -> impl IntoView {
                 </button>
             </div>
             <p class="lab-hint">
-                "Simplified: the controller answers at once and clients see new leaders at once; group coordinators keep working when their broker is down."
+                "Simplified: the controller answers at once and clients see new leaders at once; a group's coordinator moves with its __consumer_offsets partition, which is always in sync."
             </p>
         </section>
     }
@@ -86,6 +86,8 @@ fn grid(m: &ClusterView, act: impl Fn(Command) + Copy + 'static) -> impl IntoVie
                 _ => "running",
             };
             let alive = b.alive;
+            let coordinates = (!b.coordinates.is_empty())
+                .then(|| format!("coordinator of {}", b.coordinates.join(", ")));
             let cut = move |slow: bool| {
                 let (all, brokers) = lab.with_untracked(|l| view::nodes_around(l.sim(), id));
                 act(if slow {
@@ -104,6 +106,7 @@ fn grid(m: &ClusterView, act: impl Fn(Command) + Copy + 'static) -> impl IntoVie
                 <div class=format!("lab-broker lab-broker--{state}") data-testid=format!("broker-{}", id.0)>
                     <strong>{format!("broker {}", id.0)}</strong>
                     <span class="lab-broker__status">{status}</span>
+                    {coordinates.map(|c| view! { <span class="lab-broker__status" data-testid=format!("coordinates-{}", id.0)>{c}</span> })}
                     <span class="lab-broker__actions">
                         {if alive {
                             view! {

@@ -97,10 +97,16 @@ pub fn DescribePanel() -> impl IntoView {
             let group = lab.group.get();
             let name = view::group_name(l.sim(), group);
             let (broker, partition) = view::coordinator(l.sim(), group);
-            format!(
-                "The coordinator of {name} is broker {broker}, the leader of \
-                 __consumer_offsets partition {partition} (Utils.abs(\"{name}\".hashCode()) % 50)."
-            )
+            match broker {
+                Some(broker) => format!(
+                    "The coordinator of {name} is broker {broker}, the leader of \
+                     __consumer_offsets partition {partition} (Utils.abs(\"{name}\".hashCode()) % 50)."
+                ),
+                None => format!(
+                    "{name} has no coordinator now: __consumer_offsets partition {partition} \
+                     (Utils.abs(\"{name}\".hashCode()) % 50) has no live replica to lead it."
+                ),
+            }
         })
     };
     view! {

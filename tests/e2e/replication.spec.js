@@ -23,8 +23,9 @@ test('a leader killed in the page: a new leader, and acknowledged records lost w
   await setConfig(page, 'replication.factor', '3');
   await setConfig(page, 'producer.acks', '1');
   await advance(page, 10);
-  await openTab(page, 'cluster');
-  const p0 = page.getByTestId('cluster');
+  // Key 0 opens the Cluster panel.
+  await page.keyboard.press('0');
+  await expect(page.getByTestId('tab-cluster')).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('cluster-summary')).toContainText('3 brokers (3 running)');
   // Broker 1 leads p0 with this seed; its row shows the leader star.
   await expect(page.locator('[data-testid="cluster"] .lab-replica--leader')).toHaveCount(3);
@@ -54,6 +55,9 @@ test('a leader killed in the page: a new leader, and acknowledged records lost w
   await expect(page.getByTestId('broker-1')).toContainText('fenced');
   const now = await leaderOfP0();
   expect([0, 2]).toContain(now);
+  // payments lives on __consumer_offsets partition 13, led by broker 1 until it died: its
+  // coordinator moved with the partition's leadership.
+  await expect(page.getByTestId('coordinates-2')).toContainText('payments');
   await snap(page, 'cluster-failover');
   // The ledger: acknowledged, then lost, with the election in its causes.
   await openTab(page, 'anomalies');
@@ -67,4 +71,5 @@ test('a leader killed in the page: a new leader, and acknowledged records lost w
   // kafka-topics --describe prints the new leader and the shrunken ISR.
   await openTab(page, 'describe');
   await expect(page.getByTestId('describe-topics')).toContainText(`Partition: 0\tLeader: ${now}\tReplicas: 1,2,0\tIsr: `);
+  await expect(page.getByTestId('coordinator')).toContainText('is broker 2');
 });

@@ -758,3 +758,56 @@ fn random_single_broker_faults_lose_no_acknowledged_record_with_acks_all() {
     let losing = seeds.clone().find(|&seed| fault_run(seed, Acks::One) > 0);
     assert!(losing.is_some(), "acks=1 under the same faults loses some");
 }
+
+/// GroupCoordinatorService: a group's coordinator is the leader of its `__consumer_offsets`
+/// partition. When that broker dies, the controller moves the partition's leadership, the
+/// new leader loads the group (members, generation, committed offsets), and the consumers
+/// find it (FindCoordinator after their requests fail) and carry on without losing their
+/// committed offsets.
+#[test]
+fn the_coordinator_moves_with_its_offsets_partition_and_the_group_recovers() {
+    let mut sim = cluster(9, 3, 3, 1, Acks::All, 20, 2);
+    run_checked(&mut sim, 15_000);
+    let group = G0;
+    let before = sim
+        .world()
+        .cluster
+        .coordinator(group)
+        .expect("a coordinator");
+    let committed_before: u64 = super::coordinator_group(&sim, group)
+        .committed
+        .values()
+        .map(|c| c.offset)
+        .sum();
+    assert!(
+        committed_before > 0,
+        "the group committed before the failure"
+    );
+    kill(&mut sim, before);
+    run_checked(&mut sim, 60_000);
+    let after = sim
+        .world()
+        .cluster
+        .coordinator(group)
+        .expect("a new coordinator");
+    assert_ne!(after, before);
+    let moved = broker_events(&sim).into_iter().any(
+        |(_, _, e)| matches!(e, BrokerEvent::CoordinatorMoved { to: Some(t), .. } if t == after),
+    );
+    assert!(moved, "the group's coordinator moved");
+    // The new coordinator holds the group, its offsets went on from where they were, and
+    // both consumers are still members, reading.
+    let g = super::coordinator_group(&sim, group);
+    assert_eq!(g.state, kafka_lab::engine::event::GroupState::Stable);
+    let committed_after: u64 = g.committed.values().map(|c| c.offset).sum();
+    assert!(
+        committed_after > committed_before,
+        "{committed_before} -> {committed_after}"
+    );
+    assert_eq!(g.members.len(), 2);
+    let t = sim.totals(G0).unwrap();
+    assert_eq!(t.lost, 0, "{t:?}");
+    assert!(sim.world().coordinators[after.index()]
+        .group(group)
+        .is_some());
+}
