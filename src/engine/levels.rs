@@ -102,6 +102,14 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../lab/levels/L24-acks-and-min-insync.json"),
     ),
     (
+        "L25-a-slow-follower-leaves-the-isr.json",
+        include_str!("../lab/levels/L25-a-slow-follower-leaves-the-isr.json"),
+    ),
+    (
+        "L26-an-unclean-election.json",
+        include_str!("../lab/levels/L26-an-unclean-election.json"),
+    ),
+    (
         "L35-cheat-sheet-review.json",
         include_str!("../lab/levels/L35-cheat-sheet-review.json"),
     ),
