@@ -435,7 +435,8 @@ impl LabState {
     /// instead of the page freezing. Returns the virtual ms actually run.
     pub fn advance_within(&self, ms: u64, budget_ms: f64, clock: impl Fn() -> f64) -> u64 {
         let start = clock();
-        let slice = (ms / 8).max(10);
+        // Small slices, so one slice never blows the budget (replication doubles its cost).
+        let slice = (ms / 32).max(5);
         let mut done = 0;
         self.lab
             .try_update_value(|l| {
