@@ -542,6 +542,32 @@ mod levels {
         }
     }
 
+    /// A run saved before the lab started on three brokers carries no cluster: it is graded
+    /// from the level's start on the one broker it was recorded on, not refused for
+    /// "changing" brokers.
+    #[test]
+    fn a_run_recorded_on_one_broker_is_graded_on_one_broker() {
+        use kafka_lab::engine::replication::ReplicationConfig;
+        let all = levels::all().expect("every shipped level parses");
+        for id in ["L13", "C06", "C16"] {
+            let level = all.iter().find(|l| l.id == id).expect("shipped");
+            let mut run = level.solution_session().expect("solution builds");
+            let json = serde_json::to_string(&run).unwrap();
+            // What a run file from before looks like: no `cluster` at all.
+            let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            value["scenario"].as_object_mut().unwrap().remove("cluster");
+            let legacy: kafka_lab::engine::history::Session =
+                serde_json::from_value(value).unwrap();
+            assert_eq!(legacy.scenario.cluster, ReplicationConfig::default());
+            // (C16 sets its own three brokers; it allows every setting, so a one-broker
+            // run is graded too, as a run that changed them.)
+            let verdict = level.grade(&legacy);
+            assert!(verdict.is_ok(), "{id}: {:?}", verdict.err());
+            run.scenario.cluster.brokers = 3;
+            assert!(level.grade(&run).is_ok(), "{id}");
+        }
+    }
+
     /// A run that the grader would have to replay for hours of heavy traffic is refused
     /// with the bound, before any replay (a teacher's level may check late; a learner may
     /// turn the rate up).

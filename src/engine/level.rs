@@ -14,6 +14,7 @@ use super::error::EngineError;
 use super::event::{BrokerEvent, Event, GroupEvent, ProducerEvent};
 use super::history::{Session, MAX_TIME_MS};
 use super::ids::GroupId;
+use super::replication::ReplicationConfig;
 use super::scenario::Scenario;
 use super::sim::Sim;
 use super::view;
@@ -623,7 +624,11 @@ impl Level {
     /// A run for another start, an action the level does not allow, or a run the
     /// engine cannot replay; in words.
     pub fn grade(&self, run: &Session) -> Result<Verdict, LevelError> {
-        let start = self.scenario()?;
+        let mut start = self.scenario()?;
+        if run.scenario.cluster == ReplicationConfig::default() {
+            // A run recorded on one broker (before the lab started on three) replays there.
+            start = on_legacy_cluster(Some(self), start);
+        }
         // The run is replayed from the level's start with its named changes, so nothing
         // else in its file can change the outcome.
         let (changed, scenario) = changed_settings(&start, &run.scenario)?;
@@ -883,6 +888,17 @@ pub fn setting_value(s: &Scenario, name: &str) -> String {
 /// (`commit.mode` sets `enable.auto.commit`; `producer.acks` decides the default of
 /// `enable.idempotence`) is not counted on its own. Anything else that differs (setup
 /// commands, the rig, latency) makes the run belong to another start.
+/// `start` as it was before the lab's default cluster had three brokers: one broker,
+/// unless the level itself sets the cluster.
+pub fn on_legacy_cluster(level: Option<&Level>, mut start: Scenario) -> Scenario {
+    let sets_cluster =
+        level.is_some_and(|l| l.start.config.keys().any(|k| start.cluster_setting(k)));
+    if !sets_cluster {
+        start.cluster = ReplicationConfig::default();
+    }
+    start
+}
+
 fn changed_settings(
     start: &Scenario,
     run: &Scenario,

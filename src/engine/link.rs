@@ -13,8 +13,9 @@ use super::level::{parse_run, Level};
 use super::scenario::Scenario;
 use super::Command;
 
-/// The format this lab writes (and the newest it reads).
-pub const LINK_FORMAT: u32 = 1;
+/// The format this lab writes (and the newest it reads). Format 1 links were made when
+/// the lab started on one broker; they still open on one broker.
+pub const LINK_FORMAT: u32 = 2;
 
 /// The longest fragment a link may carry, in characters.
 pub const MAX_LINK_CHARS: usize = 60_000;
@@ -147,7 +148,7 @@ pub fn decode(text: &str, levels: &[Level]) -> Result<SharedRun, LinkError> {
     let format: u32 = format
         .parse()
         .map_err(|_| LinkError("the link is not a Kafka Lab run".into()))?;
-    if format != LINK_FORMAT {
+    if format != LINK_FORMAT && format != 1 {
         return Err(LinkError(if format > LINK_FORMAT {
             format!(
                 "the link was made by a newer Kafka Lab (format {format}; this one reads \
@@ -175,6 +176,9 @@ pub fn decode(text: &str, levels: &[Level]) -> Result<SharedRun, LinkError> {
         Some(s) => s,
         None => {
             let mut s = base(level)?;
+            if format == 1 {
+                s = super::level::on_legacy_cluster(level, s);
+            }
             for (name, value) in &compact.settings {
                 s.set(name, value)
                     .map_err(|e| LinkError(format!("the link's setting {e}")))?;
@@ -319,7 +323,7 @@ mod tests {
     fn a_sandbox_link_round_trips_exactly_and_carries_only_what_changed() {
         let session = sample();
         let fragment = encode(None, &session).unwrap();
-        assert!(fragment.starts_with("1."));
+        assert!(fragment.starts_with("2."));
         let shared = decode(&format!("https://lab.example/#run={fragment}"), &[]).unwrap();
         assert_eq!(shared.level, None);
         assert_eq!(shared.session, session);
@@ -398,13 +402,31 @@ mod tests {
             decode(&format!("#run={old}"), &[]).unwrap().session,
             session
         );
-        let e = decode("2.abcd", &[]).unwrap_err();
+        let e = decode("3.abcd", &[]).unwrap_err();
         assert!(e.0.contains("newer Kafka Lab"), "{e}");
         assert!(decode("", &[]).is_err());
         assert!(decode(&"A".repeat(MAX_LINK_CHARS + 1), &[])
             .unwrap_err()
             .0
             .contains("longer"));
+    }
+
+    /// Format 1 was written while the sandbox started on one broker: such a link names no
+    /// cluster setting and must still replay on one broker.
+    #[test]
+    fn a_format_1_link_opens_on_the_one_broker_it_was_made_on() {
+        let session = Session::new(Scenario::default());
+        let link = encode(None, &session).unwrap();
+        assert_eq!(
+            decode(&link, &[]).unwrap().session.scenario.cluster.brokers,
+            3
+        );
+        let old = link.replacen("2.", "1.", 1);
+        let opened = decode(&old, &[]).unwrap().session;
+        assert_eq!(
+            opened.scenario.cluster,
+            crate::engine::replication::ReplicationConfig::default()
+        );
     }
 
     #[test]

@@ -40,8 +40,9 @@ pub struct Scenario {
     /// to the scenario, so a learner's actions never cut them.
     #[serde(default)]
     pub rig: Vec<(u64, Command)>,
-    /// Brokers and replication (left out when it is the one-broker default).
-    #[serde(default, skip_serializing_if = "ReplicationConfig::is_default")]
+    /// Brokers and replication. Always written; a session or run saved before the lab
+    /// had brokers has none, and reads as the one broker it was recorded on.
+    #[serde(default)]
     pub cluster: ReplicationConfig,
 }
 
@@ -67,7 +68,12 @@ impl Default for Scenario {
             latency: Latency::default(),
             setup: Vec::new(),
             rig: Vec::new(),
-            cluster: ReplicationConfig::default(),
+            // Three brokers, three copies of each partition: the classroom cluster.
+            cluster: ReplicationConfig {
+                brokers: 3,
+                default_replication_factor: 3,
+                ..ReplicationConfig::default()
+            },
         }
     }
 }
@@ -282,6 +288,11 @@ impl Scenario {
             )),
             None => Ok((changed, current)),
         }
+    }
+
+    /// True for the names of the cluster's settings (`brokers`, `replication.factor`...).
+    pub fn cluster_setting(&self, name: &str) -> bool {
+        cluster_name(name).is_some()
     }
 
     /// The commit mode's name, as [`Self::with_commit_mode`] takes it.

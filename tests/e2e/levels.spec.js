@@ -167,7 +167,7 @@ test('a share link round-trips to the same ledger', async ({ page }) => {
   await page.getByTestId('share-link').click();
   const link = await page.getByTestId('session-json').inputValue();
   // Versioned and compact: the format number first, then base64url, no percent-escapes.
-  expect(link).toMatch(/#run=1\.[A-Za-z0-9_-]+$/);
+  expect(link).toMatch(/#run=2\.[A-Za-z0-9_-]+$/);
   expect(link.length).toBeLessThan(1500);
   const page2 = await page.context().newPage();
   await page2.goto(link);
@@ -183,7 +183,7 @@ test('a share link round-trips to the same ledger', async ({ page }) => {
   // A well-formed link to a run too heavy for a tab (10,000 records/s for 24 h) is refused
   // before any replay (a replay would take minutes), and the page stays as it was.
   const heavy = Buffer.from(JSON.stringify({ s: [['rate', '10000']], a: [], n: 86400000, f: 0 })).toString('base64url');
-  await page2.goto(link.split('#')[0] + '#run=1.' + heavy);
+  await page2.goto(link.split('#')[0] + '#run=2.' + heavy);
   await page2.reload();
   await expect(page2.getByTestId('notice')).toContainText('more than a browser tab opens');
   expect(await counts(page2)).toEqual(before);
