@@ -65,6 +65,7 @@ async function load(page, settings, extraGroups, consumersPerGroup) {
 test('frame times under load, and seeks on a million-record session @benchmark', async ({ page }) => {
   test.setTimeout(300_000);
   const result = {};
+  // The load on the default cluster (three brokers, replication factor 3).
   await load(page, { partitions: 12, rate_per_sec: 1000, keys: 1000, consumers: 6 }, 2, 6);
   await page.getByTestId('advance-1s').click(); // the groups form; a steady state begins
   result.idle = summary(await frames(page, 10_000));
@@ -79,8 +80,8 @@ test('frame times under load, and seeks on a million-record session @benchmark',
 
   // The same load on 9 brokers with replication factor 3 (followers fetching, acks=all
   // waiting for them), with the Cluster panel open.
-  const cluster = { brokers: 9, default_replication_factor: 3 };
-  await load(page, { partitions: 12, rate_per_sec: 1000, keys: 1000, consumers: 6, cluster }, 2, 6);
+  const nine = { brokers: 9, default_replication_factor: 3 };
+  await load(page, { partitions: 12, rate_per_sec: 1000, keys: 1000, consumers: 6, cluster: nine }, 2, 6);
   await page.getByTestId('advance-1s').click();
   await page.getByTestId('drawer-toggle').click();
   await page.getByTestId('tab-cluster').click();
@@ -95,8 +96,11 @@ test('frame times under load, and seeks on a million-record session @benchmark',
   result.loaded_9_brokers_p95_over_idle = result.loaded_9_brokers.p95_ms / result.idle.p95_ms;
   await page.getByTestId('drawer-close').click();
 
-  // A million records: 10,000 records/s for 100 s of virtual time, no consumers.
-  await load(page, { partitions: 12, rate_per_sec: 10000, keys: 1000, consumers: 0 }, 0, 0);
+  // A million records: 10,000 records/s for 100 s of virtual time, no consumers, on one
+  // broker (the session the seek budget was set on); the same on three brokers with
+  // replication factor 3 (three copies of every record) is measured after.
+  const one = { brokers: 1, default_replication_factor: 1 };
+  await load(page, { partitions: 12, rate_per_sec: 10000, keys: 1000, consumers: 0, cluster: one }, 0, 0);
   const t0 = Date.now();
   result.seek_build_0_to_200s_ms = await seek(page, 200_000);
   await expect(page.getByTestId('time')).toHaveText('t = 200.0 s', { timeout: 120_000 });
@@ -107,6 +111,19 @@ test('frame times under load, and seeks on a million-record session @benchmark',
   result.seek_100_to_50s_ms = await seek(page, 50_000);
   await expect(page.getByTestId('time')).toHaveText('t = 50.0 s');
   result.seek_50_to_200s_ms = await seek(page, 200_000);
+  await expect(page.getByTestId('time')).toHaveText('t = 200.0 s');
+
+  const three = { brokers: 3, default_replication_factor: 3 };
+  await load(page, { partitions: 12, rate_per_sec: 10000, keys: 1000, consumers: 0, cluster: three }, 0, 0);
+  const r0 = Date.now();
+  result.rf3_seek_build_0_to_200s_ms = await seek(page, 200_000);
+  await expect(page.getByTestId('time')).toHaveText('t = 200.0 s', { timeout: 120_000 });
+  result.rf3_build_wall_ms = Date.now() - r0;
+  result.rf3_seek_200_to_100s_ms = await seek(page, 100_000);
+  await expect(page.getByTestId('time')).toHaveText('t = 100.0 s');
+  result.rf3_seek_100_to_50s_ms = await seek(page, 50_000);
+  await expect(page.getByTestId('time')).toHaveText('t = 50.0 s');
+  result.rf3_seek_50_to_200s_ms = await seek(page, 200_000);
   await expect(page.getByTestId('time')).toHaveText('t = 200.0 s');
 
   fs.mkdirSync('../../target/e2e', { recursive: true });
