@@ -238,6 +238,12 @@ impl Cluster {
         self.live.get(b.index()).copied().unwrap_or(false)
     }
 
+    /// Per broker, by id: registered and not fenced (a snapshot the controller's
+    /// election rules read while it changes a partition).
+    pub fn live_flags(&self) -> Vec<bool> {
+        self.live.clone()
+    }
+
     /// Fences or unfences a broker (the controller's view of it).
     pub fn set_live(&mut self, b: BrokerId, live: bool) {
         if let Some(l) = self.live.get_mut(b.index()) {

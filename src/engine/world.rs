@@ -614,9 +614,7 @@ impl World {
     /// The controller's change to `__consumer_offsets` when broker `b` is fenced (`fence`)
     /// or comes back (`elect` for partitions without a leader).
     fn offsets_failover(&mut self, env: &mut Env, b: BrokerId, fenced: bool) {
-        let live: Vec<bool> = (0..self.brokers.len())
-            .map(|i| self.cluster.is_live(BrokerId(i as u16)))
-            .collect();
+        let live = self.cluster.live_flags();
         for k in 0..super::cluster::OFFSETS_TOPIC_PARTITIONS {
             let Some(state) = self.cluster.offsets_partition_mut(k) else {
                 continue;
@@ -766,9 +764,7 @@ impl World {
             if state.leader.is_none() {
                 // The last ISR member holds the most a clean election could bring back.
                 let previous = state.isr.first().copied();
-                let live: Vec<bool> = (0..self.brokers.len())
-                    .map(|i| self.cluster.is_live(BrokerId(i as u16)))
-                    .collect();
+                let live = self.cluster.live_flags();
                 let state = self.cluster.state_mut(tp).expect("exists");
                 let how = replication::elect(state, |x| live[x.index()], unclean);
                 self.elected(env, tp, previous, how);
@@ -806,9 +802,7 @@ impl World {
         });
         self.offsets_failover(env, b, true);
         let unclean = self.cluster.replication.unclean_leader_election_enable;
-        let live: Vec<bool> = (0..self.brokers.len())
-            .map(|i| self.cluster.is_live(BrokerId(i as u16)))
-            .collect();
+        let live = self.cluster.live_flags();
         for tp in self.cluster.all_partitions() {
             let Some(state) = self.cluster.state_mut(tp) else {
                 continue;
@@ -885,9 +879,7 @@ impl World {
     /// tells the replicas either way.
     pub fn alter_partition(&mut self, env: &mut Env, request: AlterPartition) {
         let tp = request.tp;
-        let live: Vec<bool> = (0..self.brokers.len())
-            .map(|i| self.cluster.is_live(BrokerId(i as u16)))
-            .collect();
+        let live = self.cluster.live_flags();
         if let Some(state) = self.cluster.state_mut(tp) {
             let current =
                 state.leader == Some(request.leader) && state.leader_epoch == request.leader_epoch;

@@ -67,6 +67,19 @@ fn leader(sim: &Sim) -> Option<BrokerId> {
     sim.world().cluster.leader(p0())
 }
 
+/// The leader of p0 and its followers.
+fn leader_and_followers(sim: &Sim) -> (BrokerId, Vec<BrokerId>) {
+    let l = leader(sim).expect("p0 has a leader");
+    let followers = sim
+        .world()
+        .cluster
+        .replicas(p0())
+        .into_iter()
+        .filter(|&b| b != l)
+        .collect();
+    (l, followers)
+}
+
 fn leo(sim: &Sim, b: BrokerId) -> u64 {
     sim.world().brokers[b.index()]
         .log(p0())
@@ -165,20 +178,8 @@ fn leaders_are_spread_over_the_brokers() {
 fn acks_1_loses_an_acknowledged_record_when_the_leader_dies_before_a_follower_fetched() {
     let mut sim = cluster(2, 3, 3, 1, Acks::One, 200, 0);
     run_checked(&mut sim, 5_000);
-    let old = leader(&sim).unwrap();
-    // Slow the followers' link so the leader gets ahead, with acks already sent.
-    let followers: Vec<_> = sim
-        .world()
-        .cluster
-        .replicas(p0())
-        .into_iter()
-        .filter(|&b| b != old)
-        .collect();
-    sim.apply(Command::NetHold {
-        a: vec![NodeId::Broker(old)],
-        b: followers.iter().map(|&b| NodeId::Broker(b)).collect(),
-    })
-    .unwrap();
+    // Hold the followers' links so the leader gets ahead, with acks already sent.
+    let (old, _) = hold_followers(&mut sim);
     run_checked(&mut sim, 5_500);
     let acked_before = acked(&sim);
     kill(&mut sim, old);
@@ -221,14 +222,7 @@ fn acked(sim: &Sim) -> usize {
 /// Holds every message from the current leader to its followers (their fetches get no
 /// answer), so the leader runs ahead of them.
 fn hold_followers(sim: &mut Sim) -> (BrokerId, Vec<BrokerId>) {
-    let l = leader(sim).unwrap();
-    let followers: Vec<_> = sim
-        .world()
-        .cluster
-        .replicas(p0())
-        .into_iter()
-        .filter(|&b| b != l)
-        .collect();
+    let (l, followers) = leader_and_followers(sim);
     sim.apply(Command::NetHold {
         a: vec![NodeId::Broker(l)],
         b: followers.iter().map(|&b| NodeId::Broker(b)).collect(),
@@ -285,14 +279,7 @@ fn acks_all_with_min_insync_2_and_rf_3_loses_nothing_when_the_leader_dies() {
 fn with_two_replicas_down_writes_stop_with_not_enough_replicas_and_resume_after_a_restart() {
     let mut sim = cluster(3, 3, 3, 2, Acks::All, 50, 0);
     run_checked(&mut sim, 3_000);
-    let l = leader(&sim).unwrap();
-    let followers: Vec<_> = sim
-        .world()
-        .cluster
-        .replicas(p0())
-        .into_iter()
-        .filter(|&b| b != l)
-        .collect();
+    let (l, followers) = leader_and_followers(&sim);
     for &f in &followers {
         kill(&mut sim, f);
     }
@@ -359,14 +346,7 @@ fn an_unclean_election_loses_records_and_the_ledger_names_them() {
     })
     .unwrap();
     run_checked(&mut sim, 3_000);
-    let l = leader(&sim).unwrap();
-    let followers: Vec<_> = sim
-        .world()
-        .cluster
-        .replicas(p0())
-        .into_iter()
-        .filter(|&b| b != l)
-        .collect();
+    let (l, followers) = leader_and_followers(&sim);
     for &f in &followers {
         kill(&mut sim, f);
     }
