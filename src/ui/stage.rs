@@ -254,16 +254,13 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
     };
     let lag = move || {
         lane.with(|l| {
-            let l = l.as_ref();
-            let lag = l
+            l.as_ref()
                 .and_then(|l| l.lag)
-                .map_or("lag –".to_owned(), |lag| format!("lag {lag}"));
-            match l.and_then(|l| l.leader_note.as_ref()) {
-                Some(note) => format!("{lag} · {note}"),
-                None => lag,
-            }
+                .map_or("lag –".to_owned(), |lag| format!("lag {lag}"))
         })
     };
+    // Its own line under the lag, so the ownership links keep their room.
+    let leader = move || lane.with(|l| l.as_ref().and_then(|l| l.leader_note.clone()));
     let empty = move || lane.with(|l| l.as_ref().and_then(|l| l.empty_reason.clone()));
     let end = metrics.cells_end();
     view! {
@@ -283,6 +280,7 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
             {position}
             <text class="lab-lane__info" x=end + 6.0 y=y + cell / 2.0 - 2.0 data-testid=format!("lane-leo-p{p}")>{leo}</text>
             <text class="lab-lane__info lab-lane__info--lag" x=end + 6.0 y=y + cell / 2.0 + 18.0 data-testid=format!("lane-lag-p{p}")>{lag}</text>
+            <text class="lab-lane__info" x=end + 6.0 y=y + cell / 2.0 + 38.0 data-testid=format!("lane-leader-p{p}")>{leader}</text>
         </g>
     }
 }
