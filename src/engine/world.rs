@@ -396,6 +396,20 @@ impl World {
         }
     }
 
+    /// Runs `f` on every producer client with its context.
+    fn each_producer(&mut self, env: &mut Env, mut f: impl FnMut(&mut Producer, &mut Ctx)) {
+        let World {
+            cluster,
+            keys,
+            producers,
+            ..
+        } = self;
+        let world = WorldRef { cluster, keys };
+        for p in producers.iter_mut() {
+            f(p, &mut ctx!(env, world));
+        }
+    }
+
     fn add_consumer(&mut self, env: &mut Env, group: GroupId, instance: Option<String>) {
         let Some(g) = self.groups.get_mut(group.index()) else {
             return;
@@ -449,16 +463,7 @@ impl World {
         for c in &mut self.coordinators {
             c.forget_topic(topic);
         }
-        for i in 0..self.producers.len() {
-            let World {
-                cluster,
-                keys,
-                producers,
-                ..
-            } = self;
-            let world = WorldRef { cluster, keys };
-            producers[i].forget_topic(&mut ctx!(env, world), topic);
-        }
+        self.each_producer(env, |p, ctx| p.forget_topic(ctx, topic));
         env.out.event(Event::TopicDeleted {
             at_ms: env.now_ms,
             topic,
@@ -689,16 +694,7 @@ impl World {
             broker: b,
             event: BrokerEvent::Killed,
         });
-        for i in 0..self.producers.len() {
-            let World {
-                cluster,
-                keys,
-                producers,
-                ..
-            } = self;
-            let world = WorldRef { cluster, keys };
-            producers[i].broker_down(&mut ctx!(env, world), b);
-        }
+        self.each_producer(env, |p, ctx| p.broker_down(ctx, b));
         let consumers: Vec<ConsumerRef> = self
             .groups
             .iter()
