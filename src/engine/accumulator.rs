@@ -20,6 +20,10 @@ pub const BATCH_HEADER_BYTES: u32 = 61;
 /// Approximate per-record framing (attributes, deltas, lengths) added to key and value bytes.
 pub const RECORD_OVERHEAD_BYTES: u32 = 8;
 
+/// The most records a new batch reserves room for up front (a huge `batch.size` with tiny
+/// records grows past it as a `Vec` does).
+const MAX_BATCH_ROOM: usize = 4096;
+
 /// The estimated wire size of a record: key, value and framing.
 pub fn record_bytes(key_len: usize, payload_bytes: u32) -> u32 {
     (key_len as u32)
@@ -277,10 +281,12 @@ impl Accumulator {
             if let Some(last) = deque.back_mut() {
                 last.closed = true;
             }
+            // Room for a full batch of records this size, so the batch never regrows.
+            let room = (limit / bytes.max(1)) as usize + 1;
             deque.push_back(Batch {
                 batch_id,
                 tp,
-                records: Rc::new(Vec::new()),
+                records: Rc::new(Vec::with_capacity(room.min(MAX_BATCH_ROOM))),
                 size_bytes: BATCH_HEADER_BYTES,
                 created_ms: now_ms,
                 base_sequence: None,

@@ -646,14 +646,19 @@ impl Broker {
                 records: Rc::new(Vec::new()),
             };
         }
+        // Count what fits first, then copy it in whole slices (one allocation, no regrowth).
         let mut bytes = 0u64;
-        let mut records = Vec::new();
+        let mut count = 0u64;
         for (_, r) in log.range(offset, hw) {
             bytes += u64::from(r.size_bytes);
-            if bytes > MAX_PARTITION_FETCH_BYTES && !records.is_empty() {
+            if bytes > MAX_PARTITION_FETCH_BYTES && count > 0 {
                 break;
             }
-            records.push(*r);
+            count += 1;
+        }
+        let mut records = Vec::with_capacity(count as usize);
+        for slice in log.slices(offset, offset + count) {
+            records.extend_from_slice(slice);
         }
         FetchedPartition {
             tp,

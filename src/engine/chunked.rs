@@ -102,6 +102,22 @@ impl<T: Clone> ChunkVec<T> {
         }
     }
 
+    /// The chunk holding `index`, mutably, with the index of its first element (copies the
+    /// chunk if a clone shares it). Hot loops write through it instead of paying
+    /// [`ChunkVec::get_mut`]'s share check for every element.
+    #[inline]
+    pub fn chunk_mut(&mut self, index: usize) -> Option<(usize, &mut [T])> {
+        let chunk = index >> CHUNK_BITS;
+        let from = chunk << CHUNK_BITS;
+        if chunk < self.full.len() {
+            Some((from, Rc::make_mut(&mut self.full[chunk]).as_mut_slice()))
+        } else if chunk == self.full.len() && index & MASK < self.tail.len() {
+            Some((from, self.tail.as_mut_slice()))
+        } else {
+            None
+        }
+    }
+
     /// Grows to `len` elements with `fill`, or does nothing if already that long.
     pub fn resize_up(&mut self, len: usize, fill: T) {
         while self.len() < len {

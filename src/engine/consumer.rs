@@ -744,6 +744,10 @@ impl Consumer {
 
     /// Completes the next record (or, with no processing time, the whole batch).
     fn process_next(&mut self, ctx: &mut Ctx) {
+        if self.processing_ms() == 0 && self.config.manual_commit != ManualCommit::AfterEachRecord {
+            self.process_batch(ctx);
+            return;
+        }
         let take = if self.processing_ms() == 0 {
             usize::MAX
         } else {
@@ -780,6 +784,54 @@ impl Consumer {
                 if self.commit_offsets(ctx, offsets, false, Some(AfterCommit::Continue)) {
                     return;
                 }
+            }
+        }
+        self.flush_processed(ctx, run);
+        self.after_record(ctx);
+    }
+
+    /// With no processing time and no commit per record, the whole batch completes at once:
+    /// the same runs, events and crash as the record-by-record loop above, found a chunk at
+    /// a time (a scan for the first poison record) instead of one record at a time.
+    fn process_batch(&mut self, ctx: &mut Ctx) {
+        let mut run: Option<(Tp, u64, u64)> = None;
+        while let Some(front) = self.batch.front_mut() {
+            if front.is_empty() {
+                self.batch.pop_front();
+                continue;
+            }
+            let tp = front.tp;
+            let from = front.next_offset;
+            let rest = &front.records[front.next..front.end];
+            let clean = rest.iter().position(|r| r.poison).unwrap_or(rest.len());
+            let poison = clean < rest.len();
+            // The poison record is taken off the batch too, as `pop_record` would.
+            let taken = clean + usize::from(poison);
+            front.next += taken;
+            front.next_offset += taken as u64;
+            if clean > 0 {
+                let to = from + clean as u64;
+                run = match run {
+                    Some((t, first, end)) if t == tp && end == from => Some((t, first, to)),
+                    other => {
+                        self.flush_processed(ctx, other);
+                        Some((tp, from, to))
+                    }
+                };
+            }
+            if poison {
+                let offset = from + clean as u64;
+                self.flush_processed(ctx, run.take());
+                self.event(
+                    ctx,
+                    GroupEvent::ProcessingFailed {
+                        member: self.id.member,
+                        tp,
+                        offset,
+                    },
+                );
+                self.crash(ctx, CrashReason::Poison { tp, offset });
+                return;
             }
         }
         self.flush_processed(ctx, run);

@@ -438,6 +438,15 @@ impl Counts {
         }
     }
 
+    /// Adds per-outcome changes, indexed by outcome byte (`Pending` is not counted).
+    fn add(&mut self, delta: &[i64; 6]) {
+        for (byte, &d) in delta.iter().enumerate().skip(1) {
+            if let Some(c) = self.counter(outcome_of(byte as u8)) {
+                *c = c.wrapping_add_signed(d);
+            }
+        }
+    }
+
     /// A record went from `old` to `new`.
     fn moved(&mut self, old: Outcome, new: Outcome) {
         if let Some(c) = self.counter(old) {
@@ -455,6 +464,31 @@ fn topic_entry<T: Default>(v: &mut Vec<T>, topic: TopicId) -> &mut T {
         v.resize_with(topic.index() + 1, T::default);
     }
     &mut v[topic.index()]
+}
+
+/// Notes that `record_id` (from `producer`, with `key`) was processed, and says whether it
+/// came in order: no later-produced record with that key was processed before it.
+fn in_order(
+    last_by_key: &mut Vec<Vec<u32>>,
+    producer: ProducerId,
+    key: KeyId,
+    record_id: u32,
+) -> bool {
+    let p = producer.index();
+    if last_by_key.len() <= p {
+        last_by_key.resize_with(p + 1, Vec::new);
+    }
+    let per_producer = &mut last_by_key[p];
+    let k = key as usize;
+    if per_producer.len() <= k {
+        per_producer.resize(k + 1, 0);
+    }
+    if per_producer[k] <= record_id {
+        per_producer[k] = record_id + 1;
+        true
+    } else {
+        false
+    }
 }
 
 /// Record counts of one topic.
@@ -509,11 +543,13 @@ impl Ledger {
 
     /// Counts records sent since the last look into their topics.
     fn sync(&mut self) {
-        while self.seen < self.records.len() {
-            let topic = self.records.get(self.seen).expect("below len").tp.topic;
-            topic_entry(&mut self.per_topic, topic).produced += 1;
-            self.seen += 1;
+        let len = self.records.len();
+        for slice in self.records.slices(self.seen, len) {
+            for info in slice {
+                topic_entry(&mut self.per_topic, info.tp.topic).produced += 1;
+            }
         }
+        self.seen = len;
     }
 
     fn topic_counts(&self, topics: &[TopicId]) -> TopicCounts {
@@ -1031,28 +1067,58 @@ impl GroupLedger {
         let start = offsets.start;
         let end = offsets.end;
         topic_entry(&mut self.counts, tp.topic);
-        // The hot path: one byte and one counter per record; anything rarer goes aside.
-        for (offset, r) in log.range(start, end) {
-            self.processed += 1;
-            let id = r.record_id;
-            let i = id as usize;
-            if self.state.len() <= i {
-                self.state.resize_up(i + 1, 0);
+        // The hot path: one byte per record, the counts summed locally, and the order
+        // check's common case inline. Anything rarer (a second processing, a key seen out
+        // of order) is explained after the loop, in log order.
+        let mut delta = [0i64; 6];
+        let mut rare: Vec<(u64, u32, bool)> = Vec::new();
+        let mut offset = start;
+        for slice in log.slices(start, end) {
+            let mut k = 0;
+            while k < slice.len() {
+                let first = slice[k].record_id as usize;
+                if self.state.len() <= first {
+                    self.state.resize_up(first + 1, 0);
+                }
+                // Every following record whose byte sits in the same chunk, at one share check.
+                let (from, bytes) = self.state.chunk_mut(first).expect("resized above");
+                while let Some(r) = slice.get(k) {
+                    let Some(byte) = (r.record_id as usize)
+                        .checked_sub(from)
+                        .and_then(|i| bytes.get_mut(i))
+                    else {
+                        break;
+                    };
+                    let before = *byte & OUTCOME_MASK;
+                    let again =
+                        before == byte_of(Outcome::Once) || before == byte_of(Outcome::Duplicate);
+                    let after = byte_of(if again {
+                        Outcome::Duplicate
+                    } else {
+                        Outcome::Once
+                    });
+                    *byte = (*byte & !OUTCOME_MASK) | after;
+                    delta[usize::from(before)] -= 1;
+                    delta[usize::from(after)] += 1;
+                    if again {
+                        rare.push((offset, r.record_id, true));
+                    } else if let (Some(producer), Some(key)) = (r.producer(), r.key) {
+                        if !in_order(&mut self.last_by_key, producer, key, r.record_id) {
+                            rare.push((offset, r.record_id, false));
+                        }
+                    }
+                    offset += 1;
+                    k += 1;
+                }
             }
-            let byte = self.state.get_mut(i).expect("resized above");
-            let before = outcome_of(*byte);
-            let again = matches!(before, Outcome::Once | Outcome::Duplicate);
-            let after = if again {
-                Outcome::Duplicate
-            } else {
-                Outcome::Once
-            };
-            *byte = (*byte & !OUTCOME_MASK) | byte_of(after);
-            self.counts[tp.topic.index()].moved(before, after);
-            if again {
+        }
+        self.processed += offset - start;
+        self.counts[tp.topic.index()].add(&delta);
+        for (offset, id, duplicate) in rare {
+            if duplicate {
                 self.explain_duplicate(at_ms, member, tp, offset);
-            } else if r.key.is_some() {
-                self.check_order(at_ms, member, tp, offset, id, r.producer(), r.key);
+            } else {
+                self.out_of_order(at_ms, member, tp, offset, id);
             }
         }
         if start < end {
@@ -1260,38 +1326,13 @@ impl GroupLedger {
     }
 
     #[allow(clippy::too_many_arguments)] // private helper of `processed`
-    fn check_order(
-        &mut self,
-        at_ms: u64,
-        member: MemberId,
-        tp: Tp,
-        offset: u64,
-        record_id: u32,
-        producer: Option<ProducerId>,
-        key: Option<KeyId>,
-    ) {
-        let (Some(producer), Some(key)) = (producer, key) else {
-            return;
-        };
-        let per_producer = {
-            let p = producer.index();
-            if self.last_by_key.len() <= p {
-                self.last_by_key.resize_with(p + 1, Vec::new);
-            }
-            &mut self.last_by_key[p]
-        };
-        let k = key as usize;
-        if per_producer.len() <= k {
-            per_producer.resize(k + 1, 0);
-        }
-        let last = per_producer[k];
-        if last <= record_id {
-            per_producer[k] = record_id + 1;
-            return;
-        }
-        // A later-produced record with this key was already processed.
-        let i = record_id as usize;
-        let byte = self.state.get_mut(i).expect("set before the order check");
+    /// Flags a record processed after a later record with the same key from the same
+    /// producer (once).
+    fn out_of_order(&mut self, at_ms: u64, member: MemberId, tp: Tp, offset: u64, record_id: u32) {
+        let byte = self
+            .state
+            .get_mut(record_id as usize)
+            .expect("set before the order check");
         if *byte & OUT_OF_ORDER == 0 {
             *byte |= OUT_OF_ORDER;
             topic_entry(&mut self.counts, tp.topic).out_of_order += 1;

@@ -134,6 +134,16 @@ impl PartitionLog {
             .map(move |(i, r)| (start + i as u64, r))
     }
 
+    /// Records in `[from, to)` clamped to what the log holds, as contiguous slices in order
+    /// (the hot paths copy or scan whole slices instead of one record at a time).
+    pub fn slices(&self, from: u64, to: u64) -> impl Iterator<Item = &[LogRecord]> + '_ {
+        let start = from.clamp(self.log_start_offset, self.log_end_offset());
+        let end = to.min(self.log_end_offset()).max(start);
+        let base = self.log_start_offset;
+        self.records
+            .slices((start - base) as usize, (end - base) as usize)
+    }
+
     /// Number of records in the log.
     pub fn len(&self) -> u64 {
         self.records.len() as u64

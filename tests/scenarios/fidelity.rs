@@ -622,11 +622,18 @@ fn records_before_a_latest_group_are_skipped_not_lost() {
 /// A poison record's processing fails every time: it is never "once". Committed before
 /// processing, the next owner skips it (the record itself is the loss); committed after,
 /// every owner that reaches it crashes in turn, a loop the anomaly shows step by step.
+/// The same with no processing time, where a consumer completes a whole batch at once.
 #[test]
 fn a_poison_record_is_never_processed_once() {
+    for processing_ms in [50, 0] {
+        poison_runs(processing_ms);
+    }
+}
+
+fn poison_runs(processing_ms: u64) {
     let run = |mode: ManualCommit| {
         let mut group = quick_group(mode);
-        group.processing_ms = 50;
+        group.processing_ms = processing_ms;
         let mut sim = lab(33, 1, 10, group, 2);
         run_checked(&mut sim, 8_000);
         sim.apply(Command::Send {
@@ -649,6 +656,19 @@ fn a_poison_record_is_never_processed_once() {
             .find(|a| a.kind == AnomalyKind::Failed)
             .expect("a failed anomaly");
         assert!(failed.sentence.contains("poison"), "{}", failed.sentence);
+        // No processed run covers the poison record; every crash names its offset.
+        let poison_offset = failed.first_offset;
+        for (_, e) in group_events(&sim) {
+            match e {
+                GroupEvent::Processed { from, to, .. } => {
+                    assert!(!(from..to).contains(&poison_offset), "{mode:?}: {e:?}");
+                }
+                GroupEvent::ProcessingFailed { offset, .. } => {
+                    assert_eq!(offset, poison_offset, "{mode:?}");
+                }
+                _ => {}
+            }
+        }
         failed.chain.len()
     };
     assert_eq!(
