@@ -141,7 +141,7 @@ pub fn check_full(sim: &Sim) -> Result<(), String> {
                         r.record_id
                     ));
                 };
-                let Some(pid) = info.producer else { continue };
+                let Some(pid) = info.producer() else { continue };
                 let idempotent = world
                     .producers
                     .get(pid.index())

@@ -546,7 +546,7 @@ impl Ledger {
         let len = self.records.len();
         for slice in self.records.slices(self.seen, len) {
             for info in slice {
-                topic_entry(&mut self.per_topic, info.tp.topic).produced += 1;
+                topic_entry(&mut self.per_topic, info.tp().topic).produced += 1;
             }
         }
         self.seen = len;
@@ -577,7 +577,7 @@ impl Ledger {
         let unsynced: u64 = self
             .records
             .range(self.seen, self.records.len())
-            .filter(|r| topics.contains(&r.tp.topic))
+            .filter(|r| topics.contains(&r.tp().topic))
             .count() as u64;
         let produced = tc.produced + unsynced;
         let c = g.counts(topics);
@@ -613,7 +613,7 @@ impl Ledger {
         let g = self.groups.get(group.index())?;
         let mut t = Totals::default();
         for (id, info) in self.records.iter().enumerate() {
-            if !topics.contains(&info.tp.topic) {
+            if !topics.contains(&info.tp().topic) {
                 continue;
             }
             t.produced += 1;
@@ -771,18 +771,42 @@ impl Ledger {
         let Some(log) = logs.log(tp) else {
             return;
         };
-        for (offset, r) in log.range(base, base + count) {
-            let Some(info) = self.records.get_mut(r.record_id as usize) else {
-                continue;
-            };
-            info.copies = info.copies.saturating_add(1);
-            if info.copies == 1 {
-                info.first_offset = offset;
-                topic_entry(&mut self.per_topic, tp.topic).in_log += 1;
-                continue;
+        // The hot path, a chunk of record facts at a time; second copies are explained
+        // after the loop, in log order.
+        let mut in_log = 0u64;
+        let mut again: Vec<(u64, u64)> = Vec::new();
+        let mut offset = base;
+        for slice in log.slices(base, base + count) {
+            let mut k = 0;
+            while k < slice.len() {
+                let Some((from, infos)) = self.records.chunk_mut(slice[k].record_id as usize)
+                else {
+                    k += 1;
+                    offset += 1;
+                    continue;
+                };
+                while let Some(r) = slice.get(k) {
+                    let Some(info) = (r.record_id as usize)
+                        .checked_sub(from)
+                        .and_then(|i| infos.get_mut(i))
+                    else {
+                        break;
+                    };
+                    info.copies = info.copies.saturating_add(1);
+                    if info.copies == 1 {
+                        info.first_offset = offset;
+                        in_log += 1;
+                    } else {
+                        again.push((offset, info.first_offset));
+                    }
+                    offset += 1;
+                    k += 1;
+                }
             }
+        }
+        topic_entry(&mut self.per_topic, tp.topic).in_log += in_log;
+        for (offset, first_offset) in again {
             self.log_duplicates += 1;
-            let first_offset = info.first_offset;
             if let Some(last) = self.producer_anomalies.last_mut() {
                 if last.extends(AnomalyKind::LogDuplicate, tp, None, offset) {
                     last.last_offset = offset;
@@ -1480,7 +1504,7 @@ impl Ledger {
                 continue;
             }
             let acked = matches!(info.status, ProduceStatus::Acked | ProduceStatus::SentNoAck);
-            let (tp, producer, produced_ms) = (info.tp, info.producer, info.produced_ms);
+            let (tp, producer, produced_ms) = (info.tp(), info.producer(), info.produced_ms);
             let old_offset = info.first_offset;
             let mut gone = false;
             if !read {
@@ -1530,7 +1554,7 @@ impl Ledger {
 mod tests {
     use super::*;
     use crate::engine::log::LogRecord;
-    use crate::engine::record::{ProduceStatus, ReasonTag};
+    use crate::engine::record::ReasonTag;
 
     struct Logs(PartitionLog);
 
@@ -1544,19 +1568,15 @@ mod tests {
         let mut ledger = Ledger::default();
         let mut log = PartitionLog::new();
         for id in 0..n {
-            ledger.records.push(RecordInfo {
-                produced_ms: 0,
-                first_offset: u64::MAX,
-                key: None,
-                tp: Tp::new(TopicId(0), 0),
-                producer: Some(ProducerId(0)),
-                copies: 0,
-                status: ProduceStatus::InFlight,
-                reason: ReasonTag::Sticky,
-                partition_count: 1,
-                poison: false,
-                never_in_log: false,
-            });
+            ledger.records.push(RecordInfo::sent(
+                0,
+                None,
+                Tp::new(TopicId(0), 0),
+                Some(ProducerId(0)),
+                ReasonTag::Sticky,
+                1,
+                false,
+            ));
             log.append(&[LogRecord {
                 timestamp_ms: 0,
                 record_id: id,

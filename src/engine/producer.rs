@@ -17,7 +17,7 @@ use super::keys::KeyTable;
 use super::log::{KeyId, LogRecord};
 use super::msg::{BatchResult, Ctx, KafkaError, Msg, ProduceBatch, ProducerTimer, Timer};
 use super::partitioner::to_positive;
-use super::record::{tag_of, ProduceStatus, RecordInfo, NO_OFFSET};
+use super::record::{tag_of, ProduceStatus, RecordInfo};
 use super::rng::Rng;
 
 /// Which keys a workload produces.
@@ -372,19 +372,15 @@ impl Producer {
         let tp = Tp::new(topic, partition);
         let record_id = ctx.next_record_id();
         ctx.trace_record(record_id, partition);
-        ctx.records.push(RecordInfo {
-            produced_ms: ctx.now_ms,
-            first_offset: NO_OFFSET,
+        ctx.records.push(RecordInfo::sent(
+            ctx.now_ms,
             key,
             tp,
-            producer: Some(self.id),
-            copies: 0,
-            status: ProduceStatus::InFlight,
-            reason: tag_of(&reason),
-            partition_count: n.min(255) as u8,
+            Some(self.id),
+            tag_of(&reason),
+            n,
             poison,
-            never_in_log: false,
-        });
+        ));
         let record = LogRecord {
             timestamp_ms: ctx.now_ms,
             record_id,

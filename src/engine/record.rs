@@ -2,7 +2,7 @@
 //! the producer and the broker learn its fate. Kept small: millions of these stay cheap.
 
 use super::event::PartitionReason;
-use super::ids::{ProducerId, Tp};
+use super::ids::{ProducerId, TopicId, Tp};
 use super::keys::KeyTable;
 use super::log::KeyId;
 
@@ -37,20 +37,24 @@ pub enum ReasonTag {
     Random,
 }
 
-/// The producer-side facts of one record.
+/// The producer-side facts of one record: 32 bytes (the key, partition and producer are
+/// packed; read them through [`RecordInfo::key`], [`RecordInfo::tp`] and
+/// [`RecordInfo::producer`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordInfo {
     /// When `send()` was called.
     pub produced_ms: u64,
     /// The offset of its first copy in the log ([`NO_OFFSET`] until appended; a sentinel
-    /// instead of `Option` keeps the struct at 48 bytes).
+    /// instead of `Option` keeps the struct small).
     pub first_offset: u64,
-    /// The key, or `None` for a null key.
-    pub key: Option<KeyId>,
-    /// Where the partitioner put it.
-    pub tp: Tp,
-    /// The producer (`None`: typed by hand, appended directly).
-    pub producer: Option<ProducerId>,
+    /// The key id, or [`NO_KEY`] for a null key.
+    key: KeyId,
+    /// The topic index.
+    topic: u16,
+    /// The partition (at most [`super::cluster::MAX_PARTITIONS`]).
+    partition: u16,
+    /// The producer's index, or [`NO_PRODUCER`] when typed by hand.
+    producer: u8,
     /// Copies in the log (more than one = a duplicate left by a retry).
     pub copies: u8,
     /// What the producer knows.
@@ -66,10 +70,58 @@ pub struct RecordInfo {
     pub never_in_log: bool,
 }
 
+/// [`RecordInfo`]'s packed null key.
+const NO_KEY: KeyId = KeyId::MAX;
+/// [`RecordInfo`]'s packed "no producer" (records typed by hand).
+const NO_PRODUCER: u8 = u8::MAX;
+
 impl RecordInfo {
+    /// A record just sent (in flight, not yet in the log).
+    pub fn sent(
+        produced_ms: u64,
+        key: Option<KeyId>,
+        tp: Tp,
+        producer: Option<ProducerId>,
+        reason: ReasonTag,
+        partition_count: u32,
+        poison: bool,
+    ) -> Self {
+        debug_assert!(key != Some(NO_KEY));
+        debug_assert!(producer.is_none_or(|p| p.0 < u16::from(NO_PRODUCER)));
+        RecordInfo {
+            produced_ms,
+            first_offset: NO_OFFSET,
+            key: key.unwrap_or(NO_KEY),
+            topic: tp.topic.0,
+            partition: tp.p() as u16,
+            producer: producer.map_or(NO_PRODUCER, |p| p.0 as u8),
+            copies: 0,
+            status: ProduceStatus::InFlight,
+            reason,
+            partition_count: partition_count.min(255) as u8,
+            poison,
+            never_in_log: false,
+        }
+    }
+
+    /// The key, or `None` for a null key.
+    pub fn key(&self) -> Option<KeyId> {
+        (self.key != NO_KEY).then_some(self.key)
+    }
+
+    /// Where the partitioner put it.
+    pub fn tp(&self) -> Tp {
+        Tp::new(TopicId(self.topic), u32::from(self.partition))
+    }
+
+    /// The producer (`None`: typed by hand, appended directly).
+    pub fn producer(&self) -> Option<ProducerId> {
+        (self.producer != NO_PRODUCER).then(|| ProducerId(u16::from(self.producer)))
+    }
+
     /// The full partition reason, with the hash recomputed from the key table.
     pub fn reason(&self, keys: &KeyTable) -> PartitionReason {
-        let key = self.key.and_then(|k| keys.get(k));
+        let key = self.key().and_then(|k| keys.get(k));
         let partition_count = u32::from(self.partition_count);
         match (self.reason, key) {
             (ReasonTag::Murmur2, Some(k)) => PartitionReason::Murmur2 {
@@ -114,7 +166,7 @@ mod tests {
     #[test]
     fn record_facts_stay_small() {
         assert!(
-            std::mem::size_of::<super::RecordInfo>() <= 48,
+            std::mem::size_of::<super::RecordInfo>() <= 32,
             "{}",
             std::mem::size_of::<super::RecordInfo>()
         );

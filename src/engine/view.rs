@@ -800,8 +800,13 @@ pub fn metrics(sim: &Sim) -> Metrics {
 /// Per-key record counts per partition (for "which keys land where").
 pub fn keys_per_partition(sim: &Sim, topic: TopicId) -> BTreeMap<u32, usize> {
     let mut out = BTreeMap::new();
-    for r in sim.ledger().records.iter().filter(|r| r.tp.topic == topic) {
-        *out.entry(r.tp.p()).or_insert(0) += 1;
+    for r in sim
+        .ledger()
+        .records
+        .iter()
+        .filter(|r| r.tp().topic == topic)
+    {
+        *out.entry(r.tp().p()).or_insert(0) += 1;
     }
     out
 }
@@ -901,10 +906,10 @@ pub struct RecordView {
 pub fn record(sim: &Sim, record_id: u32) -> Option<RecordView> {
     let world = sim.world();
     let info = sim.ledger().records.get(record_id as usize)?;
-    let key = info.key.and_then(|k| world.keys.get(k));
+    let key = info.key().and_then(|k| world.keys.get(k));
     Some(RecordView {
-        tp: info.tp,
-        producer: info.producer,
+        tp: info.tp(),
+        producer: info.producer(),
         key: key.map(|k| k.name.clone()),
         key_hash: key.map(|k| k.murmur2),
         reason: info.reason(&world.keys),

@@ -524,19 +524,10 @@ impl World {
         let leader = self.cluster.leader(tp)?;
         let record_id = env.records.len() as u32;
         let bytes = super::accumulator::record_bytes(key.map_or(0, str::len), value.len() as u32);
-        env.records.push(RecordInfo {
-            produced_ms: env.now_ms,
-            first_offset: super::record::NO_OFFSET,
-            key: key_id,
-            tp,
-            producer: None,
-            copies: 0,
-            status: ProduceStatus::Acked,
-            reason: tag_of(&reason),
-            partition_count: n.min(255) as u8,
-            poison: false,
-            never_in_log: false,
-        });
+        // Typed by hand: appended directly, so the producer side knows it at once.
+        let mut info = RecordInfo::sent(env.now_ms, key_id, tp, None, tag_of(&reason), n, false);
+        info.status = ProduceStatus::Acked;
+        env.records.push(info);
         env.trace
             .push_u64((u64::from(record_id) << 32) | u64::from(partition));
         if !value.is_empty() {

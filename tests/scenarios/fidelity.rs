@@ -337,7 +337,7 @@ fn uniform_sticky_switches_after_batch_size_bytes_when_batches_leave_between_rec
     })
     .unwrap();
     sim.run_until(30_000);
-    let partitions: Vec<u32> = sim.ledger().records.iter().map(|r| r.tp.p()).collect();
+    let partitions: Vec<u32> = sim.ledger().records.iter().map(|r| r.tp().p()).collect();
     assert!(partitions.len() >= 200);
     // Runs of one partition: every completed run is a multiple of 6 records (a new sticky
     // partition may be drawn equal to the old one).

@@ -709,7 +709,7 @@ fn fault_run(seed: u64, acks: Acks) -> usize {
         missing += (0..ledger.produced() as u32)
             .filter(|&id| {
                 let info = ledger.records.get(id as usize).unwrap();
-                info.tp == tp && info.status == ProduceStatus::Acked && !present.contains(&id)
+                info.tp() == tp && info.status == ProduceStatus::Acked && !present.contains(&id)
             })
             .count();
     }
