@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use super::event::{BrokerEvent, Event, ProducerEvent};
 use super::ids::{BrokerId, ConsumerRef, NodeId, ProducerId, TopicId, Tp};
-use super::log::{LogRecord, PartitionLog};
+use super::log::{LogRecord, PartitionLog, SharedRecords};
 use super::msg::{
     AlterPartition, BatchResult, BrokerTimer, Ctx, FetchedPartition, KafkaError, Msg, OffsetSpec,
     ProduceBatch, ReplicaFetchPartition, ReplicaFetchedPartition, Timer,
@@ -624,7 +624,7 @@ impl Broker {
                 error: KafkaError::UnknownTopicOrPartition,
                 fetch_offset: offset,
                 high_watermark: 0,
-                records: Rc::new(Vec::new()),
+                records: SharedRecords::default(),
             };
         };
         let hw = log.high_watermark();
@@ -634,7 +634,7 @@ impl Broker {
                 error: KafkaError::NotLeaderOrFollower,
                 fetch_offset: offset,
                 high_watermark: hw,
-                records: Rc::new(Vec::new()),
+                records: SharedRecords::default(),
             };
         }
         if offset < log.log_start_offset() || offset > log.log_end_offset() {
@@ -643,29 +643,27 @@ impl Broker {
                 error: KafkaError::OffsetOutOfRange,
                 fetch_offset: offset,
                 high_watermark: hw,
-                records: Rc::new(Vec::new()),
+                records: SharedRecords::default(),
             };
         }
-        // Count what fits first, then copy it in whole slices (one allocation, no regrowth).
+        // What fits in `max.partition.fetch.bytes` (at least one record), shared, not copied.
         let mut bytes = 0u64;
         let mut count = 0u64;
-        for (_, r) in log.range(offset, hw) {
-            bytes += u64::from(r.size_bytes);
-            if bytes > MAX_PARTITION_FETCH_BYTES && count > 0 {
-                break;
+        'scan: for slice in log.slices(offset, hw) {
+            for r in slice {
+                bytes += u64::from(r.size_bytes);
+                if bytes > MAX_PARTITION_FETCH_BYTES && count > 0 {
+                    break 'scan;
+                }
+                count += 1;
             }
-            count += 1;
-        }
-        let mut records = Vec::with_capacity(count as usize);
-        for slice in log.slices(offset, offset + count) {
-            records.extend_from_slice(slice);
         }
         FetchedPartition {
             tp,
             error: KafkaError::None,
             fetch_offset: offset,
             high_watermark: hw,
-            records: Rc::new(records),
+            records: log.share(offset, offset + count),
         }
     }
 }

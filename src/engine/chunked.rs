@@ -171,6 +171,29 @@ impl<T: Clone> ChunkVec<T> {
         })
     }
 
+    /// The elements in `from..to` (clamped to the vector) without copying full chunks:
+    /// each part is a chunk and the range of it to read. Only the part in the growing tail
+    /// is copied (the tail is not shared, so the vector can keep appending to it).
+    pub fn share(&self, from: usize, to: usize) -> Vec<(Rc<Vec<T>>, usize, usize)> {
+        let to = to.min(self.len());
+        let mut at = from.min(to);
+        let mut parts = Vec::new();
+        while at < to {
+            let chunk = at >> CHUNK_BITS;
+            let start = at & MASK;
+            if chunk < self.full.len() {
+                let end = (start + (to - at)).min(CHUNK);
+                parts.push((Rc::clone(&self.full[chunk]), start, end));
+                at += end - start;
+            } else {
+                let end = start + (to - at);
+                parts.push((Rc::new(self.tail[start..end].to_vec()), 0, end - start));
+                at = to;
+            }
+        }
+        parts
+    }
+
     /// The elements in `from..to` (clamped to the vector), in order.
     pub fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &T> + '_ {
         self.slices(from, to).flatten()

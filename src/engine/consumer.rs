@@ -7,13 +7,12 @@
 
 use super::sort;
 use std::collections::{BTreeMap, VecDeque};
-use std::rc::Rc;
 
 use super::assignor::{assign, rebalance_protocol, Protocol, Strategy, Subscription};
 use super::config::{AutoOffsetReset, GroupConfig, ManualCommit};
 use super::event::{CommitError, CrashReason, Event, GroupEvent, PartitionOffset, PositionSource};
 use super::ids::{consumer_client_id, BrokerId, ConsumerRef, NodeId, Tp};
-use super::log::LogRecord;
+use super::log::{LogRecord, SharedRecords};
 use super::msg::{
     ConsumerTimer, ConsumerTimerKind, Ctx, FetchedPartition, JoinedMember, KafkaError,
     MemberMetadata, Msg, OffsetSpec, Timer,
@@ -92,7 +91,7 @@ pub struct Chunk {
     pub tp: Tp,
     /// The offset of the record at `next`.
     pub next_offset: u64,
-    records: Rc<Vec<LogRecord>>,
+    records: SharedRecords,
     next: usize,
     end: usize,
 }
@@ -125,7 +124,7 @@ impl Chunk {
         if self.is_empty() {
             return None;
         }
-        let r = self.records[self.next];
+        let r = *self.records.get(self.next)?;
         let o = self.next_offset;
         self.next += 1;
         self.next_offset += 1;
@@ -802,9 +801,14 @@ impl Consumer {
             }
             let tp = front.tp;
             let from = front.next_offset;
-            let rest = &front.records[front.next..front.end];
-            let clean = rest.iter().position(|r| r.poison).unwrap_or(rest.len());
-            let poison = clean < rest.len();
+            let rest = front.end - front.next;
+            let clean = front
+                .records
+                .slices(front.next, front.end)
+                .flatten()
+                .position(|r| r.poison)
+                .unwrap_or(rest);
+            let poison = clean < rest;
             // The poison record is taken off the batch too, as `pop_record` would.
             let taken = clean + usize::from(poison);
             front.next += taken;

@@ -3,6 +3,8 @@
 //! Each log keeps `log_start_offset <= high_watermark <= log_end_offset`. With one replica
 //! per partition the high watermark follows the log end as soon as the leader appends.
 
+use std::rc::Rc;
+
 use super::chunked::ChunkVec;
 
 /// An interned key: an index into the simulation's key table.
@@ -38,6 +40,79 @@ impl LogRecord {
         (self.producer != NO_PRODUCER).then(|| super::ids::ProducerId(u16::from(self.producer)))
     }
 }
+
+/// Records read from a log without copying it: a fetch is zero-copy, as Kafka's is (the
+/// broker sends log segments with `sendfile`). Full log chunks are shared by reference;
+/// cloning this shares the parts too.
+#[derive(Clone, Debug, Default)]
+pub struct SharedRecords {
+    parts: Rc<[(Rc<Vec<LogRecord>>, usize, usize)]>,
+    len: usize,
+}
+
+impl SharedRecords {
+    /// Records already in a vector of their own.
+    pub fn from_vec(records: Vec<LogRecord>) -> Self {
+        let len = records.len();
+        SharedRecords {
+            parts: Rc::from([(Rc::new(records), 0, len)]),
+            len,
+        }
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The record at `index`.
+    pub fn get(&self, mut index: usize) -> Option<&LogRecord> {
+        for (chunk, from, to) in self.parts.iter() {
+            if index < to - from {
+                return chunk.get(from + index);
+            }
+            index -= to - from;
+        }
+        None
+    }
+
+    /// The records in `from..to` (clamped), as contiguous slices in order.
+    pub fn slices(&self, from: usize, to: usize) -> impl Iterator<Item = &[LogRecord]> + '_ {
+        let to = to.min(self.len);
+        let mut skip = from.min(to);
+        let mut left = to - skip;
+        self.parts.iter().filter_map(move |(chunk, start, end)| {
+            let n = end - start;
+            if skip >= n {
+                skip -= n;
+                return None;
+            }
+            let take = (n - skip).min(left);
+            let s = &chunk[start + skip..start + skip + take];
+            skip = 0;
+            left -= take;
+            (take > 0).then_some(s)
+        })
+    }
+}
+
+impl PartialEq for SharedRecords {
+    /// Equal when they hold the same records in the same order, however they are shared.
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len
+            && self
+                .slices(0, self.len)
+                .flatten()
+                .eq(other.slices(0, other.len).flatten())
+    }
+}
+
+impl Eq for SharedRecords {}
 
 /// One partition replica's log and its offsets.
 #[derive(Clone, Debug, Default)]
@@ -144,6 +219,20 @@ impl PartitionLog {
             .slices((start - base) as usize, (end - base) as usize)
     }
 
+    /// Records in `[from, to)` clamped to what the log holds, shared rather than copied.
+    pub fn share(&self, from: u64, to: u64) -> SharedRecords {
+        let start = from.clamp(self.log_start_offset, self.log_end_offset());
+        let end = to.min(self.log_end_offset()).max(start);
+        let base = self.log_start_offset;
+        let parts = self
+            .records
+            .share((start - base) as usize, (end - base) as usize);
+        SharedRecords {
+            parts: parts.into(),
+            len: (end - start) as usize,
+        }
+    }
+
     /// Number of records in the log.
     pub fn len(&self) -> u64 {
         self.records.len() as u64
@@ -201,6 +290,41 @@ mod tests {
         let got: Vec<u64> = log.range(3, 99).map(|(o, _)| o).collect();
         assert_eq!(got, vec![3, 4]);
         assert_eq!(log.range(9, 2).count(), 0);
+    }
+
+    /// A shared read holds the same records as a copy, across full chunks and the tail,
+    /// and the log keeps appending after it.
+    #[test]
+    fn a_shared_read_equals_a_copy() {
+        let mut log = PartitionLog::new();
+        let recs: Vec<LogRecord> = (0..10_000).map(rec).collect();
+        log.append(&recs);
+        for (from, to) in [
+            (0, 0),
+            (0, 10_000),
+            (4_000, 8_300),
+            (9_990, 20_000),
+            (4_096, 4_097),
+        ] {
+            let shared = log.share(from, to);
+            let copy: Vec<LogRecord> = log.range(from, to).map(|(_, r)| *r).collect();
+            assert_eq!(shared.len(), copy.len());
+            assert_eq!(
+                shared,
+                SharedRecords::from_vec(copy.clone()),
+                "{from}..{to}"
+            );
+            for i in [0, copy.len() / 2, copy.len().saturating_sub(1)] {
+                assert_eq!(shared.get(i), copy.get(i));
+            }
+            assert_eq!(shared.get(copy.len()), None);
+            let part: Vec<LogRecord> = shared.slices(3, 200).flatten().copied().collect();
+            assert_eq!(part, copy[3.min(copy.len())..200.min(copy.len())]);
+        }
+        let before = log.share(9_000, 10_000);
+        log.append(&[rec(77)]);
+        assert_eq!(before.len(), 1_000);
+        assert_eq!(before.get(999).map(|r| r.record_id), Some(9_999));
     }
 
     #[test]

@@ -129,8 +129,9 @@ pub struct FetchedPartition {
     pub fetch_offset: u64,
     /// The partition's high watermark.
     pub high_watermark: u64,
-    /// Records from `fetch_offset`, in order (shared by the consumer's buffer and batch).
-    pub records: Rc<Vec<LogRecord>>,
+    /// Records from `fetch_offset`, in order (shared with the log, and by the consumer's
+    /// buffer and batch).
+    pub records: super::log::SharedRecords,
 }
 
 /// One partition of a follower's fetch.
