@@ -1095,15 +1095,16 @@ impl GroupLedger {
         // check's common case inline. Anything rarer (a second processing, a key seen out
         // of order) is explained after the loop, in log order.
         let mut delta = [0i64; 6];
+        let mut first_times = 0i64;
         let mut rare: Vec<(u64, u32, bool)> = Vec::new();
         let mut offset = start;
         for slice in log.slices(start, end) {
+            // Room for every record of the slice at once (not one resize per new record).
+            let max_id = slice.iter().map(|r| r.record_id).max().unwrap_or(0);
+            self.state.resize_up(max_id as usize + 1, 0);
             let mut k = 0;
             while k < slice.len() {
                 let first = slice[k].record_id as usize;
-                if self.state.len() <= first {
-                    self.state.resize_up(first + 1, 0);
-                }
                 // Every following record whose byte sits in the same chunk, at one share check.
                 let (from, bytes) = self.state.chunk_mut(first).expect("resized above");
                 while let Some(r) = slice.get(k) {
@@ -1116,14 +1117,20 @@ impl GroupLedger {
                     let before = *byte & OUTCOME_MASK;
                     let again =
                         before == byte_of(Outcome::Once) || before == byte_of(Outcome::Duplicate);
-                    let after = byte_of(if again {
-                        Outcome::Duplicate
+                    if before == byte_of(Outcome::Pending) {
+                        // The common case, counted in a register.
+                        *byte |= byte_of(Outcome::Once);
+                        first_times += 1;
                     } else {
-                        Outcome::Once
-                    });
-                    *byte = (*byte & !OUTCOME_MASK) | after;
-                    delta[usize::from(before)] -= 1;
-                    delta[usize::from(after)] += 1;
+                        let after = byte_of(if again {
+                            Outcome::Duplicate
+                        } else {
+                            Outcome::Once
+                        });
+                        *byte = (*byte & !OUTCOME_MASK) | after;
+                        delta[usize::from(before)] -= 1;
+                        delta[usize::from(after)] += 1;
+                    }
                     if again {
                         rare.push((offset, r.record_id, true));
                     } else if let (Some(producer), Some(key)) = (r.producer(), r.key) {
@@ -1137,6 +1144,7 @@ impl GroupLedger {
             }
         }
         self.processed += offset - start;
+        delta[usize::from(byte_of(Outcome::Once))] += first_times;
         self.counts[tp.topic.index()].add(&delta);
         for (offset, id, duplicate) in rare {
             if duplicate {

@@ -41,12 +41,15 @@ impl LogRecord {
     }
 }
 
+/// A shared chunk of a log and the range of it that is read.
+type Part = (Rc<Vec<LogRecord>>, usize, usize);
+
 /// Records read from a log without copying it: a fetch is zero-copy, as Kafka's is (the
 /// broker sends log segments with `sendfile`). Full log chunks are shared by reference;
 /// cloning this shares the parts too.
 #[derive(Clone, Debug, Default)]
 pub struct SharedRecords {
-    parts: Rc<[(Rc<Vec<LogRecord>>, usize, usize)]>,
+    parts: Rc<[Part]>,
     len: usize,
 }
 
