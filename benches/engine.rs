@@ -114,14 +114,7 @@ mod engine {
     #[divan::bench(sample_count = 3)]
     fn lab_seek_to_200s_2m_records_with_checkpoints() -> u64 {
         use kafka_lab::engine::lab::Lab;
-        use kafka_lab::engine::scenario::Scenario;
-        let scenario = Scenario {
-            partitions: 12,
-            rate_per_sec: 10_000,
-            keys: 1_000,
-            consumers: 0,
-            ..Scenario::default()
-        };
+        let scenario = seek_session();
         let mut lab = Lab::fresh(scenario).unwrap();
         lab.seek(200_000).unwrap();
         static REPORT: std::sync::Once = std::sync::Once::new();
@@ -148,14 +141,7 @@ mod engine {
     #[divan::bench(sample_count = 5)]
     fn lab_seeks_on_2m_records(bencher: divan::Bencher) {
         use kafka_lab::engine::lab::Lab;
-        use kafka_lab::engine::scenario::Scenario;
-        let scenario = Scenario {
-            partitions: 12,
-            rate_per_sec: 10_000,
-            keys: 1_000,
-            consumers: 0,
-            ..Scenario::default()
-        };
+        let scenario = seek_session();
         let mut lab = Lab::fresh(scenario).unwrap();
         lab.seek(200_000).unwrap();
         bencher.bench_local(|| {
@@ -164,6 +150,23 @@ mod engine {
             }
             lab.now_ms()
         });
+    }
+
+    /// The time-travel session of the frame benchmark (`frames.spec.js`): one broker, as the
+    /// seek budget was set on (the lab's default is 3 brokers with replication factor 3).
+    fn seek_session() -> kafka_lab::engine::scenario::Scenario {
+        kafka_lab::engine::scenario::Scenario {
+            partitions: 12,
+            rate_per_sec: 10_000,
+            keys: 1_000,
+            consumers: 0,
+            cluster: kafka_lab::engine::replication::ReplicationConfig {
+                brokers: 1,
+                default_replication_factor: 1,
+                ..Default::default()
+            },
+            ..kafka_lab::engine::scenario::Scenario::default()
+        }
     }
 
     /// The floor: append 1,000,000 records to a `Vec`, then read them once per group.
