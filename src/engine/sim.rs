@@ -48,7 +48,8 @@ enum Item {
 struct Scheduled {
     at_ms: u64,
     seq: u64,
-    item: Item,
+    /// Boxed: the heap moves its entries as it sifts, and a message is ~200 bytes.
+    item: Box<Item>,
 }
 
 impl Ord for Scheduled {
@@ -276,7 +277,7 @@ impl Sim {
         self.queue.push(Reverse(Scheduled {
             at_ms: at_ms.max(self.now_ms),
             seq: self.seq,
-            item,
+            item: Box::new(item),
         }));
     }
 
@@ -303,7 +304,7 @@ impl Sim {
     pub fn step(&mut self) -> Option<u64> {
         let Reverse(next) = self.queue.pop()?;
         self.now_ms = self.now_ms.max(next.at_ms);
-        self.handle(next.item);
+        self.handle(*next.item);
         Some(self.now_ms)
     }
 
