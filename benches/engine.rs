@@ -23,7 +23,7 @@ mod engine {
 
     /// The engine end to end: producer batching, broker appends, two groups polling and
     /// processing every record, the ledger tracking each one.
-    #[divan::bench(sample_count = 5)]
+    #[divan::bench(sample_count = 10)]
     fn engine_1m_records_12_partitions_2_groups_of_3() -> u64 {
         run_1m(Sim::with_topic("orders", 12, 42).unwrap())
     }
@@ -170,7 +170,7 @@ mod engine {
     }
 
     /// The floor: append 1,000,000 records to a `Vec`, then read them once per group.
-    #[divan::bench(sample_count = 5)]
+    #[divan::bench(sample_count = 10)]
     fn floor_vec_append_and_read_twice() -> u64 {
         let mut log: Vec<LogRecord> = Vec::new();
         for i in 0..RECORDS {
