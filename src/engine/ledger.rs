@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use super::chunked::ChunkVec;
 use super::event::{BrokerEvent, CrashReason, Event, GroupEvent, PositionSource, ProducerEvent};
 use super::ids::{BrokerId, GroupId, MemberId, ProducerId, TopicId, Tp};
-use super::log::{KeyId, PartitionLog};
+use super::log::{KeyId, LogRecord, PartitionLog};
 use super::record::{ProduceStatus, RecordInfo};
 
 /// A record's outcome for one group.
@@ -489,6 +489,69 @@ fn in_order(
     } else {
         false
     }
+}
+
+/// What one processed range did to a group's outcome counts, summed outside the hot loop.
+#[derive(Default)]
+struct Tally {
+    /// Per-outcome changes other than first processings, by outcome byte.
+    delta: [i64; 6],
+    /// Records processed for the first time (pending to once), counted in a register.
+    first_times: i64,
+    /// `(offset, record id, duplicate)` of records to explain after the loop, in log order:
+    /// a second processing, or (not duplicate) a key seen out of order.
+    rare: Vec<(u64, u32, bool)>,
+}
+
+/// The hot path of a processed range: marks each record of `slice` (starting at `offset`)
+/// processed in `state`, a chunk of state bytes at a time (one share check per chunk), with
+/// the order check's common case inline. Returns the offset after the slice.
+fn mark_processed(
+    state: &mut ChunkVec<u8>,
+    last_by_key: &mut Vec<Vec<u32>>,
+    slice: &[LogRecord],
+    mut offset: u64,
+    tally: &mut Tally,
+) -> u64 {
+    // Room for every record of the slice at once (not one resize per new record).
+    let max_id = slice.iter().map(|r| r.record_id).max().unwrap_or(0);
+    state.resize_up(max_id as usize + 1, 0);
+    let mut k = 0;
+    while let Some(first) = slice.get(k) {
+        let (from, bytes) = state
+            .chunk_mut(first.record_id as usize)
+            .expect("resized above");
+        while let Some((r, byte)) = slice.get(k).and_then(|r| {
+            let i = (r.record_id as usize).checked_sub(from)?;
+            bytes.get_mut(i).map(|b| (r, b))
+        }) {
+            let before = *byte & OUTCOME_MASK;
+            let again = before == byte_of(Outcome::Once) || before == byte_of(Outcome::Duplicate);
+            if before == byte_of(Outcome::Pending) {
+                *byte |= byte_of(Outcome::Once);
+                tally.first_times += 1;
+            } else {
+                let after = byte_of(if again {
+                    Outcome::Duplicate
+                } else {
+                    Outcome::Once
+                });
+                *byte = (*byte & !OUTCOME_MASK) | after;
+                tally.delta[usize::from(before)] -= 1;
+                tally.delta[usize::from(after)] += 1;
+            }
+            if again {
+                tally.rare.push((offset, r.record_id, true));
+            } else if let (Some(producer), Some(key)) = (r.producer(), r.key) {
+                if !in_order(last_by_key, producer, key, r.record_id) {
+                    tally.rare.push((offset, r.record_id, false));
+                }
+            }
+            offset += 1;
+            k += 1;
+        }
+    }
+    offset
 }
 
 /// Record counts of one topic.
@@ -1091,62 +1154,21 @@ impl GroupLedger {
         let start = offsets.start;
         let end = offsets.end;
         topic_entry(&mut self.counts, tp.topic);
-        // The hot path: one byte per record, the counts summed locally, and the order
-        // check's common case inline. Anything rarer (a second processing, a key seen out
-        // of order) is explained after the loop, in log order.
-        let mut delta = [0i64; 6];
-        let mut first_times = 0i64;
-        let mut rare: Vec<(u64, u32, bool)> = Vec::new();
+        let mut tally = Tally::default();
         let mut offset = start;
         for slice in log.slices(start, end) {
-            // Room for every record of the slice at once (not one resize per new record).
-            let max_id = slice.iter().map(|r| r.record_id).max().unwrap_or(0);
-            self.state.resize_up(max_id as usize + 1, 0);
-            let mut k = 0;
-            while k < slice.len() {
-                let first = slice[k].record_id as usize;
-                // Every following record whose byte sits in the same chunk, at one share check.
-                let (from, bytes) = self.state.chunk_mut(first).expect("resized above");
-                while let Some(r) = slice.get(k) {
-                    let Some(byte) = (r.record_id as usize)
-                        .checked_sub(from)
-                        .and_then(|i| bytes.get_mut(i))
-                    else {
-                        break;
-                    };
-                    let before = *byte & OUTCOME_MASK;
-                    let again =
-                        before == byte_of(Outcome::Once) || before == byte_of(Outcome::Duplicate);
-                    if before == byte_of(Outcome::Pending) {
-                        // The common case, counted in a register.
-                        *byte |= byte_of(Outcome::Once);
-                        first_times += 1;
-                    } else {
-                        let after = byte_of(if again {
-                            Outcome::Duplicate
-                        } else {
-                            Outcome::Once
-                        });
-                        *byte = (*byte & !OUTCOME_MASK) | after;
-                        delta[usize::from(before)] -= 1;
-                        delta[usize::from(after)] += 1;
-                    }
-                    if again {
-                        rare.push((offset, r.record_id, true));
-                    } else if let (Some(producer), Some(key)) = (r.producer(), r.key) {
-                        if !in_order(&mut self.last_by_key, producer, key, r.record_id) {
-                            rare.push((offset, r.record_id, false));
-                        }
-                    }
-                    offset += 1;
-                    k += 1;
-                }
-            }
+            offset = mark_processed(
+                &mut self.state,
+                &mut self.last_by_key,
+                slice,
+                offset,
+                &mut tally,
+            );
         }
         self.processed += offset - start;
-        delta[usize::from(byte_of(Outcome::Once))] += first_times;
-        self.counts[tp.topic.index()].add(&delta);
-        for (offset, id, duplicate) in rare {
+        tally.delta[usize::from(byte_of(Outcome::Once))] += tally.first_times;
+        self.counts[tp.topic.index()].add(&tally.delta);
+        for (offset, id, duplicate) in tally.rare {
             if duplicate {
                 self.explain_duplicate(at_ms, member, tp, offset);
             } else {
