@@ -758,25 +758,10 @@ impl Consumer {
                 break;
             };
             if record.poison {
-                self.flush_processed(ctx, run.take());
-                self.event(
-                    ctx,
-                    GroupEvent::ProcessingFailed {
-                        member: self.id.member,
-                        tp,
-                        offset,
-                    },
-                );
-                self.crash(ctx, CrashReason::Poison { tp, offset });
+                self.poisoned(ctx, run, tp, offset);
                 return;
             }
-            run = match run {
-                Some((t, from, to)) if t == tp && to == offset => Some((t, from, offset + 1)),
-                other => {
-                    self.flush_processed(ctx, other);
-                    Some((tp, offset, offset + 1))
-                }
-            };
+            run = self.extend_processed(ctx, run, tp, offset, offset + 1);
             if self.config.manual_commit == ManualCommit::AfterEachRecord {
                 self.flush_processed(ctx, run.take());
                 let offsets = vec![(tp, offset + 1)];
@@ -814,32 +799,49 @@ impl Consumer {
             front.next += taken;
             front.next_offset += taken as u64;
             if clean > 0 {
-                let to = from + clean as u64;
-                run = match run {
-                    Some((t, first, end)) if t == tp && end == from => Some((t, first, to)),
-                    other => {
-                        self.flush_processed(ctx, other);
-                        Some((tp, from, to))
-                    }
-                };
+                run = self.extend_processed(ctx, run, tp, from, from + clean as u64);
             }
             if poison {
-                let offset = from + clean as u64;
-                self.flush_processed(ctx, run.take());
-                self.event(
-                    ctx,
-                    GroupEvent::ProcessingFailed {
-                        member: self.id.member,
-                        tp,
-                        offset,
-                    },
-                );
-                self.crash(ctx, CrashReason::Poison { tp, offset });
+                self.poisoned(ctx, run, tp, from + clean as u64);
                 return;
             }
         }
         self.flush_processed(ctx, run);
         self.after_record(ctx);
+    }
+
+    /// Adds `from..to` of `tp` to the processed run: one run while the offsets follow on,
+    /// else the run so far is reported and a new one starts.
+    fn extend_processed(
+        &mut self,
+        ctx: &mut Ctx,
+        run: Option<(Tp, u64, u64)>,
+        tp: Tp,
+        from: u64,
+        to: u64,
+    ) -> Option<(Tp, u64, u64)> {
+        match run {
+            Some((t, first, end)) if t == tp && end == from => Some((t, first, to)),
+            other => {
+                self.flush_processed(ctx, other);
+                Some((tp, from, to))
+            }
+        }
+    }
+
+    /// Processing the record at `offset` threw: what was processed before it is reported,
+    /// then the consumer crashes on it.
+    fn poisoned(&mut self, ctx: &mut Ctx, run: Option<(Tp, u64, u64)>, tp: Tp, offset: u64) {
+        self.flush_processed(ctx, run);
+        self.event(
+            ctx,
+            GroupEvent::ProcessingFailed {
+                member: self.id.member,
+                tp,
+                offset,
+            },
+        );
+        self.crash(ctx, CrashReason::Poison { tp, offset });
     }
 
     fn pop_record(&mut self) -> Option<(Tp, u64, LogRecord)> {
