@@ -434,23 +434,9 @@ impl LabState {
     /// Under a load the page cannot simulate in real time, virtual time runs slower
     /// instead of the page freezing. Returns the virtual ms actually run.
     pub fn advance_within(&self, ms: u64, budget_ms: f64, clock: impl Fn() -> f64) -> u64 {
-        let start = clock();
-        // Small slices, so one slice never blows the budget (replication doubles its cost).
-        let slice = (ms / 32).max(5);
-        let mut done = 0;
         self.lab
-            .try_update_value(|l| {
-                while done < ms {
-                    let step = slice.min(ms - done);
-                    l.advance_by(step);
-                    done += step;
-                    if clock() - start >= budget_ms {
-                        break;
-                    }
-                }
-            })
-            .expect("lab state is alive");
-        done
+            .try_update_value(|l| run_within(ms, budget_ms, clock, |step| l.advance_by(step)))
+            .expect("lab state is alive")
     }
 
     /// Tells every view the lab changed (after [`Self::advance_within`]).
@@ -834,4 +820,81 @@ fn clear_saved() {
 /// The lab state from context.
 pub fn expect_lab() -> LabState {
     expect_context::<LabState>()
+}
+
+/// Runs `advance` over `ms` of virtual time in slices while the wall time read by `clock`
+/// stays within `budget_ms`, and returns the virtual ms run. A slice runs only if the last
+/// one's cost still fits, so a frame stops *before* it overruns instead of after; the first
+/// slice always runs, so time never stalls however slow a slice is.
+fn run_within(
+    ms: u64,
+    budget_ms: f64,
+    clock: impl Fn() -> f64,
+    mut advance: impl FnMut(u64),
+) -> u64 {
+    let start = clock();
+    // Small slices, so one slice never blows the budget (replication doubles its cost).
+    let slice = (ms / 32).max(5);
+    let mut done = 0;
+    let mut last_cost = 0.0;
+    while done < ms {
+        let before = clock();
+        if done > 0 && before - start + last_cost > budget_ms {
+            break;
+        }
+        let step = slice.min(ms - done);
+        advance(step);
+        done += step;
+        last_cost = clock() - before;
+    }
+    done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_within;
+    use std::cell::Cell;
+
+    /// Runs `run_within` with a fake clock where every slice costs `cost_ms`; returns the
+    /// virtual ms run, the slices and the wall time spent.
+    fn run(ms: u64, budget_ms: f64, cost_ms: f64) -> (u64, Vec<u64>, f64) {
+        let now = Cell::new(0.0);
+        let mut steps = Vec::new();
+        let done = run_within(
+            ms,
+            budget_ms,
+            || now.get(),
+            |step| {
+                steps.push(step);
+                now.set(now.get() + cost_ms);
+            },
+        );
+        (done, steps, now.get())
+    }
+
+    #[test]
+    fn cheap_slices_run_the_whole_frame() {
+        let (done, steps, spent) = run(1_670, 5.0, 0.1);
+        assert_eq!(done, 1_670);
+        assert_eq!(steps.iter().sum::<u64>(), 1_670);
+        assert!(spent <= 5.0, "{spent}");
+    }
+
+    #[test]
+    fn stops_before_a_slice_would_overrun() {
+        // 1.5 ms a slice in a 5 ms budget: three slices (4.5 ms), not a fourth (6 ms).
+        let (done, steps, spent) = run(1_670, 5.0, 1.5);
+        assert_eq!(steps.len(), 3);
+        assert_eq!(done, 3 * (1_670 / 32));
+        assert!(spent <= 5.0, "{spent}");
+    }
+
+    #[test]
+    fn one_slice_always_runs() {
+        let (done, steps, _) = run(1_670, 5.0, 40.0);
+        assert_eq!(steps, vec![1_670 / 32]);
+        assert_eq!(done, 52);
+        // Below the smallest slice, the frame's whole time runs.
+        assert_eq!(run(3, 5.0, 40.0).0, 3);
+    }
 }
