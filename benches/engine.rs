@@ -152,6 +152,29 @@ mod engine {
         });
     }
 
+    /// The same seeks on the lab's default cluster (3 brokers, replication factor 3):
+    /// every record sits in three logs (`rf3_seek_*` in `frames.spec.js`).
+    #[divan::bench(sample_count = 5)]
+    fn lab_seeks_on_2m_records_rf3(bencher: divan::Bencher) {
+        use kafka_lab::engine::lab::Lab;
+        let scenario = kafka_lab::engine::scenario::Scenario {
+            cluster: kafka_lab::engine::replication::ReplicationConfig {
+                brokers: 3,
+                default_replication_factor: 3,
+                ..Default::default()
+            },
+            ..seek_session()
+        };
+        let mut lab = Lab::fresh(scenario).unwrap();
+        lab.seek(200_000).unwrap();
+        bencher.bench_local(|| {
+            for t in [100_000, 50_000, 200_000] {
+                lab.seek(t).unwrap();
+            }
+            lab.now_ms()
+        });
+    }
+
     /// The time-travel session of the frame benchmark (`frames.spec.js`): one broker, as the
     /// seek budget was set on (the lab's default is 3 brokers with replication factor 3).
     fn seek_session() -> kafka_lab::engine::scenario::Scenario {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+use super::chunked::ChunkVec;
 use super::event::{BrokerEvent, Event, ProducerEvent};
 use super::ids::{BrokerId, ConsumerRef, NodeId, ProducerId, TopicId, Tp};
 use super::log::{LogRecord, PartitionLog, SharedRecords};
@@ -53,7 +54,8 @@ struct ParkedReplicaFetch {
 /// An `acks=all` produce waiting for the high watermark (`DelayedProduce`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct PendingProduce {
-    id: u64,
+    /// When it times out (`request.timeout.ms` after it arrived).
+    deadline_ms: u64,
     from: NodeId,
     request_id: u64,
     results: Vec<BatchResult>,
@@ -88,15 +90,17 @@ pub struct Broker {
     pub incarnation: u32,
     hosted: BTreeMap<Tp, Hosted>,
     pending: Vec<PendingProduce>,
-    next_pending_id: u64,
+    /// When the one timeout timer of the parked produces is set to fire, if armed.
+    produce_timer_at: Option<u64>,
     parked_replica: Vec<ParkedReplicaFetch>,
     /// Follower side: the fetch in flight to each leader.
     fetching: BTreeMap<BrokerId, u64>,
     next_fetch_id: u64,
     isr_timer_armed: bool,
     backoff_armed: bool,
-    /// Per replicated partition, the idempotent batches in its log, oldest first.
-    batch_meta: BTreeMap<Tp, Vec<BatchMeta>>,
+    /// Per replicated partition, the idempotent batches in its log, oldest first (in shared
+    /// chunks: a time-travel checkpoint clones this, and it grows with the log).
+    batch_meta: BTreeMap<Tp, ChunkVec<BatchMeta>>,
 }
 
 /// How the broker judged a batch's sequence (ProducerAppendInfo `checkSequence`).
@@ -119,7 +123,7 @@ impl Broker {
             incarnation: 0,
             hosted: BTreeMap::new(),
             pending: Vec::new(),
-            next_pending_id: 0,
+            produce_timer_at: None,
             parked_replica: Vec::new(),
             fetching: BTreeMap::new(),
             next_fetch_id: 0,
@@ -316,15 +320,10 @@ impl Broker {
             return;
         }
         // DelayedProduce: answer when the high watermark passes every batch, or time out.
-        let id = self.next_pending_id;
-        self.next_pending_id += 1;
-        ctx.out.timer(
-            ctx.now_ms.saturating_add(acks.timeout_ms),
-            self.node(),
-            Timer::Broker(BrokerTimer::ProduceTimeout { id }),
-        );
+        let deadline_ms = ctx.now_ms.saturating_add(acks.timeout_ms);
+        self.arm_produce_timer(ctx, deadline_ms);
         self.pending.push(PendingProduce {
-            id,
+            deadline_ms,
             from,
             request_id,
             results,
@@ -488,11 +487,10 @@ impl Broker {
     /// After a truncation: the producer state of `tp` as the batches still in the log
     /// leave it (`UnifiedLog.rebuildProducerState`).
     fn rebuild_producer_state(&mut self, tp: Tp, from_offset: u64) {
-        let mut metas = self.batch_meta.remove(&tp).unwrap_or_default();
-        metas.retain(|m| m.base_offset < from_offset);
+        let metas = self.batch_meta.remove(&tp).unwrap_or_default();
         self.producer_states.retain(|(_, t), _| *t != tp);
-        for m in metas {
-            self.remember(tp, m);
+        for m in metas.iter().filter(|m| m.base_offset < from_offset) {
+            self.remember(tp, *m);
         }
     }
 
@@ -544,10 +542,22 @@ impl Broker {
                     self.respond_replica_fetch(ctx, &fetch);
                 }
             }
-            BrokerTimer::ProduceTimeout { id } => {
-                if let Some(i) = self.pending.iter().position(|p| p.id == id) {
-                    let p = self.pending.remove(i);
-                    self.answer_pending(ctx, p, true);
+            BrokerTimer::ProduceTimeout { incarnation } if incarnation == self.incarnation => {
+                if self.produce_timer_at.is_some_and(|at| at <= ctx.now_ms) {
+                    self.produce_timer_at = None;
+                }
+                // Every produce whose time is up, in the order they arrived.
+                let mut i = 0;
+                while i < self.pending.len() {
+                    if self.pending[i].deadline_ms <= ctx.now_ms {
+                        let p = self.pending.remove(i);
+                        self.answer_pending(ctx, p, true);
+                    } else {
+                        i += 1;
+                    }
+                }
+                if let Some(next) = self.pending.iter().map(|p| p.deadline_ms).min() {
+                    self.arm_produce_timer(ctx, next);
                 }
             }
             BrokerTimer::IsrExpiration { incarnation } if incarnation == self.incarnation => {
@@ -756,6 +766,23 @@ impl Broker {
         );
         log.set_high_watermark(hw);
         log.high_watermark() > before
+    }
+
+    /// One timer serves every parked produce, armed for the earliest deadline (a timer per
+    /// request would keep `request.timeout.ms` worth of no-ops in the kernel's queue, which
+    /// every time-travel checkpoint then copies).
+    fn arm_produce_timer(&mut self, ctx: &mut Ctx, at_ms: u64) {
+        if self.produce_timer_at.is_some_and(|armed| armed <= at_ms) {
+            return;
+        }
+        self.produce_timer_at = Some(at_ms);
+        ctx.out.timer(
+            at_ms,
+            self.node(),
+            Timer::Broker(BrokerTimer::ProduceTimeout {
+                incarnation: self.incarnation,
+            }),
+        );
     }
 
     fn try_complete_pending(&mut self, ctx: &mut Ctx) {
@@ -991,8 +1018,8 @@ impl Broker {
             .get(&p.tp)
             .map(|metas| {
                 let first = metas.partition_point(|m| m.base_offset < p.fetch_offset);
-                metas[first..]
-                    .iter()
+                metas
+                    .range(first, metas.len())
                     .take_while(|m| m.base_offset < end)
                     .copied()
                     .collect()
@@ -1276,6 +1303,7 @@ impl Broker {
         self.alive = false;
         self.hosted.clear();
         self.pending.clear();
+        self.produce_timer_at = None;
         self.parked.clear();
         self.parked_replica.clear();
         self.fetching.clear();

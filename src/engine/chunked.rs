@@ -194,6 +194,15 @@ impl<T: Clone> ChunkVec<T> {
         parts
     }
 
+    /// The index of the first element for which `pred` is false, in a vector where every
+    /// element that passes comes before every one that fails (as `slice::partition_point`).
+    pub fn partition_point(&self, mut pred: impl FnMut(&T) -> bool) -> usize {
+        // The first full chunk whose last element fails holds the point; else the tail.
+        let chunk = self.full.partition_point(|c| pred(&c[CHUNK - 1]));
+        let slice: &[T] = self.full.get(chunk).map_or(&self.tail, |c| c);
+        (chunk << CHUNK_BITS) + slice.partition_point(pred)
+    }
+
     /// The elements in `from..to` (clamped to the vector), in order.
     pub fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &T> + '_ {
         self.slices(from, to).flatten()
@@ -276,6 +285,32 @@ mod tests {
             a.range(4_095, 4_098).copied().collect::<Vec<_>>(),
             vec![4_095, 4_096, 4_097]
         );
+    }
+
+    #[test]
+    fn partition_point_matches_a_slice() {
+        let values: Vec<u32> = (0..2 * CHUNK as u32 + 100).map(|i| i * 2).collect();
+        let mut v = ChunkVec::new();
+        v.extend_from_slice(&values);
+        let edges = [
+            0,
+            1,
+            2,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + 1,
+            2 * CHUNK,
+            2 * CHUNK + 99,
+            2 * CHUNK + 100,
+        ];
+        for bound in edges.iter().flat_map(|&i| [2 * i as u32, 2 * i as u32 + 1]) {
+            assert_eq!(
+                v.partition_point(|&x| x < bound),
+                values.partition_point(|&x| x < bound),
+                "{bound}"
+            );
+        }
+        assert_eq!(ChunkVec::<u32>::new().partition_point(|_| true), 0);
     }
 
     #[test]

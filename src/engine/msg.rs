@@ -574,10 +574,10 @@ pub enum BrokerTimer {
         /// Which fetch.
         fetch_id: u64,
     },
-    /// An `acks=all` produce waited its `request.timeout.ms`.
+    /// The earliest parked `acks=all` produce waited its `request.timeout.ms`.
     ProduceTimeout {
-        /// Which pending produce (per broker).
-        id: u64,
+        /// The broker's life that set it (a restart starts a new one).
+        incarnation: u32,
     },
     /// The leader's periodic ISR check (`isr-expiration`, every
     /// `replica.lag.time.max.ms / 2`).
