@@ -140,23 +140,13 @@ mod engine {
     /// each from the nearest checkpoint.
     #[divan::bench(sample_count = 5)]
     fn lab_seeks_on_2m_records(bencher: divan::Bencher) {
-        use kafka_lab::engine::lab::Lab;
-        let scenario = seek_session();
-        let mut lab = Lab::fresh(scenario).unwrap();
-        lab.seek(200_000).unwrap();
-        bencher.bench_local(|| {
-            for t in [100_000, 50_000, 200_000] {
-                lab.seek(t).unwrap();
-            }
-            lab.now_ms()
-        });
+        three_seeks(bencher, seek_session());
     }
 
     /// The same seeks on the lab's default cluster (3 brokers, replication factor 3):
     /// every record sits in three logs (`rf3_seek_*` in `frames.spec.js`).
     #[divan::bench(sample_count = 5)]
     fn lab_seeks_on_2m_records_rf3(bencher: divan::Bencher) {
-        use kafka_lab::engine::lab::Lab;
         let scenario = kafka_lab::engine::scenario::Scenario {
             cluster: kafka_lab::engine::replication::ReplicationConfig {
                 brokers: 3,
@@ -165,6 +155,13 @@ mod engine {
             },
             ..seek_session()
         };
+        three_seeks(bencher, scenario);
+    }
+
+    /// Builds `scenario` to 200 s, then times seeking back to 100 s and 50 s and forward to
+    /// 200 s, each from the nearest checkpoint.
+    fn three_seeks(bencher: divan::Bencher, scenario: kafka_lab::engine::scenario::Scenario) {
+        use kafka_lab::engine::lab::Lab;
         let mut lab = Lab::fresh(scenario).unwrap();
         lab.seek(200_000).unwrap();
         bencher.bench_local(|| {
