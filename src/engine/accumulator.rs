@@ -79,6 +79,16 @@ pub struct StickyState {
     pub chosen_at_ms: u64,
 }
 
+/// `PartitionLoadStats`: a cumulative frequency table over the partitions that have a
+/// leader, and their ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadStats {
+    /// Cumulative weights.
+    pub cft: Vec<u32>,
+    /// The partition of each entry.
+    pub partition_ids: Vec<u32>,
+}
+
 #[derive(Clone, Debug, Default)]
 struct TopicQueues {
     queues: Vec<VecDeque<Batch>>,
@@ -86,8 +96,9 @@ struct TopicQueues {
     /// time a batch is created there, and never loses it).
     created: Vec<bool>,
     sticky: StickyState,
-    /// The cumulative frequency table of adaptive partitioning, when it applies.
-    load_stats: Option<Vec<u32>>,
+    /// Adaptive partitioning's cumulative frequency table and the partitions it covers
+    /// (those with a leader), when it applies.
+    load_stats: Option<LoadStats>,
     round_robin: u32,
 }
 
@@ -164,18 +175,18 @@ impl Accumulator {
     pub fn java_sticky_partition(
         &mut self,
         topic: TopicId,
-        partitions: u32,
+        cluster: &Cluster,
         rng: &mut Rng,
-        _record_bytes: u32,
     ) -> u32 {
+        let partitions = cluster.partition_count(topic);
         let size = self.batch_size.max(1);
         let current = match self.topic_mut(topic).sticky.current {
             Some(p) if p < partitions => p,
-            _ => self.switch_sticky(topic, partitions, rng),
+            _ => self.switch_sticky(topic, cluster, rng),
         };
         let produced = self.topic_mut(topic).sticky.produced_bytes;
         if produced >= size && self.all_batches_full(Tp::new(topic, current)) {
-            return self.switch_sticky(topic, partitions, rng);
+            return self.switch_sticky(topic, cluster, rng);
         }
         current
     }
@@ -188,7 +199,7 @@ impl Accumulator {
         tp: Tp,
         appended_bytes: u32,
         rng: &mut Rng,
-        partitions: u32,
+        cluster: &Cluster,
     ) {
         let size = self.batch_size.max(1);
         let enable_switch = self.all_batches_full(tp);
@@ -199,12 +210,12 @@ impl Accumulator {
         t.sticky.produced_bytes = t.sticky.produced_bytes.saturating_add(appended_bytes);
         let produced = t.sticky.produced_bytes;
         if (produced >= size && enable_switch) || produced >= size.saturating_mul(2) {
-            self.switch_sticky(tp.topic, partitions, rng);
+            self.switch_sticky(tp.topic, cluster, rng);
         }
     }
 
-    fn switch_sticky(&mut self, topic: TopicId, partitions: u32, rng: &mut Rng) -> u32 {
-        let p = self.next_partition(topic, partitions, rng);
+    fn switch_sticky(&mut self, topic: TopicId, cluster: &Cluster, rng: &mut Rng) -> u32 {
+        let p = self.next_partition(topic, cluster, rng);
         self.topic_mut(topic).sticky = StickyState {
             current: Some(p),
             produced_bytes: 0,
@@ -213,13 +224,23 @@ impl Accumulator {
         p
     }
 
-    /// BuiltInPartitioner `nextPartition`: uniform without load statistics, else weighted
-    /// towards shorter queues through the cumulative frequency table.
-    fn next_partition(&mut self, topic: TopicId, partitions: u32, rng: &mut Rng) -> u32 {
+    /// BuiltInPartitioner `nextPartition`: without load statistics, uniform over the
+    /// partitions that have a leader (over all of them when none has); else weighted towards
+    /// shorter queues through the cumulative frequency table, which leaves leaderless
+    /// partitions out.
+    fn next_partition(&mut self, topic: TopicId, cluster: &Cluster, rng: &mut Rng) -> u32 {
+        let partitions = cluster.partition_count(topic).max(1);
         let random = to_positive(rng.next_i32());
-        match &self.topic_mut(topic).load_stats {
-            Some(cft) if cft.len() == partitions as usize => weighted_pick(cft, random),
-            _ => random % partitions,
+        if let Some(stats) = &self.topic_mut(topic).load_stats {
+            return stats.partition_ids[weighted_pick(&stats.cft, random) as usize];
+        }
+        let available: Vec<u32> = (0..partitions)
+            .filter(|&p| cluster.leader(Tp::new(topic, p)).is_some())
+            .collect();
+        if available.is_empty() {
+            random % partitions
+        } else {
+            available[(random % available.len() as u32) as usize]
         }
     }
 
@@ -249,16 +270,24 @@ impl Accumulator {
     }
 
     /// RecordAccumulator `partitionReady` → BuiltInPartitioner `updatePartitionLoadStats`:
-    /// once every partition of a topic has had a batch, its queue sizes (an empty queue
-    /// counts 0) weigh the next sticky pick; equal sizes mean uniform.
+    /// once every partition of a topic has had a batch, the queue sizes (an empty queue
+    /// counts 0) of the partitions with a leader weigh the next sticky pick; equal sizes
+    /// over every partition mean uniform.
     pub fn update_load_stats(&mut self, cluster: &Cluster) {
         let adaptive = self.adaptive;
         for (i, t) in self.topics.iter_mut().enumerate() {
-            let n = cluster.partition_count(TopicId(i as u16)) as usize;
+            let topic = TopicId(i as u16);
+            let n = cluster.partition_count(topic) as usize;
             let all_created = n > 0 && t.created.len() >= n && t.created[..n].iter().all(|&c| c);
             t.load_stats = if adaptive && all_created {
-                let sizes: Vec<u32> = t.queues[..n].iter().map(|q| q.len() as u32).collect();
-                load_stats(&sizes)
+                let (sizes, ids): (Vec<u32>, Vec<u32>) = (0..n as u32)
+                    .filter(|&p| cluster.leader(Tp::new(topic, p)).is_some())
+                    .map(|p| (t.queues[p as usize].len() as u32, p))
+                    .unzip();
+                load_stats(&sizes, n).map(|cft| LoadStats {
+                    cft,
+                    partition_ids: ids,
+                })
             } else {
                 None
             };
@@ -439,12 +468,14 @@ impl Accumulator {
 
 /// `updatePartitionLoadStats`: the cumulative frequency table for these queue sizes, or
 /// `None` when fewer than 2 partitions exist or every queue has the same size.
-pub fn load_stats(queue_sizes: &[u32]) -> Option<Vec<u32>> {
-    if queue_sizes.len() < 2 {
+pub fn load_stats(queue_sizes: &[u32], partitions: usize) -> Option<Vec<u32>> {
+    if queue_sizes.is_empty() || partitions < 2 {
         return None;
     }
     let max = *queue_sizes.iter().max()?;
-    if queue_sizes.iter().all(|&q| q == max) {
+    // Equal queues over every partition: uniform. With leaderless partitions left out the
+    // table still applies (over the others).
+    if queue_sizes.len() == partitions && queue_sizes.iter().all(|&q| q == max) {
         return None;
     }
     let mut total = 0u32;
@@ -487,15 +518,17 @@ mod tests {
         // Kafka's BuiltInPartitionerTest.adaptivePartitionsTest: queue sizes {5,0,3,0,1}
         // give weights {1,6,3,6,5}; over 2 × 21 sequential "random" values each partition
         // is picked exactly 2 × its weight.
-        let cft = load_stats(&[5, 0, 3, 0, 1]).expect("sizes differ");
+        let cft = load_stats(&[5, 0, 3, 0, 1], 5).expect("sizes differ");
         assert_eq!(cft, vec![1, 7, 10, 16, 21]);
         let mut counts = [0u32; 5];
         for random in 0..42 {
             counts[weighted_pick(&cft, random) as usize] += 1;
         }
         assert_eq!(counts, [2, 12, 6, 12, 10]);
-        assert_eq!(load_stats(&[2, 2, 2]), None, "equal queues: uniform");
-        assert_eq!(load_stats(&[7]), None, "one partition: nothing to weigh");
+        assert_eq!(load_stats(&[2, 2, 2], 3), None, "equal queues: uniform");
+        assert_eq!(load_stats(&[7], 1), None, "one partition: nothing to weigh");
+        // Two of three partitions have a leader: equal queues still weigh (over those two).
+        assert_eq!(load_stats(&[2, 2], 3), Some(vec![1, 2]));
     }
 
     #[test]

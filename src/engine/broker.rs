@@ -93,8 +93,10 @@ pub struct Broker {
     /// When the one timeout timer of the parked produces is set to fire, if armed.
     produce_timer_at: Option<u64>,
     parked_replica: Vec<ParkedReplicaFetch>,
-    /// Follower side: the fetch in flight to each leader.
-    fetching: BTreeMap<BrokerId, u64>,
+    /// Follower side: the fetch in flight to each leader, with when it was sent.
+    fetching: BTreeMap<BrokerId, (u64, u64)>,
+    /// When the one replica-fetch timeout timer fires, if armed.
+    fetch_timer_at: Option<u64>,
     next_fetch_id: u64,
     isr_timer_armed: bool,
     backoff_armed: bool,
@@ -126,6 +128,7 @@ impl Broker {
             produce_timer_at: None,
             parked_replica: Vec::new(),
             fetching: BTreeMap::new(),
+            fetch_timer_at: None,
             next_fetch_id: 0,
             isr_timer_armed: false,
             backoff_armed: false,
@@ -246,10 +249,11 @@ impl Broker {
                 request_id,
                 partitions,
             } => {
+                // Only the leader answers (NOT_LEADER_OR_FOLLOWER otherwise: no offset).
                 let offsets = partitions
                     .into_iter()
                     .map(|(tp, spec)| {
-                        let offset = self.log(tp).map(|l| match spec {
+                        let offset = self.log(tp).filter(|_| self.leads(tp)).map(|l| match spec {
                             OffsetSpec::Earliest => l.log_start_offset(),
                             OffsetSpec::Latest => l.high_watermark(),
                         });
@@ -386,7 +390,9 @@ impl Broker {
                     tp,
                     base_sequence: batch.base_sequence.unwrap_or(-1),
                 }));
-                result.error = KafkaError::DuplicateSequenceNumber;
+                // UnifiedLog.append: a duplicate gets its first append's offsets and no
+                // error; with acks=all it then waits for the high watermark like any append
+                // (ReplicaManager `delayedProduceRequestRequired`).
                 result.base_offset = Some(base_offset);
             }
             SequenceCheck::Append => {
@@ -565,6 +571,9 @@ impl Broker {
                 self.shrink_isr(ctx);
                 self.arm_isr_timer(ctx);
             }
+            BrokerTimer::ReplicaFetchTimeout { incarnation } if incarnation == self.incarnation => {
+                self.replica_fetch_timeouts(ctx);
+            }
             BrokerTimer::ReplicaFetchBackoff { incarnation } if incarnation == self.incarnation => {
                 self.backoff_armed = false;
                 self.fetch_from_leaders(ctx);
@@ -690,6 +699,8 @@ struct Acks {
 pub const REPLICA_FETCH_MAX_BYTES: u64 = 1_048_576;
 /// `replica.fetch.backoff.ms`: a follower's pause after a failed fetch.
 pub const REPLICA_FETCH_BACKOFF_MS: u64 = 1_000;
+/// `replica.socket.timeout.ms`: how long a follower waits for a fetch's answer.
+pub const REPLICA_SOCKET_TIMEOUT_MS: u64 = 30_000;
 
 // ---- replication: the leader's side, the follower's side, and the controller's pushes ----
 
@@ -866,10 +877,9 @@ impl Broker {
                 && p.fetch_offset >= h.epoch_start_offset
                 && ctx.cluster.is_live(follower);
             if rejoin {
+                // Partition.prepareIsrExpand: the follower goes to the end of the ISR.
                 let mut isr = h.state.isr.clone();
                 isr.push(follower);
-                let order = &h.state.replicas;
-                isr.sort_by_key(|b| order.iter().position(|r| r == b));
                 h.alter_in_flight = true;
                 ctx.out.alter_partitions.push(AlterPartition {
                     tp: p.tp,
@@ -1062,7 +1072,9 @@ impl Broker {
         }
         for (leader, partitions) in by_leader {
             self.next_fetch_id += 1;
-            self.fetching.insert(leader, self.next_fetch_id);
+            self.fetching
+                .insert(leader, (self.next_fetch_id, ctx.now_ms));
+            self.arm_fetch_timer(ctx, ctx.now_ms + REPLICA_SOCKET_TIMEOUT_MS);
             ctx.out.send(
                 self.node(),
                 NodeId::Broker(leader),
@@ -1081,7 +1093,7 @@ impl Broker {
         fetch_id: u64,
         parts: Vec<ReplicaFetchedPartition>,
     ) {
-        if self.fetching.get(&leader) != Some(&fetch_id) {
+        if self.fetching.get(&leader).map(|f| f.0) != Some(fetch_id) {
             return;
         }
         self.fetching.remove(&leader);
@@ -1156,6 +1168,41 @@ impl Broker {
     pub fn replica_fetch_failed(&mut self, ctx: &mut Ctx, leader: BrokerId) {
         if self.fetching.remove(&leader).is_some() {
             self.arm_backoff(ctx);
+        }
+    }
+
+    /// One timer serves every fetch in flight, armed for the earliest deadline.
+    fn arm_fetch_timer(&mut self, ctx: &mut Ctx, at_ms: u64) {
+        if self.fetch_timer_at.is_some_and(|armed| armed <= at_ms) {
+            return;
+        }
+        self.fetch_timer_at = Some(at_ms);
+        ctx.out.timer(
+            at_ms,
+            self.node(),
+            Timer::Broker(BrokerTimer::ReplicaFetchTimeout {
+                incarnation: self.incarnation,
+            }),
+        );
+    }
+
+    /// `replica.socket.timeout.ms` (BrokerBlockingSender): a fetch to a leader that got no
+    /// answer fails, and the fetcher backs off `replica.fetch.backoff.ms` and fetches again
+    /// (AbstractFetcherThread `handlePartitionsWithErrors`). A message lost on a cut link is
+    /// found out this way.
+    fn replica_fetch_timeouts(&mut self, ctx: &mut Ctx) {
+        if self.fetch_timer_at.is_some_and(|at| at <= ctx.now_ms) {
+            self.fetch_timer_at = None;
+        }
+        let now = ctx.now_ms;
+        let before = self.fetching.len();
+        self.fetching
+            .retain(|_, &mut (_, sent)| now < sent.saturating_add(REPLICA_SOCKET_TIMEOUT_MS));
+        if self.fetching.len() < before {
+            self.arm_backoff(ctx);
+        }
+        if let Some(next) = self.fetching.values().map(|&(_, sent)| sent).min() {
+            self.arm_fetch_timer(ctx, next + REPLICA_SOCKET_TIMEOUT_MS);
         }
     }
 
@@ -1307,6 +1354,7 @@ impl Broker {
         self.parked.clear();
         self.parked_replica.clear();
         self.fetching.clear();
+        self.fetch_timer_at = None;
         self.isr_timer_armed = false;
         self.backoff_armed = false;
     }

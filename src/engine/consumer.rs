@@ -26,6 +26,21 @@ pub const APP_POLL_TIMEOUT_MS: u64 = 500;
 pub const RETRY_BACKOFF_MS: u64 = 100;
 /// `request.timeout.ms`, the consumer default.
 pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
+/// `retry.backoff.max.ms`, the consumer default: the cap of `commitSync`'s exponential
+/// backoff.
+pub const RETRY_BACKOFF_MAX_MS: u64 = 1_000;
+/// `default.api.timeout.ms`: how long `commitSync` keeps trying.
+pub const DEFAULT_API_TIMEOUT_MS: u64 = 60_000;
+/// `close()`'s default timeout: how long the closing auto-commit keeps trying.
+pub const CLOSE_TIMEOUT_MS: u64 = 30_000;
+
+/// `commitSync`'s wait before attempt `attempts + 1`: `retry.backoff.ms` doubling up to
+/// `retry.backoff.max.ms` (ExponentialBackoff; the lab leaves out its ±20 % jitter).
+pub fn commit_backoff_ms(attempts: u32) -> u64 {
+    RETRY_BACKOFF_MS
+        .saturating_mul(1u64 << attempts.min(16))
+        .min(RETRY_BACKOFF_MAX_MS)
+}
 
 /// Where a consumer client is in its life.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -132,13 +147,55 @@ impl Chunk {
     }
 }
 
-/// A commit waiting for its response.
+/// A commit waiting for its response, or (`commitSync`) for its next attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct PendingCommit {
-    request_id: u64,
+    /// The request in flight, if one is.
+    request_id: Option<u64>,
     offsets: Vec<PartitionOffset>,
     auto: bool,
     then: Option<AfterCommit>,
+    /// The generation it was made in.
+    generation: i32,
+    /// `commitSync`'s deadline (`default.api.timeout.ms`); `None` for an async commit.
+    deadline_ms: Option<u64>,
+    /// Attempts that failed with a retriable error.
+    attempts: u32,
+}
+
+/// A partition whose position is being looked up (Kafka's INITIALIZING and AWAIT_RESET
+/// fetch states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Resolve {
+    /// Why: `None` while the committed offset is fetched.
+    source: Option<PositionSource>,
+    /// Where ListOffsets looks, once a reset or a seek decided it.
+    spec: Option<OffsetSpec>,
+    /// The leader an outstanding ListOffsets went to.
+    sent_to: Option<BrokerId>,
+    /// No ListOffsets before this: `request.timeout.ms` after one was sent
+    /// (`setNextAllowedRetry`), `retry.backoff.ms` after one failed (`requestFailed`).
+    next_try_ms: u64,
+}
+
+impl Resolve {
+    fn committed() -> Self {
+        Resolve {
+            source: None,
+            spec: None,
+            sent_to: None,
+            next_try_ms: 0,
+        }
+    }
+
+    fn reset(source: PositionSource, spec: OffsetSpec) -> Self {
+        Resolve {
+            source: Some(source),
+            spec: Some(spec),
+            sent_to: None,
+            next_try_ms: 0,
+        }
+    }
 }
 
 /// One consumer client.
@@ -164,6 +221,8 @@ pub struct Consumer {
     find_in_flight: bool,
     /// The broker asked FindCoordinator.
     find_target: Option<BrokerId>,
+    /// When the FindCoordinator in flight was sent.
+    find_sent_ms: u64,
     /// Which broker to ask first next time (moves on after a failure).
     bootstrap_cursor: u32,
     /// Where it is in the group protocol.
@@ -181,14 +240,15 @@ pub struct Consumer {
     pub assigned: Vec<Tp>,
     /// Per owned partition: the next offset `poll()` returns.
     pub positions: BTreeMap<Tp, u64>,
-    /// Owned partitions whose position is being looked up, with the reason once known.
-    resolving: BTreeMap<Tp, Option<PositionSource>>,
+    /// Owned partitions whose position is being looked up.
+    resolving: BTreeMap<Tp, Resolve>,
     offsets_in_flight: bool,
     sticky_user_data: Option<(Vec<Tp>, i32)>,
     pending_assignment: Option<Vec<Tp>>,
     buffer: VecDeque<Chunk>,
-    /// The fetch in flight to each leader (one per broker, as the Java fetcher sends).
-    fetch_in_flight: BTreeMap<BrokerId, u64>,
+    /// The fetch in flight to each leader, with when it was sent (one per broker, as the
+    /// Java fetcher sends).
+    fetch_in_flight: BTreeMap<BrokerId, (u64, u64)>,
     /// Leaders whose last fetch failed, and until when the fetcher leaves them alone
     /// (`retry.backoff.ms`, while the metadata refreshes).
     fetch_backoff_until: BTreeMap<BrokerId, u64>,
@@ -243,6 +303,7 @@ impl Consumer {
             coordinator: None,
             last_coordinator: None,
             find_target: None,
+            find_sent_ms: 0,
             bootstrap_cursor: 0,
             find_in_flight: false,
             member_state: MemberState::Unjoined,
@@ -564,9 +625,7 @@ impl Consumer {
                 } else {
                     OffsetSpec::Latest
                 };
-                self.positions.remove(&tp);
-                self.resolving.insert(tp, Some(PositionSource::Seek));
-                self.list_offsets(ctx, vec![(tp, spec)]);
+                self.request_reset(ctx, vec![tp], PositionSource::Seek, spec);
             }
         }
     }
@@ -597,7 +656,7 @@ impl Consumer {
     fn app_step(&mut self, ctx: &mut Ctx) {
         match self.app {
             AppState::Processing => self.process_next(ctx),
-            AppState::Committing => {}
+            AppState::Committing => self.commit_tick(ctx),
             AppState::Polling => self.poll(ctx),
         }
     }
@@ -615,7 +674,12 @@ impl Consumer {
             self.close(ctx);
             return;
         }
-        if !self.coordinator_poll(ctx) {
+        // ClassicKafkaConsumer `poll`: the coordinator's result does not stop the fetch;
+        // without a coordinator only the position lookups wait (`updateFetchPositions`).
+        if self.coordinator_poll(ctx) {
+            self.update_positions(ctx);
+        }
+        if self.assigned.is_empty() {
             // Still joining with nothing to fetch: poll again later (each poll resets the
             // poll timer, as the real poll loop does while it waits).
             self.timer(
@@ -625,7 +689,6 @@ impl Consumer {
             );
             return;
         }
-        self.update_positions(ctx);
         let records = self.collect_fetch();
         self.send_fetch(ctx);
         if records.is_empty() {
@@ -640,7 +703,7 @@ impl Consumer {
     }
 
     /// ConsumerCoordinator `poll`: find the coordinator, (re)join without blocking the
-    /// fetch, auto-commit when due. Returns false when there is nothing to fetch yet.
+    /// fetch, auto-commit when due. Returns false while the coordinator is unknown.
     fn coordinator_poll(&mut self, ctx: &mut Ctx) -> bool {
         // The assignment a SyncGroup response brought is applied here, in the application
         // thread, between batches (AbstractCoordinator `joinGroupIfNeeded`).
@@ -648,23 +711,7 @@ impl Consumer {
             self.join_complete(ctx, assignment);
         }
         if self.coordinator.is_none() {
-            if !self.find_in_flight {
-                self.find_in_flight = true;
-                // Any live broker answers FindCoordinator; the next one after a failure.
-                let n = ctx.cluster.broker_count().max(1);
-                let bootstrap = (0..n)
-                    .map(|i| BrokerId(((self.bootstrap_cursor as usize + i) % n) as u16))
-                    .find(|&b| ctx.cluster.is_live(b))
-                    .unwrap_or(BrokerId(0));
-                self.find_target = Some(bootstrap);
-                self.send(
-                    ctx,
-                    bootstrap,
-                    Msg::FindCoordinator {
-                        group: self.id.group,
-                    },
-                );
-            }
+            self.lookup_coordinator(ctx);
             return false;
         }
         if self.rejoin_needed && self.member_state != MemberState::PreparingRebalance {
@@ -675,8 +722,37 @@ impl Consumer {
         } else if self.member_state == MemberState::Stable {
             self.maybe_auto_commit(ctx);
         }
-        // Joining blocks nothing: a cooperative member keeps fetching what it owns.
-        !self.assigned.is_empty()
+        true
+    }
+
+    /// AbstractCoordinator `lookupCoordinator`: FindCoordinator to a live broker (the next
+    /// one after a failure), one at a time.
+    fn lookup_coordinator(&mut self, ctx: &mut Ctx) {
+        if self.coordinator.is_some() {
+            return;
+        }
+        if self.find_in_flight {
+            // An unanswered FindCoordinator fails after request.timeout.ms; ask the next.
+            if ctx.now_ms < self.find_sent_ms.saturating_add(REQUEST_TIMEOUT_MS) {
+                return;
+            }
+            self.bootstrap_cursor = self.bootstrap_cursor.wrapping_add(1);
+        }
+        self.find_in_flight = true;
+        self.find_sent_ms = ctx.now_ms;
+        let n = ctx.cluster.broker_count().max(1);
+        let bootstrap = (0..n)
+            .map(|i| BrokerId(((self.bootstrap_cursor as usize + i) % n) as u16))
+            .find(|&b| ctx.cluster.is_live(b))
+            .unwrap_or(BrokerId(0));
+        self.find_target = Some(bootstrap);
+        self.send(
+            ctx,
+            bootstrap,
+            Msg::FindCoordinator {
+                group: self.id.group,
+            },
+        );
     }
 
     /// Records from the fetch buffer, up to `max.poll.records` (FetchCollector
@@ -918,6 +994,106 @@ impl Consumer {
         }
     }
 
+    /// The application's continuation once a `commitSync` returned (or threw).
+    fn after_commit(&mut self, ctx: &mut Ctx, then: Option<AfterCommit>) {
+        match then {
+            None => {}
+            Some(AfterCommit::Process) => self.schedule_processing(ctx),
+            Some(AfterCommit::Continue) => {
+                self.app = AppState::Processing;
+                self.after_record(ctx);
+            }
+            Some(AfterCommit::Close) => self.finish_close(ctx),
+        }
+    }
+
+    /// Sends the pending commit, or (no coordinator) looks for one first: `commitSync`
+    /// waits in `ensureCoordinatorReady`. The application timer wakes it to try again.
+    fn send_commit(&mut self, ctx: &mut Ctx) {
+        let Some(coordinator) = self.coordinator else {
+            self.lookup_coordinator(ctx);
+            if let Some(deadline) = self.commit.as_ref().and_then(|c| c.deadline_ms) {
+                let at = (ctx.now_ms + RETRY_BACKOFF_MS).min(deadline);
+                self.timer(ctx, at, ConsumerTimerKind::App);
+            }
+            return;
+        };
+        let Some(c) = self.commit.as_mut() else {
+            return;
+        };
+        self.next_request_id += 1;
+        let request_id = self.next_request_id;
+        c.request_id = Some(request_id);
+        let msg = Msg::OffsetCommit {
+            group: self.id.group,
+            request_id,
+            generation: c.generation,
+            member_id: self.member_id.clone(),
+            group_instance_id: self.group_instance_id.clone(),
+            offsets: c.offsets.clone(),
+            auto: c.auto,
+        };
+        let deadline = c.deadline_ms;
+        self.send(ctx, coordinator, msg);
+        if let Some(deadline) = deadline {
+            // The sync commit's timer runs out even if no answer comes.
+            self.timer(ctx, deadline, ConsumerTimerKind::App);
+        }
+    }
+
+    /// The application thread, blocked in `commitSync`, wakes: after a backoff it tries
+    /// again; past `default.api.timeout.ms` the call throws TimeoutException.
+    fn commit_tick(&mut self, ctx: &mut Ctx) {
+        let Some(c) = self.commit.as_ref() else {
+            return;
+        };
+        if c.deadline_ms.is_some_and(|d| ctx.now_ms >= d) {
+            let c = self.commit.take().expect("checked above");
+            self.event(
+                ctx,
+                GroupEvent::CommitRejected {
+                    member: self.id.member,
+                    offsets: c.offsets,
+                    error: CommitError::Timeout,
+                },
+            );
+            self.after_commit(ctx, c.then);
+        } else if c.request_id.is_none() {
+            self.send_commit(ctx);
+        }
+    }
+
+    /// A retriable failure (`RetriableException`): `commitSync` sleeps its exponential
+    /// backoff and tries again while its timer lasts; an auto-commit tries again after
+    /// `retry.backoff.ms` (ConsumerCoordinator `commitOffsetsSync`,
+    /// `autoCommitOffsetsAsync`).
+    fn retry_commit(&mut self, ctx: &mut Ctx, mut c: PendingCommit, error: KafkaError) {
+        let wait = match c.deadline_ms {
+            Some(deadline) => {
+                commit_backoff_ms(c.attempts).min(deadline.saturating_sub(ctx.now_ms))
+            }
+            None => RETRY_BACKOFF_MS,
+        };
+        self.event(
+            ctx,
+            GroupEvent::CommitRetriable {
+                member: self.id.member,
+                error: error.name(),
+                retry_in_ms: wait,
+            },
+        );
+        if c.deadline_ms.is_none() {
+            if c.auto {
+                self.next_auto_commit_ms = ctx.now_ms + RETRY_BACKOFF_MS;
+            }
+            return;
+        }
+        c.attempts += 1;
+        c.request_id = None;
+        self.commit = Some(c);
+        self.timer(ctx, ctx.now_ms + wait, ConsumerTimerKind::App);
+    }
+
     /// Sends an OffsetCommit, or fails at once when the client is not in a stable
     /// generation (ConsumerCoordinator `sendOffsetCommitRequest`). `then` is the
     /// application's continuation for a `commitSync` (None: async). Returns true when the
@@ -948,50 +1124,69 @@ impl Consumer {
             );
             return false;
         }
-        let Some(coordinator) = self.coordinator else {
-            return false;
+        if then.is_none() && self.coordinator.is_none() {
+            return false; // an async commit is not attempted while the coordinator is unknown
+        }
+        let timeout = match then {
+            Some(AfterCommit::Close) => Some(CLOSE_TIMEOUT_MS),
+            Some(_) => Some(DEFAULT_API_TIMEOUT_MS),
+            None => None,
         };
-        self.next_request_id += 1;
-        let request_id = self.next_request_id;
-        let msg = Msg::OffsetCommit {
-            group: self.id.group,
-            request_id,
-            generation: self.generation,
-            member_id: self.member_id.clone(),
-            group_instance_id: self.group_instance_id.clone(),
-            offsets: offsets.clone(),
-            auto,
-        };
-        self.send(ctx, coordinator, msg);
         self.commit = Some(PendingCommit {
-            request_id,
+            request_id: None,
             offsets,
             auto,
             then,
+            generation: self.generation,
+            deadline_ms: timeout.map(|t| ctx.now_ms.saturating_add(t)),
+            attempts: 0,
         });
         if then.is_some() {
             self.app = AppState::Committing;
         }
+        self.send_commit(ctx);
         then.is_some()
     }
 
+    /// ConsumerCoordinator `OffsetCommitResponseHandler`: retriable errors are tried again;
+    /// CommitFailedException only when the member is out of the generation.
     fn on_commit_response(&mut self, ctx: &mut Ctx, request_id: u64, error: KafkaError) {
-        let Some(pending) = self.commit.take_if(|c| c.request_id == request_id) else {
+        let Some(pending) = self.commit.take_if(|c| c.request_id == Some(request_id)) else {
             return;
         };
+        if matches!(
+            error,
+            KafkaError::CoordinatorNotAvailable
+                | KafkaError::NotCoordinator
+                | KafkaError::RequestTimedOut
+                | KafkaError::UnknownTopicOrPartition
+        ) {
+            if error != KafkaError::UnknownTopicOrPartition {
+                self.coordinator_unknown(ctx);
+            }
+            self.retry_commit(ctx, pending, error);
+            return;
+        }
         if error != KafkaError::None {
+            let superseded = pending.generation != self.generation
+                && self.member_state == MemberState::PreparingRebalance;
             let raised = match error {
                 KafkaError::RebalanceInProgress => {
                     self.rejoin_needed = true;
                     CommitError::RebalanceInProgress
                 }
-                KafkaError::FencedInstanceId => CommitError::FencedInstanceId,
+                KafkaError::FencedInstanceId if pending.generation == self.generation => {
+                    CommitError::FencedInstanceId
+                }
+                KafkaError::UnknownMemberId
+                | KafkaError::IllegalGeneration
+                | KafkaError::FencedInstanceId
+                    if superseded =>
+                {
+                    CommitError::RebalanceInProgress
+                }
                 KafkaError::UnknownMemberId | KafkaError::IllegalGeneration => {
                     self.reset_generation(error == KafkaError::UnknownMemberId);
-                    CommitError::CommitFailed
-                }
-                KafkaError::NotCoordinator => {
-                    self.coordinator_unknown(ctx);
                     CommitError::CommitFailed
                 }
                 _ => CommitError::CommitFailed,
@@ -1009,20 +1204,13 @@ impl Consumer {
                 return;
             }
         }
-        match pending.then {
-            None => {}
-            Some(AfterCommit::Process) => self.schedule_processing(ctx),
-            Some(AfterCommit::Continue) => {
-                self.app = AppState::Processing;
-                self.after_record(ctx);
-            }
-            Some(AfterCommit::Close) => self.finish_close(ctx),
-        }
+        self.after_commit(ctx, pending.then);
     }
 
     /// Looks up positions for owned partitions that have none: OffsetFetch, then
     /// `auto.offset.reset` (ClassicKafkaConsumer `updateFetchPositions`).
     fn update_positions(&mut self, ctx: &mut Ctx) {
+        self.send_resets(ctx);
         let missing: Vec<Tp> = self
             .assigned
             .iter()
@@ -1036,7 +1224,7 @@ impl Consumer {
             return;
         };
         for &tp in &missing {
-            self.resolving.insert(tp, None);
+            self.resolving.insert(tp, Resolve::committed());
         }
         self.offsets_in_flight = true;
         self.next_request_id += 1;
@@ -1052,7 +1240,8 @@ impl Consumer {
         self.offsets_in_flight = false;
         let mut resets = Vec::new();
         for (tp, committed) in offsets {
-            if !self.assigned.contains(&tp) || !self.resolving.contains_key(&tp) {
+            let waiting = self.resolving.get(&tp).is_some_and(|r| r.source.is_none());
+            if !self.assigned.contains(&tp) || !waiting {
                 continue;
             }
             match committed {
@@ -1079,25 +1268,45 @@ impl Consumer {
                 return;
             }
         };
-        for &tp in &resets {
-            self.resolving
-                .insert(tp, Some(PositionSource::Reset(policy)));
-        }
-        self.list_offsets(ctx, resets.into_iter().map(|tp| (tp, spec)).collect());
+        self.request_reset(ctx, resets, PositionSource::Reset(policy), spec);
     }
 
-    fn list_offsets(&mut self, ctx: &mut Ctx, partitions: Vec<(Tp, OffsetSpec)>) {
-        // One request per leader (a partition with none waits for the next reset).
+    /// Puts partitions in AWAIT_RESET (`requestOffsetReset`) and sends what can go now.
+    fn request_reset(
+        &mut self,
+        ctx: &mut Ctx,
+        tps: Vec<Tp>,
+        source: PositionSource,
+        spec: OffsetSpec,
+    ) {
+        for tp in tps {
+            self.positions.remove(&tp);
+            self.resolving.insert(tp, Resolve::reset(source, spec));
+        }
+        self.send_resets(ctx);
+    }
+
+    /// OffsetFetcher `resetPositionsAsync`: one ListOffsets per leader for the partitions
+    /// awaiting a reset whose retry time has come (`request.timeout.ms` after a request, so
+    /// a lost one is sent again); a partition without a leader waits for the next poll.
+    fn send_resets(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now_ms;
         let mut by_leader: BTreeMap<BrokerId, Vec<(Tp, OffsetSpec)>> = BTreeMap::new();
-        for (tp, spec) in partitions {
-            match ctx.cluster.leader(tp) {
-                Some(leader) => by_leader.entry(leader).or_default().push((tp, spec)),
-                None => {
-                    self.resolving.remove(&tp);
-                }
+        for (&tp, r) in &self.resolving {
+            let (Some(spec), Some(leader)) = (r.spec, ctx.cluster.leader(tp)) else {
+                continue;
+            };
+            if r.next_try_ms <= now {
+                by_leader.entry(leader).or_default().push((tp, spec));
             }
         }
         for (leader, partitions) in by_leader {
+            for (tp, _) in &partitions {
+                if let Some(r) = self.resolving.get_mut(tp) {
+                    r.sent_to = Some(leader);
+                    r.next_try_ms = now + REQUEST_TIMEOUT_MS;
+                }
+            }
             self.next_request_id += 1;
             let msg = Msg::ListOffsets {
                 request_id: self.next_request_id,
@@ -1109,13 +1318,22 @@ impl Consumer {
 
     fn on_list_offsets(&mut self, ctx: &mut Ctx, offsets: Vec<(Tp, OffsetSpec, Option<u64>)>) {
         for (tp, _, offset) in offsets {
-            let Some(Some(source)) = self.resolving.get(&tp).copied() else {
+            let Some(r) = self.resolving.get_mut(&tp) else {
                 continue;
             };
-            if let (Some(o), true) = (offset, self.assigned.contains(&tp)) {
-                self.set_position(ctx, tp, o, source);
-            } else {
-                self.resolving.remove(&tp);
+            let Some(source) = r.source.filter(|_| r.sent_to.is_some()) else {
+                continue;
+            };
+            match offset {
+                Some(o) if self.assigned.contains(&tp) => self.set_position(ctx, tp, o, source),
+                Some(_) => {
+                    self.resolving.remove(&tp);
+                }
+                None => {
+                    // NOT_LEADER_OR_FOLLOWER and the like: try again after a backoff.
+                    r.sent_to = None;
+                    r.next_try_ms = ctx.now_ms + RETRY_BACKOFF_MS;
+                }
             }
         }
     }
@@ -1126,6 +1344,17 @@ impl Consumer {
     /// records, unless one is in flight to it or it is backing off after an error.
     fn send_fetch(&mut self, ctx: &mut Ctx) {
         let now = ctx.now_ms;
+        // NetworkClient `handleTimedOutRequests`: a fetch unanswered for request.timeout.ms
+        // fails (a message lost on a cut link is found out this way) and is sent again.
+        let timed_out: Vec<BrokerId> = self
+            .fetch_in_flight
+            .iter()
+            .filter(|(_, &(_, sent))| now >= sent.saturating_add(REQUEST_TIMEOUT_MS))
+            .map(|(&b, _)| b)
+            .collect();
+        for b in timed_out {
+            self.request_failed(ctx, b, true);
+        }
         self.fetch_backoff_until.retain(|_, until| *until > now);
         let mut by_leader: BTreeMap<BrokerId, Vec<(Tp, u64)>> = BTreeMap::new();
         for tp in &self.assigned {
@@ -1145,7 +1374,8 @@ impl Consumer {
         }
         for (leader, partitions) in by_leader {
             self.next_request_id += 1;
-            self.fetch_in_flight.insert(leader, self.next_request_id);
+            self.fetch_in_flight
+                .insert(leader, (self.next_request_id, now));
             let msg = Msg::Fetch {
                 fetch_id: self.next_request_id,
                 partitions,
@@ -1158,7 +1388,7 @@ impl Consumer {
         let Some(leader) = self
             .fetch_in_flight
             .iter()
-            .find(|(_, &id)| id == fetch_id)
+            .find(|(_, &(id, _))| id == fetch_id)
             .map(|(&b, _)| b)
         else {
             return;
@@ -1195,10 +1425,7 @@ impl Consumer {
     /// The broker went down: the fetch in flight to it is gone (back off before the
     /// next); if it was the coordinator, or the broker asked for it, look it up again.
     pub fn broker_down(&mut self, ctx: &mut Ctx, broker: BrokerId) {
-        if self.fetch_in_flight.remove(&broker).is_some() {
-            self.fetch_backoff_until
-                .insert(broker, ctx.now_ms + RETRY_BACKOFF_MS);
-        }
+        self.request_failed(ctx, broker, false);
         if self.find_target == Some(broker) {
             self.find_in_flight = false;
             self.find_target = None;
@@ -1207,6 +1434,41 @@ impl Consumer {
         }
         if self.coordinator == Some(broker) {
             self.coordinator_unknown(ctx);
+        }
+    }
+
+    /// The connection to `broker` failed (refused, or a request timed out): the fetch and
+    /// the ListOffsets in flight on it fail and are sent again after a backoff
+    /// (`handleFetchFailure`, `onFailedResponseForResettingPositions`).
+    fn request_failed(&mut self, ctx: &mut Ctx, broker: BrokerId, timed_out: bool) {
+        let now = ctx.now_ms;
+        let mut failed = Vec::new();
+        if self.fetch_in_flight.remove(&broker).is_some() {
+            self.fetch_backoff_until
+                .insert(broker, now + RETRY_BACKOFF_MS);
+            failed.push("Fetch");
+        }
+        let mut resets = false;
+        for r in self.resolving.values_mut() {
+            if r.sent_to == Some(broker) {
+                r.sent_to = None;
+                r.next_try_ms = now + RETRY_BACKOFF_MS;
+                resets = true;
+            }
+        }
+        if resets {
+            failed.push("ListOffsets");
+        }
+        for request in failed {
+            self.event(
+                ctx,
+                GroupEvent::RequestFailed {
+                    member: self.id.member,
+                    broker,
+                    request,
+                    timed_out,
+                },
+            );
         }
     }
 
@@ -1230,10 +1492,7 @@ impl Consumer {
                 return true;
             }
         };
-        self.positions.remove(&tp);
-        self.resolving
-            .insert(tp, Some(PositionSource::OutOfRange(policy)));
-        self.list_offsets(ctx, vec![(tp, spec)]);
+        self.request_reset(ctx, vec![tp], PositionSource::OutOfRange(policy), spec);
         false
     }
 
@@ -1474,7 +1733,11 @@ impl Consumer {
         let session = self.config.session_timeout_ms;
         // The thread's loop: the coordinator first (the poll loop looks it up), then the
         // session, then a heartbeat when due; it keeps running through a lost coordinator.
-        let next = if self.request_timed_out(ctx) || self.coordinator.is_none() {
+        let next = if self.request_timed_out(ctx) {
+            backoff
+        } else if self.coordinator.is_none() {
+            // HeartbeatThread: while the coordinator is unknown it looks for it.
+            self.lookup_coordinator(ctx);
             backoff
         } else if ctx.now_ms >= self.last_heartbeat_ok_ms.saturating_add(session) {
             // Heartbeat.sessionTimeoutExpired: the coordinator is unreachable.
@@ -1574,7 +1837,7 @@ impl Consumer {
         self.heartbeat_in_flight = false;
         self.request_sent_ms = None;
         self.offsets_in_flight = false;
-        self.resolving.retain(|_, s| s.is_some());
+        self.resolving.retain(|_, r| r.source.is_some());
         if let Some(c) = self.last_coordinator {
             self.fetch_in_flight.remove(&c);
         }
@@ -1583,9 +1846,9 @@ impl Consumer {
             self.rejoin_needed = true;
         }
         self.next_heartbeat_ms = None;
-        if let Some(id) = self.commit.as_ref().map(|c| c.request_id) {
-            // The commit's answer will not come: the application sees the failure.
-            self.on_commit_response(ctx, id, KafkaError::CoordinatorNotAvailable);
+        if let Some(c) = self.commit.take_if(|c| c.request_id.is_some()) {
+            // The connection is gone with the commit's answer: a retriable disconnect.
+            self.retry_commit(ctx, c, KafkaError::NetworkException);
         }
         self.wake_if_polling(ctx);
     }
@@ -1610,6 +1873,14 @@ impl Consumer {
                     self.last_heartbeat_ok_ms = ctx.now_ms;
                 }
                 self.wake_if_polling(ctx);
+                // A commitSync waiting in ensureCoordinatorReady goes on.
+                let waiting = self
+                    .commit
+                    .as_ref()
+                    .is_some_and(|c| c.request_id.is_none() && c.deadline_ms.is_some());
+                if waiting && coordinator.is_some() {
+                    self.send_commit(ctx);
+                }
             }
             Msg::JoinGroupResponse {
                 error,

@@ -549,6 +549,16 @@ impl Coordinator {
                 // KIP-394: a new dynamic member gets its id first and must join again with it.
                 let new_id = new_member_id(ctx, client);
                 g.pending.insert(new_id.clone());
+                // GMM `classicGroupJoinNewDynamicMember`: a pending member that never
+                // rejoins expires after its session timeout.
+                ctx.out.timer(
+                    ctx.now_ms.saturating_add(req.session_timeout_ms),
+                    node,
+                    Timer::Coordinator(CoordinatorTimer::PendingMemberExpiry {
+                        group,
+                        member_id: new_id.clone(),
+                    }),
+                );
                 respond_join_error(
                     ctx,
                     node,
@@ -1151,6 +1161,16 @@ impl Coordinator {
                     .is_some_and(|g| g.rebalance_token == token);
                 if live {
                     self.complete_join(ctx, group);
+                }
+            }
+            CoordinatorTimer::PendingMemberExpiry { group, member_id } => {
+                // GMM `removePendingMemberAndUpdateClassicGroup`: the join phase may now
+                // complete without it.
+                if self
+                    .group_mut(group)
+                    .is_some_and(|g| g.pending.remove(&member_id))
+                {
+                    self.maybe_complete_join(ctx, group);
                 }
             }
             CoordinatorTimer::MemberExpiry {

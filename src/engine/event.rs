@@ -369,6 +369,9 @@ pub enum CommitError {
     RebalanceInProgress,
     /// `FencedInstanceIdException`: another client took this `group.instance.id`.
     FencedInstanceId,
+    /// `TimeoutException`: `commitSync` kept failing with retriable errors until
+    /// `default.api.timeout.ms` ran out.
+    Timeout,
 }
 
 impl CommitError {
@@ -378,6 +381,7 @@ impl CommitError {
             CommitError::CommitFailed => "CommitFailedException",
             CommitError::RebalanceInProgress => "RebalanceInProgressException",
             CommitError::FencedInstanceId => "FencedInstanceIdException",
+            CommitError::Timeout => "TimeoutException",
         }
     }
 }
@@ -585,6 +589,29 @@ pub enum GroupEvent {
         /// The exception.
         error: CommitError,
     },
+    /// A commit failed with a retriable error (the coordinator moved or is unknown, a
+    /// timeout): `commitSync` tries again after a backoff until `default.api.timeout.ms`
+    /// runs out; an auto-commit tries again after `retry.backoff.ms`.
+    CommitRetriable {
+        /// Who.
+        member: MemberId,
+        /// Kafka's error name (`NOT_COORDINATOR`...).
+        error: &'static str,
+        /// How long until the next attempt.
+        retry_in_ms: u64,
+    },
+    /// A request to a broker went unanswered for `request.timeout.ms` (or the broker could
+    /// not be reached): the client gives up on it and sends it again.
+    RequestFailed {
+        /// Who.
+        member: MemberId,
+        /// The broker.
+        broker: BrokerId,
+        /// The request (`Fetch`, `ListOffsets`).
+        request: &'static str,
+        /// True for a timeout, false for a refused connection.
+        timed_out: bool,
+    },
     /// A consumer started (or restarted).
     ConsumerStarted {
         /// Who.
@@ -629,6 +656,8 @@ impl GroupEvent {
             | GroupEvent::ProcessingFailed { member, .. }
             | GroupEvent::Committed { member, .. }
             | GroupEvent::CommitRejected { member, .. }
+            | GroupEvent::CommitRetriable { member, .. }
+            | GroupEvent::RequestFailed { member, .. }
             | GroupEvent::ConsumerStarted { member }
             | GroupEvent::ConsumerCrashed { member, .. }
             | GroupEvent::ConsumerClosed { member }

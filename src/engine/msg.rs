@@ -545,6 +545,14 @@ pub enum CoordinatorTimer {
         /// The rebalance it belongs to.
         token: u64,
     },
+    /// A member id handed out with MEMBER_ID_REQUIRED was not used within its session
+    /// timeout: it stops holding the join phase up.
+    PendingMemberExpiry {
+        /// The group.
+        group: GroupId,
+        /// The pending member id.
+        member_id: String,
+    },
     /// A member's heartbeat deadline may have passed (one timer per member; it re-arms
     /// when a heartbeat moved the deadline).
     MemberExpiry {
@@ -583,6 +591,11 @@ pub enum BrokerTimer {
     /// `replica.lag.time.max.ms / 2`).
     IsrExpiration {
         /// The broker's life that set it (a restart starts a new one).
+        incarnation: u32,
+    },
+    /// The earliest fetch in flight to a leader waited `replica.socket.timeout.ms`.
+    ReplicaFetchTimeout {
+        /// The broker's life that set it.
         incarnation: u32,
     },
     /// A follower's backoff after an error ends: fetch again.

@@ -368,7 +368,7 @@ impl Producer {
         let key_info = key.and_then(|k| ctx.keys.get(k));
         let key_len = key_info.map_or(0, |k| k.name.len());
         let bytes = record_bytes(key_len, payload_bytes);
-        let (partition, reason) = self.choose_partition(ctx, topic, key, n, bytes);
+        let (partition, reason) = self.choose_partition(ctx, topic, key, n);
         let tp = Tp::new(topic, partition);
         let record_id = ctx.next_record_id();
         ctx.trace_record(record_id, partition);
@@ -395,7 +395,7 @@ impl Producer {
         let appended = self.accumulator.append(tp, record, bytes, ctx.now_ms);
         if sticky {
             self.accumulator
-                .after_sticky_append(tp, appended.bytes, ctx.rng, n);
+                .after_sticky_append(tp, appended.bytes, ctx.rng, ctx.cluster);
         }
         if appended.full {
             self.schedule_sender(ctx, ctx.now_ms);
@@ -412,7 +412,6 @@ impl Producer {
         topic: TopicId,
         key: Option<KeyId>,
         partitions: u32,
-        bytes: u32,
     ) -> (u32, PartitionReason) {
         let info = key.and_then(|k| ctx.keys.get(k));
         match self.config.partitioner {
@@ -430,7 +429,7 @@ impl Producer {
                 ),
                 _ => (
                     self.accumulator
-                        .java_sticky_partition(topic, partitions, ctx.rng, bytes),
+                        .java_sticky_partition(topic, ctx.cluster, ctx.rng),
                     PartitionReason::Sticky,
                 ),
             },

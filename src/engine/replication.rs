@@ -149,7 +149,8 @@ pub struct BatchMeta {
 pub struct PartitionState {
     /// Every replica, in assignment order (the preferred leader first).
     pub replicas: Vec<BrokerId>,
-    /// The in-sync replicas, in replica order.
+    /// The in-sync replicas, in the order the controller stored them (a returning follower
+    /// goes to the end).
     pub isr: Vec<BrokerId>,
     /// The leader, or `None` when the partition is offline.
     pub leader: Option<BrokerId>,

@@ -2,9 +2,9 @@
 //! Kafka logic: every fact comes from the engine's read model.
 
 use crate::engine::view::{
-    consumer_client_id, producer_client_id, CommitError, CrashReason, Event, GroupEvent,
-    GroupState, HeartbeatResult, NetEvent, PartitionReason, PositionSource, ProducerEvent,
-    RemovalReason, Sim, Tp,
+    consumer_client_id, producer_client_id, CrashReason, Event, GroupEvent, GroupState,
+    HeartbeatResult, NetEvent, PartitionReason, PositionSource, ProducerEvent, RemovalReason, Sim,
+    Tp,
 };
 
 /// A stable hue (0 to 359) for a key, derived from its hash, so a key keeps its colour.
@@ -206,13 +206,30 @@ fn group_words(sim: &Sim, group: crate::engine::view::GroupId, e: &GroupEvent) -
                 .join(" "),
             if *auto { "auto-commit" } else { "commitSync" }
         ),
-        GroupEvent::CommitRejected { member, error, .. } => format!(
-            "{}'s commit failed: {}",
+        GroupEvent::CommitRejected { member, error, .. } => {
+            format!("{}'s commit failed: {}", c(*member), error.exception())
+        }
+        GroupEvent::CommitRetriable {
+            member,
+            error,
+            retry_in_ms,
+        } => format!(
+            "{}'s commit failed with {error}: it tries again in {retry_in_ms} ms",
+            c(*member)
+        ),
+        GroupEvent::RequestFailed {
+            member,
+            broker,
+            request,
+            timed_out,
+        } => format!(
+            "{}'s {request} to broker {} {}: sent again after a backoff",
             c(*member),
-            match error {
-                CommitError::CommitFailed => "CommitFailedException",
-                CommitError::RebalanceInProgress => "RebalanceInProgressException",
-                CommitError::FencedInstanceId => "FencedInstanceIdException",
+            broker.0,
+            if *timed_out {
+                "got no answer within request.timeout.ms"
+            } else {
+                "failed: the broker is unreachable"
             }
         ),
         GroupEvent::ConsumerStarted { member } => format!("{} started", c(*member)),

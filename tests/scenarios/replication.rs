@@ -59,16 +59,16 @@ pub fn cluster(
     sim
 }
 
-fn p0() -> Tp {
+pub fn p0() -> Tp {
     Tp::new(T0, 0)
 }
 
-fn leader(sim: &Sim) -> Option<BrokerId> {
+pub fn leader(sim: &Sim) -> Option<BrokerId> {
     sim.world().cluster.leader(p0())
 }
 
 /// The leader of p0 and its followers.
-fn leader_and_followers(sim: &Sim) -> (BrokerId, Vec<BrokerId>) {
+pub fn leader_and_followers(sim: &Sim) -> (BrokerId, Vec<BrokerId>) {
     let l = leader(sim).expect("p0 has a leader");
     let followers = sim
         .world()
@@ -80,13 +80,13 @@ fn leader_and_followers(sim: &Sim) -> (BrokerId, Vec<BrokerId>) {
     (l, followers)
 }
 
-fn leo(sim: &Sim, b: BrokerId) -> u64 {
+pub fn leo(sim: &Sim, b: BrokerId) -> u64 {
     sim.world().brokers[b.index()]
         .log(p0())
         .map_or(0, |l| l.log_end_offset())
 }
 
-fn broker_events(sim: &Sim) -> Vec<(u64, BrokerId, BrokerEvent)> {
+pub fn broker_events(sim: &Sim) -> Vec<(u64, BrokerId, BrokerEvent)> {
     sim.events()
         .iter()
         .filter_map(|e| match e {
@@ -100,11 +100,11 @@ fn broker_events(sim: &Sim) -> Vec<(u64, BrokerId, BrokerEvent)> {
         .collect()
 }
 
-fn kill(sim: &mut Sim, b: BrokerId) {
+pub fn kill(sim: &mut Sim, b: BrokerId) {
     sim.apply(Command::KillBroker { broker: b }).unwrap();
 }
 
-fn restart(sim: &mut Sim, b: BrokerId) {
+pub fn restart(sim: &mut Sim, b: BrokerId) {
     sim.apply(Command::RestartBroker { broker: b }).unwrap();
 }
 
@@ -204,7 +204,7 @@ fn acks_1_loses_an_acknowledged_record_when_the_leader_dies_before_a_follower_fe
     assert!(summary > 0, "acknowledged records were lost: {summary}");
 }
 
-fn acked(sim: &Sim) -> usize {
+pub fn acked(sim: &Sim) -> usize {
     sim.events()
         .iter()
         .filter(|e| {
@@ -221,7 +221,7 @@ fn acked(sim: &Sim) -> usize {
 
 /// Holds every message from the current leader to its followers (their fetches get no
 /// answer), so the leader runs ahead of them.
-fn hold_followers(sim: &mut Sim) -> (BrokerId, Vec<BrokerId>) {
+pub fn hold_followers(sim: &mut Sim) -> (BrokerId, Vec<BrokerId>) {
     let (l, followers) = leader_and_followers(sim);
     sim.apply(Command::NetHold {
         a: vec![NodeId::Broker(l)],
