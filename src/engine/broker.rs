@@ -71,8 +71,17 @@ struct Hosted {
     followers: Vec<FollowerState>,
     /// The log end when this leader's epoch began.
     epoch_start_offset: u64,
-    /// An ISR change is on its way to the controller.
-    alter_in_flight: bool,
+    /// When an ISR change went to the controller, while it is unanswered.
+    alter_sent_ms: Option<u64>,
+}
+
+impl Hosted {
+    /// An ISR change is on its way (AlterPartitionManager keeps one in flight; an
+    /// unanswered one is sent again after `controller.socket.timeout.ms`).
+    fn alter_pending(&self, now_ms: u64) -> bool {
+        self.alter_sent_ms
+            .is_some_and(|t| now_ms < t.saturating_add(CONTROLLER_SOCKET_TIMEOUT_MS))
+    }
 }
 
 /// One broker.
@@ -103,6 +112,25 @@ pub struct Broker {
     /// Per replicated partition, the idempotent batches in its log, oldest first (in shared
     /// chunks: a time-travel checkpoint clones this, and it grows with the log).
     batch_meta: BTreeMap<Tp, ChunkVec<BatchMeta>>,
+    /// The lifecycle manager's state (registration, heartbeats, fencing).
+    pub lifecycle: Lifecycle,
+}
+
+/// A broker's standing with the controller, as its `BrokerLifecycleManager` keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Lifecycle {
+    /// This process is registered (a restarted one registers first).
+    pub registered: bool,
+    /// The controller's last word: fenced (not eligible to lead or be in an ISR).
+    pub fenced: bool,
+    /// The registration's broker epoch.
+    pub broker_epoch: u64,
+    /// The last metadata offset applied.
+    pub metadata_offset: u64,
+    /// Refused registrations in a row (the backoff doubles).
+    attempts: u32,
+    /// The current lifecycle timer.
+    token: u64,
 }
 
 /// How the broker judged a batch's sequence (ProducerAppendInfo `checkSequence`).
@@ -133,6 +161,14 @@ impl Broker {
             isr_timer_armed: false,
             backoff_armed: false,
             batch_meta: BTreeMap::new(),
+            lifecycle: Lifecycle {
+                registered: true,
+                fenced: false,
+                broker_epoch: 0,
+                metadata_offset: 0,
+                attempts: 0,
+                token: 0,
+            },
         }
     }
 
@@ -243,6 +279,25 @@ impl Broker {
             } => {
                 if let Some(consumer) = from.consumer() {
                     self.on_fetch(ctx, consumer, fetch_id, partitions);
+                }
+            }
+            Msg::BrokerRegistrationResponse {
+                error,
+                broker_epoch,
+            } => self.on_registration_response(ctx, error, broker_epoch),
+            Msg::BrokerHeartbeatResponse { error, fenced } => {
+                self.on_heartbeat_response(ctx, error, fenced)
+            }
+            Msg::MetadataUpdate {
+                offset,
+                partitions,
+                full,
+            } => self.on_metadata(ctx, offset, partitions, full),
+            Msg::AlterPartitionResponse { tp, .. } => {
+                // The ISR itself comes with the metadata; an error lets the next check try
+                // again.
+                if let Some(h) = self.hosted.get_mut(&tp) {
+                    h.alter_sent_ms = None;
                 }
             }
             Msg::ListOffsets {
@@ -403,6 +458,7 @@ impl Broker {
                 }
                 ctx.out.event(event(ProducerEvent::Appended {
                     request_id,
+                    broker: self.id,
                     tp,
                     base_offset,
                     count: batch.records.len() as u32,
@@ -571,6 +627,11 @@ impl Broker {
                 self.shrink_isr(ctx);
                 self.arm_isr_timer(ctx);
             }
+            BrokerTimer::Lifecycle { incarnation, token }
+                if incarnation == self.incarnation && token == self.lifecycle.token =>
+            {
+                self.lifecycle_tick(ctx);
+            }
             BrokerTimer::ReplicaFetchTimeout { incarnation } if incarnation == self.incarnation => {
                 self.replica_fetch_timeouts(ctx);
             }
@@ -701,6 +762,8 @@ pub const REPLICA_FETCH_MAX_BYTES: u64 = 1_048_576;
 pub const REPLICA_FETCH_BACKOFF_MS: u64 = 1_000;
 /// `replica.socket.timeout.ms`: how long a follower waits for a fetch's answer.
 pub const REPLICA_SOCKET_TIMEOUT_MS: u64 = 30_000;
+/// `controller.socket.timeout.ms`: how long a request to the controller may go unanswered.
+pub const CONTROLLER_SOCKET_TIMEOUT_MS: u64 = 30_000;
 
 // ---- replication: the leader's side, the follower's side, and the controller's pushes ----
 
@@ -872,7 +935,7 @@ impl Broker {
             // Partition.maybeExpandIsr: a follower at the high watermark (and past this
             // epoch's start) rejoins the ISR.
             let rejoin = !h.state.isr.contains(&follower)
-                && !h.alter_in_flight
+                && !h.alter_pending(ctx.now_ms)
                 && p.fetch_offset >= hw
                 && p.fetch_offset >= h.epoch_start_offset
                 && ctx.cluster.is_live(follower);
@@ -880,13 +943,18 @@ impl Broker {
                 // Partition.prepareIsrExpand: the follower goes to the end of the ISR.
                 let mut isr = h.state.isr.clone();
                 isr.push(follower);
-                h.alter_in_flight = true;
-                ctx.out.alter_partitions.push(AlterPartition {
+                h.alter_sent_ms = Some(ctx.now_ms);
+                let request = AlterPartition {
                     tp: p.tp,
                     leader: self.id,
                     leader_epoch: h.state.leader_epoch,
                     isr,
-                });
+                };
+                ctx.out.send(
+                    self.node(),
+                    NodeId::Controller,
+                    Msg::AlterPartition(request),
+                );
             }
             if self.maybe_increment_hw(ctx, p.tp) {
                 moved.push(p.tp);
@@ -1116,7 +1184,11 @@ impl Broker {
             if log.log_end_offset() != part.fetch_offset {
                 continue; // truncated or grown since: the next fetch asks again
             }
-            if let Some((_, end)) = part.diverging {
+            if let Some((epoch, leader_end)) = part.diverging {
+                // getOffsetTruncationState: the follower's own end of the leader's epoch
+                // counts too (one round; a further divergence shows at the next fetch).
+                let leo = log.log_end_offset();
+                let end = replication::truncation_offset(&log.epochs, leo, epoch, leader_end);
                 let dropped = log.truncate_to(end);
                 self.rebuild_producer_state(part.tp, end);
                 if !dropped.is_empty() {
@@ -1239,7 +1311,7 @@ impl Broker {
             let Some(h) = self.hosted.get_mut(&tp) else {
                 continue;
             };
-            if h.state.leader != Some(id) || h.alter_in_flight {
+            if h.state.leader != Some(id) || h.alter_pending(ctx.now_ms) {
                 continue;
             }
             let out_of_sync: Vec<BrokerId> = h
@@ -1258,13 +1330,18 @@ impl Broker {
                 .copied()
                 .filter(|b| !out_of_sync.contains(b))
                 .collect();
-            h.alter_in_flight = true;
-            ctx.out.alter_partitions.push(AlterPartition {
+            h.alter_sent_ms = Some(ctx.now_ms);
+            let request = AlterPartition {
                 tp,
                 leader: id,
                 leader_epoch: h.state.leader_epoch,
                 isr,
-            });
+            };
+            ctx.out.send(
+                NodeId::Broker(id),
+                NodeId::Controller,
+                Msg::AlterPartition(request),
+            );
         }
     }
 
@@ -1288,7 +1365,7 @@ impl Broker {
             // An ISR change only: keep what the leader knows of its followers.
             let mut h = previous.expect("same epoch");
             h.state = state.clone();
-            h.alter_in_flight = false;
+            h.alter_sent_ms = None;
             h
         } else {
             let followers = if leads {
@@ -1310,7 +1387,7 @@ impl Broker {
                 state: state.clone(),
                 followers,
                 epoch_start_offset: leo,
-                alter_in_flight: false,
+                alter_sent_ms: None,
             }
         };
         self.hosted.insert(tp, hosted);
@@ -1359,10 +1436,127 @@ impl Broker {
         self.backoff_armed = false;
     }
 
-    /// The process starts again (the controller then tells it its partitions).
-    pub fn restart(&mut self) {
+    /// The process starts again: it registers with the controller, which then tells it
+    /// its partitions.
+    pub fn restart(&mut self, ctx: &mut Ctx) {
         self.alive = true;
         self.incarnation += 1;
+        self.lifecycle.registered = false;
+        self.lifecycle.fenced = true;
+        self.lifecycle.attempts = 0;
+        self.lifecycle_timer(ctx, ctx.now_ms);
+    }
+
+    /// True when the process runs and has registered: it serves requests.
+    pub fn serving(&self) -> bool {
+        self.alive && self.lifecycle.registered
+    }
+
+    // ---- the lifecycle manager: registration and heartbeats -----------------------------
+
+    /// Starts heartbeating (a broker of the cluster formed at time 0).
+    pub fn start_lifecycle(&mut self, ctx: &mut Ctx) {
+        let at = ctx.now_ms + ctx.cluster.replication.broker_heartbeat_interval_ms;
+        self.lifecycle_timer(ctx, at);
+    }
+
+    fn lifecycle_timer(&mut self, ctx: &mut Ctx, at_ms: u64) {
+        self.lifecycle.token += 1;
+        ctx.out.timer(
+            at_ms,
+            self.node(),
+            Timer::Broker(BrokerTimer::Lifecycle {
+                incarnation: self.incarnation,
+                token: self.lifecycle.token,
+            }),
+        );
+    }
+
+    /// BrokerLifecycleManager: register until accepted (backing off 100 ms doubling up to
+    /// `broker.session.timeout.ms`), then heartbeat every `broker.heartbeat.interval.ms`.
+    fn lifecycle_tick(&mut self, ctx: &mut Ctx) {
+        let msg = if self.lifecycle.registered {
+            Msg::BrokerHeartbeat {
+                broker_epoch: self.lifecycle.broker_epoch,
+                metadata_offset: self.lifecycle.metadata_offset,
+            }
+        } else {
+            Msg::BrokerRegistration {
+                incarnation: self.incarnation,
+            }
+        };
+        let next = if self.lifecycle.registered {
+            ctx.cluster.replication.broker_heartbeat_interval_ms
+        } else {
+            self.registration_backoff_ms(ctx)
+        };
+        ctx.out.send(self.node(), NodeId::Controller, msg);
+        self.lifecycle_timer(ctx, ctx.now_ms + next);
+    }
+
+    fn registration_backoff_ms(&self, ctx: &Ctx) -> u64 {
+        (100u64 << self.lifecycle.attempts.min(16))
+            .min(ctx.cluster.replication.broker_session_timeout_ms)
+    }
+
+    fn on_registration_response(&mut self, ctx: &mut Ctx, error: KafkaError, broker_epoch: u64) {
+        if self.lifecycle.registered {
+            return;
+        }
+        if error == KafkaError::None {
+            self.lifecycle.registered = true;
+            self.lifecycle.broker_epoch = broker_epoch;
+            self.lifecycle.attempts = 0;
+            // A heartbeat at once, to be unfenced as soon as it has caught up.
+            self.lifecycle_tick(ctx);
+        } else {
+            self.lifecycle.attempts += 1;
+            let at = ctx.now_ms + self.registration_backoff_ms(ctx);
+            self.lifecycle_timer(ctx, at);
+        }
+    }
+
+    fn on_heartbeat_response(&mut self, ctx: &mut Ctx, error: KafkaError, fenced: bool) {
+        if error == KafkaError::StaleBrokerEpoch {
+            // Its registration was replaced: register again.
+            self.lifecycle.registered = false;
+            self.lifecycle_timer(ctx, ctx.now_ms + self.registration_backoff_ms(ctx));
+            return;
+        }
+        self.lifecycle.fenced = fenced;
+    }
+
+    /// Metadata from the controller, applied in order; after a gap (updates lost while it
+    /// was cut off) it waits for the whole image, which its next heartbeat asks for.
+    fn on_metadata(
+        &mut self,
+        ctx: &mut Ctx,
+        offset: u64,
+        partitions: Vec<(Tp, PartitionState)>,
+        full: bool,
+    ) {
+        // A new process that has not registered yet waits for the image its registration
+        // brings.
+        if !full && (offset != self.lifecycle.metadata_offset + 1 || !self.lifecycle.registered) {
+            return;
+        }
+        self.lifecycle.metadata_offset = offset;
+        for (tp, state) in partitions {
+            if super::cluster::Cluster::offsets_partition_of(tp).is_some() {
+                continue;
+            }
+            self.apply_state(ctx, tp, &state);
+        }
+    }
+
+    /// Applies metadata the controller wrote at `offset` directly (a topic created or
+    /// partitions added: admin changes the lab applies at once), if this broker was up to
+    /// date; one that was not catches up through its heartbeat.
+    pub fn apply_created(&mut self, ctx: &mut Ctx, offset: u64, tp: Tp, state: &PartitionState) {
+        if self.serving() && self.lifecycle.metadata_offset + 1 >= offset {
+            self.lifecycle.metadata_offset = offset;
+            self.apply_state(ctx, tp, state);
+        }
     }
 }
 

@@ -236,6 +236,7 @@ fn node_exists(world: &World, n: NodeId) -> Result<(), EngineError> {
         NodeId::Broker(b) => refuse(format!("there is no broker {}", b.0)),
         NodeId::Producer(p) => producer_exists(world, p),
         NodeId::Consumer(c) => consumer_exists(world, c.group, c.member).map(|_| ()),
+        NodeId::Controller => Ok(()),
     }
 }
 

@@ -251,6 +251,34 @@ impl Cluster {
         }
     }
 
+    /// The partition of `__consumer_offsets` that `tp` is, if it is one.
+    pub fn offsets_partition_of(tp: Tp) -> Option<u32> {
+        (tp.topic == OFFSETS_TOPIC).then(|| tp.p())
+    }
+
+    /// Any partition's replica set, `__consumer_offsets`' included.
+    pub fn any_state(&self, tp: Tp) -> Option<&PartitionState> {
+        match Cluster::offsets_partition_of(tp) {
+            Some(k) => self.offsets.get(k as usize),
+            None => self.state(tp),
+        }
+    }
+
+    /// Any partition's replica set, to change (the controller's write path).
+    pub fn any_state_mut(&mut self, tp: Tp) -> Option<&mut PartitionState> {
+        match Cluster::offsets_partition_of(tp) {
+            Some(k) => self.offsets.get_mut(k as usize),
+            None => self.state_mut(tp),
+        }
+    }
+
+    /// Every existing partition, then every partition of `__consumer_offsets`.
+    pub fn every_partition(&self) -> Vec<Tp> {
+        let mut all = self.all_partitions();
+        all.extend((0..self.offsets.len() as u32).map(|k| Tp::new(OFFSETS_TOPIC, k)));
+        all
+    }
+
     /// One partition's replica set, if the partition exists.
     pub fn state(&self, tp: Tp) -> Option<&PartitionState> {
         self.topic(tp.topic)?.states.get(tp.p() as usize)
@@ -519,6 +547,8 @@ fn invalid(name: &str, reason: &str) -> EngineError {
 
 /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` (Kafka's default).
 pub const OFFSETS_TOPIC_PARTITIONS: u32 = 50;
+/// The id the internal topic `__consumer_offsets` goes by (no user topic reaches it).
+pub const OFFSETS_TOPIC: TopicId = TopicId(u16::MAX);
 /// `offsets.topic.replication.factor` (Kafka's default; capped by the brokers here).
 pub const OFFSETS_TOPIC_REPLICATION_FACTOR: usize = 3;
 

@@ -161,6 +161,8 @@ struct PendingCommit {
     deadline_ms: Option<u64>,
     /// Attempts that failed with a retriable error.
     attempts: u32,
+    /// No attempt before this (the backoff after a retriable failure).
+    next_try_ms: u64,
 }
 
 /// A partition whose position is being looked up (Kafka's INITIALIZING and AWAIT_RESET
@@ -1058,7 +1060,7 @@ impl Consumer {
                 },
             );
             self.after_commit(ctx, c.then);
-        } else if c.request_id.is_none() {
+        } else if c.request_id.is_none() && ctx.now_ms >= c.next_try_ms {
             self.send_commit(ctx);
         }
     }
@@ -1090,6 +1092,7 @@ impl Consumer {
         }
         c.attempts += 1;
         c.request_id = None;
+        c.next_try_ms = ctx.now_ms + wait;
         self.commit = Some(c);
         self.timer(ctx, ctx.now_ms + wait, ConsumerTimerKind::App);
     }
@@ -1140,6 +1143,7 @@ impl Consumer {
             generation: self.generation,
             deadline_ms: timeout.map(|t| ctx.now_ms.saturating_add(t)),
             attempts: 0,
+            next_try_ms: 0,
         });
         if then.is_some() {
             self.app = AppState::Committing;
@@ -1874,10 +1878,9 @@ impl Consumer {
                 }
                 self.wake_if_polling(ctx);
                 // A commitSync waiting in ensureCoordinatorReady goes on.
-                let waiting = self
-                    .commit
-                    .as_ref()
-                    .is_some_and(|c| c.request_id.is_none() && c.deadline_ms.is_some());
+                let waiting = self.commit.as_ref().is_some_and(|c| {
+                    c.request_id.is_none() && c.deadline_ms.is_some() && ctx.now_ms >= c.next_try_ms
+                });
                 if waiting && coordinator.is_some() {
                     self.send_commit(ctx);
                 }

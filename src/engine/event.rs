@@ -135,8 +135,14 @@ pub enum BrokerEvent {
     Restarted,
     /// The controller fenced it: no heartbeat for `broker.session.timeout.ms`.
     Fenced,
-    /// The controller took it back (it registered again).
+    /// The controller took it back: registered, caught up with the metadata, eligible to
+    /// lead and to rejoin ISRs.
     Unfenced,
+    /// Its new process registered with the controller (fenced until it catches up).
+    Registered,
+    /// Its new process was refused (DUPLICATE_BROKER_REGISTRATION): the old process's
+    /// session is still valid; it tries again after a backoff.
+    RegistrationRefused,
     /// It leads a partition from this epoch on.
     BecameLeader {
         /// The partition.
@@ -166,9 +172,8 @@ pub enum BrokerEvent {
         leader_epoch: u32,
         /// `Some(true)` when unclean.
         unclean: Option<bool>,
-        /// Records the previous leader held beyond the new leader's log end: the new
-        /// leader will write other records at their offsets.
-        lost: Vec<u32>,
+        /// The preferred-leader balancer moved it back to its first replica.
+        preferred: bool,
     },
     /// The controller changed a partition's ISR.
     IsrChanged {
@@ -252,6 +257,9 @@ pub enum ProducerEvent {
     Appended {
         /// Request id.
         request_id: u64,
+        /// The broker that appended it (a leader that lost its leadership and does not
+        /// know yet appends outside the partition's log).
+        broker: BrokerId,
         /// Where.
         tp: Tp,
         /// Offset of the first record.

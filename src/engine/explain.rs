@@ -175,20 +175,32 @@ pub fn step(cause: &Cause, names: &impl Names, tp: Tp) -> (u64, String) {
             *at_ms,
             match new_leader {
                 Some(l) => format!(
-                    "leader broker {} died; the controller elected broker {} {}, whose log of {p} ends at offset {new_log_end_offset}: what the old leader held from there on is gone",
+                    "the controller moved {p}'s leadership from broker {} to broker {} {}; their logs part at offset {new_log_end_offset}, so what broker {} held from there on is no longer in the partition (still on its disk)",
                     old_leader.0,
                     l.0,
                     if *unclean {
                         "from outside the ISR (unclean.leader.election.enable=true)"
                     } else {
                         "from the ISR (a clean election)"
-                    }
+                    },
+                    old_leader.0
                 ),
                 None => format!(
                     "leader broker {} died and no replica could take over: {p} went offline",
                     old_leader.0
                 ),
             },
+        ),
+        Cause::Truncated {
+            at_ms,
+            broker,
+            to_offset,
+        } => (
+            *at_ms,
+            format!(
+                "broker {} came back as a follower and truncated its log of {p} to offset {to_offset} to match the leader's: it was the last replica holding them",
+                broker.0
+            ),
         ),
     }
 }
@@ -279,7 +291,16 @@ pub fn sentence(a: &Anomaly, names: &impl Names) -> String {
             } else {
                 "acks=all with min.insync.replicas=2 would have waited for a follower before saying yes"
             };
-            format!("{n} record{} for {p} were acknowledged, then lost: the leader that held them died before its followers fetched them. {fix}.", if n == 1 { "" } else { "s" })
+            let why = if unclean {
+                "the in-sync replicas had them, but the controller elected a replica outside the ISR, and the replicas that held them truncated them"
+            } else {
+                "the leader acknowledged them before any follower had them, lost its leadership, and then truncated them"
+            };
+            format!("{n} record{} for {p} were acknowledged, then lost: {why}. {fix}.", if n == 1 { "" } else { "s" })
+        }
+        AnomalyKind::WrittenThenLost => {
+            let n = a.count;
+            format!("{n} record{} for {p} reached a leader's log, then were lost when the last replica holding them truncated its log after a failover. Their producer was never told they were written (acks=0, or it gave up), so nobody sends them again.", if n == 1 { "" } else { "s" })
         }
     }
 }

@@ -120,6 +120,8 @@ pub enum NodeId {
     Producer(ProducerId),
     /// A consumer client.
     Consumer(ConsumerRef),
+    /// The KRaft controller (the lab's quorum of one, which never fails).
+    Controller,
 }
 
 impl NodeId {
@@ -138,6 +140,7 @@ impl fmt::Display for NodeId {
             NodeId::Broker(b) => write!(f, "broker {}", b.0),
             NodeId::Producer(p) => write!(f, "producer-{}", p.0 + 1),
             NodeId::Consumer(c) => write!(f, "c{} of group {}", c.member.0 + 1, c.group.0 + 1),
+            NodeId::Controller => write!(f, "the controller"),
         }
     }
 }

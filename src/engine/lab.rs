@@ -17,6 +17,8 @@ use super::sim::Sim;
 
 /// Items one step may run through while looking for the next event.
 const STEP_LIMIT: usize = 100_000;
+/// The most virtual time one step covers when nothing visible happens.
+const STEP_MAX_MS: u64 = 30_000;
 
 /// What a user command did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,8 +159,13 @@ impl Lab {
     /// thing a class can see. Returns the events of that step.
     pub fn step(&mut self) -> Vec<Event> {
         let before = self.sim.event_count();
-        // Bounded: a lab with nothing visible left stops instead of spinning.
+        let start_ms = self.sim.now_ms();
+        // Bounded: a lab with nothing visible left stops instead of spinning (its brokers
+        // still heartbeat to the controller, so time alone bounds an idle step).
         for _ in 0..STEP_LIMIT {
+            if self.sim.now_ms() >= start_ms + STEP_MAX_MS {
+                break;
+            }
             let next_item = self.sim.next_event_ms();
             match (self.next_command_at(), next_item) {
                 (Some(c), Some(i)) if c < i => {

@@ -15,7 +15,7 @@ use super::chunked::ChunkVec;
 use super::event::{BrokerEvent, CrashReason, Event, GroupEvent, PositionSource, ProducerEvent};
 use super::ids::{BrokerId, GroupId, MemberId, ProducerId, TopicId, Tp};
 use super::log::{KeyId, LogRecord, PartitionLog};
-use super::record::{ProduceStatus, RecordInfo};
+use super::record::{Held, ProduceStatus, RecordInfo};
 
 /// A record's outcome for one group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,21 +118,24 @@ pub enum AnomalyKind {
     LogDuplicate,
     /// Records sent that never reached the log (producer side; lost for every group).
     LostBeforeLog,
-    /// Records the producer got a successful ack for, then lost with a leader that died
-    /// before its followers had them (producer side; lost for every group that had not
-    /// read them).
+    /// Records the producer got a successful ack for, then lost when the last replica
+    /// holding them truncated its log after a failover (producer side; lost for every
+    /// group that had not read them).
     AckedThenLost,
+    /// Records written to a leader without an acknowledgement (`acks=0`, or the producer
+    /// gave up), then lost when the last replica holding them truncated its log.
+    WrittenThenLost,
 }
 
 impl AnomalyKind {
     /// True when its records are in the partition's current log at the anomaly's
     /// offsets (so the lane can show them). Records lost before the log are addressed by
-    /// record id; records acknowledged then lost by the offsets they had on the leader
-    /// that died.
+    /// record id; records written then lost by the offsets they had on the replica that
+    /// truncated them.
     pub fn in_log(self) -> bool {
         !matches!(
             self,
-            AnomalyKind::LostBeforeLog | AnomalyKind::AckedThenLost
+            AnomalyKind::LostBeforeLog | AnomalyKind::AckedThenLost | AnomalyKind::WrittenThenLost
         )
     }
 
@@ -147,6 +150,7 @@ impl AnomalyKind {
             AnomalyKind::LogDuplicate => "duplicate in log",
             AnomalyKind::LostBeforeLog => "lost before the log",
             AnomalyKind::AckedThenLost => "acknowledged, then lost",
+            AnomalyKind::WrittenThenLost => "written, then lost",
         }
     }
 }
@@ -287,8 +291,18 @@ pub enum Cause {
         new_leader: Option<BrokerId>,
         /// Elected from outside the ISR (`unclean.leader.election.enable`).
         unclean: bool,
-        /// The new leader's log end: the lost records sat at and after it.
+        /// Where the old leader's log and the new one's part: records of the old log from
+        /// there on are not in the new one.
         new_log_end_offset: u64,
+    },
+    /// The last replica holding the records truncated its log to follow the new leader.
+    Truncated {
+        /// When.
+        at_ms: u64,
+        /// The replica.
+        broker: BrokerId,
+        /// The offset it truncated to.
+        to_offset: u64,
     },
 }
 
@@ -424,6 +438,9 @@ struct Counts {
     skipped: u64,
     failed: u64,
     out_of_order: u64,
+    /// Records this group settled that left every log and are back in the producer
+    /// (`Held::Returned`): not pending for it.
+    settled_returned: u64,
 }
 
 impl Counts {
@@ -560,6 +577,8 @@ struct TopicCounts {
     produced: u64,
     in_log: u64,
     lost_before_log: u64,
+    /// Records that reached a log and then left every replica for good (`Held::Gone`).
+    gone: u64,
 }
 
 /// The whole ledger: every produced record, and one [`GroupLedger`] per group.
@@ -582,12 +601,29 @@ pub struct Ledger {
     per_topic: Vec<TopicCounts>,
     /// Records counted into `per_topic` so far.
     seen: usize,
+    /// Records gone from every log for good, in the order they went (a group added later
+    /// counts them lost too).
+    gone: Vec<u32>,
+    /// Per partition, the last election that moved its log to another replica.
+    failovers: BTreeMap<Tp, Cause>,
 }
 
 /// What the ledger reads while observing: the partition logs.
 pub trait LogLookup {
-    /// The log of a partition.
+    /// The partition's current log: its leader's (an offline partition's last leader's).
     fn log(&self, tp: Tp) -> Option<&PartitionLog>;
+    /// The broker whose log [`LogLookup::log`] is, when the partition is replicated.
+    fn lineage(&self, _tp: Tp) -> Option<BrokerId> {
+        None
+    }
+    /// One replica's log of the partition.
+    fn replica_log(&self, _broker: BrokerId, _tp: Tp) -> Option<&PartitionLog> {
+        None
+    }
+    /// The partition's replicas.
+    fn replicas(&self, _tp: Tp) -> Vec<BrokerId> {
+        Vec::new()
+    }
 }
 
 impl Ledger {
@@ -598,10 +634,16 @@ impl Ledger {
 
     /// Starts tracking a new group.
     pub fn add_group(&mut self, group: GroupId) {
-        self.groups.push(GroupLedger {
+        let mut g = GroupLedger {
             group,
             ..GroupLedger::default()
-        });
+        };
+        for &id in &self.gone {
+            if let Some(info) = self.records.get(id as usize) {
+                g.set(info.tp(), id, Outcome::Lost);
+            }
+        }
+        self.groups.push(g);
     }
 
     /// Counts records sent since the last look into their topics.
@@ -624,15 +666,12 @@ impl Ledger {
             t.produced += c.produced;
             t.in_log += c.in_log;
             t.lost_before_log += c.lost_before_log;
+            t.gone += c.gone;
         }
         t
     }
 
     /// A group's totals over the records of `topics` (the topics it subscribes to).
-    ///
-    /// # Panics
-    /// If the ledger is out of balance (more records settled than produced): that is a
-    /// bug, and the invariant checks want to hear about it.
     pub fn totals(&self, group: GroupId, topics: &[TopicId]) -> Option<Totals> {
         let g = self.groups.get(group.index())?;
         let tc = self.topic_counts(topics);
@@ -645,16 +684,12 @@ impl Ledger {
         let produced = tc.produced + unsynced;
         let c = g.counts(topics);
         let settled = c.once + c.duplicate + c.lost + c.skipped + c.failed + tc.lost_before_log;
-        assert!(
-            settled <= produced,
-            "ledger out of balance: {settled} settled of {produced} produced"
-        );
-        let pending = produced - settled;
-        let in_producer = produced - tc.in_log - tc.lost_before_log;
-        assert!(
-            in_producer <= pending,
-            "{in_producer} in the producer, {pending} pending"
-        );
+        // Saturating: a ledger out of balance is reported by `invariants::check` (and the
+        // page's health check), not by a panic in the middle of a redraw.
+        let pending = produced.saturating_sub(settled);
+        let in_producer = produced
+            .saturating_sub(tc.in_log + tc.lost_before_log + tc.gone + c.settled_returned)
+            .min(pending);
         Some(Totals {
             produced,
             once: c.once,
@@ -690,7 +725,7 @@ impl Ledger {
                 continue;
             }
             match outcome_of(byte) {
-                Outcome::Pending if !info.in_log() => {
+                Outcome::Pending if !info.held() => {
                     t.pending += 1;
                     t.in_producer += 1;
                 }
@@ -744,8 +779,15 @@ impl Ledger {
                     tp,
                     base_offset,
                     count,
+                    broker,
                     ..
-                } => self.appended(*at_ms, *tp, *base_offset, u64::from(*count), logs),
+                } => {
+                    if logs.lineage(*tp).is_none_or(|l| l == *broker) {
+                        self.appended(*at_ms, *tp, *base_offset, u64::from(*count), logs);
+                    } else {
+                        self.stray_appended(*broker, *tp, *base_offset, u64::from(*count), logs);
+                    }
+                }
                 ProducerEvent::Expired { tp, records } => {
                     let cause = Cause::DeliveryTimedOut {
                         at_ms: *at_ms,
@@ -771,26 +813,36 @@ impl Ledger {
                 at_ms,
                 event:
                     BrokerEvent::LeaderElected {
-                        leader,
+                        leader: Some(leader),
                         previous: Some(previous),
                         unclean,
-                        lost,
                         tp,
                         ..
                     },
                 ..
-            } if !lost.is_empty() => {
-                let new_log_end_offset = leader
-                    .and_then(|_| logs.log(*tp))
-                    .map_or(0, PartitionLog::log_end_offset);
-                let cause = Cause::LeaderFailover {
-                    at_ms: *at_ms,
-                    old_leader: *previous,
-                    new_leader: *leader,
-                    unclean: *unclean == Some(true),
-                    new_log_end_offset,
-                };
-                self.lost_with_leader(lost, cause);
+            } if leader != previous
+                && super::cluster::Cluster::offsets_partition_of(*tp).is_none() =>
+            {
+                self.switch_lineage(
+                    *at_ms,
+                    *tp,
+                    *previous,
+                    *leader,
+                    *unclean == Some(true),
+                    logs,
+                );
+            }
+            Event::Broker {
+                at_ms,
+                broker,
+                event:
+                    BrokerEvent::Truncated {
+                        tp,
+                        to_offset,
+                        records,
+                    },
+            } if super::cluster::Cluster::offsets_partition_of(*tp).is_none() => {
+                self.truncated(*at_ms, *broker, *tp, *to_offset, records, logs);
             }
             _ => {}
         }
@@ -809,7 +861,16 @@ impl Ledger {
             let Some(info) = self.records.get_mut(id as usize) else {
                 continue;
             };
-            if info.in_log() || info.never_in_log {
+            if info.held() || info.never_in_log || info.held == Held::Gone {
+                continue;
+            }
+            if info.held == Held::Returned {
+                // It was in a log once: gone for good now, not lost before the log.
+                if let Some(kind) = self.gone_for_good(id) {
+                    let mut a = Anomaly::single(kind, None, tp, u64::from(id), at_ms);
+                    a.causes.push(cause.clone());
+                    push_bounded(&mut self.producer_anomalies, a);
+                }
                 continue;
             }
             info.never_in_log = true;
@@ -838,6 +899,8 @@ impl Ledger {
         // after the loop, in log order.
         let mut in_log = 0u64;
         let mut again: Vec<(u64, u64)> = Vec::new();
+        // Records back in a log after they had left every replica (rare).
+        let mut back: Vec<u32> = Vec::new();
         let mut offset = base;
         for slice in log.slices(base, base + count) {
             let mut k = 0;
@@ -858,7 +921,12 @@ impl Ledger {
                     info.copies = info.copies.saturating_add(1);
                     if info.copies == 1 {
                         info.first_offset = offset;
-                        in_log += 1;
+                        match info.held {
+                            Held::Clear => in_log += 1,
+                            // Counted while it waited on another replica.
+                            Held::Stray => info.held = Held::Clear,
+                            Held::Returned | Held::Gone => back.push(r.record_id),
+                        }
                     } else {
                         again.push((offset, info.first_offset));
                     }
@@ -868,6 +936,9 @@ impl Ledger {
             }
         }
         topic_entry(&mut self.per_topic, tp.topic).in_log += in_log;
+        for id in back {
+            self.back_in_a_log(id);
+        }
         for (offset, first_offset) in again {
             self.log_duplicates += 1;
             if let Some(last) = self.producer_anomalies.last_mut() {
@@ -931,6 +1002,7 @@ impl GroupLedger {
             c.skipped += x.skipped;
             c.failed += x.failed;
             c.out_of_order += x.out_of_order;
+            c.settled_returned += x.settled_returned;
         }
         c
     }
@@ -1510,72 +1582,246 @@ impl Ledger {
         self.acked_then_lost
     }
 
-    /// A new leader was elected without the records the old one held from
-    /// `new_log_end_offset` on: those copies are gone. A record with no copy left goes back
-    /// to its producer if it is still retrying it; if it was acknowledged (or sent with
-    /// `acks=0`) nobody will send it again, and it is lost for every group that had not
-    /// read it.
-    fn lost_with_leader(&mut self, records: &[u32], cause: Cause) {
-        let Cause::LeaderFailover { at_ms, .. } = cause else {
+    /// A leader that lost its leadership (and does not know yet) appended records: they
+    /// are on that replica only, outside the partition's log.
+    fn stray_appended(
+        &mut self,
+        broker: BrokerId,
+        tp: Tp,
+        base: u64,
+        count: u64,
+        logs: &impl LogLookup,
+    ) {
+        let Some(log) = logs.replica_log(broker, tp) else {
             return;
         };
-        let mut anomaly: Option<Anomaly> = None;
-        for &id in records {
-            let read = self.groups.iter().any(|g| {
-                matches!(
-                    g.outcome(id),
-                    Outcome::Once | Outcome::Duplicate | Outcome::Failed
-                )
-            });
+        let ids: Vec<u32> = log
+            .range(base, base + count)
+            .map(|(_, r)| r.record_id)
+            .collect();
+        for id in ids {
+            self.becomes_stray(id);
+        }
+    }
+
+    /// A record with no copy in the current log sits on some replica: pending in a log.
+    fn becomes_stray(&mut self, id: u32) {
+        let Some(info) = self.records.get_mut(id as usize) else {
+            return;
+        };
+        if info.copies > 0 || info.held == Held::Stray {
+            return;
+        }
+        let (was, tp) = (info.held, info.tp());
+        info.held = Held::Stray;
+        match was {
+            Held::Clear => topic_entry(&mut self.per_topic, tp.topic).in_log += 1,
+            Held::Returned | Held::Gone => {
+                info.held = was;
+                self.back_in_a_log(id);
+                if let Some(info) = self.records.get_mut(id as usize) {
+                    info.held = Held::Stray;
+                }
+            }
+            Held::Stray => {}
+        }
+    }
+
+    /// A record that had left every replica is in a log again: pending again for the
+    /// groups that had not settled it.
+    fn back_in_a_log(&mut self, id: u32) {
+        let Some(info) = self.records.get_mut(id as usize) else {
+            return;
+        };
+        let (was, tp) = (info.held, info.tp());
+        info.held = Held::Clear;
+        let counts = topic_entry(&mut self.per_topic, tp.topic);
+        counts.in_log += 1;
+        match was {
+            Held::Returned => {
+                for g in &mut self.groups {
+                    if g.outcome(id) != Outcome::Pending {
+                        topic_entry(&mut g.counts, tp.topic).settled_returned -= 1;
+                    }
+                }
+            }
+            Held::Gone => {
+                counts.gone -= 1;
+                self.gone.retain(|&x| x != id);
+            }
+            Held::Clear | Held::Stray => {}
+        }
+    }
+
+    /// Kafka deletes nothing at an election: the partition's log is now the new leader's.
+    /// Records of the old log from where the two part leave it (the old replica keeps them
+    /// on disk: stray until it truncates); records the new leader holds from there join it
+    /// (a replica elected before it truncated brings them back).
+    fn switch_lineage(
+        &mut self,
+        at_ms: u64,
+        tp: Tp,
+        old: BrokerId,
+        new: BrokerId,
+        unclean: bool,
+        logs: &impl LogLookup,
+    ) {
+        let (Some(old_log), Some(new_log)) = (logs.replica_log(old, tp), logs.replica_log(new, tp))
+        else {
+            return;
+        };
+        let from = old_log.divergence(new_log);
+        let leaving: Vec<u32> = old_log
+            .range(from, old_log.log_end_offset())
+            .map(|(_, r)| r.record_id)
+            .collect();
+        let joining: Vec<(u64, u32)> = new_log
+            .range(from, new_log.log_end_offset())
+            .map(|(o, r)| (o, r.record_id))
+            .collect();
+        self.failovers.insert(
+            tp,
+            Cause::LeaderFailover {
+                at_ms,
+                old_leader: old,
+                new_leader: Some(new),
+                unclean,
+                new_log_end_offset: from,
+            },
+        );
+        for id in leaving {
+            if let Some(info) = self.records.get_mut(id as usize) {
+                info.copies = info.copies.saturating_sub(1);
+                if info.copies == 0 {
+                    // Still on the old replica's disk (and counted in the log).
+                    info.held = Held::Stray;
+                }
+            }
+        }
+        for (offset, id) in joining {
             let Some(info) = self.records.get_mut(id as usize) else {
                 continue;
             };
-            if !info.in_log() || info.never_in_log {
+            info.copies = info.copies.saturating_add(1);
+            if info.copies > 1 {
+                self.log_duplicates += 1;
                 continue;
             }
-            let acked = matches!(info.status, ProduceStatus::Acked | ProduceStatus::SentNoAck);
-            let (tp, producer, produced_ms) = (info.tp(), info.producer(), info.produced_ms);
-            let old_offset = info.first_offset;
-            let mut gone = false;
-            if !read {
-                info.copies -= 1;
-                if info.copies == 0 {
-                    info.first_offset = super::record::NO_OFFSET;
-                    info.never_in_log = acked;
-                    gone = true;
-                }
+            info.first_offset = offset;
+            match info.held {
+                Held::Stray => info.held = Held::Clear,
+                Held::Clear => topic_entry(&mut self.per_topic, tp.topic).in_log += 1,
+                Held::Returned | Held::Gone => self.back_in_a_log(id),
             }
-            if gone {
-                let counts = topic_entry(&mut self.per_topic, tp.topic);
-                counts.in_log -= 1;
-                if acked {
-                    counts.lost_before_log += 1;
-                    self.lost_before_log += 1;
-                }
-            }
-            if !acked {
+        }
+    }
+
+    /// A replica truncated its log (`UnifiedLog.truncateTo`, to follow a new leader): the
+    /// records it dropped that no other replica holds, and that are not in the current
+    /// log, are gone. That is the moment Kafka loses them.
+    fn truncated(
+        &mut self,
+        at_ms: u64,
+        broker: BrokerId,
+        tp: Tp,
+        to_offset: u64,
+        records: &[u32],
+        logs: &impl LogLookup,
+    ) {
+        let replicas = logs.replicas(tp);
+        let mut by_kind: BTreeMap<u8, Anomaly> = BTreeMap::new();
+        for (i, &id) in records.iter().enumerate() {
+            let offset = to_offset + i as u64;
+            let Some(info) = self.records.get(id as usize) else {
+                continue;
+            };
+            if info.copies > 0 || info.held != Held::Stray {
                 continue;
             }
-            self.acked_then_lost += 1;
-            let a = anomaly.get_or_insert_with(|| {
-                let mut a =
-                    Anomaly::single(AnomalyKind::AckedThenLost, None, tp, old_offset, at_ms);
-                if let Some(producer) = producer {
-                    a.causes.push(Cause::AckedByLeaderAlone {
-                        at_ms: produced_ms,
+            let elsewhere = replicas.iter().any(|&x| {
+                x != broker
+                    && logs
+                        .replica_log(x, tp)
+                        .and_then(|l| l.get(offset))
+                        .is_some_and(|r| r.record_id == id)
+            });
+            if elsewhere {
+                continue;
+            }
+            let mut causes = Vec::new();
+            let failover = self.failovers.get(&tp).cloned();
+            if info.status == ProduceStatus::Acked
+                && !matches!(failover, Some(Cause::LeaderFailover { unclean: true, .. }))
+            {
+                if let Some(producer) = info.producer() {
+                    causes.push(Cause::AckedByLeaderAlone {
+                        at_ms: info.produced_ms,
                         producer,
                     });
                 }
-                a.causes.push(cause.clone());
-                a.count = 0;
-                a
+            }
+            causes.extend(failover);
+            causes.push(Cause::Truncated {
+                at_ms,
+                broker,
+                to_offset,
             });
-            a.count += 1;
-            a.first_offset = a.first_offset.min(old_offset);
-            a.last_offset = a.last_offset.max(old_offset);
+            let kind = self.gone_for_good(id);
+            if let Some(kind) = kind {
+                let a = by_kind.entry(kind as u8).or_insert_with(|| {
+                    let mut a = Anomaly::single(kind, None, tp, offset, at_ms);
+                    a.causes = causes.clone();
+                    a.count = 0;
+                    a
+                });
+                a.count += 1;
+                a.first_offset = a.first_offset.min(offset);
+                a.last_offset = a.last_offset.max(offset);
+            }
         }
-        if let Some(a) = anomaly {
+        for a in by_kind.into_values() {
             push_bounded(&mut self.producer_anomalies, a);
+        }
+    }
+
+    /// No replica holds the record any more. If its producer is still retrying it, it is
+    /// back in the producer; otherwise it is gone for good: lost for every group that had
+    /// not read it. Returns the producer-side anomaly kind it belongs to, if any.
+    fn gone_for_good(&mut self, id: u32) -> Option<AnomalyKind> {
+        let info = self.records.get_mut(id as usize)?;
+        let (tp, status, was) = (info.tp(), info.status, info.held);
+        info.first_offset = super::record::NO_OFFSET;
+        let counts = topic_entry(&mut self.per_topic, tp.topic);
+        if was == Held::Stray {
+            counts.in_log -= 1;
+        }
+        if status == ProduceStatus::InFlight {
+            info.held = Held::Returned;
+            for g in &mut self.groups {
+                if g.outcome(id) != Outcome::Pending {
+                    topic_entry(&mut g.counts, tp.topic).settled_returned += 1;
+                }
+            }
+            return None;
+        }
+        info.held = Held::Gone;
+        counts.gone += 1;
+        self.gone.push(id);
+        for g in &mut self.groups {
+            match g.outcome(id) {
+                Outcome::Pending => g.set(tp, id, Outcome::Lost),
+                _ if was == Held::Returned => {
+                    topic_entry(&mut g.counts, tp.topic).settled_returned -= 1;
+                }
+                _ => {}
+            }
+        }
+        match status {
+            ProduceStatus::Acked => {
+                self.acked_then_lost += 1;
+                Some(AnomalyKind::AckedThenLost)
+            }
+            _ => Some(AnomalyKind::WrittenThenLost),
         }
     }
 }
@@ -1626,6 +1872,7 @@ mod tests {
                     producer: ProducerId(0),
                     event: ProducerEvent::Appended {
                         request_id: 0,
+                        broker: BrokerId(0),
                         tp: TP,
                         base_offset: 0,
                         count: n - 1,

@@ -128,6 +128,34 @@ pub struct PartitionLog {
 }
 
 impl PartitionLog {
+    /// Where this log parts from `other`: every record below the returned offset is the
+    /// same in both. Found from the leader epochs as a follower with this log would find it
+    /// fetching from a leader with `other` (one round), then checked record by record
+    /// downwards (so it is exact where the epochs would need another round).
+    pub fn divergence(&self, other: &PartitionLog) -> u64 {
+        let leo = self.log_end_offset();
+        let mut from = match self.epochs.latest() {
+            Some(epoch) => match other.epochs.end_offset_for(epoch, other.log_end_offset()) {
+                Some((e, end)) => super::replication::truncation_offset(&self.epochs, leo, e, end),
+                None => self.log_start_offset(),
+            },
+            None => leo.min(other.log_end_offset()),
+        };
+        from = from.min(leo).min(other.log_end_offset());
+        let floor = self.log_start_offset().max(other.log_start_offset());
+        while from > floor {
+            let same = match (self.get(from - 1), other.get(from - 1)) {
+                (Some(x), Some(y)) => x.record_id == y.record_id,
+                _ => false,
+            };
+            if same {
+                break;
+            }
+            from -= 1;
+        }
+        from
+    }
+
     /// An empty log.
     pub fn new() -> Self {
         Self::default()

@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod consumer;
+pub mod controller;
 pub mod coordinator;
 pub mod error;
 pub mod event;

@@ -61,6 +61,16 @@ pub enum KafkaError {
     FencedLeaderEpoch,
     /// `NOT_COORDINATOR`: this broker does not coordinate the group (any more).
     NotCoordinator,
+    /// `DUPLICATE_BROKER_REGISTRATION`: the broker's previous process still has a valid
+    /// session with the controller.
+    DuplicateBrokerRegistration,
+    /// `STALE_BROKER_EPOCH`: the request comes from a registration the controller
+    /// replaced.
+    StaleBrokerEpoch,
+    /// `INELIGIBLE_REPLICA`: an ISR change names a fenced or unregistered broker.
+    IneligibleReplica,
+    /// `INVALID_REQUEST`.
+    InvalidRequest,
 }
 
 impl KafkaError {
@@ -86,6 +96,10 @@ impl KafkaError {
             KafkaError::NetworkException => "NETWORK_EXCEPTION",
             KafkaError::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
             KafkaError::NotCoordinator => "NOT_COORDINATOR",
+            KafkaError::DuplicateBrokerRegistration => "DUPLICATE_BROKER_REGISTRATION",
+            KafkaError::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
+            KafkaError::IneligibleReplica => "INELIGIBLE_REPLICA",
+            KafkaError::InvalidRequest => "INVALID_REQUEST",
         }
     }
 }
@@ -415,6 +429,51 @@ pub enum Msg {
         /// The reason the client gives.
         reason: String,
     },
+    /// A broker's `BrokerRegistration` to the controller, when its process starts.
+    BrokerRegistration {
+        /// The process (Kafka's incarnation id).
+        incarnation: u32,
+    },
+    /// The controller's answer to a registration.
+    BrokerRegistrationResponse {
+        /// `NONE` or `DUPLICATE_BROKER_REGISTRATION`.
+        error: KafkaError,
+        /// The broker epoch of the new registration.
+        broker_epoch: u64,
+    },
+    /// A broker's `BrokerHeartbeat`, every `broker.heartbeat.interval.ms`.
+    BrokerHeartbeat {
+        /// Its registration's broker epoch.
+        broker_epoch: u64,
+        /// The last metadata offset it applied (`currentMetadataOffset`).
+        metadata_offset: u64,
+    },
+    /// The controller's answer to a heartbeat.
+    BrokerHeartbeatResponse {
+        /// `NONE` or `STALE_BROKER_EPOCH`.
+        error: KafkaError,
+        /// Fenced: not eligible to lead or to be in an ISR.
+        fenced: bool,
+    },
+    /// A leader's `AlterPartition` to the controller: a new ISR.
+    AlterPartition(AlterPartition),
+    /// The controller's answer to `AlterPartition`.
+    AlterPartitionResponse {
+        /// The partition.
+        tp: Tp,
+        /// `NONE`, `FENCED_LEADER_EPOCH`, `INELIGIBLE_REPLICA`...
+        error: KafkaError,
+    },
+    /// Metadata from the controller: partition records a broker applies in order (KRaft
+    /// brokers read them from the metadata log).
+    MetadataUpdate {
+        /// The metadata offset this update brings the broker to.
+        offset: u64,
+        /// Each changed partition's record.
+        partitions: Vec<(Tp, super::replication::PartitionState)>,
+        /// The broker's whole image (after it registered, or missed updates).
+        full: bool,
+    },
 }
 
 impl Msg {
@@ -442,6 +501,13 @@ impl Msg {
             Msg::OffsetFetch { .. } => "OffsetFetch",
             Msg::OffsetFetchResponse { .. } => "OffsetFetch response",
             Msg::LeaveGroup { .. } => "LeaveGroup",
+            Msg::BrokerRegistration { .. } => "BrokerRegistration",
+            Msg::BrokerRegistrationResponse { .. } => "BrokerRegistration response",
+            Msg::BrokerHeartbeat { .. } => "BrokerHeartbeat",
+            Msg::BrokerHeartbeatResponse { .. } => "BrokerHeartbeat response",
+            Msg::AlterPartition(_) => "AlterPartition",
+            Msg::AlterPartitionResponse { .. } => "AlterPartition response",
+            Msg::MetadataUpdate { .. } => "Metadata",
         }
     }
 
@@ -469,6 +535,18 @@ impl Msg {
                 | Msg::HeartbeatResponse { .. }
                 | Msg::OffsetCommitResponse { .. }
                 | Msg::OffsetFetchResponse { .. }
+        )
+    }
+
+    /// True for what the controller sends a broker (a restarted broker hears it before it
+    /// serves anyone else).
+    pub fn from_controller_to_broker(&self) -> bool {
+        matches!(
+            self,
+            Msg::BrokerRegistrationResponse { .. }
+                | Msg::BrokerHeartbeatResponse { .. }
+                | Msg::MetadataUpdate { .. }
+                | Msg::AlterPartitionResponse { .. }
         )
     }
 
@@ -603,18 +681,23 @@ pub enum BrokerTimer {
         /// The broker's life that set it.
         incarnation: u32,
     },
+    /// The broker's lifecycle manager: register (again), or heartbeat to the controller.
+    Lifecycle {
+        /// The broker's life that set it.
+        incarnation: u32,
+        /// Which of its timers (a newer one supersedes it).
+        token: u64,
+    },
 }
 
 /// The controller's timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ControllerTimer {
-    /// A broker's session may have expired (no heartbeat for `broker.session.timeout.ms`).
-    SessionExpiry {
-        /// The broker.
-        broker: BrokerId,
-        /// The life of the broker that stopped heartbeating.
-        incarnation: u32,
-    },
+    /// The oldest unfenced broker's session may have run out (no heartbeat for
+    /// `broker.session.timeout.ms`).
+    FenceCheck,
+    /// The preferred-leader balancer's turn.
+    BalanceLeaders,
 }
 
 /// A leader's request to the controller (`AlterPartition`): a new ISR.
@@ -641,7 +724,7 @@ pub enum Timer {
     Coordinator(CoordinatorTimer),
     /// A broker's.
     Broker(BrokerTimer),
-    /// The controller's (addressed to broker 0's node; the controller is not a broker).
+    /// The controller's.
     Controller(ControllerTimer),
 }
 
@@ -656,8 +739,6 @@ pub struct Out {
     pub events: Vec<Event>,
     /// Connections the client closed (it purges what is in flight on them).
     pub closed_connections: Vec<(NodeId, NodeId)>,
-    /// ISR changes leaders ask of the controller.
-    pub alter_partitions: Vec<AlterPartition>,
 }
 
 impl Out {

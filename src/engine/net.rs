@@ -92,9 +92,14 @@ impl Network {
         self.links.entry((from, to)).or_default()
     }
 
-    /// Routes a message sent now.
+    /// Routes a message sent now. Links to and from the controller have no latency (and
+    /// draw nothing): the lab's metadata quorum is local.
     pub fn route(&mut self, now_ms: u64, rng: &mut Rng, from: NodeId, to: NodeId) -> Route {
-        let latency = self.draw_latency(rng);
+        let latency = if from == NodeId::Controller || to == NodeId::Controller {
+            0
+        } else {
+            self.draw_latency(rng)
+        };
         let link = self.link(from, to);
         if link.partitioned || link.stalled {
             return Route::Dropped;

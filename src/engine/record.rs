@@ -68,6 +68,25 @@ pub struct RecordInfo {
     /// Sent, and will never reach the log (acks=0 request lost, or failed before any copy
     /// was appended).
     pub never_in_log: bool,
+    /// Where it is when no copy is in the partition's current log.
+    pub held: Held,
+}
+
+/// Where a record is when its partition's current log (its leader's) holds no copy of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Held {
+    /// Nowhere else: in the producer (or in the current log).
+    #[default]
+    Clear,
+    /// On a replica outside the current log: it left the log at an election, or a leader
+    /// that had lost its leadership appended it. It is lost once no replica holds it, or
+    /// back if a replica holding it is elected.
+    Stray,
+    /// It was in a log and no replica holds it any more; its producer is retrying it.
+    Returned,
+    /// It was in a log and no replica holds it any more, and nobody will send it again: lost
+    /// for every group that had not read it.
+    Gone,
 }
 
 /// [`RecordInfo`]'s packed null key.
@@ -101,6 +120,7 @@ impl RecordInfo {
             partition_count: partition_count.min(255) as u8,
             poison,
             never_in_log: false,
+            held: Held::Clear,
         }
     }
 
@@ -146,6 +166,12 @@ impl RecordInfo {
     /// True once a copy is in the log.
     pub fn in_log(&self) -> bool {
         self.copies > 0
+    }
+
+    /// True while some replica holds a copy: in the current log, or stray (the ledger
+    /// counts it as pending in the log).
+    pub fn held(&self) -> bool {
+        self.copies > 0 || self.held == Held::Stray
     }
 }
 

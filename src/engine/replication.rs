@@ -37,6 +37,15 @@ pub struct ReplicationConfig {
     /// `broker.session.timeout.ms`: how long the controller waits for a silent broker's
     /// heartbeat before fencing it (default 9000).
     pub broker_session_timeout_ms: u64,
+    /// `broker.heartbeat.interval.ms`: how often a broker heartbeats to the controller
+    /// (default 2000).
+    pub broker_heartbeat_interval_ms: u64,
+    /// `auto.leader.rebalance.enable`: the controller moves leadership back to each
+    /// partition's preferred (first) replica (default true).
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds`: how long after an imbalance appears the
+    /// controller balances the leaders (default 300).
+    pub leader_imbalance_check_interval_seconds: u64,
 }
 
 impl Default for ReplicationConfig {
@@ -49,6 +58,9 @@ impl Default for ReplicationConfig {
             replica_lag_time_max_ms: 30_000,
             replica_fetch_wait_max_ms: 500,
             broker_session_timeout_ms: 9_000,
+            broker_heartbeat_interval_ms: 2_000,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_seconds: 300,
         }
     }
 }
@@ -61,6 +73,8 @@ pub const RANGES: &[super::config::Range] = &[
     ("replica.lag.time.max.ms", 1_000, 3_600_000),
     ("replica.fetch.wait.max.ms", 1, 60_000),
     ("broker.session.timeout.ms", 1_000, 600_000),
+    ("broker.heartbeat.interval.ms", 100, 60_000),
+    ("leader.imbalance.check.interval.seconds", 1, 86_400),
 ];
 
 impl ReplicationConfig {
@@ -75,8 +89,8 @@ impl ReplicationConfig {
     /// An unknown name or a value out of range.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), super::error::EngineError> {
         let v = value.trim();
-        if name == "unclean.leader.election.enable" {
-            self.unclean_leader_election_enable = match v {
+        if name == "unclean.leader.election.enable" || name == "auto.leader.rebalance.enable" {
+            let on = match v {
                 "true" => true,
                 "false" => false,
                 _ => {
@@ -86,6 +100,11 @@ impl ReplicationConfig {
                     })
                 }
             };
+            if name == "unclean.leader.election.enable" {
+                self.unclean_leader_election_enable = on;
+            } else {
+                self.auto_leader_rebalance_enable = on;
+            }
             return Ok(());
         }
         let Some((lo, hi)) = super::config::range_of(RANGES, name) else {
@@ -101,6 +120,10 @@ impl ReplicationConfig {
             "min.insync.replicas" => self.min_insync_replicas = n as u16,
             "replica.lag.time.max.ms" => self.replica_lag_time_max_ms = n,
             "replica.fetch.wait.max.ms" => self.replica_fetch_wait_max_ms = n,
+            "broker.heartbeat.interval.ms" => self.broker_heartbeat_interval_ms = n,
+            "leader.imbalance.check.interval.seconds" => {
+                self.leader_imbalance_check_interval_seconds = n
+            }
             _ => self.broker_session_timeout_ms = n,
         }
         Ok(())
@@ -116,6 +139,11 @@ impl ReplicationConfig {
             "replica.lag.time.max.ms" => self.replica_lag_time_max_ms.to_string(),
             "replica.fetch.wait.max.ms" => self.replica_fetch_wait_max_ms.to_string(),
             "broker.session.timeout.ms" => self.broker_session_timeout_ms.to_string(),
+            "broker.heartbeat.interval.ms" => self.broker_heartbeat_interval_ms.to_string(),
+            "auto.leader.rebalance.enable" => self.auto_leader_rebalance_enable.to_string(),
+            "leader.imbalance.check.interval.seconds" => {
+                self.leader_imbalance_check_interval_seconds.to_string()
+            }
             _ => return None,
         })
     }
@@ -302,6 +330,24 @@ pub fn high_watermark(
         candidate = candidate.min(leo.unwrap_or(current));
     }
     candidate.max(current)
+}
+
+/// `AbstractFetcherThread.getOffsetTruncationState`, one round: a follower whose log ends
+/// at `follower_leo` learns from the leader that its epoch `leader_epoch` ends at
+/// `leader_end`. It looks up its own end of that epoch: the same epoch → truncate to the
+/// smaller end (done); a smaller epoch only → to that epoch's end (and ask again); none
+/// at or below it → to the leader's end.
+pub fn truncation_offset(
+    follower: &EpochCache,
+    follower_leo: u64,
+    leader_epoch: u32,
+    leader_end: u64,
+) -> u64 {
+    match follower.end_offset_for(leader_epoch, follower_leo) {
+        Some((e, end)) if e == leader_epoch => leader_end.min(end).min(follower_leo),
+        Some((_, end)) => end.min(follower_leo),
+        None => leader_end.min(follower_leo),
+    }
 }
 
 /// A log's leader epochs: `(epoch, start offset)`, oldest first (`LeaderEpochFileCache`).

@@ -157,25 +157,35 @@ pub struct Sim {
 impl Sim {
     /// An empty cluster (one broker, no topics), seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        Sim {
-            now_ms: 0,
-            seq: 0,
-            rng: Rng::new(seed),
-            queue: BinaryHeap::new(),
-            world: World::new(),
-            net: Network::new(Latency::default()),
-            ledger: Ledger::default(),
-            events: EventLog::default(),
-            trace: TraceHash::default(),
-            refused: 0,
-        }
+        Sim::with_world(seed, World::new())
     }
 
     /// An empty cluster of `replication.brokers` brokers with those replication settings,
     /// seeded with `seed`.
     pub fn with_replication(seed: u64, replication: super::replication::ReplicationConfig) -> Self {
-        let mut sim = Sim::new(seed);
-        sim.world = World::with_replication(replication, seed);
+        Sim::with_world(seed, World::with_replication(replication, seed))
+    }
+
+    /// A simulation of `world`, booted: its brokers heartbeat to the controller.
+    fn with_world(seed: u64, world: World) -> Self {
+        let mut sim = Sim {
+            now_ms: 0,
+            seq: 0,
+            rng: Rng::new(seed),
+            queue: BinaryHeap::new(),
+            world,
+            net: Network::new(Latency::default()),
+            ledger: Ledger::default(),
+            events: EventLog::default(),
+            trace: TraceHash::default(),
+            refused: 0,
+        };
+        let mut out = Out::default();
+        {
+            let mut env = env(0, &mut sim.rng, &mut out, &mut sim.ledger, &mut sim.trace);
+            sim.world.boot(&mut env);
+        }
+        sim.drain(out);
         sim
     }
 
@@ -464,27 +474,9 @@ impl Sim {
             timers,
             events,
             closed_connections,
-            alter_partitions,
         } = out;
         for event in events {
             self.observe(event);
-        }
-        if !alter_partitions.is_empty() {
-            // The controller answers at once (the lab's light KRaft: no quorum, no delay).
-            let mut out = Out::default();
-            {
-                let mut env = env(
-                    self.now_ms,
-                    &mut self.rng,
-                    &mut out,
-                    &mut self.ledger,
-                    &mut self.trace,
-                );
-                for request in alter_partitions {
-                    self.world.alter_partition(&mut env, request);
-                }
-            }
-            self.drain(out);
         }
         for (a, b) in closed_connections {
             self.net.close_connection(a, b);

@@ -1013,7 +1013,9 @@ pub fn broker_event_words(broker: BrokerId, event: &super::event::BrokerEvent) -
         B::Killed => format!("broker {b} was killed"),
         B::Restarted => format!("broker {b} started again"),
         B::Fenced => format!("the controller fenced broker {b}: no heartbeat for broker.session.timeout.ms"),
-        B::Unfenced => format!("broker {b} registered again and is back in the cluster"),
+        B::Unfenced => format!("the controller unfenced broker {b}: it caught up with the metadata and may lead and rejoin ISRs"),
+        B::Registered => format!("broker {b} registered with the controller (fenced until it catches up)"),
+        B::RegistrationRefused => format!("the controller refused broker {b}'s new process: its old session is still valid (DUPLICATE_BROKER_REGISTRATION)"),
         B::BecameLeader { tp, leader_epoch } => {
             format!("broker {b} now leads p{} (leader epoch {leader_epoch})", tp.p())
         }
@@ -1022,22 +1024,19 @@ pub fn broker_event_words(broker: BrokerId, event: &super::event::BrokerEvent) -
             tp,
             leader,
             unclean,
-            lost,
+            preferred,
             ..
         } => match leader {
             None => format!("p{} is offline: no in-sync replica is alive to lead it", tp.p()),
             Some(l) => {
-                let how = if *unclean == Some(true) {
+                let how = if *preferred {
+                    "a preferred-leader election (auto.leader.rebalance.enable)"
+                } else if *unclean == Some(true) {
                     "an unclean election (an out-of-sync replica)"
                 } else {
                     "a clean election (from the ISR)"
                 };
-                let lost = if lost.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {} record(s) only the old leader had are lost", lost.len())
-                };
-                format!("broker {} leads p{} after {how}{lost}", l.0, tp.p())
+                format!("broker {} leads p{} after {how}", l.0, tp.p())
             }
         },
         B::CoordinatorMoved { to, .. } => match to {
@@ -1188,7 +1187,9 @@ pub fn nodes_around(sim: &Sim, b: BrokerId) -> (Vec<NodeId>, Vec<NodeId>) {
         .filter(|x| x.id != b)
         .map(|x| NodeId::Broker(x.id))
         .collect();
+    // Cut off from everyone: the controller too, so its heartbeats stop and it is fenced.
     let mut all = brokers.clone();
+    all.push(NodeId::Controller);
     all.extend(world.producers.iter().map(|p| NodeId::Producer(p.id)));
     all.extend(
         world

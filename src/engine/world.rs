@@ -10,17 +10,18 @@ use super::cluster::Cluster;
 use super::command::Command;
 use super::config::GroupConfig;
 use super::consumer::Consumer;
+use super::controller::{Controller, ControllerCtx};
 use super::coordinator::Coordinator;
 use super::event::{BrokerEvent, CrashReason, Event, PartitionReason, TraceHash};
 use super::ids::{BrokerId, ConsumerRef, GroupId, MemberId, NodeId, ProducerId, TopicId, Tp};
 use super::keys::KeyTable;
 use super::ledger::LogLookup;
 use super::log::{LogRecord, PartitionLog};
-use super::msg::{AlterPartition, ControllerTimer, Ctx, Msg, Out, Timer};
+use super::msg::{Ctx, Msg, Out, Timer};
 use super::partitioner::to_positive;
 use super::producer::{KeyPool, KeySpace, Producer, Workload};
 use super::record::{tag_of, ProduceStatus, RecordInfo};
-use super::replication::{self, ReplicationConfig};
+use super::replication::ReplicationConfig;
 use super::rng::Rng;
 
 /// The most producers the lab runs.
@@ -82,19 +83,31 @@ pub struct World {
     pub groups: Vec<GroupClients>,
     /// Interned keys.
     pub keys: KeyTable,
+    /// The KRaft controller.
+    pub controller: Controller,
     /// Values typed by hand, by record id.
     pub values: BTreeMap<u32, String>,
 }
 
 impl LogLookup for World {
-    /// The leader's log; for an offline partition, its first replica's (what it would
-    /// bring back).
+    /// The leader's log; for an offline partition, its last leader's (the last member of
+    /// its ISR, which a clean election would bring back).
     fn log(&self, tp: Tp) -> Option<&PartitionLog> {
-        let b = self
-            .cluster
-            .leader(tp)
-            .or_else(|| self.cluster.state(tp)?.replicas.first().copied())?;
+        let b = self.lineage(tp)?;
         self.brokers.get(b.index())?.log(tp)
+    }
+
+    fn lineage(&self, tp: Tp) -> Option<BrokerId> {
+        let state = self.cluster.state(tp)?;
+        state.leader.or_else(|| state.isr.first().copied())
+    }
+
+    fn replica_log(&self, broker: BrokerId, tp: Tp) -> Option<&PartitionLog> {
+        self.brokers.get(broker.index())?.log(tp)
+    }
+
+    fn replicas(&self, tp: Tp) -> Vec<BrokerId> {
+        self.cluster.replicas(tp)
     }
 }
 
@@ -128,6 +141,7 @@ impl World {
             .map(|b| Coordinator::new(BrokerId(b as u16)))
             .collect();
         World {
+            controller: Controller::new(cluster.broker_count()),
             cluster,
             brokers,
             coordinators,
@@ -203,6 +217,7 @@ impl World {
                     consumer.on_message(&mut ctx!(env, world), msg);
                 }
             }
+            NodeId::Controller => self.with_controller(env, |c, ctx| c.on_message(ctx, from, msg)),
         }
     }
 
@@ -240,7 +255,9 @@ impl World {
                     broker.on_timer(&mut ctx!(env, self), t);
                 }
             }
-            (_, Timer::Controller(t)) => self.on_controller_timer(env, t),
+            (NodeId::Controller, Timer::Controller(t)) => {
+                self.with_controller(env, |c, ctx| c.on_timer(ctx, t))
+            }
             _ => {}
         }
     }
@@ -259,9 +276,8 @@ impl World {
                     for b in &mut self.brokers {
                         b.ensure_partitions(topic, partitions);
                     }
-                    for p in 0..partitions {
-                        self.push_state(env, Tp::new(topic, p));
-                    }
+                    let tps: Vec<Tp> = (0..partitions).map(|p| Tp::new(topic, p)).collect();
+                    self.push_created(env, &tps);
                     env.out.event(Event::TopicCreated {
                         at_ms: env.now_ms,
                         topic,
@@ -478,9 +494,8 @@ impl World {
         for b in &mut self.brokers {
             b.ensure_partitions(topic, total);
         }
-        for p in from..total {
-            self.push_state(env, Tp::new(topic, p));
-        }
+        let tps: Vec<Tp> = (from..total).map(|p| Tp::new(topic, p)).collect();
+        self.push_created(env, &tps);
         let moved = moved_keys(&self.keys, from, total);
         env.out.event(Event::PartitionsAdded {
             at_ms: env.now_ms,
@@ -563,13 +578,17 @@ impl World {
     }
 }
 
-// ---- brokers: life and death, and the light KRaft controller ---------------------------
+// ---- brokers: life and death, and the controller's dispatch ------------------------------
 
 impl World {
-    /// False when `to` is a dead broker (its coordinator died with it).
-    pub fn accepts(&self, to: NodeId, _msg: &Msg) -> bool {
+    /// False when `to` cannot take the message: a dead broker (its coordinator died with
+    /// it), or a restarted one that has not registered yet (only the controller talks to
+    /// it then).
+    pub fn accepts(&self, to: NodeId, msg: &Msg) -> bool {
         match to {
-            NodeId::Broker(b) => self.brokers.get(b.index()).is_some_and(|b| b.alive),
+            NodeId::Broker(b) => self.brokers.get(b.index()).is_some_and(|b| {
+                b.alive && (b.lifecycle.registered || msg.from_controller_to_broker())
+            }),
             _ => true,
         }
     }
@@ -583,8 +602,46 @@ impl World {
         }
     }
 
+    /// Starts the brokers' heartbeats and the controller's session checks (the cluster
+    /// formed at time 0).
+    pub fn boot(&mut self, env: &mut Env) {
+        for i in 0..self.brokers.len() {
+            let World {
+                cluster,
+                keys,
+                brokers,
+                ..
+            } = self;
+            let world = WorldRef { cluster, keys };
+            brokers[i].start_lifecycle(&mut ctx!(env, world));
+        }
+        self.with_controller(env, |c, ctx| c.start(ctx));
+    }
+
+    /// Runs `f` on the controller with its context, then moves the coordinators of the
+    /// `__consumer_offsets` partitions whose leader changed.
+    fn with_controller(
+        &mut self,
+        env: &mut Env,
+        f: impl FnOnce(&mut Controller, &mut ControllerCtx),
+    ) {
+        let mut moved = Vec::new();
+        {
+            let mut ctx = ControllerCtx {
+                now_ms: env.now_ms,
+                out: &mut *env.out,
+                cluster: &mut self.cluster,
+                offsets_moved: &mut moved,
+            };
+            f(&mut self.controller, &mut ctx);
+        }
+        for (k, from) in moved {
+            self.move_coordinator(env, k, from);
+        }
+    }
+
     /// Moves the groups of partition `k` of `__consumer_offsets` to its new leader, which
-    /// loads them as written there (the lab treats the offsets topic as always in sync).
+    /// loads them as written there.
     fn move_coordinator(&mut self, env: &mut Env, k: u32, from: Option<BrokerId>) {
         let to = self.cluster.offsets_partitions()[k as usize].leader;
         for group in self.cluster.groups_on(k) {
@@ -604,29 +661,6 @@ impl World {
                 broker: target,
                 event: BrokerEvent::CoordinatorMoved { group, to },
             });
-        }
-    }
-
-    /// The controller's change to `__consumer_offsets` when broker `b` is fenced (`fence`)
-    /// or comes back (`elect` for partitions without a leader).
-    fn offsets_failover(&mut self, env: &mut Env, b: BrokerId, fenced: bool) {
-        let live = self.cluster.live_flags();
-        for k in 0..super::cluster::OFFSETS_TOPIC_PARTITIONS {
-            let Some(state) = self.cluster.offsets_partition_mut(k) else {
-                continue;
-            };
-            if !state.replicas.contains(&b) {
-                continue;
-            }
-            let before = state.leader;
-            if fenced {
-                replication::fence(state, b, |x| live[x.index()], false);
-            } else if state.leader.is_none() {
-                replication::elect(state, |x| live[x.index()], false);
-            }
-            if state.leader != before {
-                self.move_coordinator(env, k, before);
-            }
         }
     }
 
@@ -656,30 +690,38 @@ impl World {
                     broker.replica_fetch_failed(&mut ctx!(env, self), down);
                 }
             }
+            NodeId::Controller => {}
         }
     }
 
-    /// Tells every broker the controller's record of `tp` (leaders and followers act on
-    /// it; the others forget the partition).
-    fn push_state(&mut self, env: &mut Env, tp: Tp) {
-        let Some(state) = self.cluster.state(tp).cloned() else {
-            return;
-        };
-        for i in 0..self.brokers.len() {
-            if self.brokers[i].alive {
-                self.brokers[i].apply_state(&mut ctx!(env, self), tp, &state);
+    /// Tells every broker a partition the controller just created (an admin change the lab
+    /// applies at once).
+    fn push_created(&mut self, env: &mut Env, tps: &[Tp]) {
+        let offset = self.controller.note_created();
+        for &tp in tps {
+            let Some(state) = self.cluster.state(tp).cloned() else {
+                continue;
+            };
+            for i in 0..self.brokers.len() {
+                let World {
+                    cluster,
+                    keys,
+                    brokers,
+                    ..
+                } = self;
+                let world = WorldRef { cluster, keys };
+                brokers[i].apply_created(&mut ctx!(env, world), offset, tp, &state);
             }
         }
     }
 
     /// Kills a broker's process: its clients' connections break; the controller fences it
-    /// once `broker.session.timeout.ms` passes without a heartbeat.
+    /// once its heartbeats have stopped for `broker.session.timeout.ms`.
     fn kill_broker(&mut self, env: &mut Env, b: BrokerId) {
         let Some(broker) = self.brokers.get_mut(b.index()).filter(|x| x.alive) else {
             return;
         };
         broker.kill();
-        let incarnation = broker.incarnation;
         env.out.event(Event::Broker {
             at_ms: env.now_ms,
             broker: b,
@@ -699,29 +741,30 @@ impl World {
                 self.brokers[i].replica_fetch_failed(&mut ctx!(env, self), b);
             }
         }
-        env.out.timer(
-            env.now_ms + self.cluster.replication.broker_session_timeout_ms,
-            NodeId::Broker(b),
-            Timer::Controller(ControllerTimer::SessionExpiry {
-                broker: b,
-                incarnation,
-            }),
-        );
     }
 
-    /// Starts a killed broker again: it registers, the controller unfences it, and it
-    /// learns its partitions (following, or leading what had no live replica to lead).
+    /// Starts a killed broker again: it registers with the controller (refused while the
+    /// old process's session is valid), which then sends it its partitions.
     fn restart_broker(&mut self, env: &mut Env, b: BrokerId) {
-        let Some(broker) = self.brokers.get_mut(b.index()).filter(|x| !x.alive) else {
+        if self.brokers.get(b.index()).is_none_or(|x| x.alive) {
             return;
-        };
-        broker.restart();
+        }
+        {
+            let World {
+                cluster,
+                keys,
+                brokers,
+                ..
+            } = self;
+            let world = WorldRef { cluster, keys };
+            brokers[b.index()].restart(&mut ctx!(env, world));
+        }
         env.out.event(Event::Broker {
             at_ms: env.now_ms,
             broker: b,
             event: BrokerEvent::Restarted,
         });
-        // Its coordinator starts empty and loads the groups it still leads from the log.
+        // Its coordinator starts empty and loads, from the log, the groups it still leads.
         let held: Vec<GroupId> = (0..self.groups.len())
             .map(|g| GroupId(g as u16))
             .filter(|&g| self.cluster.coordinator(g) == Some(b))
@@ -731,161 +774,6 @@ impl World {
                 self.coordinators[b.index()].load_group(&mut ctx!(env, self), state);
             }
         }
-        if !self.cluster.is_live(b) {
-            self.cluster.set_live(b, true);
-            env.out.event(Event::Broker {
-                at_ms: env.now_ms,
-                broker: b,
-                event: BrokerEvent::Unfenced,
-            });
-        }
-        self.offsets_failover(env, b, false);
-        let unclean = self.cluster.replication.unclean_leader_election_enable;
-        for tp in self.cluster.all_partitions() {
-            let Some(state) = self.cluster.state(tp) else {
-                continue;
-            };
-            if !state.replicas.contains(&b) {
-                continue;
-            }
-            if state.leader.is_none() {
-                // The last ISR member holds the most a clean election could bring back.
-                let previous = state.isr.first().copied();
-                let live = self.cluster.live_flags();
-                let state = self.cluster.state_mut(tp).expect("exists");
-                let how = replication::elect(state, |x| live[x.index()], unclean);
-                self.elected(env, tp, previous, how);
-            }
-            self.push_state(env, tp);
-        }
-    }
-
-    /// The controller's timers.
-    fn on_controller_timer(&mut self, env: &mut Env, timer: ControllerTimer) {
-        match timer {
-            ControllerTimer::SessionExpiry {
-                broker,
-                incarnation,
-            } => {
-                let still_dead = self
-                    .brokers
-                    .get(broker.index())
-                    .is_some_and(|x| !x.alive && x.incarnation == incarnation);
-                if still_dead && self.cluster.is_live(broker) {
-                    self.fence_broker(env, broker);
-                }
-            }
-        }
-    }
-
-    /// `ReplicationControlManager.handleBrokerFenced`: out of every ISR, and new leaders
-    /// where it led.
-    fn fence_broker(&mut self, env: &mut Env, b: BrokerId) {
-        self.cluster.set_live(b, false);
-        env.out.event(Event::Broker {
-            at_ms: env.now_ms,
-            broker: b,
-            event: BrokerEvent::Fenced,
-        });
-        self.offsets_failover(env, b, true);
-        let unclean = self.cluster.replication.unclean_leader_election_enable;
-        let live = self.cluster.live_flags();
-        for tp in self.cluster.all_partitions() {
-            let Some(state) = self.cluster.state_mut(tp) else {
-                continue;
-            };
-            if !state.replicas.contains(&b) {
-                continue;
-            }
-            let (isr_before, leader_before) = (state.isr.clone(), state.leader);
-            let how = replication::fence(state, b, |x| live[x.index()], unclean);
-            let (isr_after, leader_after) = (state.isr.clone(), state.leader);
-            if isr_after != isr_before {
-                env.out.event(Event::Broker {
-                    at_ms: env.now_ms,
-                    broker: b,
-                    event: BrokerEvent::IsrChanged {
-                        tp,
-                        from: isr_before,
-                        to: isr_after,
-                    },
-                });
-            }
-            if leader_after != leader_before {
-                self.elected(env, tp, leader_before, how);
-            }
-            self.push_state(env, tp);
-        }
-    }
-
-    /// Reports an election, with the records the previous leader held beyond the new
-    /// leader's log end (the new leader will give their offsets to other records).
-    fn elected(
-        &mut self,
-        env: &mut Env,
-        tp: Tp,
-        previous: Option<BrokerId>,
-        how: Option<replication::Election>,
-    ) {
-        let Some(state) = self.cluster.state(tp) else {
-            return;
-        };
-        let leader = state.leader;
-        let new_end = leader
-            .and_then(|l| self.brokers.get(l.index())?.log(tp))
-            .map(PartitionLog::log_end_offset);
-        let lost = match (previous, new_end) {
-            (Some(p), Some(end)) => self
-                .brokers
-                .get(p.index())
-                .and_then(|x| x.log(tp))
-                .map(|log| {
-                    log.range(end, log.log_end_offset())
-                        .map(|(_, r)| r.record_id)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        env.out.event(Event::Broker {
-            at_ms: env.now_ms,
-            broker: leader.or(previous).unwrap_or(BrokerId(0)),
-            event: BrokerEvent::LeaderElected {
-                tp,
-                leader,
-                previous,
-                leader_epoch: state.leader_epoch,
-                unclean: how.map(|h| h == replication::Election::Unclean),
-                lost,
-            },
-        });
-    }
-
-    /// A leader's `AlterPartition`: the controller takes the new ISR if the leader and its
-    /// epoch are current, keeping only live brokers (INELIGIBLE_REPLICA otherwise), and
-    /// tells the replicas either way.
-    pub fn alter_partition(&mut self, env: &mut Env, request: AlterPartition) {
-        let tp = request.tp;
-        let live = self.cluster.live_flags();
-        if let Some(state) = self.cluster.state_mut(tp) {
-            let current =
-                state.leader == Some(request.leader) && state.leader_epoch == request.leader_epoch;
-            let isr: Vec<BrokerId> = request
-                .isr
-                .iter()
-                .copied()
-                .filter(|b| live.get(b.index()).copied().unwrap_or(false))
-                .collect();
-            if current && !isr.is_empty() && isr != state.isr {
-                let from = std::mem::replace(&mut state.isr, isr.clone());
-                env.out.event(Event::Broker {
-                    at_ms: env.now_ms,
-                    broker: request.leader,
-                    event: BrokerEvent::IsrChanged { tp, from, to: isr },
-                });
-            }
-        }
-        self.push_state(env, tp);
     }
 }
 

@@ -398,3 +398,229 @@ fn r13_a_returning_follower_goes_to_the_end_of_the_isr() {
 fn producer() -> ProducerId {
     ProducerId(0)
 }
+
+/// The first seed whose partition 0 of a one-partition topic (RF 3) has a replica order
+/// `[leader, f1, f2]`, built by `build`.
+fn with_order(build: impl Fn(u64) -> Sim) -> (Sim, BrokerId, BrokerId, BrokerId) {
+    for seed in 0..100 {
+        let mut sim = build(seed);
+        run_checked(&mut sim, 2_000);
+        let replicas = sim.world().cluster.replicas(super::replication::p0());
+        if leader(&sim) == replicas.first().copied() && replicas.len() == 3 {
+            return (sim, replicas[0], replicas[1], replicas[2]);
+        }
+    }
+    panic!("no seed gave the leader first in replica order");
+}
+
+/// R3, PartitionChangeBuilder `electAnyLeader` (replica order, not log length),
+/// Partition `makeLeader` (a new leader keeps its whole log) and AbstractFetcherThread
+/// `truncateOnFetchResponse`: an election deletes nothing. Two brokers die within a
+/// second; the controller first elects the replica that missed the last records, then,
+/// once that one is fenced too, the one that has them: they come back, the group reads
+/// them, and nothing is counted lost.
+#[test]
+fn r3_records_a_later_leader_still_holds_are_not_lost_at_an_earlier_election() {
+    let (mut sim, l, f1, f2) =
+        with_order(|seed| super::replication::cluster(seed, 3, 3, 1, Acks::One, 30, 1));
+    run_checked(&mut sim, 5_000);
+    // f1 stops replicating (its link to the leader holds); f2 keeps up.
+    sim.apply(Command::NetHold {
+        a: vec![NodeId::Broker(l)],
+        b: vec![NodeId::Broker(f1)],
+    })
+    .unwrap();
+    run_checked(&mut sim, 9_000);
+    kill(&mut sim, l);
+    sim.apply(Command::NetHeal).unwrap();
+    run_checked(&mut sim, 10_500);
+    kill(&mut sim, f1);
+    run_checked(&mut sim, 60_000);
+    assert_eq!(
+        leader(&sim),
+        Some(f2),
+        "the replica with every record leads"
+    );
+    stop_producers(&mut sim);
+    run_checked(&mut sim, 150_000);
+    assert_eq!(sim.ledger().acked_then_lost(), 0);
+    let t = sim.totals(G0).unwrap();
+    assert_eq!(t.lost, 0, "{t:?}");
+    assert_eq!(t.pending, 0, "{t:?}");
+}
+
+/// R3 (divergent histories) with R5/R15: a leader cut off from the controller and its
+/// followers, but not from its producer, is fenced and replaced, yet keeps appending
+/// (`acks=1`) in its old epoch until it hears the new metadata. Those records were
+/// acknowledged and are lost when it comes back as a follower and truncates them
+/// (ReplicaFetcherThread `truncate`); until then they are pending, not lost.
+#[test]
+fn r3_a_zombie_leaders_acknowledged_records_are_lost_when_it_truncates() {
+    let (mut sim, l, f1, f2) =
+        with_order(|seed| super::replication::cluster(seed, 3, 3, 1, Acks::One, 100, 1));
+    run_checked(&mut sim, 5_000);
+    sim.apply(Command::NetPartition {
+        a: vec![NodeId::Broker(l)],
+        b: vec![NodeId::Controller, NodeId::Broker(f1), NodeId::Broker(f2)],
+    })
+    .unwrap();
+    run_checked(&mut sim, 20_000);
+    assert_ne!(
+        leader(&sim),
+        Some(l),
+        "the controller fenced it and moved leadership"
+    );
+    assert_eq!(sim.ledger().acked_then_lost(), 0, "nothing is lost yet");
+    sim.apply(Command::NetHeal).unwrap();
+    run_checked(&mut sim, 40_000);
+    assert!(
+        sim.ledger().acked_then_lost() > 100,
+        "the zombie's acknowledged records: {}",
+        sim.ledger().acked_then_lost()
+    );
+    let log = |b: BrokerId| {
+        sim.world().brokers[b.index()]
+            .log(super::replication::p0())
+            .unwrap()
+    };
+    let new = leader(&sim).unwrap();
+    assert_eq!(
+        log(l).divergence(log(new)),
+        log(l).log_end_offset().min(log(new).log_end_offset())
+    );
+}
+
+/// R4, AbstractFetcherThread `getOffsetTruncationState`: a follower with an epoch the
+/// leader never saw, where the leader holds more of an older epoch, truncates to its own
+/// end of that older epoch in one round, then catches up and rejoins the ISR.
+#[test]
+fn r4_a_follower_with_an_epoch_the_leader_never_saw_truncates_and_rejoins() {
+    let (mut sim, a, b, c) =
+        with_order(|seed| super::replication::cluster(seed, 3, 3, 1, Acks::One, 100, 0));
+    run_checked(&mut sim, 5_000);
+    // b is slowed: its links to the other brokers hold.
+    sim.apply(Command::NetHold {
+        a: vec![NodeId::Broker(b)],
+        b: vec![NodeId::Broker(a), NodeId::Broker(c)],
+    })
+    .unwrap();
+    run_checked(&mut sim, 8_000);
+    kill(&mut sim, a);
+    // The controller elects b (first in replica order, still in the ISR); it writes a few
+    // records in its own epoch that c cannot fetch.
+    run_checked(&mut sim, 20_000);
+    assert_eq!(leader(&sim), Some(b));
+    kill(&mut sim, b);
+    sim.apply(Command::NetHeal).unwrap();
+    run_checked(&mut sim, 35_000);
+    assert_eq!(leader(&sim), Some(c));
+    restart(&mut sim, b);
+    run_checked(&mut sim, 60_000);
+    assert!(
+        sim.world()
+            .cluster
+            .isr(super::replication::p0())
+            .contains(&b),
+        "b rejoined the ISR: {:?}",
+        sim.world().cluster.isr(super::replication::p0())
+    );
+    let fetches = sim
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::Broker { broker, event: kafka_lab::engine::event::BrokerEvent::Truncated { .. }, .. } if *broker == b))
+        .count();
+    assert!(fetches <= 2, "{fetches} truncations");
+}
+
+fn broker_event_times(sim: &Sim, b: BrokerId) -> Vec<(u64, String)> {
+    sim.events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Broker {
+                at_ms,
+                broker,
+                event,
+            } if *broker == b => Some((
+                *at_ms,
+                format!("{event:?}")
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// R5 and R15, ClusterControlManager `registerBroker` (DUPLICATE_BROKER_REGISTRATION while
+/// the old session is valid), BrokerHeartbeatManager (fenced `broker.session.timeout.ms`
+/// after the last heartbeat, sent every `broker.heartbeat.interval.ms`) and
+/// ReplicationControlManager `handleBrokerUnfenced`: a broker restarted 2 s after its kill
+/// is refused until the old process is fenced 7 to 9 s after the crash and its partitions
+/// fail over; it then registers fenced, is unfenced, and returns as a follower.
+#[test]
+fn r5_a_broker_restarted_within_its_session_is_fenced_first_and_returns_as_a_follower() {
+    let (mut sim, l, _, _) =
+        with_order(|seed| super::replication::cluster(seed, 3, 3, 1, Acks::One, 50, 1));
+    run_checked(&mut sim, 10_000);
+    let killed_at = 10_500;
+    run_checked(&mut sim, killed_at);
+    kill(&mut sim, l);
+    run_checked(&mut sim, killed_at + 2_000);
+    restart(&mut sim, l);
+    run_checked(&mut sim, 40_000);
+    let events = broker_event_times(&sim, l);
+    let at = |name: &str| events.iter().find(|(_, e)| e == name).map(|(t, _)| *t);
+    let refused = at("RegistrationRefused").expect("refused while the old session was valid");
+    let fenced = at("Fenced").expect("fenced");
+    let registered = at("Registered").expect("registered");
+    let unfenced = at("Unfenced").expect("unfenced");
+    assert!(
+        (killed_at + 7_000..=killed_at + 9_000).contains(&fenced),
+        "fenced {} ms after the kill",
+        fenced - killed_at
+    );
+    assert!(refused < fenced && fenced <= registered && registered <= unfenced);
+    let new = leader(&sim).expect("a leader");
+    assert_ne!(new, l, "it came back as a follower");
+    assert!(sim
+        .world()
+        .cluster
+        .isr(super::replication::p0())
+        .contains(&l));
+}
+
+/// R11, QuorumController `maybeScheduleNextBalancePartitionLeaders` and
+/// ReplicationControlManager `maybeBalancePartitionLeaders` (`auto.leader.rebalance.enable`,
+/// `leader.imbalance.check.interval.seconds` 300): leadership moves back to the preferred
+/// replica about five minutes after the imbalance appeared.
+#[test]
+fn r11_leadership_goes_back_to_the_preferred_replica_after_the_balance_interval() {
+    let mut sim = cluster(23, 3, Acks::All, 1, 20, ManualCommit::AfterBatch, 1);
+    run_checked(&mut sim, 5_000);
+    let b = leader_of(&sim, 0).unwrap();
+    kill(&mut sim, b);
+    run_checked(&mut sim, 30_000);
+    restart(&mut sim, b);
+    run_checked(&mut sim, 100_000);
+    assert_ne!(leader_of(&sim, 0), Some(b), "not yet");
+    run_checked(&mut sim, 350_000);
+    for p in 0..3 {
+        let preferred = sim.world().cluster.replicas(tp(p))[0];
+        assert_eq!(leader_of(&sim, p), Some(preferred), "p{p}");
+    }
+    let moved = sim.events().iter().any(|e| {
+        matches!(
+            e,
+            Event::Broker {
+                event: kafka_lab::engine::event::BrokerEvent::LeaderElected {
+                    preferred: true,
+                    ..
+                },
+                ..
+            }
+        )
+    });
+    assert!(moved);
+}
