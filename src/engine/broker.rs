@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use super::chunked::ChunkVec;
+use super::cluster::{Cluster, OFFSETS_TOPIC};
 use super::event::{BrokerEvent, Event, ProducerEvent};
 use super::ids::{BrokerId, ConsumerRef, NodeId, ProducerId, TopicId, Tp};
 use super::log::{LogRecord, PartitionLog, SharedRecords};
@@ -114,6 +115,23 @@ pub struct Broker {
     batch_meta: BTreeMap<Tp, ChunkVec<BatchMeta>>,
     /// The lifecycle manager's state (registration, heartbeats, fencing).
     pub lifecycle: Lifecycle,
+    /// Its replicas of the `__consumer_offsets` partitions some group lives on, by number.
+    offsets_logs: BTreeMap<u32, PartitionLog>,
+    /// What its group coordinator must hear (the same process): leadership of an offsets
+    /// partition won or lost, its high watermark moved.
+    news: Vec<CoordinatorNews>,
+}
+
+/// What a broker tells the group coordinator it hosts (`CoordinatorPartitionWriter` and
+/// the metadata publisher's `onElection`/`onResignation` in Kafka).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoordinatorNews {
+    /// It now leads partition `k` of `__consumer_offsets`: load its groups.
+    Elected(u32),
+    /// It no longer leads partition `k`: its pending writes fail.
+    Resigned(u32),
+    /// Partition `k`'s high watermark moved: writes below it are committed.
+    HighWatermark(u32, u64),
 }
 
 /// A broker's standing with the controller, as its `BrokerLifecycleManager` keeps it.
@@ -169,7 +187,36 @@ impl Broker {
                 attempts: 0,
                 token: 0,
             },
+            offsets_logs: BTreeMap::new(),
+            news: Vec::new(),
         }
+    }
+
+    /// What its coordinator must hear since it last asked.
+    pub fn take_news(&mut self) -> Vec<CoordinatorNews> {
+        std::mem::take(&mut self.news)
+    }
+
+    /// Appends a group coordinator's record to partition `k` of `__consumer_offsets` as
+    /// its leader (`CoordinatorPartitionWriter.append`, acks=1: the coordinator waits for
+    /// the high watermark itself). Returns the record's offset.
+    ///
+    /// # Errors
+    /// NOT_COORDINATOR when this broker does not lead the partition.
+    pub fn append_coordinator_record(
+        &mut self,
+        ctx: &mut Ctx,
+        k: u32,
+        record: LogRecord,
+    ) -> Result<u64, KafkaError> {
+        let tp = Tp::new(OFFSETS_TOPIC, k);
+        if !self.leads(tp) {
+            return Err(KafkaError::NotCoordinator);
+        }
+        let log = self.log_mut(tp).ok_or(KafkaError::NotCoordinator)?;
+        let offset = log.append_uncommitted(&[record]);
+        self.after_leader_append(ctx, &[tp]);
+        Ok(offset)
     }
 
     fn node(&self) -> NodeId {
@@ -209,6 +256,9 @@ impl Broker {
 
     /// One partition's log.
     pub fn log(&self, tp: Tp) -> Option<&PartitionLog> {
+        if let Some(k) = Cluster::offsets_partition_of(tp) {
+            return self.offsets_logs.get(&k);
+        }
         self.logs.get(tp.topic.index())?.get(tp.p() as usize)
     }
 
@@ -218,6 +268,9 @@ impl Broker {
     }
 
     fn log_mut(&mut self, tp: Tp) -> Option<&mut PartitionLog> {
+        if let Some(k) = Cluster::offsets_partition_of(tp) {
+            return self.offsets_logs.get_mut(&k);
+        }
         self.logs
             .get_mut(tp.topic.index())?
             .get_mut(tp.p() as usize)
@@ -233,6 +286,7 @@ impl Broker {
         self.logs
             .iter()
             .flatten()
+            .chain(self.offsets_logs.values())
             .map(PartitionLog::memory)
             .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2))
     }
@@ -839,7 +893,13 @@ impl Broker {
             min_isr,
         );
         log.set_high_watermark(hw);
-        log.high_watermark() > before
+        let moved = log.high_watermark() > before;
+        if moved {
+            if let Some(k) = Cluster::offsets_partition_of(tp) {
+                self.news.push(CoordinatorNews::HighWatermark(k, hw));
+            }
+        }
+        moved
     }
 
     /// One timer serves every parked produce, armed for the earliest deadline (a timer per
@@ -1350,9 +1410,23 @@ impl Broker {
     /// The controller's record of a partition changed (created, a new leader, a new ISR):
     /// become its leader or follower, as `Partition.makeLeader` / `makeFollower` do.
     pub fn apply_state(&mut self, ctx: &mut Ctx, tp: Tp, state: &PartitionState) {
+        let led = self.leads(tp);
         if !self.alive || !state.replicas.contains(&self.id) {
             self.hosted.remove(&tp);
             return;
+        }
+        if let Some(k) = Cluster::offsets_partition_of(tp) {
+            self.offsets_logs.entry(k).or_default();
+            let leads = state.leader == Some(self.id);
+            let new_epoch = self
+                .hosted
+                .get(&tp)
+                .is_none_or(|h| h.state.leader_epoch != state.leader_epoch);
+            if leads && (!led || new_epoch) {
+                self.news.push(CoordinatorNews::Elected(k));
+            } else if led && !leads {
+                self.news.push(CoordinatorNews::Resigned(k));
+            }
         }
         let leo = self.log(tp).map_or(0, PartitionLog::log_end_offset);
         let id = self.id;
@@ -1426,6 +1500,7 @@ impl Broker {
     pub fn kill(&mut self) {
         self.alive = false;
         self.hosted.clear();
+        self.news.clear();
         self.pending.clear();
         self.produce_timer_at = None;
         self.parked.clear();
@@ -1542,9 +1617,6 @@ impl Broker {
         }
         self.lifecycle.metadata_offset = offset;
         for (tp, state) in partitions {
-            if super::cluster::Cluster::offsets_partition_of(tp).is_some() {
-                continue;
-            }
             self.apply_state(ctx, tp, &state);
         }
     }

@@ -175,13 +175,23 @@ impl Cluster {
                 .clamp(1, super::replication::MAX_BROKERS),
         );
         // `__consumer_offsets`: 50 partitions, `offsets.topic.replication.factor` 3 (capped
-        // by the brokers), each on consecutive brokers of the ring.
-        let rf = brokers.min(OFFSETS_TOPIC_REPLICATION_FACTOR);
-        let offsets = (0..OFFSETS_TOPIC_PARTITIONS as usize)
-            .map(|k| {
-                let replicas = (0..rf)
-                    .map(|i| BrokerId(((k + i) % brokers) as u16))
-                    .collect();
+        // by the brokers), placed like any topic (its own draws, so user topics are placed
+        // the same whether or not a group exists).
+        let rf = brokers.min(OFFSETS_TOPIC_REPLICATION_FACTOR) as i32;
+        let candidates: Vec<Candidate> = (0..brokers)
+            .map(|b| Candidate {
+                id: b as i32,
+                fenced: false,
+            })
+            .collect();
+        let mut offsets_rng = Rng::new(seed ^ 0x0ff5_e75c_0ff5_e75a);
+        let mut placer = Placer::new(&candidates, &mut offsets_rng);
+        let offsets = (0..OFFSETS_TOPIC_PARTITIONS)
+            .map(|_| {
+                let replicas = placer
+                    .place(rf, &mut offsets_rng)
+                    .map(|ids| ids.into_iter().map(|i| BrokerId(i as u16)).collect())
+                    .unwrap_or_else(|_| vec![BrokerId(0)]);
                 PartitionState::new(replicas, |_| true)
             })
             .collect();
@@ -216,6 +226,24 @@ impl Cluster {
     /// A partition of `__consumer_offsets`, to change (the controller's write path).
     pub fn offsets_partition_mut(&mut self, k: u32) -> Option<&mut PartitionState> {
         self.offsets.get_mut(k as usize)
+    }
+
+    /// True when some group lives on partition `k` of `__consumer_offsets`: its brokers
+    /// host it (the others exist in the metadata only).
+    pub fn offsets_partition_active(&self, k: u32) -> bool {
+        self.group_partitions.contains(&k)
+    }
+
+    /// Every partition the brokers host: the topics' and the active ones of
+    /// `__consumer_offsets`.
+    pub fn hosted_partitions(&self) -> Vec<Tp> {
+        let mut all = self.all_partitions();
+        all.extend(
+            (0..self.offsets.len() as u32)
+                .filter(|&k| self.offsets_partition_active(k))
+                .map(|k| Tp::new(OFFSETS_TOPIC, k)),
+        );
+        all
     }
 
     /// The groups held by partition `k` of `__consumer_offsets`.

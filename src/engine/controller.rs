@@ -47,9 +47,6 @@ pub struct ControllerCtx<'a> {
     pub out: &'a mut Out,
     /// The metadata image the controller writes.
     pub cluster: &'a mut Cluster,
-    /// Partitions of `__consumer_offsets` whose leader changed, with the leader before:
-    /// their groups' coordinator moves.
-    pub offsets_moved: &'a mut Vec<(u32, Option<BrokerId>)>,
 }
 
 impl ControllerCtx<'_> {
@@ -60,7 +57,7 @@ impl ControllerCtx<'_> {
             _ => None,
         };
         if let Some(k) = tp.and_then(Cluster::offsets_partition_of) {
-            if self.cluster.groups_on(k).is_empty() {
+            if !self.cluster.offsets_partition_active(k) {
                 return;
             }
         }
@@ -475,8 +472,11 @@ impl Controller {
         if after.leader == before.leader {
             return;
         }
-        if let Some(k) = Cluster::offsets_partition_of(tp) {
-            ctx.offsets_moved.push((k, before.leader));
+        if let (Some(k), None) = (Cluster::offsets_partition_of(tp), after.leader) {
+            // The groups there have no coordinator until a replica is back.
+            for group in ctx.cluster.groups_on(k) {
+                ctx.event(at, BrokerEvent::CoordinatorMoved { group, to: None });
+            }
         }
         // The replica whose log was the partition's before: the old leader, or (for an
         // offline partition coming back) the last member of its ISR.
@@ -503,6 +503,10 @@ impl Controller {
         self.metadata_offset += 1;
         let partitions: Vec<(Tp, PartitionState)> = tps
             .iter()
+            .filter(|&&tp| {
+                Cluster::offsets_partition_of(tp)
+                    .is_none_or(|k| ctx.cluster.offsets_partition_active(k))
+            })
             .filter_map(|&tp| Some((tp, ctx.cluster.any_state(tp)?.clone())))
             .collect();
         for (i, s) in self.sessions.iter().enumerate() {
@@ -526,7 +530,7 @@ impl Controller {
     fn send_image(&mut self, ctx: &mut ControllerCtx, b: BrokerId) {
         let partitions: Vec<(Tp, PartitionState)> = ctx
             .cluster
-            .every_partition()
+            .hosted_partitions()
             .into_iter()
             .filter_map(|tp| {
                 let s = ctx.cluster.any_state(tp)?;

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::assignor::{java_hashmap_order, rebalance_protocol, Protocol, Strategy};
 use super::event::{Event, GroupEvent, GroupState, HeartbeatResult, RemovalReason};
 use super::ids::{BrokerId, ConsumerRef, GroupId, MemberId, NodeId, Tp};
+use super::log::LogRecord;
 use super::msg::{CoordinatorTimer, Ctx, JoinedMember, KafkaError, MemberMetadata, Msg, Timer};
 
 /// `group.initial.rebalance.delay.ms`, the broker default.
@@ -20,6 +21,57 @@ pub const GROUP_INITIAL_REBALANCE_DELAY_MS: u64 = 3_000;
 pub const NEW_MEMBER_JOIN_TIMEOUT_MS: u64 = 300_000;
 /// The most member ids one group remembers for Java's map order (older ones are forgotten).
 const MAX_PUT_HISTORY: usize = 256;
+/// `offsets.commit.timeout.ms`: how long a commit waits for the offsets partition's high
+/// watermark before it fails (REQUEST_TIMED_OUT, answered as COORDINATOR_NOT_AVAILABLE).
+pub const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5_000;
+/// Bits of a `__consumer_offsets` record id that number a group's writes (the group's index
+/// is above them).
+const SEQ_BITS: u32 = 24;
+
+/// One write of a group to `__consumer_offsets`, as the coordinator keeps it beside the
+/// log (a record there names it by sequence number; the loader reads it back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// An offset commit of one partition (an OffsetCommit record).
+    Commit {
+        /// The partition.
+        tp: Tp,
+        /// The committed offset.
+        offset: u64,
+        /// When.
+        at_ms: u64,
+        /// Who.
+        by: MemberId,
+    },
+    /// The group's metadata (a GroupMetadata record): snapshot number `snapshot`.
+    Group {
+        /// Its index among the group's snapshots.
+        snapshot: u32,
+    },
+}
+
+/// The group's metadata as a GroupMetadata record holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSnapshot {
+    generation: i32,
+    protocol: Option<Strategy>,
+    leader: Option<String>,
+    members: BTreeMap<String, GroupMember>,
+}
+
+/// An OffsetCommit waiting for its records to be committed in `__consumer_offsets`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PendingCommit {
+    group: GroupId,
+    client: ConsumerRef,
+    request_id: u64,
+    offsets: Vec<(Tp, u64)>,
+    auto: bool,
+    /// The last record's id, and once appended, the offset the high watermark must reach.
+    record_id: u32,
+    required: Option<u64>,
+    deadline_ms: u64,
+}
 
 /// A committed offset and who committed it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -107,6 +159,11 @@ pub struct CoordGroup {
     pub rebalancing_since_ms: Option<u64>,
     /// When the current rebalance started, if the group owned partitions then.
     stop_since_ms: Option<u64>,
+    /// Every write to `__consumer_offsets`, by sequence number (in shared chunks: a
+    /// time-travel checkpoint copies pointers).
+    journal: super::chunked::ChunkVec<Write>,
+    /// The group metadata snapshots the journal names.
+    snapshots: Vec<GroupSnapshot>,
 }
 
 impl CoordGroup {
@@ -130,7 +187,35 @@ impl CoordGroup {
             stop_the_world_ms: 0,
             rebalancing_since_ms: None,
             stop_since_ms: None,
+            journal: super::chunked::ChunkVec::default(),
+            snapshots: Vec::new(),
         }
+    }
+
+    /// Journals a write and returns the record that carries it.
+    fn journal(&mut self, now_ms: u64, write: Write) -> LogRecord {
+        let seq = self.journal.len() as u32;
+        self.journal.push(write);
+        LogRecord {
+            timestamp_ms: now_ms,
+            record_id: (u32::from(self.id.0) << SEQ_BITS) | (seq & ((1 << SEQ_BITS) - 1)),
+            key: None,
+            size_bytes: 120,
+            poison: false,
+            producer: super::log::NO_PRODUCER,
+        }
+    }
+
+    /// Journals the group's metadata (GroupMetadata record).
+    fn snapshot(&mut self, now_ms: u64) -> LogRecord {
+        self.snapshots.push(GroupSnapshot {
+            generation: self.generation,
+            protocol: self.protocol,
+            leader: self.leader.clone(),
+            members: self.members.clone(),
+        });
+        let snapshot = self.snapshots.len() as u32 - 1;
+        self.journal(now_ms, Write::Group { snapshot })
     }
 
     /// The member id of a static member's instance id.
@@ -250,6 +335,12 @@ pub struct Coordinator {
     /// The broker it runs on.
     pub broker: BrokerId,
     groups: Vec<Option<CoordGroup>>,
+    /// Records for its broker to append to `__consumer_offsets`: `(partition, record)`.
+    outbox: Vec<(u32, LogRecord)>,
+    /// Commits waiting for the high watermark.
+    pending: Vec<PendingCommit>,
+    /// When the one commit-timeout timer fires, if armed.
+    timeout_at: Option<u64>,
 }
 
 /// What a JoinGroup carries besides its ids.
@@ -268,6 +359,141 @@ impl Coordinator {
         Coordinator {
             broker,
             groups: Vec::new(),
+            outbox: Vec::new(),
+            pending: Vec::new(),
+            timeout_at: None,
+        }
+    }
+
+    /// The records it wrote since its broker last asked, for the broker's log.
+    pub fn take_writes(&mut self) -> Vec<(u32, LogRecord)> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    fn write(&mut self, ctx: &Ctx, group: GroupId, record: LogRecord) {
+        let k = ctx.cluster.group_partition(group);
+        self.outbox.push((k, record));
+    }
+
+    /// Its broker appended record `record_id` to partition `k` at `offset`, or could not
+    /// (it does not lead the partition: NOT_COORDINATOR).
+    pub fn appended(&mut self, ctx: &mut Ctx, record_id: u32, result: Result<u64, KafkaError>) {
+        let Some(i) = self.pending.iter().position(|p| p.record_id == record_id) else {
+            return;
+        };
+        match result {
+            Ok(offset) => self.pending[i].required = Some(offset + 1),
+            Err(error) => {
+                let p = self.pending.remove(i);
+                self.answer_commit(ctx, p, error);
+            }
+        }
+    }
+
+    /// Partition `k`'s high watermark reached `hw`: the commits below it are committed
+    /// (`CoordinatorRuntime` completes deferred events up to the high watermark).
+    pub fn on_high_watermark(&mut self, ctx: &mut Ctx, k: u32, hw: u64) {
+        let mut i = 0;
+        while i < self.pending.len() {
+            let p = &self.pending[i];
+            if ctx.cluster.group_partition(p.group) == k && p.required.is_some_and(|r| r <= hw) {
+                let p = self.pending.remove(i);
+                self.apply_commit(ctx, p);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// It no longer leads partition `k` (`onResignation`): waiting commits fail with
+    /// NOT_COORDINATOR.
+    pub fn resigned(&mut self, ctx: &mut Ctx, k: u32) {
+        let mut i = 0;
+        while i < self.pending.len() {
+            if ctx.cluster.group_partition(self.pending[i].group) == k {
+                let p = self.pending.remove(i);
+                self.answer_commit(ctx, p, KafkaError::NotCoordinator);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Its broker's process died: what waited in memory is gone (the groups' journals stay
+    /// with the logs they describe).
+    pub fn kill(&mut self) {
+        self.outbox.clear();
+        self.pending.clear();
+        self.timeout_at = None;
+    }
+
+    fn apply_commit(&mut self, ctx: &mut Ctx, p: PendingCommit) {
+        if let Some(g) = self.group_mut(p.group) {
+            for &(tp, offset) in &p.offsets {
+                g.committed.insert(
+                    tp,
+                    CommittedOffset {
+                        offset,
+                        at_ms: ctx.now_ms,
+                        by: p.client.member,
+                    },
+                );
+            }
+        }
+        group_event(
+            ctx,
+            p.group,
+            GroupEvent::Committed {
+                member: p.client.member,
+                offsets: p.offsets.clone(),
+                auto: p.auto,
+            },
+        );
+        self.answer_commit(ctx, p, KafkaError::None);
+    }
+
+    fn answer_commit(&self, ctx: &mut Ctx, p: PendingCommit, error: KafkaError) {
+        ctx.out.send(
+            self.node(),
+            NodeId::Consumer(p.client),
+            Msg::OffsetCommitResponse {
+                group: p.group,
+                request_id: p.request_id,
+                error,
+            },
+        );
+    }
+
+    fn arm_commit_timer(&mut self, ctx: &mut Ctx, at_ms: u64) {
+        if self.timeout_at.is_some_and(|armed| armed <= at_ms) {
+            return;
+        }
+        self.timeout_at = Some(at_ms);
+        ctx.out.timer(
+            at_ms,
+            self.node(),
+            Timer::Coordinator(CoordinatorTimer::CommitTimeout),
+        );
+    }
+
+    /// `offsets.commit.timeout.ms` passed: the write timed out (REQUEST_TIMED_OUT, which
+    /// the coordinator answers as COORDINATOR_NOT_AVAILABLE). The record stays in the log
+    /// and may still be committed later.
+    fn commit_timeouts(&mut self, ctx: &mut Ctx) {
+        if self.timeout_at.is_some_and(|at| at <= ctx.now_ms) {
+            self.timeout_at = None;
+        }
+        let mut i = 0;
+        while i < self.pending.len() {
+            if self.pending[i].deadline_ms <= ctx.now_ms {
+                let p = self.pending.remove(i);
+                self.answer_commit(ctx, p, KafkaError::CoordinatorNotAvailable);
+            } else {
+                i += 1;
+            }
+        }
+        if let Some(next) = self.pending.iter().map(|p| p.deadline_ms).min() {
+            self.arm_commit_timer(ctx, next);
         }
     }
 
@@ -289,25 +515,70 @@ impl Coordinator {
         self.groups.get_mut(id.index())?.take()
     }
 
-    /// Takes over a group, as `GroupMetadataManager` loads it from `__consumer_offsets`:
-    /// members, generation and committed offsets as written; every member's session starts
-    /// again now, and a rebalance under way gets its timeout here.
-    pub fn load_group(&mut self, ctx: &mut Ctx, mut g: CoordGroup) {
+    /// Takes over a group as `CoordinatorLoaderImpl` loads it from this broker's replica of
+    /// `__consumer_offsets` (`log`): the committed offsets and the last group metadata that
+    /// its log holds, in log order. A group with members is Stable in that generation,
+    /// otherwise Empty; a rebalance under way is not in the log and starts again when the
+    /// members rejoin. Every member's session starts again now.
+    pub fn load_group(&mut self, ctx: &mut Ctx, mut g: CoordGroup, log: &super::log::PartitionLog) {
         let broker = self.broker;
         let id = g.id;
+        let mut committed = BTreeMap::new();
+        let mut snapshot = None;
+        for (_, r) in log.range(log.log_start_offset(), log.log_end_offset()) {
+            if r.record_id >> SEQ_BITS != u32::from(id.0) {
+                continue;
+            }
+            match g
+                .journal
+                .get((r.record_id & ((1 << SEQ_BITS) - 1)) as usize)
+            {
+                Some(&Write::Commit {
+                    tp,
+                    offset,
+                    at_ms,
+                    by,
+                }) if ctx.cluster.has(tp) => {
+                    committed.insert(tp, CommittedOffset { offset, at_ms, by });
+                }
+                Some(&Write::Group { snapshot: s }) => snapshot = Some(s as usize),
+                _ => {}
+            }
+        }
+        g.committed = committed;
+        let snap = snapshot.and_then(|s| g.snapshots.get(s).cloned());
+        g.generation = snap.as_ref().map_or(0, |s| s.generation);
+        g.protocol = snap.as_ref().and_then(|s| s.protocol);
+        g.leader = snap.as_ref().and_then(|s| s.leader.clone());
+        g.members = snap.map(|s| s.members).unwrap_or_default();
+        g.pending.clear();
+        g.rebalance_token += 1;
+        g.new_member_added = false;
+        g.rebalancing_since_ms = None;
+        g.stop_since_ms = None;
+        g.put_history = g.members.keys().cloned().collect();
+        g.previous_state = g.state;
+        g.state = if g.members.is_empty() {
+            GroupState::Empty
+        } else {
+            GroupState::Stable
+        };
         for m in g.members.values_mut() {
+            m.awaiting_join = false;
+            m.awaiting_sync = false;
+            m.is_new = false;
             m.heartbeat_deadline_ms = ctx.now_ms + m.session_timeout_ms;
             m.expiry_timer_at = None;
             arm_expiry(ctx, broker, id, m);
         }
-        if g.state == GroupState::PreparingRebalance {
-            let token = g.rebalance_token;
-            ctx.out.timer(
-                ctx.now_ms.saturating_add(g.rebalance_timeout_ms()),
-                self.node(),
-                Timer::Coordinator(CoordinatorTimer::RebalanceTimeout { group: id, token }),
-            );
-        }
+        group_event(
+            ctx,
+            id,
+            GroupEvent::StateChanged {
+                to: g.state,
+                generation: g.generation,
+            },
+        );
         if self.groups.len() <= id.index() {
             self.groups.resize_with(id.index() + 1, || None);
         }
@@ -439,21 +710,25 @@ impl Coordinator {
                     ctx,
                     group,
                     client,
+                    request_id,
                     generation,
                     &member_id,
                     group_instance_id.as_deref(),
                     offsets,
                     auto,
                 );
-                ctx.out.send(
-                    self.node(),
-                    from,
-                    Msg::OffsetCommitResponse {
-                        group,
-                        request_id,
-                        error,
-                    },
-                );
+                // A valid commit is answered once its records are committed.
+                if error != KafkaError::None {
+                    ctx.out.send(
+                        self.node(),
+                        from,
+                        Msg::OffsetCommitResponse {
+                            group,
+                            request_id,
+                            error,
+                        },
+                    );
+                }
             }
             Msg::OffsetFetch {
                 group,
@@ -861,6 +1136,9 @@ impl Coordinator {
             g.rebalancing_since_ms = None;
             g.stop_since_ms = None;
             set_state(ctx, g, GroupState::Empty);
+            // An empty group is stored as such.
+            let record = g.snapshot(ctx.now_ms);
+            self.write(ctx, group, record);
             return;
         }
         g.protocol = g.select_protocol();
@@ -961,6 +1239,9 @@ impl Coordinator {
                         .unwrap_or_default();
                 }
                 set_state(ctx, g, GroupState::Stable);
+                // GMM: the leader's assignment is stored as the group's metadata.
+                let record = g.snapshot(ctx.now_ms);
+                let k = ctx.cluster.group_partition(group);
                 g.rebalances += 1;
                 g.rebalancing_since_ms = None;
                 if let Some(start) = g.stop_since_ms.take() {
@@ -988,6 +1269,7 @@ impl Coordinator {
                         },
                     );
                 }
+                self.outbox.push((k, record));
             }
             GroupState::Empty | GroupState::Dead => {
                 reply(ctx, KafkaError::UnknownMemberId, Vec::new())
@@ -1090,13 +1372,15 @@ impl Coordinator {
         }
     }
 
-    /// `ClassicGroup.validateOffsetCommit`; on success the offsets are stored.
+    /// `ClassicGroup.validateOffsetCommit`; on success one OffsetCommit record per
+    /// partition goes to `__consumer_offsets`, and the answer waits for them.
     #[allow(clippy::too_many_arguments)] // the request's fields
     fn on_commit(
         &mut self,
         ctx: &mut Ctx,
         group: GroupId,
         client: ConsumerRef,
+        request_id: u64,
         generation: i32,
         member_id: &str,
         instance: Option<&str>,
@@ -1122,25 +1406,53 @@ impl Coordinator {
         if error != KafkaError::None {
             return error;
         }
-        for &(tp, offset) in &offsets {
-            g.committed.insert(
-                tp,
-                CommittedOffset {
-                    offset,
-                    at_ms: ctx.now_ms,
-                    by: client.member,
+        let records: Vec<LogRecord> = offsets
+            .iter()
+            .map(|&(tp, offset)| {
+                g.journal(
+                    ctx.now_ms,
+                    Write::Commit {
+                        tp,
+                        offset,
+                        at_ms: ctx.now_ms,
+                        by: client.member,
+                    },
+                )
+            })
+            .collect();
+        let Some(last) = records.last().map(|r| r.record_id) else {
+            // Nothing to write: answered at once.
+            self.answer_commit(
+                ctx,
+                PendingCommit {
+                    group,
+                    client,
+                    request_id,
+                    offsets,
+                    auto,
+                    record_id: 0,
+                    required: None,
+                    deadline_ms: 0,
                 },
+                KafkaError::None,
             );
+            return KafkaError::None;
+        };
+        for r in records {
+            self.write(ctx, group, r);
         }
-        group_event(
-            ctx,
+        let deadline_ms = ctx.now_ms + OFFSETS_COMMIT_TIMEOUT_MS;
+        self.pending.push(PendingCommit {
             group,
-            GroupEvent::Committed {
-                member: client.member,
-                offsets,
-                auto,
-            },
-        );
+            client,
+            request_id,
+            offsets,
+            auto,
+            record_id: last,
+            required: None,
+            deadline_ms,
+        });
+        self.arm_commit_timer(ctx, deadline_ms);
         KafkaError::None
     }
 
@@ -1163,6 +1475,7 @@ impl Coordinator {
                     self.complete_join(ctx, group);
                 }
             }
+            CoordinatorTimer::CommitTimeout => self.commit_timeouts(ctx),
             CoordinatorTimer::PendingMemberExpiry { group, member_id } => {
                 // GMM `removePendingMemberAndUpdateClassicGroup`: the join phase may now
                 // complete without it.

@@ -623,6 +623,9 @@ pub enum CoordinatorTimer {
         /// The rebalance it belongs to.
         token: u64,
     },
+    /// The earliest commit waiting for the offsets partition's high watermark may have
+    /// waited `offsets.commit.timeout.ms`.
+    CommitTimeout,
     /// A member id handed out with MEMBER_ID_REQUIRED was not used within its session
     /// timeout: it stops holding the join phase up.
     PendingMemberExpiry {

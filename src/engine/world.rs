@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::broker::Broker;
+use super::broker::{Broker, CoordinatorNews};
 use super::chunked::ChunkVec;
 use super::cluster::Cluster;
+use super::cluster::OFFSETS_TOPIC;
 use super::command::Command;
 use super::config::GroupConfig;
 use super::consumer::Consumer;
@@ -192,9 +193,11 @@ impl World {
                 if for_coordinator {
                     if let Some(c) = self.coordinators.get_mut(b.index()) {
                         c.on_message(&mut ctx!(env, self), from, msg);
+                        self.coordinator_writes(env, b);
                     }
                 } else if let Some(broker) = self.brokers.get_mut(b.index()) {
                     broker.on_message(&mut ctx!(env, self), from, msg);
+                    self.broker_news(env, b);
                 }
             }
             NodeId::Producer(p) => {
@@ -248,11 +251,13 @@ impl World {
                 let alive = self.brokers.get(b.index()).is_some_and(|x| x.alive);
                 if let Some(c) = self.coordinators.get_mut(b.index()).filter(|_| alive) {
                     c.on_timer(&mut ctx!(env, self), t);
+                    self.coordinator_writes(env, b);
                 }
             }
             (NodeId::Broker(b), Timer::Broker(t)) => {
                 if let Some(broker) = self.brokers.get_mut(b.index()).filter(|b| b.alive) {
                     broker.on_timer(&mut ctx!(env, self), t);
+                    self.broker_news(env, b);
                 }
             }
             (NodeId::Controller, Timer::Controller(t)) => {
@@ -314,7 +319,16 @@ impl World {
                 topics,
             } => {
                 let id = GroupId(self.groups.len() as u16);
+                let k = super::cluster::offsets_partition_for(
+                    &group_id,
+                    super::cluster::OFFSETS_TOPIC_PARTITIONS,
+                );
+                let first_on_k = !self.cluster.offsets_partition_active(k);
                 self.cluster.register_group(id, &group_id);
+                if first_on_k {
+                    // Its partition of `__consumer_offsets` goes to the brokers.
+                    self.push_created(env, &[Tp::new(OFFSETS_TOPIC, k)]);
+                }
                 // Only its coordinator holds a group (it moves with its partition).
                 let at = self.cluster.coordinator(id).unwrap_or(BrokerId(0));
                 if let Some(c) = self.coordinators.get_mut(at.index()) {
@@ -618,49 +632,91 @@ impl World {
         self.with_controller(env, |c, ctx| c.start(ctx));
     }
 
-    /// Runs `f` on the controller with its context, then moves the coordinators of the
-    /// `__consumer_offsets` partitions whose leader changed.
+    /// Runs `f` on the controller with its context.
     fn with_controller(
         &mut self,
         env: &mut Env,
         f: impl FnOnce(&mut Controller, &mut ControllerCtx),
     ) {
-        let mut moved = Vec::new();
-        {
-            let mut ctx = ControllerCtx {
-                now_ms: env.now_ms,
-                out: &mut *env.out,
-                cluster: &mut self.cluster,
-                offsets_moved: &mut moved,
+        let mut ctx = ControllerCtx {
+            now_ms: env.now_ms,
+            out: &mut *env.out,
+            cluster: &mut self.cluster,
+        };
+        f(&mut self.controller, &mut ctx);
+    }
+
+    /// Appends what broker `b`'s coordinator wrote to `__consumer_offsets` (the same
+    /// process: a local append, as Kafka's coordinator runtime does through its
+    /// partition writer), and tells it where each record went.
+    fn coordinator_writes(&mut self, env: &mut Env, b: BrokerId) {
+        loop {
+            let writes = match self.coordinators.get_mut(b.index()) {
+                Some(c) => c.take_writes(),
+                None => return,
             };
-            f(&mut self.controller, &mut ctx);
-        }
-        for (k, from) in moved {
-            self.move_coordinator(env, k, from);
+            if writes.is_empty() {
+                return;
+            }
+            let World {
+                cluster,
+                keys,
+                brokers,
+                coordinators,
+                ..
+            } = self;
+            let world = WorldRef { cluster, keys };
+            for (k, record) in writes {
+                let result =
+                    brokers[b.index()].append_coordinator_record(&mut ctx!(env, world), k, record);
+                coordinators[b.index()].appended(&mut ctx!(env, world), record.record_id, result);
+            }
+            self.broker_news(env, b);
         }
     }
 
-    /// Moves the groups of partition `k` of `__consumer_offsets` to its new leader, which
-    /// loads them as written there.
-    fn move_coordinator(&mut self, env: &mut Env, k: u32, from: Option<BrokerId>) {
-        let to = self.cluster.offsets_partitions()[k as usize].leader;
-        for group in self.cluster.groups_on(k) {
-            let state = self
-                .coordinators
-                .iter_mut()
-                .find_map(|c| c.take_group(group));
-            let Some(state) = state else {
-                continue;
-            };
-            let target = to.or(from).unwrap_or(BrokerId(0));
-            if let Some(c) = self.coordinators.get_mut(target.index()) {
-                c.load_group(&mut ctx!(env, self), state);
+    /// Tells broker `b`'s coordinator what its broker saw about `__consumer_offsets`: a
+    /// partition it now leads (it loads the groups there from its replica's log), one it
+    /// no longer leads, a high watermark that moved.
+    fn broker_news(&mut self, env: &mut Env, b: BrokerId) {
+        let news = match self.brokers.get_mut(b.index()) {
+            Some(broker) => broker.take_news(),
+            None => return,
+        };
+        for n in news {
+            let World {
+                cluster,
+                keys,
+                brokers,
+                coordinators,
+                ..
+            } = self;
+            let world = WorldRef { cluster, keys };
+            match n {
+                CoordinatorNews::Elected(k) => {
+                    for group in world.cluster.groups_on(k) {
+                        let Some(state) = coordinators.iter_mut().find_map(|c| c.take_group(group))
+                        else {
+                            continue;
+                        };
+                        let Some(log) = brokers[b.index()].log(Tp::new(OFFSETS_TOPIC, k)) else {
+                            continue;
+                        };
+                        coordinators[b.index()].load_group(&mut ctx!(env, world), state, log);
+                        env.out.event(Event::Broker {
+                            at_ms: env.now_ms,
+                            broker: b,
+                            event: BrokerEvent::CoordinatorMoved { group, to: Some(b) },
+                        });
+                    }
+                }
+                CoordinatorNews::Resigned(k) => {
+                    coordinators[b.index()].resigned(&mut ctx!(env, world), k)
+                }
+                CoordinatorNews::HighWatermark(k, hw) => {
+                    coordinators[b.index()].on_high_watermark(&mut ctx!(env, world), k, hw)
+                }
             }
-            env.out.event(Event::Broker {
-                at_ms: env.now_ms,
-                broker: target,
-                event: BrokerEvent::CoordinatorMoved { group, to },
-            });
         }
     }
 
@@ -699,7 +755,7 @@ impl World {
     fn push_created(&mut self, env: &mut Env, tps: &[Tp]) {
         let offset = self.controller.note_created();
         for &tp in tps {
-            let Some(state) = self.cluster.state(tp).cloned() else {
+            let Some(state) = self.cluster.any_state(tp).cloned() else {
                 continue;
             };
             for i in 0..self.brokers.len() {
@@ -711,6 +767,7 @@ impl World {
                 } = self;
                 let world = WorldRef { cluster, keys };
                 brokers[i].apply_created(&mut ctx!(env, world), offset, tp, &state);
+                self.broker_news(env, BrokerId(i as u16));
             }
         }
     }
@@ -722,6 +779,9 @@ impl World {
             return;
         };
         broker.kill();
+        if let Some(c) = self.coordinators.get_mut(b.index()) {
+            c.kill();
+        }
         env.out.event(Event::Broker {
             at_ms: env.now_ms,
             broker: b,
@@ -764,16 +824,6 @@ impl World {
             broker: b,
             event: BrokerEvent::Restarted,
         });
-        // Its coordinator starts empty and loads, from the log, the groups it still leads.
-        let held: Vec<GroupId> = (0..self.groups.len())
-            .map(|g| GroupId(g as u16))
-            .filter(|&g| self.cluster.coordinator(g) == Some(b))
-            .collect();
-        for g in held {
-            if let Some(state) = self.coordinators[b.index()].take_group(g) {
-                self.coordinators[b.index()].load_group(&mut ctx!(env, self), state);
-            }
-        }
     }
 }
 

@@ -624,3 +624,77 @@ fn r11_leadership_goes_back_to_the_preferred_replica_after_the_balance_interval(
     });
     assert!(moved);
 }
+
+/// The ISR of the group's partition of `__consumer_offsets`.
+fn offsets_isr(sim: &Sim) -> Vec<BrokerId> {
+    let k = sim.world().cluster.group_partition(G0);
+    sim.world().cluster.offsets_partitions()[k as usize]
+        .isr
+        .clone()
+}
+
+/// R6, Partition `maybeExpandIsr` and `GroupCoordinatorService`: `__consumer_offsets` is a
+/// partition like any other. Its replicas fetch the coordinator's records, leave the ISR
+/// when they stop and rejoin it when they catch up, so the coordinator moves on every step
+/// of a rolling restart, and after one, killing the coordinator's broker moves it again:
+/// the group keeps consuming throughout.
+#[test]
+fn r6_the_group_keeps_consuming_through_a_rolling_restart_and_a_coordinator_kill() {
+    let mut sim = cluster(29, 3, Acks::All, 1, 30, ManualCommit::AfterBatch, 2);
+    run_checked(&mut sim, 15_000);
+    let mut t = 15_000;
+    let mut moves = 0;
+    for b in 0..3u16 {
+        let b = BrokerId(b);
+        let before = coordinator(&sim);
+        kill(&mut sim, b);
+        t += 20_000;
+        run_checked(&mut sim, t);
+        restart(&mut sim, b);
+        t += 40_000;
+        run_checked(&mut sim, t);
+        assert_eq!(
+            offsets_isr(&sim).len(),
+            3,
+            "after restarting broker {}",
+            b.0
+        );
+        if coordinator(&sim) != before {
+            moves += 1;
+        }
+        for p in 0..3 {
+            assert_eq!(
+                isr(&sim, p).len(),
+                3,
+                "p{p} after restarting broker {}",
+                b.0
+            );
+        }
+    }
+    assert!(
+        moves >= 1,
+        "the coordinator moved during the rolling restart"
+    );
+    let coord = coordinator(&sim);
+    kill(&mut sim, coord);
+    t += 40_000;
+    run_checked(&mut sim, t);
+    assert_ne!(coordinator(&sim), coord);
+    assert!(
+        processed_since(&sim, 0, t - 20_000)
+            + processed_since(&sim, 1, t - 20_000)
+            + processed_since(&sim, 2, t - 20_000)
+            > 300
+    );
+    stop_producers(&mut sim);
+    run_checked(&mut sim, t + 60_000);
+    for p in 0..3 {
+        assert_eq!(
+            committed(&sim, p),
+            high_watermark(&sim, p),
+            "p{p} caught up"
+        );
+    }
+    let t = sim.totals(G0).unwrap();
+    assert_eq!((t.lost, t.pending), (0, 0), "{t:?}");
+}
