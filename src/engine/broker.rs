@@ -354,6 +354,26 @@ impl Broker {
                     h.alter_sent_ms = None;
                 }
             }
+            Msg::OffsetsForLeaderEpoch {
+                request_id,
+                partitions,
+            } => {
+                let partitions = partitions
+                    .into_iter()
+                    .map(|(tp, epoch, current)| {
+                        let (error, end) = self.offsets_for_leader_epoch(tp, epoch, current);
+                        (tp, error, end)
+                    })
+                    .collect();
+                ctx.out.send(
+                    self.node(),
+                    from,
+                    Msg::OffsetsForLeaderEpochResponse {
+                        request_id,
+                        partitions,
+                    },
+                );
+            }
             Msg::ListOffsets {
                 request_id,
                 partitions,
@@ -759,6 +779,7 @@ impl Broker {
                 fetch_offset: offset,
                 high_watermark: 0,
                 records: SharedRecords::default(),
+                epochs: Vec::new(),
             };
         };
         let hw = log.high_watermark();
@@ -769,6 +790,7 @@ impl Broker {
                 fetch_offset: offset,
                 high_watermark: hw,
                 records: SharedRecords::default(),
+                epochs: Vec::new(),
             };
         }
         if offset < log.log_start_offset() || offset > log.log_end_offset() {
@@ -778,6 +800,7 @@ impl Broker {
                 fetch_offset: offset,
                 high_watermark: hw,
                 records: SharedRecords::default(),
+                epochs: Vec::new(),
             };
         }
         // What fits in `max.partition.fetch.bytes` (at least one record), shared, not copied.
@@ -798,8 +821,26 @@ impl Broker {
             fetch_offset: offset,
             high_watermark: hw,
             records: log.share(offset, offset + count),
+            epochs: epochs_from(log, offset, offset + count),
         }
     }
+}
+
+/// The leader epochs of the records in `from..to` of `log`: the entry covering `from`, then
+/// every one starting before `to`.
+fn epochs_from(log: &PartitionLog, from: u64, to: u64) -> Vec<(u32, u64)> {
+    let entries = log.epochs.entries();
+    let first = entries
+        .iter()
+        .rposition(|&(_, start)| start <= from)
+        .unwrap_or(0);
+    entries
+        .get(first..)
+        .unwrap_or(&[])
+        .iter()
+        .copied()
+        .filter(|&(_, start)| start < to.max(from + 1))
+        .collect()
 }
 
 /// What a produce request asks of the broker's answer.
@@ -822,6 +863,32 @@ pub const CONTROLLER_SOCKET_TIMEOUT_MS: u64 = 30_000;
 // ---- replication: the leader's side, the follower's side, and the controller's pushes ----
 
 impl Broker {
+    /// `Partition.lastOffsetForLeaderEpoch` for a consumer (KIP-320): the end of `epoch`
+    /// in the leader's log, once the request's current leader epoch matches this leader's.
+    fn offsets_for_leader_epoch(
+        &self,
+        tp: Tp,
+        epoch: u32,
+        current: u32,
+    ) -> (KafkaError, Option<(u32, u64)>) {
+        let Some(h) = self.hosted.get(&tp).filter(|_| self.leads(tp)) else {
+            return (KafkaError::NotLeaderOrFollower, None);
+        };
+        if current < h.state.leader_epoch {
+            return (KafkaError::FencedLeaderEpoch, None);
+        }
+        if current > h.state.leader_epoch {
+            return (KafkaError::UnknownLeaderEpoch, None);
+        }
+        let Some(log) = self.log(tp) else {
+            return (KafkaError::UnknownTopicOrPartition, None);
+        };
+        (
+            KafkaError::None,
+            log.epochs.end_offset_for(epoch, log.log_end_offset()),
+        )
+    }
+
     /// True when this broker leads `tp` (as the controller last told it).
     pub fn leads(&self, tp: Tp) -> bool {
         self.hosted

@@ -109,9 +109,20 @@ pub struct Chunk {
     records: SharedRecords,
     next: usize,
     end: usize,
+    /// The records' leader epochs: `(epoch, start offset)`.
+    epochs: std::rc::Rc<[(u32, u64)]>,
 }
 
 impl Chunk {
+    /// The leader epoch of the record at `offset` (its batch's `partitionLeaderEpoch`).
+    fn epoch_of(&self, offset: u64) -> Option<u32> {
+        self.epochs
+            .iter()
+            .rev()
+            .find(|&&(_, start)| start <= offset)
+            .map(|&(e, _)| e)
+    }
+
     /// Records left in it.
     pub fn len(&self) -> usize {
         self.end - self.next
@@ -180,6 +191,18 @@ struct Resolve {
     next_try_ms: u64,
 }
 
+/// A position waiting for OffsetsForLeaderEpoch (SubscriptionState AWAIT_VALIDATION).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Validation {
+    /// The position and its epoch being checked.
+    offset: u64,
+    epoch: u32,
+    /// The leader the request went to, while it is outstanding.
+    sent_to: Option<BrokerId>,
+    /// No request before this (as for resets).
+    next_try_ms: u64,
+}
+
 impl Resolve {
     fn committed() -> Self {
         Resolve {
@@ -244,6 +267,15 @@ pub struct Consumer {
     pub positions: BTreeMap<Tp, u64>,
     /// Owned partitions whose position is being looked up.
     resolving: BTreeMap<Tp, Resolve>,
+    /// Per owned partition: the leader epoch of the last record consumed (`offsetEpoch`),
+    /// when known.
+    position_epochs: BTreeMap<Tp, u32>,
+    /// Per owned partition: the leader epoch the position was last checked against
+    /// (`FetchPosition.currentLeader`).
+    checked_epochs: BTreeMap<Tp, u32>,
+    /// Partitions awaiting validation (AWAIT_VALIDATION): not fetched until the leader
+    /// says where the position's epoch ends.
+    validating: BTreeMap<Tp, Validation>,
     offsets_in_flight: bool,
     sticky_user_data: Option<(Vec<Tp>, i32)>,
     pending_assignment: Option<Vec<Tp>>,
@@ -317,6 +349,9 @@ impl Consumer {
             assigned: Vec::new(),
             positions: BTreeMap::new(),
             resolving: BTreeMap::new(),
+            position_epochs: BTreeMap::new(),
+            checked_epochs: BTreeMap::new(),
+            validating: BTreeMap::new(),
             offsets_in_flight: false,
             sticky_user_data: None,
             pending_assignment: None,
@@ -635,6 +670,11 @@ impl Consumer {
     fn set_position(&mut self, ctx: &mut Ctx, tp: Tp, offset: u64, source: PositionSource) {
         self.positions.insert(tp, offset);
         self.resolving.remove(&tp);
+        self.validating.remove(&tp);
+        self.position_epochs.remove(&tp);
+        if let Some(state) = ctx.cluster.state(tp) {
+            self.checked_epochs.insert(tp, state.leader_epoch);
+        }
         self.event(
             ctx,
             GroupEvent::PositionSet {
@@ -769,12 +809,15 @@ impl Consumer {
             };
             let tp = front.tp;
             let current = self.positions.get(&tp).copied();
-            if current != Some(front.next_offset) {
-                self.buffer.pop_front(); // stale: revoked, sought, or reset since
+            if current != Some(front.next_offset) || self.validating.contains_key(&tp) {
+                self.buffer.pop_front(); // stale: revoked, sought, reset or validating since
                 continue;
             }
             let taken = front.split_front(remaining);
             remaining -= taken.len();
+            if let Some(epoch) = front.epoch_of(front.next_offset - 1) {
+                self.position_epochs.insert(tp, epoch);
+            }
             out.push(taken);
             self.positions.insert(tp, front.next_offset);
             if front.is_empty() {
@@ -1033,9 +1076,35 @@ impl Consumer {
             member_id: self.member_id.clone(),
             group_instance_id: self.group_instance_id.clone(),
             offsets: c.offsets.clone(),
+            leader_epochs: Vec::new(),
             auto: c.auto,
         };
         let deadline = c.deadline_ms;
+        let msg = match msg {
+            Msg::OffsetCommit {
+                group,
+                request_id,
+                generation,
+                member_id,
+                group_instance_id,
+                offsets,
+                auto,
+                ..
+            } => Msg::OffsetCommit {
+                leader_epochs: offsets
+                    .iter()
+                    .map(|(tp, _)| self.position_epochs.get(tp).copied())
+                    .collect(),
+                group,
+                request_id,
+                generation,
+                member_id,
+                group_instance_id,
+                offsets,
+                auto,
+            },
+            other => other,
+        };
         self.send(ctx, coordinator, msg);
         if let Some(deadline) = deadline {
             // The sync commit's timer runs out even if no answer comes.
@@ -1215,6 +1284,7 @@ impl Consumer {
     /// `auto.offset.reset` (ClassicKafkaConsumer `updateFetchPositions`).
     fn update_positions(&mut self, ctx: &mut Ctx) {
         self.send_resets(ctx);
+        self.send_validations(ctx);
         let missing: Vec<Tp> = self
             .assigned
             .iter()
@@ -1240,7 +1310,7 @@ impl Consumer {
         self.send(ctx, coordinator, msg);
     }
 
-    fn on_offset_fetch(&mut self, ctx: &mut Ctx, offsets: Vec<(Tp, Option<u64>)>) {
+    fn on_offset_fetch(&mut self, ctx: &mut Ctx, offsets: Vec<(Tp, Option<(u64, Option<u32>)>)>) {
         self.offsets_in_flight = false;
         let mut resets = Vec::new();
         for (tp, committed) in offsets {
@@ -1249,7 +1319,15 @@ impl Consumer {
                 continue;
             }
             match committed {
-                Some(o) => self.set_position(ctx, tp, o, PositionSource::Committed),
+                Some((o, epoch)) => {
+                    self.set_position(ctx, tp, o, PositionSource::Committed);
+                    // `seekUnvalidated`: a committed offset with its leader epoch is checked
+                    // against the current leader before the first fetch (KIP-320).
+                    if let Some(epoch) = epoch {
+                        self.position_epochs.insert(tp, epoch);
+                        self.validate(tp, o, epoch);
+                    }
+                }
                 None => resets.push(tp),
             }
         }
@@ -1273,6 +1351,143 @@ impl Consumer {
             }
         };
         self.request_reset(ctx, resets, PositionSource::Reset(policy), spec);
+    }
+
+    /// KIP-320, `validatePositionsOnMetadataChange`: a partition whose leader epoch changed
+    /// since its position was checked is validated before it is fetched again, if the
+    /// position's own epoch is known (otherwise it is taken as it is).
+    fn check_leader_epochs(&mut self, ctx: &mut Ctx) {
+        let changed: Vec<(Tp, u64, u32)> = self
+            .positions
+            .iter()
+            .filter(|(tp, _)| !self.validating.contains_key(tp))
+            .filter_map(|(&tp, &offset)| {
+                let current = ctx.cluster.state(tp)?.leader_epoch;
+                (self.checked_epochs.get(&tp) != Some(&current)).then_some((tp, offset, current))
+            })
+            .collect();
+        for (tp, offset, current) in changed {
+            match self.position_epochs.get(&tp).copied() {
+                Some(epoch) => self.validate(tp, offset, epoch),
+                None => {
+                    self.checked_epochs.insert(tp, current);
+                }
+            }
+        }
+        self.send_validations(ctx);
+    }
+
+    /// AWAIT_VALIDATION: the partition is not fetched until the leader answered.
+    fn validate(&mut self, tp: Tp, offset: u64, epoch: u32) {
+        self.buffer.retain(|c| c.tp != tp);
+        self.validating.insert(
+            tp,
+            Validation {
+                offset,
+                epoch,
+                sent_to: None,
+                next_try_ms: 0,
+            },
+        );
+    }
+
+    /// OffsetFetcher `validatePositionsAsync`: one OffsetsForLeaderEpoch per leader.
+    fn send_validations(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now_ms;
+        let mut by_leader: BTreeMap<BrokerId, Vec<(Tp, u32, u32)>> = BTreeMap::new();
+        for (&tp, v) in &self.validating {
+            let Some(state) = ctx.cluster.state(tp) else {
+                continue;
+            };
+            if let (Some(leader), true) =
+                (state.leader, v.sent_to.is_none() && v.next_try_ms <= now)
+            {
+                by_leader
+                    .entry(leader)
+                    .or_default()
+                    .push((tp, v.epoch, state.leader_epoch));
+            }
+        }
+        for (leader, partitions) in by_leader {
+            for (tp, _, _) in &partitions {
+                if let Some(v) = self.validating.get_mut(tp) {
+                    v.sent_to = Some(leader);
+                    v.next_try_ms = now + REQUEST_TIMEOUT_MS;
+                }
+            }
+            self.next_request_id += 1;
+            let msg = Msg::OffsetsForLeaderEpoch {
+                request_id: self.next_request_id,
+                partitions,
+            };
+            ctx.out.send(self.node(), NodeId::Broker(leader), msg);
+        }
+    }
+
+    /// `SubscriptionState.maybeCompleteValidation`: a position past where the leader's
+    /// log ends for its epoch was truncated away: the consumer moves to the first offset
+    /// known to diverge (any reset policy but `none`), or throws LogTruncationException.
+    fn on_offsets_for_leader_epoch(
+        &mut self,
+        ctx: &mut Ctx,
+        partitions: Vec<(Tp, KafkaError, Option<(u32, u64)>)>,
+    ) {
+        for (tp, error, end) in partitions {
+            let Some(v) = self
+                .validating
+                .get(&tp)
+                .copied()
+                .filter(|v| v.sent_to.is_some())
+            else {
+                continue;
+            };
+            if self.positions.get(&tp) != Some(&v.offset) {
+                self.validating.remove(&tp);
+                continue;
+            }
+            if error != KafkaError::None {
+                if let Some(v) = self.validating.get_mut(&tp) {
+                    v.sent_to = None;
+                    v.next_try_ms = ctx.now_ms + RETRY_BACKOFF_MS;
+                }
+                continue;
+            }
+            let policy = self.config.auto_offset_reset;
+            match end {
+                Some((epoch, end_offset)) if end_offset >= v.offset => {
+                    let _ = epoch;
+                    self.validating.remove(&tp);
+                    if let Some(state) = ctx.cluster.state(tp) {
+                        self.checked_epochs.insert(tp, state.leader_epoch);
+                    }
+                }
+                _ if policy == AutoOffsetReset::None => {
+                    self.fail(
+                        ctx,
+                        format!(
+                            "LogTruncationException: p{} was truncated below offset {} after a leader change",
+                            tp.p(),
+                            v.offset
+                        ),
+                    );
+                    return;
+                }
+                Some((epoch, end_offset)) => {
+                    self.set_position(ctx, tp, end_offset, PositionSource::Truncation);
+                    self.position_epochs.insert(tp, epoch);
+                }
+                None => {
+                    // The leader knows no such epoch: a reset by the policy.
+                    self.validating.remove(&tp);
+                    let spec = match policy {
+                        AutoOffsetReset::Latest => OffsetSpec::Latest,
+                        _ => OffsetSpec::Earliest,
+                    };
+                    self.request_reset(ctx, vec![tp], PositionSource::Reset(policy), spec);
+                }
+            }
+        }
+        self.wake_if_polling(ctx);
     }
 
     /// Puts partitions in AWAIT_RESET (`requestOffsetReset`) and sends what can go now.
@@ -1360,9 +1575,10 @@ impl Consumer {
             self.request_failed(ctx, b, true);
         }
         self.fetch_backoff_until.retain(|_, until| *until > now);
+        self.check_leader_epochs(ctx);
         let mut by_leader: BTreeMap<BrokerId, Vec<(Tp, u64)>> = BTreeMap::new();
         for tp in &self.assigned {
-            if self.buffer.iter().any(|f| f.tp == *tp) {
+            if self.buffer.iter().any(|f| f.tp == *tp) || self.validating.contains_key(tp) {
                 continue;
             }
             let (Some(&offset), Some(leader)) = (self.positions.get(tp), ctx.cluster.leader(*tp))
@@ -1412,6 +1628,7 @@ impl Consumer {
                         records: part.records,
                         next: 0,
                         end,
+                        epochs: part.epochs.into(),
                     });
                 }
                 KafkaError::OffsetOutOfRange if self.out_of_range(ctx, tp) => return,
@@ -1458,6 +1675,12 @@ impl Consumer {
                 r.sent_to = None;
                 r.next_try_ms = now + RETRY_BACKOFF_MS;
                 resets = true;
+            }
+        }
+        for v in self.validating.values_mut() {
+            if v.sent_to == Some(broker) {
+                v.sent_to = None;
+                v.next_try_ms = now + RETRY_BACKOFF_MS;
             }
         }
         if resets {
@@ -1537,6 +1760,9 @@ impl Consumer {
         let owned = &self.assigned;
         self.positions.retain(|tp, _| owned.contains(tp));
         self.resolving.retain(|tp, _| owned.contains(tp));
+        self.position_epochs.retain(|tp, _| owned.contains(tp));
+        self.checked_epochs.retain(|tp, _| owned.contains(tp));
+        self.validating.retain(|tp, _| owned.contains(tp));
         self.buffer.retain(|f| owned.contains(&f.tp));
         self.processed.retain(|tp, _| owned.contains(tp));
     }
@@ -1919,6 +2145,9 @@ impl Consumer {
                 self.on_offset_fetch(ctx, offsets)
             }
             Msg::ListOffsetsResponse { offsets, .. } => self.on_list_offsets(ctx, offsets),
+            Msg::OffsetsForLeaderEpochResponse { partitions, .. } => {
+                self.on_offsets_for_leader_epoch(ctx, partitions)
+            }
             Msg::FetchResponse {
                 fetch_id,
                 partitions,

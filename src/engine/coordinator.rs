@@ -42,6 +42,8 @@ pub enum Write {
         at_ms: u64,
         /// Who.
         by: MemberId,
+        /// Its leader epoch, if known.
+        leader_epoch: Option<u32>,
     },
     /// The group's metadata (a GroupMetadata record): snapshot number `snapshot`.
     Group {
@@ -66,6 +68,7 @@ struct PendingCommit {
     client: ConsumerRef,
     request_id: u64,
     offsets: Vec<(Tp, u64)>,
+    leader_epochs: Vec<Option<u32>>,
     auto: bool,
     /// The last record's id, and once appended, the offset the high watermark must reach.
     record_id: u32,
@@ -82,6 +85,8 @@ pub struct CommittedOffset {
     pub at_ms: u64,
     /// Who.
     pub by: MemberId,
+    /// The leader epoch of the record before it, if the client knew it (KIP-320).
+    pub leader_epoch: Option<u32>,
 }
 
 /// The coordinator's record of one member.
@@ -429,13 +434,14 @@ impl Coordinator {
 
     fn apply_commit(&mut self, ctx: &mut Ctx, p: PendingCommit) {
         if let Some(g) = self.group_mut(p.group) {
-            for &(tp, offset) in &p.offsets {
+            for (&(tp, offset), &leader_epoch) in p.offsets.iter().zip(&p.leader_epochs) {
                 g.committed.insert(
                     tp,
                     CommittedOffset {
                         offset,
                         at_ms: ctx.now_ms,
                         by: p.client.member,
+                        leader_epoch,
                     },
                 );
             }
@@ -538,8 +544,17 @@ impl Coordinator {
                     offset,
                     at_ms,
                     by,
+                    leader_epoch,
                 }) if ctx.cluster.has(tp) => {
-                    committed.insert(tp, CommittedOffset { offset, at_ms, by });
+                    committed.insert(
+                        tp,
+                        CommittedOffset {
+                            offset,
+                            at_ms,
+                            by,
+                            leader_epoch,
+                        },
+                    );
                 }
                 Some(&Write::Group { snapshot: s }) => snapshot = Some(s as usize),
                 _ => {}
@@ -704,6 +719,7 @@ impl Coordinator {
                 member_id,
                 group_instance_id,
                 offsets,
+                leader_epochs,
                 auto,
             } => {
                 let error = self.on_commit(
@@ -714,7 +730,7 @@ impl Coordinator {
                     generation,
                     &member_id,
                     group_instance_id.as_deref(),
-                    offsets,
+                    (offsets, leader_epochs),
                     auto,
                 );
                 // A valid commit is answered once its records are committed.
@@ -741,7 +757,7 @@ impl Coordinator {
                         let o = self
                             .group(group)
                             .and_then(|g| g.committed.get(&tp))
-                            .map(|c| c.offset);
+                            .map(|c| (c.offset, c.leader_epoch));
                         (tp, o)
                     })
                     .collect();
@@ -1384,7 +1400,7 @@ impl Coordinator {
         generation: i32,
         member_id: &str,
         instance: Option<&str>,
-        offsets: Vec<(Tp, u64)>,
+        (offsets, leader_epochs): (Vec<(Tp, u64)>, Vec<Option<u32>>),
         auto: bool,
     ) -> KafkaError {
         let Some(g) = self.group_mut(group) else {
@@ -1406,9 +1422,13 @@ impl Coordinator {
         if error != KafkaError::None {
             return error;
         }
+        let leader_epochs: Vec<Option<u32>> = (0..offsets.len())
+            .map(|i| leader_epochs.get(i).copied().flatten())
+            .collect();
         let records: Vec<LogRecord> = offsets
             .iter()
-            .map(|&(tp, offset)| {
+            .zip(&leader_epochs)
+            .map(|(&(tp, offset), &leader_epoch)| {
                 g.journal(
                     ctx.now_ms,
                     Write::Commit {
@@ -1416,6 +1436,7 @@ impl Coordinator {
                         offset,
                         at_ms: ctx.now_ms,
                         by: client.member,
+                        leader_epoch,
                     },
                 )
             })
@@ -1429,6 +1450,7 @@ impl Coordinator {
                     client,
                     request_id,
                     offsets,
+                    leader_epochs,
                     auto,
                     record_id: 0,
                     required: None,
@@ -1447,6 +1469,7 @@ impl Coordinator {
             client,
             request_id,
             offsets,
+            leader_epochs,
             auto,
             record_id: last,
             required: None,

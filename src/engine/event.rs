@@ -436,6 +436,9 @@ pub enum PositionSource {
     OutOfRange(super::config::AutoOffsetReset),
     /// An explicit seek.
     Seek,
+    /// KIP-320: after a leader change the position was checked against the new leader's
+    /// log (OffsetsForLeaderEpoch) and moved back to where the two logs part.
+    Truncation,
 }
 
 /// Why a consumer crashed.

@@ -39,6 +39,9 @@ fn source_words(source: PositionSource, offset: u64) -> String {
             p.kafka_value()
         ),
         PositionSource::Seek => format!("from offset {offset} after a seek"),
+        PositionSource::Truncation => format!(
+            "from offset {offset}, where the new leader's log parts from the one it had read (a leader change, checked with OffsetsForLeaderEpoch)"
+        ),
     }
 }
 
@@ -374,6 +377,30 @@ fn lost(a: &Anomaly, p: &str, records: &str) -> String {
         Cause::Stopped { at_ms, how, .. } => Some((*at_ms, *how)),
         _ => None,
     });
+    let reset_to_end = a.causes.iter().find_map(|c| match c {
+        Cause::Resumed {
+            member,
+            offset,
+            source:
+                PositionSource::Reset(AutoOffsetReset::Latest)
+                | PositionSource::OutOfRange(AutoOffsetReset::Latest),
+            ..
+        } => Some((*member, *offset)),
+        _ => None,
+    });
+    if let Some((m, offset)) = reset_to_end {
+        let before = match stopped {
+            Some((t, how)) => format!(
+                "its previous owner {} at t={t} ms before committing them, and ",
+                stop_words(how)
+            ),
+            None => String::new(),
+        };
+        return format!(
+            "{records} of {p} were never processed: {before}{} started at the log end (offset {offset}) because auto.offset.reset=latest. The group had been reading this partition: a failure, not a choice.",
+            who(m)
+        );
+    }
     match (committed_first, stopped) {
         (Some(m), Some((t, how))) => format!(
             "{records} of {p} were never processed: {} committed past them before processing, then {} at t={t} ms; the next owner starts from the committed offset.",

@@ -418,6 +418,8 @@ pub struct GroupLedger {
     last_by_key: Vec<Vec<u32>>,
     runs: BTreeMap<Tp, Vec<ProcessingRun>>,
     classified_to: BTreeMap<Tp, u64>,
+    /// Partitions some member of the group has had a position on.
+    started: std::collections::BTreeSet<Tp>,
     held: BTreeMap<MemberId, Vec<(Tp, u64, u64)>>,
     generation: BTreeMap<MemberId, i32>,
     failures: BTreeMap<u32, u32>,
@@ -606,6 +608,8 @@ pub struct Ledger {
     gone: Vec<u32>,
     /// Per partition, the last election that moved its log to another replica.
     failovers: BTreeMap<Tp, Cause>,
+    /// Partitions that had an unclean election.
+    unclean: std::collections::BTreeSet<Tp>,
 }
 
 /// What the ledger reads while observing: the partition logs.
@@ -1153,17 +1157,22 @@ impl GroupLedger {
                 source,
             },
         );
-        // A deliberate move forward skips what lies between: auto.offset.reset=latest
-        // (a new group, or an out-of-range position) or a seek.
-        let deliberate = matches!(
+        // A move forward skips what lies between. It is a choice for a seek, or for
+        // auto.offset.reset=latest when the group first reads the partition; a reset to the
+        // log end after the group had read it (a member crashed before committing, or its
+        // position fell out of range) loses what nobody processed.
+        let first_read = self.started.insert(tp);
+        let forward = matches!(
             source,
             PositionSource::Reset(super::config::AutoOffsetReset::Latest)
                 | PositionSource::OutOfRange(super::config::AutoOffsetReset::Latest)
                 | PositionSource::Seek
         );
-        if !deliberate {
+        if !forward {
             return;
         }
+        let deliberate = source == PositionSource::Seek
+            || (first_read && matches!(source, PositionSource::Reset(_)));
         let from = self.classified_to.get(&tp).copied().unwrap_or(0);
         let Some(log) = logs.log(tp) else {
             return;
@@ -1174,18 +1183,28 @@ impl GroupLedger {
             .filter(|(o, _)| !held.iter().any(|&(f, t)| f <= *o && *o < t))
             .map(|(o, r)| (o, r.record_id))
             .collect();
+        let resumed = Cause::Resumed {
+            at_ms,
+            member,
+            generation,
+            offset,
+            source,
+        };
         for (o, id) in ids {
-            if self.outcome(id) == Outcome::Pending {
+            if self.outcome(id) != Outcome::Pending {
+                continue;
+            }
+            if deliberate {
                 self.set(tp, id, Outcome::Skipped);
                 self.anomaly_at(AnomalyKind::Skipped, tp, o, at_ms, Some(member), || {
-                    vec![Cause::Resumed {
-                        at_ms,
-                        member,
-                        generation,
-                        offset,
-                        source,
-                    }]
+                    vec![resumed.clone()]
                 });
+            } else {
+                self.set(tp, id, Outcome::Lost);
+                let mut causes = self.lost_causes(at_ms, tp, o);
+                causes.retain(|c| !matches!(c, Cause::CommittedPast { .. }));
+                causes.push(resumed.clone());
+                self.anomaly_at(AnomalyKind::Lost, tp, o, at_ms, Some(member), || causes);
             }
         }
     }
@@ -1577,6 +1596,12 @@ impl GroupLedger {
 }
 
 impl Ledger {
+    /// True when an election of `tp` came from outside the ISR (its log may now end
+    /// below offsets that were read and committed).
+    pub fn had_unclean_election(&self, tp: Tp) -> bool {
+        self.unclean.contains(&tp)
+    }
+
     /// Records acknowledged to their producer and then lost with a failed leader.
     pub fn acked_then_lost(&self) -> u64 {
         self.acked_then_lost
@@ -1671,6 +1696,9 @@ impl Ledger {
             return;
         };
         let from = old_log.divergence(new_log);
+        if unclean {
+            self.unclean.insert(tp);
+        }
         let leaving: Vec<u32> = old_log
             .range(from, old_log.log_end_offset())
             .map(|(_, r)| r.record_id)

@@ -71,6 +71,8 @@ pub enum KafkaError {
     IneligibleReplica,
     /// `INVALID_REQUEST`.
     InvalidRequest,
+    /// `UNKNOWN_LEADER_EPOCH`: the request names a leader epoch newer than the broker's.
+    UnknownLeaderEpoch,
 }
 
 impl KafkaError {
@@ -100,6 +102,7 @@ impl KafkaError {
             KafkaError::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
             KafkaError::IneligibleReplica => "INELIGIBLE_REPLICA",
             KafkaError::InvalidRequest => "INVALID_REQUEST",
+            KafkaError::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
         }
     }
 }
@@ -146,6 +149,9 @@ pub struct FetchedPartition {
     /// Records from `fetch_offset`, in order (shared with the log, and by the consumer's
     /// buffer and batch).
     pub records: super::log::SharedRecords,
+    /// The leader epochs of the records: `(epoch, start offset)`, the first one covering
+    /// `fetch_offset` (each batch carries its `partitionLeaderEpoch`).
+    pub epochs: Vec<(u32, u64)>,
 }
 
 /// One partition of a follower's fetch.
@@ -286,6 +292,22 @@ pub enum Msg {
         /// Per partition.
         partitions: Vec<ReplicaFetchedPartition>,
     },
+    /// `OffsetsForLeaderEpoch` (KIP-320): where each partition's leader epoch ends on the
+    /// leader, to validate a position after a leader change.
+    OffsetsForLeaderEpoch {
+        /// Per consumer.
+        request_id: u64,
+        /// `(partition, the position's epoch, the leader epoch the consumer knows)`.
+        partitions: Vec<(Tp, u32, u32)>,
+    },
+    /// The response to `OffsetsForLeaderEpoch`.
+    OffsetsForLeaderEpochResponse {
+        /// The request.
+        request_id: u64,
+        /// `(partition, error, (largest epoch at or below the one asked, its end offset))`;
+        /// `None` when undefined (the leader knows no such epoch).
+        partitions: Vec<(Tp, KafkaError, Option<(u32, u64)>)>,
+    },
     /// `FindCoordinator`.
     FindCoordinator {
         /// The group.
@@ -388,6 +410,8 @@ pub enum Msg {
         group_instance_id: Option<String>,
         /// Offsets.
         offsets: Vec<(Tp, u64)>,
+        /// Each offset's leader epoch (of the record before it), if known.
+        leader_epochs: Vec<Option<u32>>,
         /// Auto-commit or the application (for the lab's events only).
         auto: bool,
     },
@@ -415,8 +439,8 @@ pub enum Msg {
         group: GroupId,
         /// The request.
         request_id: u64,
-        /// Committed offsets (`None`: nothing committed).
-        offsets: Vec<(Tp, Option<u64>)>,
+        /// Committed offsets with their leader epochs (`None`: nothing committed).
+        offsets: Vec<(Tp, Option<(u64, Option<u32>)>)>,
     },
     /// `LeaveGroup`.
     LeaveGroup {
@@ -488,6 +512,8 @@ impl Msg {
             Msg::ListOffsetsResponse { .. } => "ListOffsets response",
             Msg::ReplicaFetch { .. } => "Fetch (follower)",
             Msg::ReplicaFetchResponse { .. } => "Fetch response (to a follower)",
+            Msg::OffsetsForLeaderEpoch { .. } => "OffsetsForLeaderEpoch",
+            Msg::OffsetsForLeaderEpochResponse { .. } => "OffsetsForLeaderEpoch response",
             Msg::FindCoordinator { .. } => "FindCoordinator",
             Msg::FindCoordinatorResponse { .. } => "FindCoordinator response",
             Msg::JoinGroup { .. } => "JoinGroup",

@@ -170,6 +170,9 @@ fn group_words(sim: &Sim, group: crate::engine::view::GroupId, e: &GroupEvent) -
                     format!("out of range, auto.offset.reset={}", p.kafka_value())
                 }
                 PositionSource::Seek => "a seek".to_owned(),
+                PositionSource::Truncation => {
+                    "the new leader's log parts there: truncation detected (KIP-320)".to_owned()
+                }
             }
         ),
         GroupEvent::Polled { member, ranges } => {

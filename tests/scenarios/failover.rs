@@ -2,7 +2,7 @@
 //! the failover audit, each citing the Kafka source whose behaviour it checks, and the
 //! compound-fault run that checks liveness and safety over many seeds.
 
-use kafka_lab::engine::config::{Acks, ManualCommit, ProducerConfig};
+use kafka_lab::engine::config::{Acks, AutoOffsetReset, ManualCommit, ProducerConfig};
 use kafka_lab::engine::event::{CommitError, Event, GroupEvent, ProducerEvent};
 use kafka_lab::engine::ids::{BrokerId, NodeId, ProducerId, Tp};
 use kafka_lab::engine::producer::{KeySpace, Workload};
@@ -697,4 +697,129 @@ fn r6_the_group_keeps_consuming_through_a_rolling_restart_and_a_coordinator_kill
     }
     let t = sim.totals(G0).unwrap();
     assert_eq!((t.lost, t.pending), (0, 0), "{t:?}");
+}
+
+/// A cluster where an unclean election puts the group behind the new leader's log end:
+/// broker `l` writes alone (its followers died at 5 s), the group reads from it, `l` dies at
+/// 20 s, and an out-of-sync follower is elected at 25 s.
+fn unclean_failover(reset: AutoOffsetReset) -> Sim {
+    let replication = ReplicationConfig {
+        brokers: 3,
+        default_replication_factor: 3,
+        unclean_leader_election_enable: true,
+        ..ReplicationConfig::default()
+    };
+    let mut sim = Sim::with_replication(31, replication);
+    sim.apply(Command::CreateTopic {
+        name: "orders".into(),
+        partitions: 1,
+        config: Default::default(),
+    })
+    .unwrap();
+    let mut group = quick_group(ManualCommit::AfterBatch);
+    group.auto_offset_reset = reset;
+    group.processing_ms = 1;
+    sim.apply(Command::AddGroup {
+        group_id: "payments".into(),
+        config: group,
+        topics: vec!["orders".into()],
+    })
+    .unwrap();
+    add_consumer(&mut sim, G0, None);
+    sim.apply(Command::AddProducer {
+        config: ProducerConfig {
+            acks: Acks::One,
+            ..ProducerConfig::default()
+        },
+        workload: Some(super::workload(30, 20)),
+    })
+    .unwrap();
+    run_checked(&mut sim, 5_000);
+    let (l, followers) = leader_and_followers(&sim);
+    for &f in &followers {
+        kill(&mut sim, f);
+    }
+    run_checked(&mut sim, 20_000);
+    kill(&mut sim, l);
+    run_checked(&mut sim, 25_000);
+    restart(&mut sim, followers[0]);
+    restart(&mut sim, followers[1]);
+    sim
+}
+
+/// R8, SubscriptionState `maybeValidatePositionForCurrentLeader` and
+/// `maybeCompleteValidation` (KIP-320): after a leader change the consumer checks its
+/// position with OffsetsForLeaderEpoch; past where the new leader's log ends for its epoch,
+/// it moves to that offset ("the first offset known to diverge") instead of resetting to
+/// the start under `auto.offset.reset=earliest`, so nothing is processed twice.
+#[test]
+fn r8_after_an_unclean_election_the_consumer_moves_to_the_divergence_not_the_start() {
+    let mut sim = unclean_failover(AutoOffsetReset::Earliest);
+    run_checked(&mut sim, 90_000);
+    let moved = group_events(&sim).into_iter().any(|(_, e)| {
+        matches!(
+            e,
+            GroupEvent::PositionSet {
+                source: kafka_lab::engine::event::PositionSource::Truncation,
+                ..
+            }
+        )
+    });
+    assert!(moved, "truncation detected");
+    let t = sim.totals(G0).unwrap();
+    assert_eq!(t.duplicate, 0, "{t:?}");
+    assert!(t.once > 1_000, "{t:?}");
+}
+
+/// R9, the ledger's labels: under `auto.offset.reset=latest`, a member that crashes before
+/// its first commit leaves its successor starting at the log end. What the crashed member
+/// never processed is the group's loss (a failure), not records skipped by choice.
+#[test]
+fn r9_a_crash_before_the_first_commit_under_latest_is_a_loss_not_a_skip() {
+    let mut sim = Sim::with_topic("orders", 1, 37).unwrap();
+    let mut group = quick_group(ManualCommit::AfterBatch);
+    group.auto_offset_reset = AutoOffsetReset::Latest;
+    group.processing_ms = 300;
+    sim.apply(Command::AddGroup {
+        group_id: "payments".into(),
+        config: group,
+        topics: vec!["orders".into()],
+    })
+    .unwrap();
+    add_consumer(&mut sim, G0, None);
+    add_consumer(&mut sim, G0, None);
+    sim.apply(Command::AddProducer {
+        config: ProducerConfig::default(),
+        workload: Some(super::workload(20, 20)),
+    })
+    .unwrap();
+    // The owner of p0 starts at the log end at about 6 s; it crashes holding its first
+    // records, before its first commit.
+    let mut t = 5_000;
+    let owner = loop {
+        t += 10;
+        run_checked(&mut sim, t);
+        assert!(t < 20_000, "nobody held a batch");
+        if let Some(m) = (1..=2).find(|&m| super::consumer(&sim, G0, c(m)).in_hand() > 0) {
+            break m;
+        }
+    };
+    assert_eq!(committed(&sim, 0), 0, "nothing committed yet");
+    sim.apply(Command::CrashConsumer {
+        group: G0,
+        consumer: c(owner),
+    })
+    .unwrap();
+    run_checked(&mut sim, 40_000);
+    let t = sim.totals(G0).unwrap();
+    assert!(t.lost > 0, "{t:?}");
+    let lost = view::anomalies(&sim, G0)
+        .into_iter()
+        .find(|a| a.kind == kafka_lab::engine::ledger::AnomalyKind::Lost)
+        .expect("a lost anomaly");
+    assert!(
+        lost.sentence.contains("a failure, not a choice"),
+        "{}",
+        lost.sentence
+    );
 }
