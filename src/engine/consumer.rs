@@ -14,8 +14,8 @@ use super::event::{CommitError, CrashReason, Event, GroupEvent, PartitionOffset,
 use super::ids::{consumer_client_id, BrokerId, ConsumerRef, NodeId, Tp};
 use super::log::{LogRecord, SharedRecords};
 use super::msg::{
-    ConsumerTimer, ConsumerTimerKind, Ctx, FetchedPartition, JoinedMember, KafkaError,
-    MemberMetadata, Msg, OffsetSpec, Timer,
+    CommittedAt, ConsumerTimer, ConsumerTimerKind, Ctx, EpochEnd, FetchedPartition, JoinedMember,
+    KafkaError, MemberMetadata, Msg, OffsetSpec, Timer,
 };
 
 /// How long the application's `poll(timeout)` waits for records before it returns empty
@@ -1310,7 +1310,7 @@ impl Consumer {
         self.send(ctx, coordinator, msg);
     }
 
-    fn on_offset_fetch(&mut self, ctx: &mut Ctx, offsets: Vec<(Tp, Option<(u64, Option<u32>)>)>) {
+    fn on_offset_fetch(&mut self, ctx: &mut Ctx, offsets: Vec<(Tp, Option<CommittedAt>)>) {
         self.offsets_in_flight = false;
         let mut resets = Vec::new();
         for (tp, committed) in offsets {
@@ -1430,7 +1430,7 @@ impl Consumer {
     fn on_offsets_for_leader_epoch(
         &mut self,
         ctx: &mut Ctx,
-        partitions: Vec<(Tp, KafkaError, Option<(u32, u64)>)>,
+        partitions: Vec<(Tp, KafkaError, Option<EpochEnd>)>,
     ) {
         for (tp, error, end) in partitions {
             let Some(v) = self

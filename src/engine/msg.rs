@@ -107,6 +107,11 @@ impl KafkaError {
     }
 }
 
+/// A committed offset with the leader epoch it was committed with, as OffsetFetch returns it.
+pub type CommittedAt = (u64, Option<u32>);
+/// Where a leader epoch ends in a log: `(epoch, end offset)`.
+pub type EpochEnd = (u32, u64);
+
 /// One batch in a produce request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProduceBatch {
@@ -306,7 +311,7 @@ pub enum Msg {
         request_id: u64,
         /// `(partition, error, (largest epoch at or below the one asked, its end offset))`;
         /// `None` when undefined (the leader knows no such epoch).
-        partitions: Vec<(Tp, KafkaError, Option<(u32, u64)>)>,
+        partitions: Vec<(Tp, KafkaError, Option<EpochEnd>)>,
     },
     /// `FindCoordinator`.
     FindCoordinator {
@@ -440,7 +445,7 @@ pub enum Msg {
         /// The request.
         request_id: u64,
         /// Committed offsets with their leader epochs (`None`: nothing committed).
-        offsets: Vec<(Tp, Option<(u64, Option<u32>)>)>,
+        offsets: Vec<(Tp, Option<CommittedAt>)>,
     },
     /// `LeaveGroup`.
     LeaveGroup {
