@@ -941,10 +941,20 @@ impl Broker {
         if h.state.leader != Some(self.id) {
             return false;
         }
+        // Partition.maybeIncrementLeaderHW: the ISR, and also a follower outside it that is
+        // caught up and eligible to join it (`shouldWaitForReplicaToJoinIsr`), so that a
+        // follower catching up under steady writes can reach the high watermark and rejoin.
+        let leo = self.log(tp).map_or(0, PartitionLog::log_end_offset);
+        let lag = ctx.cluster.replication.replica_lag_time_max_ms;
         let isr_followers: Vec<Option<u64>> = h
             .followers
             .iter()
-            .filter(|f| h.state.isr.contains(&f.broker))
+            .filter(|f| {
+                h.state.isr.contains(&f.broker)
+                    || (f.log_end_offset.is_some()
+                        && f.caught_up(leo, ctx.now_ms, lag)
+                        && ctx.cluster.is_live(f.broker))
+            })
             .map(|f| f.log_end_offset)
             .collect();
         let isr_size = h.state.isr.len();

@@ -823,3 +823,60 @@ fn r9_a_crash_before_the_first_commit_under_latest_is_a_loss_not_a_skip() {
         lost.sentence
     );
 }
+
+/// R14, Partition `maybeIncrementLeaderHW` (`shouldWaitForReplicaToJoinIsr`): the high
+/// watermark also waits for a follower outside the ISR that is caught up and eligible, so
+/// a restarted follower can reach it and rejoin even when appends come faster than its
+/// round trip.
+#[test]
+fn r14_a_restarted_follower_rejoins_the_isr_under_steady_writes_and_slow_links() {
+    let replication = ReplicationConfig {
+        brokers: 2,
+        default_replication_factor: 2,
+        ..ReplicationConfig::default()
+    };
+    let mut sim = Sim::with_replication(41, replication);
+    sim.set_latency(kafka_lab::engine::net::Latency {
+        min_ms: 10,
+        max_ms: 20,
+    })
+    .unwrap();
+    sim.apply(Command::CreateTopic {
+        name: "orders".into(),
+        partitions: 1,
+        config: Default::default(),
+    })
+    .unwrap();
+    // Four producers: appends every millisecond or so, faster than a fetch's round trip.
+    for _ in 0..4 {
+        sim.apply(Command::AddProducer {
+            config: ProducerConfig {
+                acks: Acks::One,
+                linger_ms: 0,
+                ..ProducerConfig::default()
+            },
+            workload: Some(super::workload(250, 20)),
+        })
+        .unwrap();
+    }
+    run_checked(&mut sim, 5_000);
+    let (_, followers) = leader_and_followers(&sim);
+    let f = followers[0];
+    kill(&mut sim, f);
+    run_checked(&mut sim, 25_000);
+    assert!(!sim
+        .world()
+        .cluster
+        .isr(super::replication::p0())
+        .contains(&f));
+    restart(&mut sim, f);
+    run_checked(&mut sim, 90_000);
+    assert!(
+        sim.world()
+            .cluster
+            .isr(super::replication::p0())
+            .contains(&f),
+        "the follower rejoined: {:?}",
+        sim.world().cluster.isr(super::replication::p0())
+    );
+}
