@@ -17,7 +17,7 @@ export TRUNK_SKIP_VERSION_CHECK := true
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help tools browser serve dist test bench bench-fcp clean-tools
+.PHONY: help tools browser serve dist test bench bench-fcp soak clean-tools
 
 help:
 	@echo "make serve   install what is missing, then serve the lab at http://127.0.0.1:$(PORT)"
@@ -25,6 +25,7 @@ help:
 	@echo "make dist    build the static release into dist/"
 	@echo "make bench   run the native engine benchmarks"
 	@echo "make bench-fcp  time the first render against a bare Leptos page"
+	@echo "make soak    the compound-fault run over SOAK_SEEDS seeds (default 2000), optimised"
 
 ## Tools: each is checked by version and installed only when missing.
 tools:
@@ -64,6 +65,12 @@ test: tools browser
 
 bench:
 	cargo bench --bench engine
+
+## The compound-fault run (tests/scenarios/compound.rs) over many more seeds than `make test`.
+SOAK_SEEDS ?= 2000
+soak:
+	@time SOAK_SEEDS=$(SOAK_SEEDS) cargo test --release --locked --test engine compound -- --nocapture 2>&1 \
+	  | grep -E '^compound faults|^test result|FAILED|seed [0-9]+:'
 
 ## First render against a bare Leptos page built the same way (target/e2e/fcp.json).
 bench-fcp: tools browser dist

@@ -752,6 +752,11 @@ impl Consumer {
         if let Some(assignment) = self.pending_assignment.take() {
             self.join_complete(ctx, assignment);
         }
+        // A JoinGroup (or another group request) unanswered past its timeout: the
+        // connection is dropped and the coordinator looked up again.
+        if self.member_state == MemberState::PreparingRebalance {
+            self.request_timed_out(ctx);
+        }
         if self.coordinator.is_none() {
             self.lookup_coordinator(ctx);
             return false;

@@ -422,6 +422,37 @@ impl Coordinator {
                 i += 1;
             }
         }
+        // Members waiting in a join or sync phase hear NOT_COORDINATOR and look again.
+        let node = self.node();
+        for g in self.groups.iter_mut().flatten() {
+            if ctx.cluster.group_partition(g.id) != k {
+                continue;
+            }
+            let group = g.id;
+            for m in g.members.values_mut() {
+                if std::mem::take(&mut m.awaiting_join) {
+                    respond_join_error(
+                        ctx,
+                        node,
+                        m.client,
+                        group,
+                        KafkaError::NotCoordinator,
+                        &m.member_id,
+                    );
+                }
+                if std::mem::take(&mut m.awaiting_sync) {
+                    ctx.out.send(
+                        node,
+                        NodeId::Consumer(m.client),
+                        Msg::SyncGroupResponse {
+                            group,
+                            error: KafkaError::NotCoordinator,
+                            assignment: Vec::new(),
+                        },
+                    );
+                }
+            }
+        }
     }
 
     /// Its broker's process died: what waited in memory is gone (the groups' journals stay

@@ -209,6 +209,9 @@ impl PartitionLog {
     pub fn truncate_to(&mut self, offset: u64) -> Vec<LogRecord> {
         let offset = offset.max(self.log_start_offset);
         if offset >= self.log_end_offset() {
+            // UnifiedLog.truncateTo: nothing to drop, but an epoch that starts at the log end
+            // with no record goes (a leader that appended nothing before the next election).
+            self.epochs.truncate_from(self.log_end_offset());
             return Vec::new();
         }
         let keep = (offset - self.log_start_offset) as usize;

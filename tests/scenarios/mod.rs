@@ -13,6 +13,7 @@ use kafka_lab::engine::ledger::{AnomalyKind, Totals};
 use kafka_lab::engine::producer::{KeySpace, ProduceFault, Workload};
 use kafka_lab::engine::{invariants, view, Command, Sim};
 
+mod compound;
 mod failover;
 mod fidelity;
 mod props;
