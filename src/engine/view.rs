@@ -1070,6 +1070,9 @@ pub struct BrokerView {
     /// The controller counts it in (registered, not fenced). A killed broker stays in
     /// until `broker.session.timeout.ms` passes.
     pub registered: bool,
+    /// Its process runs and has registered with the controller (a restarted one is
+    /// refused while its old session is valid).
+    pub process_registered: bool,
     /// Partitions it leads.
     pub leads: u32,
     /// The groups it coordinates (it leads their `__consumer_offsets` partitions).
@@ -1121,6 +1124,15 @@ pub struct ClusterView {
     pub unclean_leader_election: bool,
 }
 
+/// The engine's own rules, checked as the tests check them: `Err` names the first one
+/// broken (a bug in the lab, never in Kafka), for the page to say so and offer the run.
+///
+/// # Errors
+/// The broken invariant, in words.
+pub fn health(sim: &Sim) -> Result<(), String> {
+    super::invariants::check(sim)
+}
+
 /// The cluster view's model.
 pub fn cluster(sim: &Sim) -> ClusterView {
     let world = sim.world();
@@ -1161,6 +1173,7 @@ pub fn cluster(sim: &Sim) -> ClusterView {
             id: b.id,
             alive: b.alive,
             registered: c.is_live(b.id),
+            process_registered: b.alive && b.lifecycle.registered,
             leads: partitions.iter().filter(|p| p.leader == Some(b.id)).count() as u32,
             coordinates: world
                 .groups

@@ -47,7 +47,7 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
                 <Drawer/>
             </main>
             <p class="lab-footer">
-                "Simplified: three brokers and three copies of each partition unless Setup says otherwise; the controller and the clients' metadata react at once; __consumer_offsets is always in sync; timeouts are shortened so a crash plays out in seconds. Partitioning and assignment are bit-exact with Kafka's Java client."
+                "Simplified: three brokers and three copies of each partition unless Setup says otherwise; clients' metadata follows the controller at once; elections follow Kafka 4.0 (ELR off); timeouts are shortened so a crash plays out in seconds. Partitioning and assignment are bit-exact with Kafka's Java client."
             </p>
             <Help/>
             <p class="lab-sr-only" aria-live="polite" data-testid="announce">{move || lab.announce.get()}</p>

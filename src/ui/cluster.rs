@@ -51,7 +51,7 @@ pub fn ClusterPanel() -> impl IntoView {
                 </button>
             </div>
             <p class="lab-hint">
-                "Simplified: the controller answers at once and clients see new leaders at once; a group's coordinator moves with its __consumer_offsets partition, which is always in sync."
+                "Simplified: one controller that never fails, reached without delay; clients see new leaders at once. Elections follow Kafka 4.0 (eligible leader replicas off)."
             </p>
         </section>
     }
@@ -134,6 +134,8 @@ fn broker_head(
     let status = move || match broker() {
         Some(b) if !b.alive && b.registered => "down, not fenced yet",
         Some(b) if !b.alive => "down, fenced",
+        Some(b) if !b.process_registered => "restarted: waiting for its old session to expire",
+        Some(b) if !b.registered => "fenced: no heartbeat reaches the controller",
         Some(b) if b.leads > 0 => "running · leads",
         _ => "running",
     };

@@ -71,9 +71,17 @@ fn Notice() -> impl IntoView {
                     .get()
                     .map(|n| {
                         let class = if n.is_error { "lab-notice__text lab-notice__text--error" } else { "lab-notice__text" };
+                        let download = n.offers_run.then(|| view! {
+                            <button class="lab-button lab-button--small" data-testid="notice-download" on:click=move |_| {
+                                if let Err(e) = super::files::download("kafka-lab-run.json", &lab.session_json()) {
+                                    lab.error(e);
+                                }
+                            }>"Download the run"</button>
+                        });
                         view! {
                             <p class=class>
                                 <span class="lab-notice__words">{n.text}</span>
+                                {download}
                                 <button class="lab-button lab-button--small" aria-label="dismiss the message" on:click=move |_| lab.notice.set(None)>"×"</button>
                             </p>
                         }
@@ -166,7 +174,9 @@ fn anomaly_view(group: view::GroupId, index: usize) -> impl IntoView {
             let records = a.count;
             let (what, whose) = match a.kind {
                 view::AnomalyKind::LostBeforeLog => ("record #", ""),
-                view::AnomalyKind::AckedThenLost => ("offset ", " on the leader that died"),
+                view::AnomalyKind::AckedThenLost | view::AnomalyKind::WrittenThenLost => {
+                    ("offset ", " on the replica that truncated them")
+                }
                 _ => ("offset ", ""),
             };
             let range = if a.first_offset == a.last_offset {

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use crate::engine::level::Level;
 use crate::engine::levels;
 use crate::engine::link;
-use crate::engine::view::{Command, GroupId, Session, TopicId, Tp};
+use crate::engine::view::{self, Command, GroupId, Session, TopicId, Tp};
 
 /// Where the lab keeps the current session between visits.
 pub const STORAGE_KEY: &str = "kafka-lab/session/v2";
@@ -138,6 +138,8 @@ pub struct Notice {
     pub is_error: bool,
     /// The text.
     pub text: String,
+    /// It offers the run as a file (a broken invariant: the run reproduces the bug).
+    pub offers_run: bool,
 }
 
 /// Shared state, provided as context. `Copy`, so closures capture it freely.
@@ -169,6 +171,8 @@ pub struct LabState {
     pub selected_anomaly: RwSignal<Option<(GroupId, usize)>>,
     /// The last message for the user.
     pub notice: RwSignal<Option<Notice>>,
+    /// The virtual second the engine's rules were last checked at.
+    health_checked_s: StoredValue<Option<u64>>,
     /// What the screen reader hears (rebalances, crashes, duplicates, losses).
     pub announce: RwSignal<String>,
     /// What the last "step" did, in words.
@@ -388,6 +392,7 @@ impl LabState {
             group: RwSignal::new(GroupId(0)),
             selected_anomaly: RwSignal::new(None),
             notice: RwSignal::new(None),
+            health_checked_s: StoredValue::new(None),
             announce: RwSignal::new(String::new()),
             last_step: RwSignal::new(None),
             selected_cell: RwSignal::new(None),
@@ -442,6 +447,7 @@ impl LabState {
     /// Tells every view the lab changed (after [`Self::advance_within`]).
     pub fn refresh(&self) {
         self.version.update(|v| *v += 1);
+        self.check_health();
     }
 
     /// The scenario the lab started from.
@@ -528,6 +534,7 @@ impl LabState {
 
     /// Stores the session (scenario, actions, time) and the page settings.
     pub fn save(&self) {
+        self.check_health();
         if !self.persist {
             return;
         }
@@ -597,7 +604,28 @@ impl LabState {
         self.notice.set(Some(Notice {
             is_error: true,
             text: text.into(),
+            offers_run: false,
         }));
+    }
+
+    /// Checks the engine's own rules (after a change, and once per virtual second while
+    /// playing): a broken one pauses the lab and says so, with the run to download.
+    pub fn check_health(&self) {
+        let second = self.with_untracked(|l| l.now_ms() / 1000);
+        if self.health_checked_s.get_value() == Some(second) && self.playing.get_untracked() {
+            return;
+        }
+        self.health_checked_s.set_value(Some(second));
+        if let Err(e) = self.with_untracked(|l| view::health(l.sim())) {
+            self.playing.set(false);
+            self.notice.set(Some(Notice {
+                is_error: true,
+                text: format!(
+                    "The simulation broke one of its own rules ({e}). That is a bug in Kafka Lab, not Kafka's behaviour: please download this run and report it."
+                ),
+                offers_run: true,
+            }));
+        }
     }
 
     /// Shows an informational message.
@@ -605,6 +633,7 @@ impl LabState {
         self.notice.set(Some(Notice {
             is_error: false,
             text: text.into(),
+            offers_run: false,
         }));
     }
 }

@@ -1,6 +1,8 @@
 // Brokers and replication in the page: a teacher sets up three brokers, cuts the leader
 // of p0 off from its followers, kills it, and the class watches the controller elect a
-// new leader and the ledger name the acknowledged records that died with the old one.
+// new leader; when the old leader comes back it truncates what only it had, and the
+// ledger names the acknowledged records lost then. A second run cuts a leader off and
+// heals the network: everything comes back.
 const { test, expect } = require('@playwright/test');
 const { fresh, advance, openTab, closeDrawer, snap } = require('./helpers');
 
@@ -55,21 +57,62 @@ test('a leader killed in the page: a new leader, and acknowledged records lost w
   await expect(page.getByTestId('broker-1')).toContainText('fenced');
   const now = await leaderOfP0();
   expect([0, 2]).toContain(now);
-  // payments lives on __consumer_offsets partition 13, led by broker 1 until it died: its
-  // coordinator moved with the partition's leadership.
+  // payments lives on __consumer_offsets partition 13, led by broker 2.
   await expect(page.getByTestId('coordinates-2')).toContainText('payments');
   await snap(page, 'cluster-failover');
-  // The ledger: acknowledged, then lost, with the election in its causes.
+  // The election deleted nothing: the records only broker 1 had are still on its disk.
+  await openTab(page, 'anomalies');
+  await expect(page.locator('.lab-anomaly--acknowledged-then-lost')).toHaveCount(0);
+  // Broker 1 comes back as a follower and truncates them: now they are lost.
+  await openTab(page, 'cluster');
+  await page.getByTestId('restart-broker-1').click();
+  await closeDrawer(page);
+  await advance(page, 10);
+  await openTab(page, 'cluster');
+  await expect(page.getByTestId('broker-1')).toContainText('running');
   await openTab(page, 'anomalies');
   const entry = page.locator('.lab-anomaly--acknowledged-then-lost').first();
   await expect(entry).toBeVisible();
   await entry.click();
   await closeDrawer(page);
-  await expect(page.getByTestId('cause')).toContainText('died');
+  await expect(page.getByTestId('cause')).toContainText('truncated');
   await expect(page.getByTestId('cause')).toContainText('from the ISR');
   await snap(page, 'acked-then-lost');
   // kafka-topics --describe prints the new leader and the shrunken ISR.
   await openTab(page, 'describe');
   await expect(page.getByTestId('describe-topics')).toContainText(`Partition: 0\tLeader: ${now}\tReplicas: 1,2,0\tIsr: `);
   await expect(page.getByTestId('coordinator')).toContainText('is broker 2');
+});
+
+test('a leader cut off and healed: the controller fences it, and after the heal its partition is consumed and every replica is back in sync', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await advance(page, 10);
+  await openTab(page, 'cluster');
+  // Broker 1 leads p0 (the group's coordinator is broker 2).
+  await page.getByRole('button', { name: 'cut broker 1 off' }).click();
+  await closeDrawer(page);
+  await advance(page, 20);
+  await openTab(page, 'cluster');
+  await expect(page.getByTestId('broker-1')).toContainText('fenced');
+  await expect(page.getByTestId('replicas-p0')).not.toContainText('offline');
+  await page.getByTestId('heal-network').click();
+  await closeDrawer(page);
+  await advance(page, 60);
+  await openTab(page, 'cluster');
+  await expect(page.getByTestId('broker-1')).toContainText('running');
+  // Every replica of every partition is in sync again: no out-of-sync cell is left.
+  await expect(page.locator('[data-testid="cluster"] [data-role="out-of-sync"]')).toHaveCount(0);
+  await snap(page, 'cut-off-healed');
+  // p0 is consumed again: its committed offset moves on.
+  const p0Offset = async () => {
+    await openTab(page, 'describe');
+    const text = await page.getByTestId('describe').textContent();
+    const line = text.split('\n').find((l) => /orders\s+0\s/.test(l));
+    expect(line).toBeTruthy();
+    return Number(line.trim().split(/\s+/)[3]);
+  };
+  const before = await p0Offset();
+  await closeDrawer(page);
+  await advance(page, 10);
+  expect(await p0Offset()).toBeGreaterThan(before + 20);
 });
