@@ -110,6 +110,14 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../lab/levels/L26-an-unclean-election.json"),
     ),
     (
+        "L27-restarted-too-soon.json",
+        include_str!("../lab/levels/L27-restarted-too-soon.json"),
+    ),
+    (
+        "L28-truncation-detected.json",
+        include_str!("../lab/levels/L28-truncation-detected.json"),
+    ),
+    (
         "L35-cheat-sheet-review.json",
         include_str!("../lab/levels/L35-cheat-sheet-review.json"),
     ),
