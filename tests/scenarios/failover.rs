@@ -880,3 +880,84 @@ fn r14_a_restarted_follower_rejoins_the_isr_under_steady_writes_and_slow_links()
         sim.world().cluster.isr(super::replication::p0())
     );
 }
+
+/// R9, `ProducerConfig` `acks` (with `acks=0` the callback gets offset -1: nothing is
+/// acknowledged) and PartitionChangeBuilder `Election.UNCLEAN`: records an unclean election
+/// drops are written, then lost, not "acknowledged, then lost", when their producer used
+/// `acks=0`; and they are lost for every group that had not read them, while a group that had
+/// read them keeps them processed.
+#[test]
+fn r9_acks_0_records_are_written_not_acknowledged_and_lost_for_groups_that_had_not_read_them() {
+    let replication = ReplicationConfig {
+        brokers: 3,
+        default_replication_factor: 3,
+        unclean_leader_election_enable: true,
+        ..ReplicationConfig::default()
+    };
+    let mut sim = Sim::with_replication(43, replication);
+    sim.apply(Command::CreateTopic {
+        name: "orders".into(),
+        partitions: 1,
+        config: Default::default(),
+    })
+    .unwrap();
+    // "payments" reads as records arrive; "audit" is created stopped and reads later.
+    for name in ["payments", "audit"] {
+        let mut group = quick_group(ManualCommit::AfterBatch);
+        group.processing_ms = 1;
+        sim.apply(Command::AddGroup {
+            group_id: name.into(),
+            config: group,
+            topics: vec!["orders".into()],
+        })
+        .unwrap();
+    }
+    add_consumer(&mut sim, G0, None);
+    sim.apply(Command::AddProducer {
+        config: ProducerConfig {
+            acks: Acks::Zero,
+            ..ProducerConfig::default()
+        },
+        workload: Some(super::workload(30, 20)),
+    })
+    .unwrap();
+    run_checked(&mut sim, 5_000);
+    let (l, followers) = leader_and_followers(&sim);
+    for &f in &followers {
+        kill(&mut sim, f);
+    }
+    run_checked(&mut sim, 20_000);
+    kill(&mut sim, l);
+    run_checked(&mut sim, 25_000);
+    restart(&mut sim, followers[0]);
+    run_checked(&mut sim, 35_000);
+    // The old leader returns and truncates what only it had.
+    restart(&mut sim, l);
+    run_checked(&mut sim, 50_000);
+    assert_eq!(
+        sim.ledger().acked_then_lost(),
+        0,
+        "acks=0: nothing was acknowledged"
+    );
+    let written_then_lost = sim
+        .ledger()
+        .producer_anomalies
+        .iter()
+        .filter(|a| a.kind == kafka_lab::engine::ledger::AnomalyKind::WrittenThenLost)
+        .map(|a| a.count)
+        .sum::<u64>();
+    assert!(written_then_lost > 100, "{written_then_lost}");
+    let level_acked: u64 = view::producers(&sim).iter().map(|p| p.acked).sum();
+    assert_eq!(level_acked, 0);
+    // payments read them before they were lost; audit, which had not, loses them.
+    let audit = kafka_lab::engine::ids::GroupId(1);
+    add_consumer(&mut sim, audit, None);
+    run_checked(&mut sim, 80_000);
+    let payments = sim.totals(G0).unwrap();
+    let later = sim.totals(audit).unwrap();
+    assert!(
+        payments.once >= later.once + written_then_lost,
+        "{payments:?} {later:?}"
+    );
+    assert!(later.lost >= written_then_lost, "{later:?}");
+}
