@@ -1404,9 +1404,8 @@ impl Consumer {
             let Some(state) = ctx.cluster.state(tp) else {
                 continue;
             };
-            if let (Some(leader), true) =
-                (state.leader, v.sent_to.is_none() && v.next_try_ms <= now)
-            {
+            // Unanswered for request.timeout.ms (next_try_ms), or failed: sent again.
+            if let (Some(leader), true) = (state.leader, v.next_try_ms <= now) {
                 by_leader
                     .entry(leader)
                     .or_default()

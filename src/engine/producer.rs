@@ -536,7 +536,13 @@ impl Producer {
                 if s.unresolved.is_some() {
                     continue;
                 }
-                if s.epoch != epoch && s.in_flight == 0 {
+                if s.epoch != epoch {
+                    if s.in_flight > 0 {
+                        // RecordAccumulator `shouldStopDrainBatchesForPartition`: no new
+                        // batch while batches of an older epoch are in flight (a batch of
+                        // the new epoch starts at 0 and would overtake them).
+                        continue;
+                    }
                     *s = Sequences {
                         epoch,
                         ..Sequences::default()
@@ -547,10 +553,9 @@ impl Producer {
                 continue;
             };
             if idempotent && batch.base_sequence.is_none() {
-                let epoch = self.epoch;
                 let s = self.seq(tp);
                 batch.base_sequence = Some(s.next);
-                batch.epoch = epoch;
+                batch.epoch = s.epoch;
                 s.next = s.next.wrapping_add(batch.records.len() as i32);
                 s.in_flight += 1;
             }
