@@ -17,7 +17,7 @@ export TRUNK_SKIP_VERSION_CHECK := true
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help tools browser serve dist test bench bench-fcp soak clean-tools
+.PHONY: help tools browser serve dist test bench bench-fcp soak soak-seed clean-tools
 
 help:
 	@echo "make serve   install what is missing, then serve the lab at http://127.0.0.1:$(PORT)"
@@ -71,6 +71,10 @@ SOAK_SEEDS ?= 2000
 soak:
 	@time SOAK_SEEDS=$(SOAK_SEEDS) cargo test --release --locked --test engine compound -- --nocapture 2>&1 \
 	  | grep -E '^compound faults|^test result|FAILED|seed [0-9]+:'
+
+## One seed of the compound-fault run, its faults and events printed (SEED=n).
+soak-seed:
+	DEBUG_SEED=$(SEED) cargo test --release --locked --test engine compound_run_is_deterministic -- --nocapture
 
 ## First render against a bare Leptos page built the same way (target/e2e/fcp.json).
 bench-fcp: tools browser dist

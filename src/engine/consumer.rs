@@ -314,8 +314,32 @@ pub struct Consumer {
     pub last_heartbeat_ok_ms: u64,
     /// When the next heartbeat is due, while the thread runs.
     pub next_heartbeat_ms: Option<u64>,
-    /// When the oldest unanswered group request was sent.
-    request_sent_ms: Option<u64>,
+    /// Group requests sent to the coordinator and not answered yet, with when each was
+    /// sent: NetworkClient times out each request on its own.
+    coordinator_requests: BTreeMap<GroupRequest, u64>,
+}
+
+/// A request to the group coordinator whose answer the client waits for (FindCoordinator
+/// and heartbeats keep their own clocks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum GroupRequest {
+    Join,
+    Sync,
+    Commit,
+    OffsetFetch,
+}
+
+impl GroupRequest {
+    /// The request a message is, if the client times it out here.
+    fn of(msg: &Msg) -> Option<GroupRequest> {
+        match msg {
+            Msg::JoinGroup { .. } => Some(GroupRequest::Join),
+            Msg::SyncGroup { .. } => Some(GroupRequest::Sync),
+            Msg::OffsetCommit { .. } => Some(GroupRequest::Commit),
+            Msg::OffsetFetch { .. } => Some(GroupRequest::OffsetFetch),
+            _ => None,
+        }
+    }
 }
 
 impl Consumer {
@@ -376,7 +400,7 @@ impl Consumer {
             last_heartbeat_sent_ms: 0,
             last_heartbeat_ok_ms: 0,
             next_heartbeat_ms: None,
-            request_sent_ms: None,
+            coordinator_requests: BTreeMap::new(),
         }
     }
 
@@ -470,8 +494,8 @@ impl Consumer {
     }
 
     fn send(&mut self, ctx: &mut Ctx, to: BrokerId, msg: Msg) {
-        if msg.for_coordinator() && !matches!(msg, Msg::Heartbeat { .. }) {
-            self.request_sent_ms.get_or_insert(ctx.now_ms);
+        if let Some(kind) = GroupRequest::of(&msg) {
+            self.coordinator_requests.insert(kind, ctx.now_ms);
         }
         ctx.out.send(self.node(), NodeId::Broker(to), msg);
     }
@@ -493,6 +517,7 @@ impl Consumer {
         self.processing_ms_override = slow;
         self.status = ConsumerStatus::Active;
         self.last_poll_ms = ctx.now_ms;
+        self.close_connections(ctx);
         self.event(
             ctx,
             GroupEvent::ConsumerStarted {
@@ -510,6 +535,7 @@ impl Consumer {
         self.status = ConsumerStatus::Crashed;
         self.crashed = Some((ctx.now_ms, reason));
         self.incarnation += 1;
+        self.close_connections(ctx);
         self.event(
             ctx,
             GroupEvent::ConsumerCrashed {
@@ -522,6 +548,16 @@ impl Consumer {
         self.positions.clear();
         self.buffer.clear();
         self.next_heartbeat_ms = None;
+    }
+
+    /// The process is gone: its connections close with it, and the answers still on
+    /// their way go nowhere (a restarted client opens new connections).
+    fn close_connections(&self, ctx: &mut Ctx) {
+        for b in 0..ctx.cluster.broker_count() {
+            ctx.out
+                .closed_connections
+                .push((self.node(), NodeId::Broker(BrokerId(b as u16))));
+        }
     }
 
     /// Asks for a graceful close after the current batch.
@@ -548,6 +584,7 @@ impl Consumer {
     fn fail(&mut self, ctx: &mut Ctx, error: String) {
         self.status = ConsumerStatus::Failed(error.clone());
         self.incarnation += 1;
+        self.close_connections(ctx);
         self.next_heartbeat_ms = None;
         self.event(
             ctx,
@@ -1654,7 +1691,6 @@ impl Consumer {
         if self.find_target == Some(broker) {
             self.find_in_flight = false;
             self.find_target = None;
-            self.request_sent_ms = None;
             self.bootstrap_cursor = self.bootstrap_cursor.wrapping_add(1);
         }
         if self.coordinator == Some(broker) {
@@ -1820,7 +1856,7 @@ impl Consumer {
         if self.member_state != MemberState::PreparingRebalance {
             return;
         }
-        self.request_sent_ms = None;
+        self.coordinator_requests.remove(&GroupRequest::Join);
         match error {
             KafkaError::None => {}
             KafkaError::NotCoordinator => {
@@ -1874,7 +1910,7 @@ impl Consumer {
         if self.member_state != MemberState::CompletingRebalance {
             return;
         }
-        self.request_sent_ms = None;
+        self.coordinator_requests.remove(&GroupRequest::Sync);
         match error {
             KafkaError::NotCoordinator => self.coordinator_unknown(ctx),
             KafkaError::None => {
@@ -2046,17 +2082,22 @@ impl Consumer {
         );
     }
 
-    /// A group request went unanswered for `request.timeout.ms`: the client drops the
-    /// connection and looks for the coordinator again.
+    /// A group request went unanswered for `request.timeout.ms` (a JoinGroup: the
+    /// rebalance timeout plus 5 s, AbstractCoordinator `joinGroupTimeoutMs`): the client
+    /// drops the connection and looks for the coordinator again.
     fn request_timed_out(&mut self, ctx: &mut Ctx) -> bool {
-        let limit = REQUEST_TIMEOUT_MS.max(self.config.max_poll_interval_ms + 5_000);
-        match self.request_sent_ms {
-            Some(t) if ctx.now_ms >= t.saturating_add(limit) => {
-                self.coordinator_unknown(ctx);
-                true
-            }
-            _ => false,
+        let join_limit = REQUEST_TIMEOUT_MS.max(self.config.max_poll_interval_ms + 5_000);
+        let expired = self.coordinator_requests.iter().any(|(&kind, &sent_ms)| {
+            let limit = match kind {
+                GroupRequest::Join => join_limit,
+                _ => REQUEST_TIMEOUT_MS,
+            };
+            ctx.now_ms >= sent_ms.saturating_add(limit)
+        });
+        if expired {
+            self.coordinator_unknown(ctx);
         }
+        expired
     }
 
     /// `markCoordinatorUnknown`: forget the coordinator and what was in flight to it; the
@@ -2069,7 +2110,7 @@ impl Consumer {
         }
         self.find_in_flight = false;
         self.heartbeat_in_flight = false;
-        self.request_sent_ms = None;
+        self.coordinator_requests.clear();
         self.offsets_in_flight = false;
         self.resolving.retain(|_, r| r.source.is_some());
         if let Some(c) = self.last_coordinator {
@@ -2098,7 +2139,6 @@ impl Consumer {
             Msg::FindCoordinatorResponse { coordinator, .. } => {
                 self.find_in_flight = false;
                 self.find_target = None;
-                self.request_sent_ms = None;
                 // COORDINATOR_NOT_AVAILABLE: the next poll asks again.
                 self.coordinator = coordinator;
                 if coordinator.is_some() {
@@ -2141,11 +2181,13 @@ impl Consumer {
             Msg::OffsetCommitResponse {
                 request_id, error, ..
             } => {
-                self.request_sent_ms = None;
+                if self.commit.as_ref().and_then(|c| c.request_id) == Some(request_id) {
+                    self.coordinator_requests.remove(&GroupRequest::Commit);
+                }
                 self.on_commit_response(ctx, request_id, error)
             }
             Msg::OffsetFetchResponse { offsets, .. } => {
-                self.request_sent_ms = None;
+                self.coordinator_requests.remove(&GroupRequest::OffsetFetch);
                 self.on_offset_fetch(ctx, offsets)
             }
             Msg::ListOffsetsResponse { offsets, .. } => self.on_list_offsets(ctx, offsets),

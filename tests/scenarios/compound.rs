@@ -191,6 +191,11 @@ fn apply(sim: &mut Sim, fault: Fault) -> bool {
 
 /// One seed: faults, a quiet phase, then the liveness and safety checks.
 pub fn run(seed: u64, acks: Acks) -> Report {
+    run_sim(seed, acks).1
+}
+
+/// [`run`], with the simulation as it ends (to look into a failing seed).
+fn run_sim(seed: u64, acks: Acks) -> (Sim, Report) {
     let mut sim = build(seed, acks);
     let mut report = Report::default();
     let faults = schedule(seed);
@@ -236,12 +241,12 @@ pub fn run(seed: u64, acks: Acks) -> Report {
         }
         step_checked(&mut sim, t, seed, &mut high_watermarks, &mut report);
         if !report.unsafe_.is_empty() {
-            return report;
+            return (sim, report);
         }
     }
     liveness(&sim, &mut report);
     safety(&sim, &mut report);
-    report
+    (sim, report)
 }
 
 /// Runs to `t_ms` checking the engine's invariants after every step, and that no
@@ -458,4 +463,72 @@ fn compound_faults_with_acks_1_lose_acknowledged_records_and_the_ledger_counts_t
         }
     }
     assert!(losing > 0, "acks=1 under compound faults loses some");
+}
+
+/// Seeds past the 200 of `make test` where `make soak` once found a failure, each fixed:
+/// 654 and 813, a producer that drained a batch of its new epoch while batches of the old
+/// one were in flight; 768, an OffsetsForLeaderEpoch lost on a cut link and never sent
+/// again; 7069 and 8863, a restarted consumer that took an answer meant for its previous
+/// life as the answer to its JoinGroup, and so never timed the JoinGroup out.
+#[test]
+fn compound_faults_seeds_the_soak_once_failed() {
+    for seed in [654, 768, 813, 7069, 8863] {
+        let r = run(seed, Acks::All);
+        assert!(
+            r.stuck.is_empty() && r.unsafe_.is_empty() && r.acked_missing == 0,
+            "seed {seed}: {r:?}"
+        );
+    }
+}
+
+/// The same seed runs the same way twice, event for event. With `DEBUG_SEED=n` (`make
+/// soak-seed SEED=n`) it runs that seed and prints its faults, events and final group: the
+/// way into a seed the soak reports.
+#[test]
+fn compound_run_is_deterministic_and_prints_a_seed_on_request() {
+    let debug: Option<u64> = std::env::var("DEBUG_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    let seed = debug.unwrap_or(7);
+    let (sim, report) = run_sim(seed, Acks::All);
+    let (again, _) = run_sim(seed, Acks::All);
+    let trace =
+        |sim: &Sim| -> Vec<String> { sim.events().iter().map(|e| format!("{e:?}")).collect() };
+    assert_eq!(
+        trace(&sim),
+        trace(&again),
+        "seed {seed} ran differently twice"
+    );
+    if debug.is_none() {
+        return;
+    }
+    for fault in schedule(seed) {
+        eprintln!("fault {fault:?}");
+    }
+    for event in trace(&sim) {
+        eprintln!("{event}");
+    }
+    for m in 1..=2 {
+        let consumer = sim
+            .world()
+            .consumer(ConsumerRef {
+                group: G0,
+                member: c(m),
+            })
+            .unwrap();
+        eprintln!(
+            "c{m}: {:?} {:?} {} generation {} owns {:?}",
+            consumer.status,
+            consumer.member_state,
+            consumer.member_id,
+            consumer.generation,
+            consumer.assigned
+        );
+    }
+    let group = super::coordinator_group(&sim, G0);
+    eprintln!(
+        "coordinator's members: {:?}",
+        group.members.keys().collect::<Vec<_>>()
+    );
+    eprintln!("{report:?}");
 }
