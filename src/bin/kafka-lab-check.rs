@@ -1,7 +1,8 @@
 //! `kafka-lab-check LEVEL.json [RUN.json ...]`: grades runs against a level, by replay.
 //!
-//! - Without RUN, checks the level's own reference solution (and that the untouched start
-//!   does not already meet the goal).
+//! - Without RUN, checks the level itself: its reference solution solves it; the untouched
+//!   start does not (and fails the goals `untouched_fails` names); each wrong answer the
+//!   file lists does not (and fails exactly the goals its `fails` names). One line each.
 //! - With RUN files (runs exported from the lab as JSON, or share links saved as text),
 //!   prints one line per run: `solved ...` or
 //!   `not solved: <which goal failed, with the numbers>`.
@@ -38,10 +39,17 @@ fn main() -> ExitCode {
     for path in &args[1..] {
         let graded = read(path)
             .and_then(|text| read_run(&text, &level).map_err(|e| e.to_string()))
-            .and_then(|run| level.grade(&run).map_err(|e| e.to_string()));
+            .and_then(|run| {
+                let verdict = level.grade(&run).map_err(|e| e.to_string())?;
+                Ok((run, verdict))
+            });
         match graded {
-            Ok(verdict) => {
-                println!("{path}: {}", verdict.line());
+            Ok((run, verdict)) => {
+                // A failed run that looks like a known wrong answer gets its feedback.
+                let known = level
+                    .wrong_answer_for(&run, &verdict)
+                    .map_or_else(String::new, |w| format!(" · {}", w.feedback));
+                println!("{path}: {}{known}", verdict.line());
                 if !verdict.solved() {
                     worst = worst.max(1);
                 }
@@ -59,33 +67,87 @@ fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))
 }
 
-/// The level's solution must solve it, and doing nothing must not.
+/// The level's solution must solve it; doing nothing must not, for the reason the level
+/// names; no wrong answer may.
 fn check_level(level: &Level) -> ExitCode {
+    let mut worst = 0u8;
+    let mut say = |ok: bool, line: String| {
+        println!("{line}");
+        if !ok {
+            worst = worst.max(1);
+        }
+    };
     let started = Instant::now();
-    let solution = level.solution_session().and_then(|s| level.grade(&s));
-    let replay_ms = started.elapsed().as_millis();
-    let untouched = level.start_session().and_then(|s| level.grade(&s));
-    match (solution, untouched) {
-        (Ok(v), Ok(u)) if v.solved() && !u.solved() => {
-            println!(
-                "{}: the solution is {} (replayed in {replay_ms} ms); the untouched start is not",
+    match level.solution_session().and_then(|s| level.grade(&s)) {
+        Ok(v) => say(
+            v.solved(),
+            format!(
+                "{}: solution: {} (replayed in {} ms)",
                 level.id,
-                v.line()
+                v.line(),
+                started.elapsed().as_millis()
+            ),
+        ),
+        Err(e) => return cannot(level, &e.to_string()),
+    }
+    match level.start_session().and_then(|s| level.grade(&s)) {
+        Ok(v) => {
+            let failed = level.failed_goals(&v);
+            let missing: Vec<&String> = level
+                .untouched_fails
+                .iter()
+                .filter(|n| !failed.contains(n))
+                .collect();
+            let ok = !v.solved() && missing.is_empty();
+            let why = if missing.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (it should fail {}, and does not)",
+                    missing
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            say(
+                ok,
+                format!("{}: untouched start: {}{why}", level.id, v.line()),
             );
-            ExitCode::SUCCESS
         }
-        (Ok(v), Ok(u)) => {
-            if !v.solved() {
-                println!("{}: the solution is {}", level.id, v.line());
+        Err(e) => return cannot(level, &e.to_string()),
+    }
+    for w in &level.wrong_answers {
+        match level.wrong_answer_session(w).and_then(|s| level.grade(&s)) {
+            Ok(v) => {
+                let mut failed = level.failed_goals(&v);
+                failed.sort();
+                let mut expected = w.fails.clone();
+                expected.sort();
+                let ok = !v.solved() && failed == expected;
+                let why = if !v.solved() && failed != expected {
+                    format!(" (the file says it fails {})", expected.join(", "))
+                } else {
+                    String::new()
+                };
+                say(
+                    ok,
+                    format!(
+                        "{}: wrong answer \"{}\": {}{why}",
+                        level.id,
+                        w.name,
+                        v.line()
+                    ),
+                );
             }
-            if u.solved() {
-                println!("{}: the untouched start already meets the goal", level.id);
-            }
-            ExitCode::from(1)
-        }
-        (Err(e), _) | (_, Err(e)) => {
-            println!("{}: cannot check: {e}", level.id);
-            ExitCode::from(2)
+            Err(e) => return cannot(level, &format!("wrong answer \"{}\": {e}", w.name)),
         }
     }
+    ExitCode::from(worst)
+}
+
+fn cannot(level: &Level, e: &str) -> ExitCode {
+    println!("{}: cannot check: {e}", level.id);
+    ExitCode::from(2)
 }

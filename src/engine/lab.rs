@@ -11,6 +11,7 @@
 use super::command::Command;
 use super::error::EngineError;
 use super::event::Event;
+use super::goal::Monitor;
 use super::history::{Checkpoints, Session, MAX_TIME_MS};
 use super::scenario::Scenario;
 use super::sim::Sim;
@@ -35,6 +36,8 @@ pub struct Lab {
     checkpoints: Checkpoints,
     /// Index of the first recorded command not yet applied to `sim`.
     next_command: usize,
+    /// A level's goal, sampled as time passes (see [`Lab::watching`]).
+    monitor: Option<Monitor>,
 }
 
 impl Lab {
@@ -57,7 +60,56 @@ impl Lab {
             sim,
             checkpoints,
             next_command,
+            monitor: None,
         })
+    }
+
+    /// The lab of a session, watched by a level's monitor from t = 0: the session is
+    /// replayed from the start to its time so every sample is taken on the way.
+    ///
+    /// # Errors
+    /// A session that does not build or replay.
+    pub fn watching(session: Session, monitor: Monitor) -> Result<Self, EngineError> {
+        let target = session.now_ms.min(MAX_TIME_MS);
+        let mut from_zero = session;
+        from_zero.now_ms = 0;
+        let mut lab = Lab::new(from_zero)?;
+        lab.monitor = Some(monitor);
+        lab.advance_to(target);
+        Ok(lab)
+    }
+
+    /// The level's monitor, if one watches this lab.
+    pub fn monitor(&self) -> Option<&Monitor> {
+        self.monitor.as_ref()
+    }
+
+    /// The first moment at or after now the monitor still has to sample.
+    fn next_sample(&self) -> u64 {
+        let now = self.sim.now_ms();
+        self.monitor
+            .as_ref()
+            .and_then(|m| m.next_untaken(now))
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Samples now if a sample is due now: the moment is completed first (its remaining
+    /// items run; recorded commands at it were applied by the caller), as a replay does.
+    fn sample_if_due(&mut self) {
+        let now = self.sim.now_ms();
+        if self.next_sample() == now && self.next_command_at() != Some(now) {
+            self.sim.run_until(now);
+            if let Some(m) = self.monitor.as_mut() {
+                m.sample(&self.sim);
+            }
+        }
+    }
+
+    /// Brings the monitor's event counts up to now.
+    fn refresh_monitor(&mut self) {
+        if let Some(m) = self.monitor.as_mut() {
+            m.update(&self.sim);
+        }
     }
 
     /// A new lab from a scenario, at t = 0.
@@ -120,19 +172,28 @@ impl Lab {
         }
     }
 
-    /// Runs forward to `t_ms`, applying recorded commands as their time comes and keeping
-    /// checkpoints on the way.
+    /// Runs forward to `t_ms`, applying recorded commands as their time comes, keeping
+    /// checkpoints and taking the monitor's samples on the way.
     pub fn advance_to(&mut self, t_ms: u64) {
         let t_ms = t_ms.min(MAX_TIME_MS);
         loop {
             let now = self.sim.now_ms();
-            let checkpoint = self.checkpoints.next_after(now);
             let command = self.next_command_at().unwrap_or(u64::MAX);
             if command <= now {
                 self.apply_due_commands();
                 continue;
             }
-            let target = checkpoint.min(command).min(t_ms);
+            self.sample_if_due();
+            let checkpoint = self.checkpoints.next_after(now);
+            let sample = match self.next_sample() {
+                s if s == now => self
+                    .monitor
+                    .as_ref()
+                    .and_then(|m| m.next_untaken(now + 1))
+                    .unwrap_or(u64::MAX),
+                s => s,
+            };
+            let target = checkpoint.min(command).min(t_ms).min(sample);
             if target <= now {
                 break;
             }
@@ -141,10 +202,8 @@ impl Lab {
                 // Before the commands recorded at this time, as seeks expect.
                 self.checkpoints.offer(&self.sim);
             }
-            if target == t_ms && command > t_ms {
-                break;
-            }
         }
+        self.refresh_monitor();
         self.session.set_now(self.sim.now_ms());
     }
 
@@ -167,6 +226,17 @@ impl Lab {
                 break;
             }
             let next_item = self.sim.next_event_ms();
+            let upcoming = self
+                .next_command_at()
+                .unwrap_or(u64::MAX)
+                .min(next_item.unwrap_or(u64::MAX));
+            let sample = self.next_sample();
+            if sample < upcoming && sample != u64::MAX {
+                // Nothing happens before the sample's moment: take it, then go on.
+                self.sim.run_until(sample);
+                self.sample_if_due();
+                continue;
+            }
             match (self.next_command_at(), next_item) {
                 (Some(c), Some(i)) if c < i => {
                     self.sim.run_until(c);
@@ -186,6 +256,7 @@ impl Lab {
                 break;
             }
         }
+        self.refresh_monitor();
         self.session.set_now(self.sim.now_ms());
         let new = (self.sim.event_count() - before) as usize;
         self.sim
@@ -215,6 +286,12 @@ impl Lab {
         self.session.record(now, command)?;
         self.next_command = self.session.commands.len();
         self.checkpoints.fork(now);
+        if let Some(m) = self.monitor.as_mut() {
+            // Samples from now on were of a run that no longer happens (the one at now
+            // is taken again after this command, when time moves on).
+            m.fork(now);
+        }
+        self.refresh_monitor();
         self.session.set_now(now);
         Ok(Applied { forked })
     }
@@ -226,10 +303,12 @@ impl Lab {
     pub fn seek(&mut self, t_ms: u64) -> Result<(), EngineError> {
         let now = self.sim.now_ms();
         // Forward, a checkpoint past now saves replaying the stretch between.
-        let jump = self
-            .checkpoints
-            .latest_at_or_before(t_ms)
-            .is_some_and(|c| c > now);
+        // (With a monitor, forward runs through: every moment on the way is sampled.)
+        let jump = self.monitor.is_none()
+            && self
+                .checkpoints
+                .latest_at_or_before(t_ms)
+                .is_some_and(|c| c > now);
         if t_ms >= now && !jump {
             self.advance_to(t_ms);
             return Ok(());
@@ -241,6 +320,7 @@ impl Lab {
             .iter()
             .take_while(|(at, _)| *at <= t_ms)
             .count();
+        self.refresh_monitor();
         self.session.set_now(t_ms);
         Ok(())
     }

@@ -636,6 +636,18 @@ impl Ledger {
         self.records.len() as u64
     }
 
+    /// Records produced to one topic so far.
+    pub fn produced_to(&self, topic: TopicId) -> u64 {
+        let counted = self.per_topic.get(topic.index()).map_or(0, |c| c.produced);
+        let unsynced = self
+            .records
+            .slices(self.seen, self.records.len())
+            .flat_map(|s| s.iter())
+            .filter(|info| info.tp().topic == topic)
+            .count() as u64;
+        counted + unsynced
+    }
+
     /// Starts tracking a new group.
     pub fn add_group(&mut self, group: GroupId) {
         let mut g = GroupLedger {

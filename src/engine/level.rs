@@ -7,17 +7,17 @@
 //! format is documented in `src/lab/README.md`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::sync::Arc;
 
 use super::command::Command;
 use super::error::EngineError;
-use super::event::{BrokerEvent, Event, GroupEvent, ProducerEvent};
+use super::goal::{compile, known_setting, Known, Monitor, Predicate};
 use super::history::{Session, MAX_TIME_MS};
-use super::ids::GroupId;
+use super::lab::Lab;
 use super::replication::ReplicationConfig;
 use super::scenario::Scenario;
-use super::sim::Sim;
-use super::view;
+
+pub use super::goal::{event_kind, Check, Goal, Op, Take, Tracker, EVENT_KINDS, METRICS};
 
 /// The only level format this build reads.
 pub const FORMAT: u32 = 1;
@@ -89,72 +89,6 @@ pub struct Predict {
     pub explain: String,
 }
 
-/// How a measured value is compared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Op {
-    /// Equal.
-    #[serde(rename = "==")]
-    Eq,
-    /// Not equal.
-    #[serde(rename = "!=")]
-    Ne,
-    /// Less than.
-    #[serde(rename = "<")]
-    Lt,
-    /// At most.
-    #[serde(rename = "<=")]
-    Le,
-    /// More than.
-    #[serde(rename = ">")]
-    Gt,
-    /// At least.
-    #[serde(rename = ">=")]
-    Ge,
-}
-
-impl Op {
-    fn holds(self, a: u64, b: u64) -> bool {
-        match self {
-            Op::Eq => a == b,
-            Op::Ne => a != b,
-            Op::Lt => a < b,
-            Op::Le => a <= b,
-            Op::Gt => a > b,
-            Op::Ge => a >= b,
-        }
-    }
-
-    fn symbol(self) -> &'static str {
-        match self {
-            Op::Eq => "=",
-            Op::Ne => "≠",
-            Op::Lt => "<",
-            Op::Le => "≤",
-            Op::Gt => ">",
-            Op::Ge => "≥",
-        }
-    }
-}
-
-/// One predicate of a goal: `what [of group] op value`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Goal {
-    /// What is measured (see [`METRICS`]), `event:Kind` for a count of events, or
-    /// `config:name` for a setting (compared as text with `==` or `!=`).
-    pub what: String,
-    /// The group (`group.id`), for per-group measures; default `payments`.
-    #[serde(default)]
-    pub group: Option<String>,
-    /// The comparison.
-    pub op: Op,
-    /// A number, or text for `config:`.
-    pub value: serde_json::Value,
-    /// The words on the checklist (default: made from the predicate).
-    #[serde(default)]
-    pub label: Option<String>,
-}
-
 /// The reference solution: settings changed before the start, then timed commands.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -165,6 +99,28 @@ pub struct Solution {
     /// Actions, at their times.
     #[serde(default)]
     pub commands: Vec<Timed>,
+}
+
+/// A wrong answer a learner is likely to try: what they change, why it does not solve
+/// the level, and what the page tells a learner whose run fails the same way.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrongAnswer {
+    /// A short name: "max.poll.records alone".
+    pub name: String,
+    /// Settings changed before the start (names as in [`Start::config`]).
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Actions, at their times.
+    #[serde(default)]
+    pub commands: Vec<Timed>,
+    /// The goals it fails (their `id`, or their `what`): exactly these, which is how the
+    /// page recognises a learner's run that failed the same way.
+    pub fails: Vec<String>,
+    /// Why it is wrong, for the teacher reading the file.
+    pub why: String,
+    /// What the page shows the learner, in the learner's terms.
+    pub feedback: String,
 }
 
 /// A level file.
@@ -202,6 +158,13 @@ pub struct Level {
     pub goal: Vec<Goal>,
     /// When the goal is checked, ms.
     pub check_at_ms: u64,
+    /// The goals the untouched start must fail (their `id` or `what`): the reason the
+    /// level teaches, not merely an action nobody took.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untouched_fails: Vec<String>,
+    /// Wrong answers a learner is likely to try; each must not solve the level.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrong_answers: Vec<WrongAnswer>,
     /// Three hints: the concept, the panel, the fix.
     pub hints: Vec<String>,
     /// The reference solution.
@@ -209,73 +172,9 @@ pub struct Level {
     /// Golf: the fewest actions (commands plus changed settings) that solve it.
     #[serde(default)]
     pub par: Option<u32>,
-}
-
-/// The measures a goal can name, with what each means (documented in the format).
-pub const METRICS: &[(&str, &str)] = &[
-    ("produced", "records produced (all producers)"),
-    ("once", "records the group processed exactly once"),
-    ("duplicate", "records the group processed more than once"),
-    (
-        "lost",
-        "records the group skipped past for good (incl. lost before the log)",
-    ),
-    ("pending", "records not processed yet"),
-    ("skipped", "records skipped by a seek"),
-    ("failed", "records whose processing failed (poison)"),
-    (
-        "out_of_order",
-        "records processed before an earlier record with the same key",
-    ),
-    (
-        "log_duplicates",
-        "second copies of records left in the log by retries",
-    ),
-    ("acked", "records the producers got acknowledged"),
-    (
-        "acked_then_lost",
-        "records acknowledged to their producer, then lost with a failed leader",
-    ),
-    ("brokers_alive", "brokers running"),
-    (
-        "offline_partitions",
-        "partitions of topic orders with no leader",
-    ),
-    (
-        "under_replicated",
-        "partitions of topic orders whose ISR is smaller than their replicas",
-    ),
-    ("producer_failed", "records the producers gave up on"),
-    ("generation", "the group's generation"),
-    ("rebalances", "rebalances the group went through"),
-    (
-        "stop_the_world_ms",
-        "ms the group spent with every partition revoked (eager)",
-    ),
-    ("members", "consumers in the group that are alive"),
-    ("idle_members", "alive consumers that own no partition"),
-    (
-        "owned_partitions",
-        "partitions of the group's topics that have an owner",
-    ),
-    ("partitions", "partitions of topic orders"),
-    ("lag_total", "sum of the lag over the group's partitions"),
-    ("lag_max", "the largest lag of one partition"),
-    (
-        "processed",
-        "records the group's consumers processed (counting repeats)",
-    ),
-];
-
-/// One predicate's result.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Check {
-    /// The checklist's words.
-    pub label: String,
-    /// It holds.
-    pub holds: bool,
-    /// The measured value, in words (`duplicate = 3`).
-    pub actual: String,
+    /// The goal, typed: built by [`Level::parse`].
+    #[serde(skip)]
+    predicates: Arc<Vec<Predicate>>,
 }
 
 /// What a run earned.
@@ -338,146 +237,6 @@ impl From<EngineError> for LevelError {
     }
 }
 
-/// The kind of an event, as narration and `event:` goals name it: `JoinComplete`,
-/// `ConsumerCrashed`, `CommitRejected`, `DuplicateBatchDropped`, `RecordAppended`...
-pub fn event_kind(e: &Event) -> &'static str {
-    match e {
-        Event::TopicCreated { .. } => "TopicCreated",
-        Event::TopicDeleted { .. } => "TopicDeleted",
-        Event::RecordAppended { .. } => "RecordAppended",
-        Event::PartitionsAdded { .. } => "PartitionsAdded",
-        Event::CommandRefused { .. } => "CommandRefused",
-        Event::Net { .. } => "Net",
-        Event::Broker { event, .. } => match event {
-            BrokerEvent::Killed => "BrokerKilled",
-            BrokerEvent::Restarted => "BrokerRestarted",
-            BrokerEvent::Fenced => "BrokerFenced",
-            BrokerEvent::Unfenced => "BrokerUnfenced",
-            BrokerEvent::BecameLeader { .. } => "BecameLeader",
-            BrokerEvent::BecameFollower { .. } => "BecameFollower",
-            BrokerEvent::LeaderElected { .. } => "LeaderElected",
-            BrokerEvent::Registered => "BrokerRegistered",
-            BrokerEvent::RegistrationRefused => "BrokerRegistrationRefused",
-            BrokerEvent::IsrChanged { .. } => "IsrChanged",
-            BrokerEvent::Truncated { .. } => "Truncated",
-            BrokerEvent::CoordinatorMoved { .. } => "CoordinatorMoved",
-        },
-        Event::Producer { event, .. } => match event {
-            ProducerEvent::Sent { .. } => "Sent",
-            ProducerEvent::RequestSent { .. } => "RequestSent",
-            ProducerEvent::Appended { .. } => "Appended",
-            ProducerEvent::DuplicateBatchDropped { .. } => "DuplicateBatchDropped",
-            ProducerEvent::OutOfOrderSequence { .. } => "OutOfOrderSequence",
-            ProducerEvent::Acked { .. } => "Acked",
-            ProducerEvent::ConnectionClosed { .. } => "ConnectionClosed",
-            ProducerEvent::Retrying { .. } => "Retrying",
-            ProducerEvent::Expired { .. } => "Expired",
-            ProducerEvent::EpochBumped { .. } => "EpochBumped",
-            ProducerEvent::Rejected { error, .. } => error.name(),
-        },
-        Event::Group { event, .. } => match event {
-            GroupEvent::StateChanged { .. } => "StateChanged",
-            GroupEvent::JoinGroup { .. } => "JoinGroup",
-            GroupEvent::JoinComplete { .. } => "JoinComplete",
-            GroupEvent::SyncGroup { .. } => "SyncGroup",
-            GroupEvent::Assigned { .. } => "Assigned",
-            GroupEvent::Revoked { .. } => "Revoked",
-            GroupEvent::Lost { .. } => "Lost",
-            GroupEvent::Heartbeat { .. } => "Heartbeat",
-            GroupEvent::LeaveGroup { .. } => "LeaveGroup",
-            GroupEvent::MemberRemoved { .. } => "MemberRemoved",
-            GroupEvent::PositionSet {
-                source: super::event::PositionSource::Truncation,
-                ..
-            } => "TruncationDetected",
-            GroupEvent::PositionSet { .. } => "PositionSet",
-            GroupEvent::Polled { .. } => "Polled",
-            GroupEvent::Processed { .. } => "Processed",
-            GroupEvent::ProcessingFailed { .. } => "ProcessingFailed",
-            GroupEvent::Committed { .. } => "Committed",
-            GroupEvent::CommitRejected { .. } => "CommitRejected",
-            GroupEvent::CommitRetriable { .. } => "CommitRetriable",
-            GroupEvent::RequestFailed { .. } => "RequestFailed",
-            GroupEvent::ConsumerStarted { .. } => "ConsumerStarted",
-            GroupEvent::ConsumerCrashed { .. } => "ConsumerCrashed",
-            GroupEvent::ConsumerClosed { .. } => "ConsumerClosed",
-            GroupEvent::ConsumerFailed { .. } => "ConsumerFailed",
-        },
-    }
-}
-
-/// Every event kind a level may name.
-pub const EVENT_KINDS: &[&str] = &[
-    "TopicCreated",
-    "TopicDeleted",
-    "RecordAppended",
-    "PartitionsAdded",
-    "CommandRefused",
-    "Net",
-    "Sent",
-    "RequestSent",
-    "Appended",
-    "DuplicateBatchDropped",
-    "OutOfOrderSequence",
-    "Acked",
-    "ConnectionClosed",
-    "Retrying",
-    "Expired",
-    "EpochBumped",
-    "StateChanged",
-    "JoinGroup",
-    "JoinComplete",
-    "SyncGroup",
-    "Assigned",
-    "Revoked",
-    "Lost",
-    "Heartbeat",
-    "LeaveGroup",
-    "MemberRemoved",
-    "PositionSet",
-    "Polled",
-    "Processed",
-    "ProcessingFailed",
-    "Committed",
-    "CommitRejected",
-    "CommitRetriable",
-    "RequestFailed",
-    "ConsumerStarted",
-    "ConsumerCrashed",
-    "ConsumerClosed",
-    "ConsumerFailed",
-    "BrokerKilled",
-    "BrokerRestarted",
-    "BrokerFenced",
-    "BrokerUnfenced",
-    "BecameLeader",
-    "BecameFollower",
-    "LeaderElected",
-    "BrokerRegistered",
-    "BrokerRegistrationRefused",
-    "TruncationDetected",
-    "IsrChanged",
-    "Truncated",
-    "CoordinatorMoved",
-    "NOT_LEADER_OR_FOLLOWER",
-    "NOT_ENOUGH_REPLICAS",
-    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
-    "REQUEST_TIMED_OUT",
-    "NETWORK_EXCEPTION",
-];
-
-/// The settings a level may name: the lab's, the consumer's and (`producer.`) the
-/// producer's, as `Scenario::set` takes them.
-fn known_setting(name: &str) -> bool {
-    let mut s = Scenario::default();
-    // A name is known if setting it to its own current value is not refused as unknown.
-    match s.set(name, "0") {
-        Ok(()) => true,
-        Err(EngineError::InvalidConfig { reason, .. }) => !reason.contains("not a"),
-        Err(_) => true,
-    }
-}
-
 impl Level {
     /// Reads and checks a level file.
     ///
@@ -490,10 +249,72 @@ impl Level {
                 "a level file is at most {MAX_LEVEL_BYTES} bytes"
             )));
         }
-        let level: Level = serde_json::from_str(json)
+        let mut level: Level = serde_json::from_str(json)
             .map_err(|e| LevelError(format!("not a Kafka Lab level: {e}")))?;
+        // The goal first, so its mistakes are reported with their line.
+        level.predicates = Arc::new(level.compile_goals(Some(json))?);
         level.validate()?;
         Ok(level)
+    }
+
+    /// The groups and topics this level can have: its start's, and those its solution
+    /// and wrong answers create.
+    fn known(&self) -> Known {
+        let mut known = Known {
+            groups: vec!["payments".into()],
+            topics: vec!["orders".into()],
+        };
+        let commands = self
+            .start
+            .setup
+            .iter()
+            .chain(self.start.rig.iter().map(|t| &t.command))
+            .chain(self.solution.commands.iter().map(|t| &t.command))
+            .chain(
+                self.wrong_answers
+                    .iter()
+                    .flat_map(|w| w.commands.iter().map(|t| &t.command)),
+            );
+        for c in commands {
+            match c {
+                Command::AddGroup { group_id, .. } => known.groups.push(group_id.clone()),
+                Command::CreateTopic { name, .. } => known.topics.push(name.clone()),
+                _ => {}
+            }
+        }
+        known
+    }
+
+    fn compile_goals(&self, json: Option<&str>) -> Result<Vec<Predicate>, LevelError> {
+        compile(&self.goal, self.check_at_ms, &self.known(), json)
+            .map_err(|e| LevelError(format!("level {}: {e}", self.id)))
+    }
+
+    /// The goal, typed.
+    pub fn predicates(&self) -> Arc<Vec<Predicate>> {
+        if self.predicates.is_empty() && !self.goal.is_empty() {
+            // A level built in code rather than parsed: compiled here (validated already).
+            return Arc::new(self.compile_goals(None).unwrap_or_default());
+        }
+        self.predicates.clone()
+    }
+
+    /// The index of the goal a name refers to (`id`, or `what` when unique).
+    fn goal_index(&self, name: &str) -> Result<usize, String> {
+        let hits: Vec<usize> = self
+            .goal
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.name() == name)
+            .map(|(i, _)| i)
+            .collect();
+        match hits.as_slice() {
+            [i] => Ok(*i),
+            [] => Err(format!("no goal is named `{name}`")),
+            _ => Err(format!(
+                "several goals are named `{name}`: give them an `id`"
+            )),
+        }
     }
 
     /// Checks that the level holds together (the goal names real measures, the start
@@ -518,27 +339,31 @@ impl Level {
         if self.check_at_ms == 0 || self.check_at_ms > MAX_TIME_MS {
             return bad(format!("check_at_ms must be between 1 and {MAX_TIME_MS}"));
         }
-        for g in &self.goal {
-            let known = METRICS.iter().any(|(m, _)| *m == g.what)
-                || g.what
-                    .strip_prefix("event:")
-                    .is_some_and(|k| EVENT_KINDS.contains(&k))
-                || g.what.strip_prefix("config:").is_some_and(known_setting);
-            if !known {
+        self.compile_goals(None)?;
+        for name in &self.untouched_fails {
+            if let Err(e) = self.goal_index(name) {
+                return bad(format!("untouched_fails: {e}"));
+            }
+        }
+        for w in &self.wrong_answers {
+            if w.fails.is_empty() {
                 return bad(format!(
-                    "the goal names `{}`, which the lab does not measure",
-                    g.what
+                    "the wrong answer \"{}\" names no goal it fails",
+                    w.name
                 ));
             }
-            let numeric = !g.what.starts_with("config:");
-            if numeric && g.value.as_u64().is_none() {
-                return bad(format!("the goal on `{}` needs a whole number", g.what));
+            for name in &w.fails {
+                if let Err(e) = self.goal_index(name) {
+                    return bad(format!("the wrong answer \"{}\": {e}", w.name));
+                }
             }
-            if !numeric && (!g.value.is_string() || !matches!(g.op, Op::Eq | Op::Ne)) {
-                return bad(format!(
-                    "the goal on `{}` compares text with == or !=",
-                    g.what
-                ));
+            for name in w.config.keys() {
+                if !known_setting(name) {
+                    return bad(format!(
+                        "the wrong answer \"{}\" changes `{name}`, which is not a setting",
+                        w.name
+                    ));
+                }
             }
         }
         for n in &self.narration {
@@ -590,10 +415,100 @@ impl Level {
     }
 
     fn solved_scenario(&self) -> Result<Scenario, LevelError> {
+        self.changed_scenario(&self.solution.config)
+    }
+
+    fn changed_scenario(&self, config: &BTreeMap<String, String>) -> Result<Scenario, LevelError> {
         let mut s = self.scenario()?;
-        apply_config(&mut s, &self.solution.config)?;
+        apply_config(&mut s, config)?;
         s.validate()?;
         Ok(s)
+    }
+
+    fn session_of(
+        &self,
+        config: &BTreeMap<String, String>,
+        commands: &[Timed],
+    ) -> Result<Session, LevelError> {
+        let mut session = Session::new(self.changed_scenario(config)?);
+        for t in commands {
+            session.record(t.at_ms, t.command.clone())?;
+        }
+        session.now_ms = self.check_at_ms;
+        Ok(session)
+    }
+
+    /// A wrong answer, as a run.
+    ///
+    /// # Errors
+    /// A wrong answer the engine refuses.
+    pub fn wrong_answer_session(&self, w: &WrongAnswer) -> Result<Session, LevelError> {
+        self.session_of(&w.config, &w.commands)
+    }
+
+    /// The wrong answer a failed run looks like: one that changes the same settings to the
+    /// same values and uses the same kinds of action, else the first that fails exactly the
+    /// same goals.
+    pub fn wrong_answer_for(&self, run: &Session, verdict: &Verdict) -> Option<&WrongAnswer> {
+        if verdict.solved() {
+            return None;
+        }
+        let kinds = |commands: &mut dyn Iterator<Item = &Command>| {
+            let mut k: Vec<&str> = commands.map(command_kind).collect();
+            k.sort_unstable();
+            k
+        };
+        let run_kinds = kinds(&mut run.commands.iter().map(|(_, c)| c));
+        let start = self.scenario().ok()?;
+        let same_approach = |w: &WrongAnswer| {
+            let Ok(theirs) = self.changed_scenario(&w.config) else {
+                return false;
+            };
+            let (Ok((mine, _)), Ok((their_names, _))) =
+                (start.changes_to(&run.scenario), start.changes_to(&theirs))
+            else {
+                return false;
+            };
+            mine == their_names
+                && mine.iter().all(|n| run.scenario.get(n) == theirs.get(n))
+                && run_kinds == kinds(&mut w.commands.iter().map(|t| &t.command))
+        };
+        let failed: Vec<usize> = verdict
+            .checks
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.holds)
+            .map(|(i, _)| i)
+            .collect();
+        let same_failure = |w: &WrongAnswer| {
+            let mut theirs: Vec<usize> = w
+                .fails
+                .iter()
+                .filter_map(|n| self.goal_index(n).ok())
+                .collect();
+            theirs.sort_unstable();
+            theirs == failed
+        };
+        self.wrong_answers
+            .iter()
+            .find(|w| same_approach(w))
+            .or_else(|| self.wrong_answers.iter().find(|w| same_failure(w)))
+    }
+
+    /// The goals a verdict failed, by the names the file gives them.
+    pub fn failed_goals(&self, verdict: &Verdict) -> Vec<String> {
+        verdict
+            .checks
+            .iter()
+            .zip(&self.goal)
+            .filter(|(c, _)| !c.holds)
+            .map(|(_, g)| g.name().to_owned())
+            .collect()
+    }
+
+    /// A monitor for this level's goal, to attach to a lab ([`Lab::watch`]).
+    pub fn monitor(&self) -> Monitor {
+        Monitor::new(self.predicates(), self.check_at_ms)
     }
 
     /// The untouched start, as a run (what a learner who does nothing gets).
@@ -609,12 +524,7 @@ impl Level {
     /// # Errors
     /// A solution the engine refuses.
     pub fn solution_session(&self) -> Result<Session, LevelError> {
-        let mut session = Session::new(self.solved_scenario()?);
-        for t in &self.solution.commands {
-            session.record(t.at_ms, t.command.clone())?;
-        }
-        session.now_ms = self.check_at_ms;
-        Ok(session)
+        self.session_of(&self.solution.config, &self.solution.commands)
     }
 
     /// Whether a command kind is allowed.
@@ -677,24 +587,30 @@ impl Level {
                 super::history::MAX_OPEN_RECORDS
             )));
         }
-        let sim = run.replay_to(self.check_at_ms)?;
+        // The page's path exactly: a lab from t = 0 with the goal's monitor, run to the
+        // check time.
+        let mut from_zero = run.clone();
+        from_zero.now_ms = 0;
+        let mut lab = Lab::watching(from_zero, self.monitor())?;
+        lab.advance_to(self.check_at_ms);
         let actions = (run.commands.len() + changed.len()) as u32;
-        let mut tracker = Tracker::default();
-        tracker.update(&sim);
         Ok(Verdict {
-            checks: self.evaluate(&sim, &run.scenario, &tracker),
+            checks: self.checks(&lab),
             at_ms: self.check_at_ms,
             actions,
         })
     }
 
-    /// Evaluates every predicate on a simulation as it is now (the page's live
-    /// checklist; the grader calls it at `check_at_ms`). `tracker` must be up to date.
-    pub fn evaluate(&self, sim: &Sim, scenario: &Scenario, tracker: &Tracker) -> Vec<Check> {
-        self.goal
-            .iter()
-            .map(|g| check(g, sim, scenario, tracker))
-            .collect()
+    /// Every predicate's result in a lab watched by this level's monitor (the page's live
+    /// checklist; the grader's verdict once the lab is at the check time). Without a
+    /// monitor, only the settings can be checked and every measure reads "not watched".
+    pub fn checks(&self, lab: &Lab) -> Vec<Check> {
+        match lab.monitor() {
+            Some(m) => m.checks(lab.sim(), lab.scenario()),
+            None => {
+                Monitor::new(self.predicates(), self.check_at_ms).checks(lab.sim(), lab.scenario())
+            }
+        }
     }
 
     /// The narration shown at this moment: lines whose time has come and whose event
@@ -710,189 +626,6 @@ impl Level {
             .map(|n| n.text.as_str())
             .collect()
     }
-}
-
-/// Counts events by kind as they come (from a cursor), so the page's checklist and
-/// narration read new events only, once.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Tracker {
-    cursor: u64,
-    counts: BTreeMap<(&'static str, Option<GroupId>), u64>,
-    first: BTreeMap<&'static str, u64>,
-}
-
-impl Tracker {
-    /// Reads the events since the last update.
-    pub fn update(&mut self, sim: &Sim) {
-        // Time went back (a seek, a reset): count again from the start.
-        if sim.event_count() < self.cursor {
-            *self = Tracker::default();
-        }
-        let Tracker {
-            cursor,
-            counts,
-            first,
-        } = self;
-        *cursor = view::visit_events_since(sim, *cursor, |e| {
-            let kind = event_kind(e);
-            *counts.entry((kind, None)).or_insert(0) += 1;
-            if let Event::Group { group, .. } = e {
-                *counts.entry((kind, Some(*group))).or_insert(0) += 1;
-            }
-            first.entry(kind).or_insert_with(|| e.at_ms());
-        });
-    }
-
-    /// How many events of a kind happened (in one group, if given).
-    pub fn count(&self, kind: &str, group: Option<GroupId>) -> u64 {
-        self.counts
-            .iter()
-            .find(|((k, g), _)| *k == kind && *g == group)
-            .map_or(0, |(_, n)| *n)
-    }
-
-    /// When the first event of a kind happened.
-    pub fn first_at(&self, kind: &str) -> Option<u64> {
-        self.first
-            .iter()
-            .find(|(k, _)| **k == kind)
-            .map(|(_, t)| *t)
-    }
-}
-
-fn group_id(sim: &Sim, name: &str) -> GroupId {
-    view::groups(sim)
-        .iter()
-        .find(|g| g.name == name)
-        .map_or(GroupId(u16::MAX), |g| g.id)
-}
-
-fn check(g: &Goal, sim: &Sim, scenario: &Scenario, tracker: &Tracker) -> Check {
-    let group_name = g.group.clone().unwrap_or_else(|| "payments".into());
-    if let Some(name) = g.what.strip_prefix("config:") {
-        let actual = setting_value(scenario, name);
-        let want = g.value.as_str().unwrap_or_default();
-        let holds = match g.op {
-            Op::Ne => actual != want,
-            _ => actual == want,
-        };
-        return Check {
-            label: g
-                .label
-                .clone()
-                .unwrap_or_else(|| format!("{name} {} {want}", g.op.symbol())),
-            holds,
-            actual: format!("{name} = {actual}"),
-        };
-    }
-    let want = g.value.as_u64().unwrap_or(0);
-    let value = if let Some(kind) = g.what.strip_prefix("event:") {
-        let group = g.group.as_deref().map(|n| group_id(sim, n));
-        tracker.count(kind, group)
-    } else {
-        measure(sim, &g.what, group_id(sim, &group_name))
-    };
-    let label = g.label.clone().unwrap_or_else(|| {
-        let mut s = g.what.replace('_', " ");
-        if let Some(kind) = g.what.strip_prefix("event:") {
-            s = format!("{kind} events");
-        }
-        if g.group.is_some() {
-            let _ = write!(s, " ({group_name})");
-        }
-        format!("{s} {} {want}", g.op.symbol())
-    });
-    Check {
-        label,
-        holds: g.op.holds(value, want),
-        actual: format!("{} = {value}", g.what),
-    }
-}
-
-/// The value of one measure (see [`METRICS`]) for a group.
-pub fn measure(sim: &Sim, what: &str, group: GroupId) -> u64 {
-    let totals = view::totals(sim, group).unwrap_or_default();
-    let groups = view::groups(sim);
-    let g = groups.iter().find(|x| x.id == group);
-    let alive = |m: &&view::MemberView| {
-        matches!(
-            m.status,
-            view::MemberStatus::Active | view::MemberStatus::Idle | view::MemberStatus::Joining
-        )
-    };
-    let metrics = || view::metrics(sim);
-    let group_metrics = |m: &view::Metrics| m.groups.iter().find(|x| x.group == group).cloned();
-    match what {
-        "produced" => totals.produced,
-        "once" => totals.once,
-        "duplicate" => totals.duplicate,
-        "lost" => totals.lost,
-        "pending" => totals.pending,
-        "skipped" => totals.skipped,
-        "failed" => totals.failed,
-        "out_of_order" => totals.out_of_order,
-        "log_duplicates" => metrics().log_duplicates,
-        // acks=0 records are sent, never acknowledged (their callback gets offset -1).
-        "acked" => view::producers(sim).iter().map(|p| p.acked).sum(),
-        "producer_failed" => view::producers(sim).iter().map(|p| p.failed).sum(),
-        "acked_then_lost" => sim.ledger().acked_then_lost(),
-        "brokers_alive" => sim.world().brokers.iter().filter(|b| b.alive).count() as u64,
-        "offline_partitions" | "under_replicated" => {
-            let cluster = &sim.world().cluster;
-            let partitions = cluster.partition_count(super::ids::TopicId(0));
-            (0..partitions)
-                .filter_map(|p| cluster.state(super::ids::Tp::new(super::ids::TopicId(0), p)))
-                .filter(|s| {
-                    if what == "offline_partitions" {
-                        s.leader.is_none()
-                    } else {
-                        s.isr.len() < s.replicas.len()
-                    }
-                })
-                .count() as u64
-        }
-        "generation" => g.map_or(0, |g| g.generation.max(0) as u64),
-        "rebalances" => g.map_or(0, |g| u64::from(g.rebalances)),
-        "stop_the_world_ms" => g.map_or(0, |g| g.stop_the_world_ms),
-        "members" => g.map_or(0, |g| g.members.iter().filter(alive).count() as u64),
-        "idle_members" => g.map_or(0, |g| {
-            g.members
-                .iter()
-                .filter(alive)
-                .filter(|m| m.owned.is_empty())
-                .count() as u64
-        }),
-        "owned_partitions" => g.map_or(0, |g| {
-            g.members
-                .iter()
-                .filter(alive)
-                .map(|m| m.owned.len())
-                .sum::<usize>() as u64
-        }),
-        "partitions" => view::topics(sim)
-            .first()
-            .map_or(0, |t| u64::from(t.partitions)),
-        "lag_total" => group_metrics(&metrics()).map_or(0, |m| {
-            m.partitions
-                .iter()
-                .map(|p| p.lag.unwrap_or(p.log_end_offset))
-                .sum()
-        }),
-        "lag_max" => group_metrics(&metrics()).map_or(0, |m| {
-            m.partitions
-                .iter()
-                .map(|p| p.lag.unwrap_or(p.log_end_offset))
-                .max()
-                .unwrap_or(0)
-        }),
-        "processed" => group_metrics(&metrics()).map_or(0, |m| m.processed_records),
-        _ => 0,
-    }
-}
-
-/// The value of a setting, as text (what `config:` goals compare): [`Scenario::get`].
-pub fn setting_value(s: &Scenario, name: &str) -> String {
-    s.get(name)
 }
 
 /// The settings a run changed, by name, fewest first: a setting implied by another

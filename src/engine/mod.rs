@@ -24,6 +24,7 @@ pub mod coordinator;
 pub mod error;
 pub mod event;
 pub mod explain;
+pub mod goal;
 pub mod history;
 pub mod ids;
 pub mod invariants;

@@ -28,7 +28,6 @@ pub use super::ids::{
     consumer_client_id, producer_client_id, BrokerId, ConsumerRef, GroupId, MemberId, NodeId,
     PartitionId, ProducerId, TopicId, Tp,
 };
-pub use super::lab::{Applied, Lab};
 pub use super::ledger::{AnomalyKind, Outcome, Totals};
 pub use super::net::Latency;
 pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2, to_positive};
@@ -193,44 +192,53 @@ pub struct GroupView {
 
 /// Every group.
 pub fn groups(sim: &Sim) -> Vec<GroupView> {
-    let world = sim.world();
-    world
+    sim.world()
         .groups
         .iter()
-        .map(|g| {
-            let coord = world.coordinators.iter().find_map(|c| c.group(g.id));
-            let members = g
-                .consumers
-                .iter()
-                .map(|c| member_view(sim, g.id, c, coord))
-                .collect();
-            let cooperative =
-                super::assignor::rebalance_protocol(&g.config.partition_assignment_strategy)
-                    == super::assignor::Protocol::Cooperative;
-            GroupView {
-                id: g.id,
-                name: g.name.clone(),
-                topics: g.topics.clone(),
-                state: coord.map_or(GroupState::Empty, |c| c.state),
-                generation: coord.map_or(0, |c| c.generation),
-                assignor: coord
-                    .and_then(|c| c.protocol)
-                    .unwrap_or_else(|| g.config.strategy())
-                    .kafka_name()
-                    .to_owned(),
-                cooperative,
-                leader: coord
-                    .and_then(|c| c.leader.as_ref())
-                    .and_then(|l| coord.and_then(|c| c.members.get(l)))
-                    .map(|m| m.client.member),
-                members,
-                rebalancing_since_ms: coord.and_then(|c| c.rebalancing_since_ms),
-                rebalances: coord.map_or(0, |c| c.rebalances),
-                stop_the_world_ms: coord.map_or(0, |c| c.stop_the_world_ms),
-                config: g.config.clone(),
-            }
-        })
+        .map(|g| group_view(sim, g))
         .collect()
+}
+
+/// One group, by id.
+pub fn group(sim: &Sim, id: GroupId) -> Option<GroupView> {
+    sim.world()
+        .groups
+        .get(id.index())
+        .map(|g| group_view(sim, g))
+}
+
+fn group_view(sim: &Sim, g: &super::world::GroupClients) -> GroupView {
+    let world = sim.world();
+    let coord = world.coordinators.iter().find_map(|c| c.group(g.id));
+    let members = g
+        .consumers
+        .iter()
+        .map(|c| member_view(sim, g.id, c, coord))
+        .collect();
+    let cooperative = super::assignor::rebalance_protocol(&g.config.partition_assignment_strategy)
+        == super::assignor::Protocol::Cooperative;
+    GroupView {
+        id: g.id,
+        name: g.name.clone(),
+        topics: g.topics.clone(),
+        state: coord.map_or(GroupState::Empty, |c| c.state),
+        generation: coord.map_or(0, |c| c.generation),
+        assignor: coord
+            .and_then(|c| c.protocol)
+            .unwrap_or_else(|| g.config.strategy())
+            .kafka_name()
+            .to_owned(),
+        cooperative,
+        leader: coord
+            .and_then(|c| c.leader.as_ref())
+            .and_then(|l| coord.and_then(|c| c.members.get(l)))
+            .map(|m| m.client.member),
+        members,
+        rebalancing_since_ms: coord.and_then(|c| c.rebalancing_since_ms),
+        rebalances: coord.map_or(0, |c| c.rebalances),
+        stop_the_world_ms: coord.map_or(0, |c| c.stop_the_world_ms),
+        config: g.config.clone(),
+    }
 }
 
 fn member_view(
@@ -751,6 +759,18 @@ pub struct Metrics {
     pub groups: Vec<GroupMetrics>,
 }
 
+/// One partition's position, committed offset, log end and lag for a group.
+pub fn partition_metrics(sim: &Sim, group: GroupId, tp: Tp) -> PartitionMetrics {
+    let l = lane(sim, tp, group, 0, None);
+    PartitionMetrics {
+        tp,
+        position: l.position,
+        committed: l.committed,
+        log_end_offset: l.log_end_offset,
+        lag: l.lag,
+    }
+}
+
 /// Throughput, rebalances, stop-the-world time, totals, and per partition the numbers.
 pub fn metrics(sim: &Sim) -> Metrics {
     let world = sim.world();
@@ -763,16 +783,7 @@ pub fn metrics(sim: &Sim) -> Metrics {
                 .cluster
                 .partitions_of(topics)
                 .into_iter()
-                .map(|tp| {
-                    let l = lane(sim, tp, g.id, 0, None);
-                    PartitionMetrics {
-                        tp,
-                        position: l.position,
-                        committed: l.committed,
-                        log_end_offset: l.log_end_offset,
-                        lag: l.lag,
-                    }
-                })
+                .map(|tp| partition_metrics(sim, g.id, tp))
                 .collect();
             GroupMetrics {
                 group: g.id,

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 use super::files::{download, file_button, read_first};
 use super::state::{expect_lab, LabState};
-use crate::engine::level::{parse_run, Check, Kind, Level, Tracker};
+use crate::engine::level::{parse_run, Check, Kind, Level};
 use crate::engine::link;
 
 /// The level map, grouped by topic, with each level's state; and "verify a run".
@@ -223,26 +223,26 @@ fn VerifyBox() -> impl IntoView {
 #[component]
 pub fn LevelDock() -> impl IntoView {
     let lab = expect_lab();
-    let tracker = StoredValue::new(Tracker::default());
-    // One evaluation per change of the lab: events are read once, from a cursor.
+    // One evaluation per change of the lab: the lab's monitor has sampled the goal and
+    // counted the events as time passed.
     let state = Memo::new(move |_| {
         let id = lab.level.get()?;
         let level = lab.levels().iter().find(|l| l.id == id).cloned()?;
         lab.with(|l| {
-            let sim = l.sim();
-            tracker.update_value(|t| t.update(sim));
-            let (checks, narration) = tracker.with_value(|t| {
-                (
-                    level.evaluate(sim, l.scenario(), t),
+            let now_ms = l.now_ms();
+            let checks = level.checks(l);
+            let narration = l
+                .monitor()
+                .map(|m| {
                     level
-                        .narration_now(sim.now_ms(), t)
+                        .narration_now(now_ms, m.tracker())
                         .into_iter()
                         .map(str::to_owned)
-                        .collect::<Vec<_>>(),
-                )
-            });
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
             Some(LevelNow {
-                now_ms: sim.now_ms(),
+                now_ms,
                 checks,
                 narration,
                 level,

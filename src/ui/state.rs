@@ -281,7 +281,10 @@ impl LabState {
                 return Err(format!("there is no level {id}"));
             }
         }
-        self.load(session)?;
+        let chosen = level
+            .as_ref()
+            .and_then(|id| self.levels().iter().find(|l| &l.id == id).cloned());
+        self.load_in(chosen.as_ref(), session)?;
         if let Some(id) = &level {
             self.progress.update(|p| {
                 if !p.started.contains(id) {
@@ -304,11 +307,31 @@ impl LabState {
     /// # Errors
     /// A session that does not replay, in words; nothing changes then.
     pub fn load(&self, session: Session) -> Result<(), String> {
-        let lab = Lab::new(session).map_err(|e| e.to_string())?;
+        self.load_in(self.current_level().as_ref(), session)
+    }
+
+    /// [`Self::load`] for a level's run: the lab is watched by the level's monitor.
+    fn load_in(&self, level: Option<&Level>, session: Session) -> Result<(), String> {
+        let lab = lab_for(level, session).map_err(|e| e.to_string())?;
         self.update(|l| *l = lab);
         self.after_jump();
         self.save();
         Ok(())
+    }
+
+    /// Makes the lab watched by the current level's monitor (or by none in the sandbox),
+    /// replaying it from t = 0 if it was not: its goals are sampled along the whole run.
+    fn watch_current_level(&self) {
+        let level = self.current_level();
+        let watched = self.with_untracked(|l| l.monitor().is_some());
+        if watched == level.is_some() {
+            return;
+        }
+        let session = self.with_untracked(|l| l.session().clone());
+        match lab_for(level.as_ref(), session) {
+            Ok(lab) => self.update(|l| *l = lab),
+            Err(e) => self.error(e.to_string()),
+        }
     }
 
     /// Replays the run from t = 0 with a new setup, keeping the recorded actions and the
@@ -457,7 +480,7 @@ impl LabState {
 
     /// Rebuilds the lab from `scenario` at t = 0 (exactly what a fresh load does).
     pub fn reset(&self, scenario: Scenario) {
-        match Lab::fresh(scenario) {
+        match lab_for(self.current_level().as_ref(), Session::new(scenario)) {
             Ok(lab) => {
                 self.playing.set(false);
                 self.update(|l| *l = lab);
@@ -580,6 +603,7 @@ impl LabState {
         if let Some(id) = v["level"].as_str() {
             if self.levels().iter().any(|l| l.id == id) {
                 self.level.set(Some(id.to_owned()));
+                self.watch_current_level();
             }
         }
     }
@@ -877,6 +901,14 @@ fn run_within(
         last_cost = clock() - before;
     }
     done
+}
+
+/// A lab of `session`, watched by `level`'s monitor when a level is played.
+fn lab_for(level: Option<&Level>, session: Session) -> Result<Lab, EngineError> {
+    match level {
+        Some(l) => Lab::watching(session, l.monitor()),
+        None => Lab::new(session),
+    }
 }
 
 #[cfg(test)]

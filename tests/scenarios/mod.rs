@@ -16,6 +16,7 @@ use kafka_lab::engine::{invariants, view, Command, Sim};
 mod compound;
 mod failover;
 mod fidelity;
+mod goals;
 mod props;
 mod replication;
 

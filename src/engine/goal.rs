@@ -1,0 +1,1289 @@
+//! Goals: what a level checks, read from its file once into typed predicates, and the
+//! [`Monitor`] that samples them while a run plays.
+//!
+//! A predicate is `measure [scope] [when] op value`. The measure is a number the read
+//! model gives (see [`METRICS`]), a count of events of one kind, or a setting. It is taken
+//! at the check time, at another moment (`at_ms`), or over a window as its maximum or
+//! minimum (`over` + `take`, sampled every [`SAMPLE_MS`] of virtual time). The value is a
+//! number, a setting's text, or the same measure at another moment (a trend: "lag at 60 s ≤
+//! lag at 40 s"). Everything a file names is checked when it is read, so a mistake stops
+//! the level there, with the line, not at the end of a run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use super::event::{BrokerEvent, Event, GroupEvent, ProducerEvent};
+use super::ids::{GroupId, TopicId, Tp};
+use super::scenario::Scenario;
+use super::sim::Sim;
+use super::view;
+
+/// A window's samples are this far apart, in virtual time.
+pub const SAMPLE_MS: u64 = 100;
+
+/// How a measured value is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Op {
+    /// Equal.
+    #[serde(rename = "==")]
+    Eq,
+    /// Not equal.
+    #[serde(rename = "!=")]
+    Ne,
+    /// Less than.
+    #[serde(rename = "<")]
+    Lt,
+    /// At most.
+    #[serde(rename = "<=")]
+    Le,
+    /// More than.
+    #[serde(rename = ">")]
+    Gt,
+    /// At least.
+    #[serde(rename = ">=")]
+    Ge,
+}
+
+impl Op {
+    /// Whether `a op b`.
+    pub fn holds(self, a: u64, b: u64) -> bool {
+        match self {
+            Op::Eq => a == b,
+            Op::Ne => a != b,
+            Op::Lt => a < b,
+            Op::Le => a <= b,
+            Op::Gt => a > b,
+            Op::Ge => a >= b,
+        }
+    }
+
+    /// The symbol on the checklist.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "≠",
+            Op::Lt => "<",
+            Op::Le => "≤",
+            Op::Gt => ">",
+            Op::Ge => "≥",
+        }
+    }
+}
+
+/// Which end of a window counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Take {
+    /// The largest sample.
+    Max,
+    /// The smallest sample.
+    Min,
+}
+
+/// One goal as a level file writes it (see `src/lab/README.md`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Goal {
+    /// A name other parts of the file use for it (`untouched_fails`, a wrong answer's
+    /// `fails`); without one, its `what` names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What is measured (see [`METRICS`]), `event:Kind` for a count of events, or
+    /// `config:name` for a setting.
+    pub what: String,
+    /// The group (`group.id`), for the measures of a group; default `payments`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The topic, for the measures of a topic or partition; default `orders`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// The partition, for the measures of one partition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
+    /// Measured at this moment instead of the check time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
+    /// Measured over this window `[from, to]` (ms), with `take`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over: Option<[u64; 2]>,
+    /// The window's largest or smallest sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take: Option<Take>,
+    /// The comparison.
+    pub op: Op,
+    /// A whole number; text for a setting; or `{"at_ms": t}`: the same measure at `t`.
+    pub value: serde_json::Value,
+    /// The words on the checklist (default: made from the predicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl Goal {
+    /// The name other parts of a level use for this goal.
+    pub fn name(&self) -> &str {
+        self.id.as_deref().unwrap_or(&self.what)
+    }
+}
+
+/// A number the read model gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Records produced.
+    Produced,
+    /// Processed exactly once.
+    Once,
+    /// Processed more than once.
+    Duplicate,
+    /// Skipped past for good.
+    Lost,
+    /// Not processed yet.
+    Pending,
+    /// Skipped by a seek or a reset to the end.
+    Skipped,
+    /// Processing failed.
+    Failed,
+    /// Processed before an earlier record of the same key.
+    OutOfOrder,
+    /// Second copies in the log.
+    LogDuplicates,
+    /// Acknowledged to their producer.
+    Acked,
+    /// Acknowledged, then lost.
+    AckedThenLost,
+    /// Brokers running.
+    BrokersAlive,
+    /// Partitions without a leader.
+    OfflinePartitions,
+    /// Partitions with a short ISR.
+    UnderReplicated,
+    /// Records the producers gave up on.
+    ProducerFailed,
+    /// The group's generation.
+    Generation,
+    /// Rebalances the group went through.
+    Rebalances,
+    /// Time eager rebalances stopped the group.
+    StopTheWorldMs,
+    /// Consumers alive.
+    Members,
+    /// Consumers alive that own nothing.
+    IdleMembers,
+    /// Partitions with an owner.
+    OwnedPartitions,
+    /// The topic's partitions.
+    Partitions,
+    /// Lag summed over the group's partitions.
+    LagTotal,
+    /// The largest lag of one partition.
+    LagMax,
+    /// Records processed, repeats counted.
+    Processed,
+    /// One partition's lag.
+    Lag,
+    /// A partition's log end offset (or the topic's, summed).
+    LogEndOffset,
+    /// A partition's committed offset.
+    Committed,
+}
+
+/// What a measure may be narrowed by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Nothing: the whole lab.
+    Lab,
+    /// A topic (`topic`, or all topics when none is named).
+    AnyTopic,
+    /// A topic (`topic`, default `orders`).
+    Topic,
+    /// A group (`group`, default `payments`).
+    Group,
+    /// A group, and optionally one of its topics.
+    GroupTopic,
+    /// A topic and optionally one partition (else the topic's sum).
+    Partition,
+    /// A group and one partition (`partition` required).
+    GroupPartition,
+}
+
+/// Every metric: its name in files, the metric, its scope, and what it means.
+pub const METRIC_TABLE: &[(&str, Metric, Scope, &str)] = &[
+    (
+        "produced",
+        Metric::Produced,
+        Scope::AnyTopic,
+        "records produced (all producers; to one topic with `topic`)",
+    ),
+    (
+        "once",
+        Metric::Once,
+        Scope::Group,
+        "records the group processed exactly once",
+    ),
+    (
+        "duplicate",
+        Metric::Duplicate,
+        Scope::Group,
+        "records the group processed more than once",
+    ),
+    (
+        "lost",
+        Metric::Lost,
+        Scope::Group,
+        "records the group skipped past for good (incl. lost before the log)",
+    ),
+    (
+        "pending",
+        Metric::Pending,
+        Scope::Group,
+        "records not processed yet",
+    ),
+    (
+        "skipped",
+        Metric::Skipped,
+        Scope::Group,
+        "records skipped by a seek",
+    ),
+    (
+        "failed",
+        Metric::Failed,
+        Scope::Group,
+        "records whose processing failed (poison)",
+    ),
+    (
+        "out_of_order",
+        Metric::OutOfOrder,
+        Scope::Group,
+        "records processed before an earlier record with the same key",
+    ),
+    (
+        "log_duplicates",
+        Metric::LogDuplicates,
+        Scope::Lab,
+        "second copies of records left in the log by retries",
+    ),
+    (
+        "acked",
+        Metric::Acked,
+        Scope::Lab,
+        "records the producers got acknowledged",
+    ),
+    (
+        "acked_then_lost",
+        Metric::AckedThenLost,
+        Scope::Lab,
+        "records acknowledged to their producer, then lost with a failed leader",
+    ),
+    (
+        "brokers_alive",
+        Metric::BrokersAlive,
+        Scope::Lab,
+        "brokers running",
+    ),
+    (
+        "offline_partitions",
+        Metric::OfflinePartitions,
+        Scope::Topic,
+        "partitions of the topic with no leader",
+    ),
+    (
+        "under_replicated",
+        Metric::UnderReplicated,
+        Scope::Topic,
+        "partitions of the topic whose ISR is smaller than their replicas",
+    ),
+    (
+        "producer_failed",
+        Metric::ProducerFailed,
+        Scope::Lab,
+        "records the producers gave up on",
+    ),
+    (
+        "generation",
+        Metric::Generation,
+        Scope::Group,
+        "the group's generation",
+    ),
+    (
+        "rebalances",
+        Metric::Rebalances,
+        Scope::Group,
+        "rebalances the group went through",
+    ),
+    (
+        "stop_the_world_ms",
+        Metric::StopTheWorldMs,
+        Scope::Group,
+        "ms the group spent with every partition revoked (eager)",
+    ),
+    (
+        "members",
+        Metric::Members,
+        Scope::Group,
+        "consumers in the group that are alive",
+    ),
+    (
+        "idle_members",
+        Metric::IdleMembers,
+        Scope::Group,
+        "alive consumers that own no partition",
+    ),
+    (
+        "owned_partitions",
+        Metric::OwnedPartitions,
+        Scope::Group,
+        "partitions of the group's topics that have an owner",
+    ),
+    (
+        "partitions",
+        Metric::Partitions,
+        Scope::Topic,
+        "partitions of the topic",
+    ),
+    (
+        "lag_total",
+        Metric::LagTotal,
+        Scope::GroupTopic,
+        "sum of the lag over the group's partitions (of one topic with `topic`)",
+    ),
+    (
+        "lag_max",
+        Metric::LagMax,
+        Scope::GroupTopic,
+        "the largest lag of one of the group's partitions",
+    ),
+    (
+        "processed",
+        Metric::Processed,
+        Scope::Group,
+        "records the group's consumers processed (counting repeats)",
+    ),
+    (
+        "lag",
+        Metric::Lag,
+        Scope::GroupPartition,
+        "one partition's lag for the group (log end offset minus committed)",
+    ),
+    (
+        "log_end_offset",
+        Metric::LogEndOffset,
+        Scope::Partition,
+        "a partition's log end offset (the topic's sum without `partition`)",
+    ),
+    (
+        "committed",
+        Metric::Committed,
+        Scope::GroupPartition,
+        "the group's committed offset of one partition (0 when none)",
+    ),
+];
+
+/// The measures a goal can name, with what each means (documented in the format).
+pub const METRICS: &[(&str, &str)] = &{
+    let mut out = [("", ""); METRIC_TABLE.len()];
+    let mut i = 0;
+    while i < METRIC_TABLE.len() {
+        out[i] = (METRIC_TABLE[i].0, METRIC_TABLE[i].3);
+        i += 1;
+    }
+    out
+};
+
+/// What a predicate measures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// A number of the read model.
+    Metric(Metric),
+    /// How many events of a kind happened.
+    Events(&'static str),
+    /// A setting's value.
+    Setting(String),
+}
+
+/// When a measure is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// At the level's check time.
+    Check,
+    /// At this moment.
+    At(u64),
+    /// Over a window, its largest or smallest sample.
+    Over {
+        /// Window start, ms.
+        from_ms: u64,
+        /// Window end, ms.
+        to_ms: u64,
+        /// Which sample counts.
+        take: Take,
+    },
+}
+
+/// What the measure is compared with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rhs {
+    /// A number.
+    Number(u64),
+    /// A setting's text.
+    Text(String),
+    /// The same measure (same scope) at another moment.
+    SameAt(u64),
+}
+
+/// A goal, typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Predicate {
+    /// Its name (`id`, or `what`).
+    pub name: String,
+    /// What is measured.
+    pub measure: Measure,
+    /// The group's name, when the measure takes one.
+    pub group: Option<String>,
+    /// The topic's name, when the measure takes one.
+    pub topic: Option<String>,
+    /// The partition, when the measure takes one.
+    pub partition: Option<u32>,
+    /// When.
+    pub when: When,
+    /// The comparison.
+    pub op: Op,
+    /// Compared with.
+    pub rhs: Rhs,
+    /// The checklist's words.
+    pub label: String,
+}
+
+/// The groups and topics a level can have (its start's, and those its solution and wrong
+/// answers create), so a goal naming another is refused when the file is read.
+#[derive(Clone, Debug, Default)]
+pub struct Known {
+    /// `group.id`s.
+    pub groups: Vec<String>,
+    /// Topic names.
+    pub topics: Vec<String>,
+}
+
+/// The line in `json` of the `n`-th `"what"` (goals are the only entries with one), for
+/// messages that point at the file.
+fn line_of_goal(json: &str, n: usize) -> Option<usize> {
+    let at = json.match_indices("\"what\"").nth(n)?.0;
+    Some(json[..at].matches('\n').count() + 1)
+}
+
+/// Reads a level's goals into predicates.
+///
+/// # Errors
+/// The first goal that names an unknown measure, group or topic, mixes types, or measures
+/// outside the run, in words with its line in `json`.
+pub fn compile(
+    goals: &[Goal],
+    check_at_ms: u64,
+    known: &Known,
+    json: Option<&str>,
+) -> Result<Vec<Predicate>, String> {
+    goals
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            compile_one(g, check_at_ms, known).map_err(|e| {
+                let line = json
+                    .and_then(|j| line_of_goal(j, i))
+                    .map_or_else(String::new, |l| format!(", line {l}"));
+                format!("goal {} (`{}`{line}): {e}", i + 1, g.what)
+            })
+        })
+        .collect()
+}
+
+fn compile_one(g: &Goal, check_at_ms: u64, known: &Known) -> Result<Predicate, String> {
+    let (measure, scope) = if let Some(kind) = g.what.strip_prefix("event:") {
+        let kind = EVENT_KINDS
+            .iter()
+            .find(|k| **k == kind)
+            .ok_or_else(|| format!("`{kind}` is not an event kind the lab records"))?;
+        (Measure::Events(kind), Scope::Group)
+    } else if let Some(name) = g.what.strip_prefix("config:") {
+        if !known_setting(name) {
+            return Err(format!("`{name}` is not a setting"));
+        }
+        (Measure::Setting(name.to_owned()), Scope::Lab)
+    } else {
+        let (_, metric, scope, _) = METRIC_TABLE
+            .iter()
+            .find(|(n, ..)| *n == g.what)
+            .ok_or_else(|| {
+                format!(
+                    "the lab does not measure `{}` (it measures: {})",
+                    g.what,
+                    METRIC_TABLE
+                        .iter()
+                        .map(|m| m.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+        (Measure::Metric(*metric), *scope)
+    };
+    let events = matches!(measure, Measure::Events(_));
+    let takes_group = events
+        || matches!(
+            scope,
+            Scope::Group | Scope::GroupTopic | Scope::GroupPartition
+        );
+    let takes_topic = matches!(
+        scope,
+        Scope::AnyTopic
+            | Scope::Topic
+            | Scope::GroupTopic
+            | Scope::Partition
+            | Scope::GroupPartition
+    );
+    let takes_partition = matches!(scope, Scope::Partition | Scope::GroupPartition);
+    if g.group.is_some() && !takes_group {
+        return Err("this measure has no group".into());
+    }
+    if g.topic.is_some() && !takes_topic {
+        return Err("this measure has no topic".into());
+    }
+    if g.partition.is_some() && !takes_partition {
+        return Err("this measure has no partition".into());
+    }
+    if scope == Scope::GroupPartition && g.partition.is_none() {
+        return Err("this measure needs a `partition`".into());
+    }
+    if let Some(group) = &g.group {
+        if !known.groups.iter().any(|k| k == group) {
+            return Err(format!(
+                "no group `{group}` in this level (it has: {})",
+                known.groups.join(", ")
+            ));
+        }
+    }
+    if let Some(topic) = &g.topic {
+        if !known.topics.iter().any(|k| k == topic) {
+            return Err(format!(
+                "no topic `{topic}` in this level (it has: {})",
+                known.topics.join(", ")
+            ));
+        }
+    }
+    if let Some(p) = g.partition {
+        if p >= super::cluster::MAX_PARTITIONS {
+            return Err(format!("partition {p} is past the lab's largest topic"));
+        }
+    }
+    let setting = matches!(measure, Measure::Setting(_));
+    let within = |t: u64, what: &str| {
+        if t > check_at_ms {
+            Err(format!(
+                "{what} {t} ms is after the check time ({check_at_ms} ms)"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let when = match (g.at_ms, g.over, g.take) {
+        (None, None, None) => When::Check,
+        (Some(t), None, None) => {
+            within(t, "at_ms")?;
+            When::At(t)
+        }
+        (None, Some([from_ms, to_ms]), Some(take)) => {
+            within(to_ms, "the window's end")?;
+            if from_ms >= to_ms {
+                return Err(format!(
+                    "the window [{from_ms}, {to_ms}] must start before it ends"
+                ));
+            }
+            When::Over {
+                from_ms,
+                to_ms,
+                take,
+            }
+        }
+        (None, Some(_), None) => return Err("a window (`over`) needs `take`: max or min".into()),
+        (None, None, Some(_)) => return Err("`take` needs a window (`over`)".into()),
+        _ => return Err("a goal has `at_ms` or `over`, not both".into()),
+    };
+    if setting && when != When::Check {
+        return Err("a setting does not change during a run: no `at_ms` or `over`".into());
+    }
+    let rhs = match &g.value {
+        serde_json::Value::String(text) if setting => {
+            if !matches!(g.op, Op::Eq | Op::Ne) {
+                return Err("text is compared with == or !=".into());
+            }
+            Rhs::Text(text.clone())
+        }
+        serde_json::Value::Number(n) => {
+            let n = n
+                .as_u64()
+                .ok_or_else(|| format!("the value {n} is not a whole number"))?;
+            if let Measure::Setting(name) = &measure {
+                if Scenario::default().get(name).parse::<u64>().is_err() {
+                    return Err(format!(
+                        "`{name}` is not a number; compare it with text and == or !="
+                    ));
+                }
+            }
+            Rhs::Number(n)
+        }
+        serde_json::Value::Object(o) if !setting => {
+            let t = match (o.len(), o.get("at_ms").and_then(serde_json::Value::as_u64)) {
+                (1, Some(t)) => t,
+                _ => return Err("a value object is `{\"at_ms\": t}`: the same measure at t".into()),
+            };
+            within(t, "the value's at_ms")?;
+            Rhs::SameAt(t)
+        }
+        _ if setting => return Err("a setting's value is text (or a whole number)".into()),
+        _ => return Err("the value must be a whole number or {\"at_ms\": t}".into()),
+    };
+    let mut p = Predicate {
+        name: g.name().to_owned(),
+        measure,
+        group: g.group.clone().filter(|_| takes_group),
+        topic: g.topic.clone(),
+        partition: g.partition,
+        when,
+        op: g.op,
+        rhs,
+        label: String::new(),
+    };
+    p.label = g
+        .label
+        .clone()
+        .unwrap_or_else(|| default_label(&p, &g.what));
+    Ok(p)
+}
+
+fn seconds(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+fn default_label(p: &Predicate, what: &str) -> String {
+    let mut s = match &p.measure {
+        Measure::Events(kind) => format!("{kind} events"),
+        Measure::Setting(name) => name.clone(),
+        Measure::Metric(_) => what.replace('_', " "),
+    };
+    if let Some(part) = p.partition {
+        let _ = write!(s, " of p{part}");
+    }
+    if let Some(t) = &p.topic {
+        let _ = write!(s, " ({t})");
+    }
+    if let Some(g) = &p.group {
+        let _ = write!(s, " ({g})");
+    }
+    let s = match p.when {
+        When::Check => s,
+        When::At(t) => format!("{s} at {}", seconds(t)),
+        When::Over {
+            from_ms,
+            to_ms,
+            take,
+        } => format!(
+            "{} {s} over {}–{}",
+            match take {
+                Take::Max => "max",
+                Take::Min => "min",
+            },
+            seconds(from_ms),
+            seconds(to_ms)
+        ),
+    };
+    let rhs = match &p.rhs {
+        Rhs::Number(n) => n.to_string(),
+        Rhs::Text(t) => t.clone(),
+        Rhs::SameAt(t) => format!("its value at {}", seconds(*t)),
+    };
+    format!("{s} {} {rhs}", p.op.symbol())
+}
+
+/// The settings a level may name: the lab's, the consumer's and (`producer.`) the
+/// producer's, as `Scenario::set` takes them.
+pub fn known_setting(name: &str) -> bool {
+    let mut s = Scenario::default();
+    // A name is known if setting it is not refused as unknown.
+    match s.set(name, "0") {
+        Ok(()) => true,
+        Err(super::error::EngineError::InvalidConfig { reason, .. }) => !reason.contains("not a"),
+        Err(_) => true,
+    }
+}
+
+// ---- events ---------------------------------------------------------------------------
+
+/// The kind of an event, as narration and `event:` goals name it: `JoinComplete`,
+/// `ConsumerCrashed`, `CommitRejected`, `DuplicateBatchDropped`, `RecordAppended`...
+pub fn event_kind(e: &Event) -> &'static str {
+    match e {
+        Event::TopicCreated { .. } => "TopicCreated",
+        Event::TopicDeleted { .. } => "TopicDeleted",
+        Event::RecordAppended { .. } => "RecordAppended",
+        Event::PartitionsAdded { .. } => "PartitionsAdded",
+        Event::CommandRefused { .. } => "CommandRefused",
+        Event::Net { .. } => "Net",
+        Event::Broker { event, .. } => match event {
+            BrokerEvent::Killed => "BrokerKilled",
+            BrokerEvent::Restarted => "BrokerRestarted",
+            BrokerEvent::Fenced => "BrokerFenced",
+            BrokerEvent::Unfenced => "BrokerUnfenced",
+            BrokerEvent::BecameLeader { .. } => "BecameLeader",
+            BrokerEvent::BecameFollower { .. } => "BecameFollower",
+            BrokerEvent::LeaderElected { .. } => "LeaderElected",
+            BrokerEvent::Registered => "BrokerRegistered",
+            BrokerEvent::RegistrationRefused => "BrokerRegistrationRefused",
+            BrokerEvent::IsrChanged { .. } => "IsrChanged",
+            BrokerEvent::Truncated { .. } => "Truncated",
+            BrokerEvent::CoordinatorMoved { .. } => "CoordinatorMoved",
+        },
+        Event::Producer { event, .. } => match event {
+            ProducerEvent::Sent { .. } => "Sent",
+            ProducerEvent::RequestSent { .. } => "RequestSent",
+            ProducerEvent::Appended { .. } => "Appended",
+            ProducerEvent::DuplicateBatchDropped { .. } => "DuplicateBatchDropped",
+            ProducerEvent::OutOfOrderSequence { .. } => "OutOfOrderSequence",
+            ProducerEvent::Acked { .. } => "Acked",
+            ProducerEvent::ConnectionClosed { .. } => "ConnectionClosed",
+            ProducerEvent::Retrying { .. } => "Retrying",
+            ProducerEvent::Expired { .. } => "Expired",
+            ProducerEvent::EpochBumped { .. } => "EpochBumped",
+            ProducerEvent::Rejected { error, .. } => error.name(),
+        },
+        Event::Group { event, .. } => match event {
+            GroupEvent::StateChanged { .. } => "StateChanged",
+            GroupEvent::JoinGroup { .. } => "JoinGroup",
+            GroupEvent::JoinComplete { .. } => "JoinComplete",
+            GroupEvent::SyncGroup { .. } => "SyncGroup",
+            GroupEvent::Assigned { .. } => "Assigned",
+            GroupEvent::Revoked { .. } => "Revoked",
+            GroupEvent::Lost { .. } => "Lost",
+            GroupEvent::Heartbeat { .. } => "Heartbeat",
+            GroupEvent::LeaveGroup { .. } => "LeaveGroup",
+            GroupEvent::MemberRemoved { .. } => "MemberRemoved",
+            GroupEvent::PositionSet {
+                source: super::event::PositionSource::Truncation,
+                ..
+            } => "TruncationDetected",
+            GroupEvent::PositionSet { .. } => "PositionSet",
+            GroupEvent::Polled { .. } => "Polled",
+            GroupEvent::Processed { .. } => "Processed",
+            GroupEvent::ProcessingFailed { .. } => "ProcessingFailed",
+            GroupEvent::Committed { .. } => "Committed",
+            GroupEvent::CommitRejected { .. } => "CommitRejected",
+            GroupEvent::CommitRetriable { .. } => "CommitRetriable",
+            GroupEvent::RequestFailed { .. } => "RequestFailed",
+            GroupEvent::ConsumerStarted { .. } => "ConsumerStarted",
+            GroupEvent::ConsumerCrashed { .. } => "ConsumerCrashed",
+            GroupEvent::ConsumerClosed { .. } => "ConsumerClosed",
+            GroupEvent::ConsumerFailed { .. } => "ConsumerFailed",
+        },
+    }
+}
+
+/// Every event kind a level may name.
+pub const EVENT_KINDS: &[&str] = &[
+    "TopicCreated",
+    "TopicDeleted",
+    "RecordAppended",
+    "PartitionsAdded",
+    "CommandRefused",
+    "Net",
+    "Sent",
+    "RequestSent",
+    "Appended",
+    "DuplicateBatchDropped",
+    "OutOfOrderSequence",
+    "Acked",
+    "ConnectionClosed",
+    "Retrying",
+    "Expired",
+    "EpochBumped",
+    "StateChanged",
+    "JoinGroup",
+    "JoinComplete",
+    "SyncGroup",
+    "Assigned",
+    "Revoked",
+    "Lost",
+    "Heartbeat",
+    "LeaveGroup",
+    "MemberRemoved",
+    "PositionSet",
+    "Polled",
+    "Processed",
+    "ProcessingFailed",
+    "Committed",
+    "CommitRejected",
+    "CommitRetriable",
+    "RequestFailed",
+    "ConsumerStarted",
+    "ConsumerCrashed",
+    "ConsumerClosed",
+    "ConsumerFailed",
+    "BrokerKilled",
+    "BrokerRestarted",
+    "BrokerFenced",
+    "BrokerUnfenced",
+    "BecameLeader",
+    "BecameFollower",
+    "LeaderElected",
+    "BrokerRegistered",
+    "BrokerRegistrationRefused",
+    "TruncationDetected",
+    "IsrChanged",
+    "Truncated",
+    "CoordinatorMoved",
+    "NOT_LEADER_OR_FOLLOWER",
+    "NOT_ENOUGH_REPLICAS",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    "REQUEST_TIMED_OUT",
+    "NETWORK_EXCEPTION",
+];
+
+/// Counts events by kind as they come (from a cursor), so the page's checklist and
+/// narration read new events only, once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tracker {
+    cursor: u64,
+    counts: BTreeMap<(&'static str, Option<GroupId>), u64>,
+    first: BTreeMap<&'static str, u64>,
+}
+
+impl Tracker {
+    /// Reads the events since the last update.
+    pub fn update(&mut self, sim: &Sim) {
+        // Time went back (a seek, a reset): count again from the start.
+        if sim.event_count() < self.cursor {
+            *self = Tracker::default();
+        }
+        let Tracker {
+            cursor,
+            counts,
+            first,
+        } = self;
+        *cursor = view::visit_events_since(sim, *cursor, |e| {
+            let kind = event_kind(e);
+            *counts.entry((kind, None)).or_insert(0) += 1;
+            if let Event::Group { group, .. } = e {
+                *counts.entry((kind, Some(*group))).or_insert(0) += 1;
+            }
+            first.entry(kind).or_insert_with(|| e.at_ms());
+        });
+    }
+
+    /// How many events of a kind happened (in one group, if given).
+    pub fn count(&self, kind: &str, group: Option<GroupId>) -> u64 {
+        self.counts
+            .iter()
+            .find(|((k, g), _)| *k == kind && *g == group)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// When the first event of a kind happened.
+    pub fn first_at(&self, kind: &str) -> Option<u64> {
+        self.first
+            .iter()
+            .find(|(k, _)| **k == kind)
+            .map(|(_, t)| *t)
+    }
+}
+
+// ---- measuring --------------------------------------------------------------------------
+
+fn group_id(sim: &Sim, name: &str) -> Option<GroupId> {
+    sim.world()
+        .groups
+        .iter()
+        .find(|g| g.name == name)
+        .map(|g| g.id)
+}
+
+fn topic_id(sim: &Sim, name: &str) -> Option<TopicId> {
+    sim.world().cluster.topic_id(name)
+}
+
+/// The value of a predicate's measure now (a setting is not a number: 0).
+pub fn measure_now(sim: &Sim, p: &Predicate, tracker: &Tracker) -> u64 {
+    let group = group_id(sim, p.group.as_deref().unwrap_or("payments"));
+    match &p.measure {
+        Measure::Setting(_) => 0,
+        Measure::Events(kind) => tracker.count(kind, p.group.as_ref().and(group)),
+        Measure::Metric(m) => metric(sim, *m, group, p.topic.as_deref(), p.partition),
+    }
+}
+
+/// One metric now. A group or topic that does not exist (yet) measures 0.
+pub fn metric(
+    sim: &Sim,
+    m: Metric,
+    group: Option<GroupId>,
+    topic: Option<&str>,
+    partition: Option<u32>,
+) -> u64 {
+    let world = sim.world();
+    let topic_or_orders = || topic_id(sim, topic.unwrap_or("orders"));
+    let totals = || group.and_then(|g| view::totals(sim, g)).unwrap_or_default();
+    let g = || group.and_then(|g| view::group(sim, g));
+    let alive = |m: &&view::MemberView| {
+        matches!(
+            m.status,
+            view::MemberStatus::Active | view::MemberStatus::Idle | view::MemberStatus::Joining
+        )
+    };
+    // The group's partitions (of one topic, if named), with their lag.
+    let lags = || -> Vec<u64> {
+        let Some(gid) = group else {
+            return Vec::new();
+        };
+        let topics = match topic {
+            Some(t) => vec![t.to_owned()],
+            None => world.groups[gid.index()].topics.clone(),
+        };
+        world
+            .cluster
+            .partitions_of(&topics)
+            .into_iter()
+            .map(|tp| {
+                let pm = view::partition_metrics(sim, gid, tp);
+                pm.lag.unwrap_or(pm.log_end_offset)
+            })
+            .collect()
+    };
+    match m {
+        Metric::Produced => match topic {
+            None => sim.ledger().produced(),
+            Some(name) => topic_id(sim, name).map_or(0, |t| sim.ledger().produced_to(t)),
+        },
+        Metric::Once => totals().once,
+        Metric::Duplicate => totals().duplicate,
+        Metric::Lost => totals().lost,
+        Metric::Pending => totals().pending,
+        Metric::Skipped => totals().skipped,
+        Metric::Failed => totals().failed,
+        Metric::OutOfOrder => totals().out_of_order,
+        Metric::LogDuplicates => sim.ledger().log_duplicates,
+        // acks=0 records are sent, never acknowledged (their callback gets offset -1).
+        Metric::Acked => view::producers(sim).iter().map(|p| p.acked).sum(),
+        Metric::ProducerFailed => view::producers(sim).iter().map(|p| p.failed).sum(),
+        Metric::AckedThenLost => sim.ledger().acked_then_lost(),
+        Metric::BrokersAlive => world.brokers.iter().filter(|b| b.alive).count() as u64,
+        Metric::OfflinePartitions | Metric::UnderReplicated => {
+            let Some(t) = topic_or_orders() else {
+                return 0;
+            };
+            (0..world.cluster.partition_count(t))
+                .filter_map(|p| world.cluster.state(Tp::new(t, p)))
+                .filter(|s| {
+                    if m == Metric::OfflinePartitions {
+                        s.leader.is_none()
+                    } else {
+                        s.isr.len() < s.replicas.len()
+                    }
+                })
+                .count() as u64
+        }
+        Metric::Partitions => {
+            topic_or_orders().map_or(0, |t| u64::from(world.cluster.partition_count(t)))
+        }
+        Metric::Generation => g().map_or(0, |g| g.generation.max(0) as u64),
+        Metric::Rebalances => g().map_or(0, |g| u64::from(g.rebalances)),
+        Metric::StopTheWorldMs => g().map_or(0, |g| g.stop_the_world_ms),
+        Metric::Members => g().map_or(0, |g| g.members.iter().filter(alive).count() as u64),
+        Metric::IdleMembers => g().map_or(0, |g| {
+            g.members
+                .iter()
+                .filter(alive)
+                .filter(|m| m.owned.is_empty())
+                .count() as u64
+        }),
+        Metric::OwnedPartitions => g().map_or(0, |g| {
+            g.members
+                .iter()
+                .filter(alive)
+                .map(|m| m.owned.len())
+                .sum::<usize>() as u64
+        }),
+        Metric::LagTotal => lags().iter().sum(),
+        Metric::LagMax => lags().into_iter().max().unwrap_or(0),
+        Metric::Processed => group.map_or(0, |g| sim.ledger().groups[g.index()].processed_count()),
+        Metric::Lag | Metric::Committed => {
+            let (Some(gid), Some(t), Some(p)) = (group, topic_or_orders(), partition) else {
+                return 0;
+            };
+            if p >= world.cluster.partition_count(t) {
+                return 0;
+            }
+            let pm = view::partition_metrics(sim, gid, Tp::new(t, p));
+            if m == Metric::Lag {
+                pm.lag.unwrap_or(pm.log_end_offset)
+            } else {
+                pm.committed.unwrap_or(0)
+            }
+        }
+        Metric::LogEndOffset => {
+            let Some(t) = topic_or_orders() else {
+                return 0;
+            };
+            let leo = |p: u32| world.log(Tp::new(t, p)).map_or(0, |l| l.log_end_offset());
+            match partition {
+                Some(p) => leo(p),
+                None => (0..world.cluster.partition_count(t)).map(leo).sum(),
+            }
+        }
+    }
+}
+
+// ---- sampling -----------------------------------------------------------------------------
+
+/// Which side of a predicate a sample is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Side {
+    /// The measure.
+    Left,
+    /// The same measure at the value's moment.
+    Right,
+}
+
+/// Samples a level's predicates as a run plays: at the check time, at each `at_ms`, and
+/// every [`SAMPLE_MS`] of each window. The lab calls [`Monitor::sample`] once a moment is
+/// complete (every item and command at it has run), so a sample is the state a replay
+/// gives at that moment, whatever speed or steps the page used to get there.
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    predicates: Arc<Vec<Predicate>>,
+    check_at_ms: u64,
+    /// Moment → the probes sampled then.
+    schedule: BTreeMap<u64, Vec<(usize, Side)>>,
+    /// Moment → the values taken, in the order of its probes.
+    taken: BTreeMap<u64, Vec<u64>>,
+    tracker: Tracker,
+}
+
+impl Monitor {
+    /// A monitor for these predicates, checked at `check_at_ms`.
+    pub fn new(predicates: Arc<Vec<Predicate>>, check_at_ms: u64) -> Self {
+        let mut schedule: BTreeMap<u64, Vec<(usize, Side)>> = BTreeMap::new();
+        for (i, p) in predicates.iter().enumerate() {
+            if matches!(p.measure, Measure::Setting(_)) {
+                continue;
+            }
+            let mut at = |t: u64, side: Side| schedule.entry(t).or_default().push((i, side));
+            match p.when {
+                When::Check => at(check_at_ms, Side::Left),
+                When::At(t) => at(t, Side::Left),
+                When::Over { from_ms, to_ms, .. } => {
+                    let mut t = from_ms;
+                    while t < to_ms {
+                        at(t, Side::Left);
+                        t = (t / SAMPLE_MS + 1) * SAMPLE_MS;
+                    }
+                    at(to_ms, Side::Left);
+                }
+            }
+            if let Rhs::SameAt(t) = p.rhs {
+                at(t, Side::Right);
+            }
+        }
+        Monitor {
+            predicates,
+            check_at_ms,
+            schedule,
+            taken: BTreeMap::new(),
+            tracker: Tracker::default(),
+        }
+    }
+
+    /// The event counts so far (narration reads them too).
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// Reads the events the simulation emitted since the last call.
+    pub fn update(&mut self, sim: &Sim) {
+        self.tracker.update(sim);
+    }
+
+    /// The first moment at or after `t_ms` still to be sampled.
+    pub fn next_untaken(&self, t_ms: u64) -> Option<u64> {
+        self.schedule
+            .range(t_ms..)
+            .map(|(t, _)| *t)
+            .find(|t| !self.taken.contains_key(t))
+    }
+
+    /// Samples now, if now is a scheduled moment not sampled yet. The caller makes sure
+    /// the moment is complete.
+    pub fn sample(&mut self, sim: &Sim) {
+        let now = sim.now_ms();
+        let Some(probes) = self.schedule.get(&now) else {
+            return;
+        };
+        if self.taken.contains_key(&now) {
+            return;
+        }
+        self.tracker.update(sim);
+        let values = probes
+            .iter()
+            .map(|(i, _)| measure_now(sim, &self.predicates[*i], &self.tracker))
+            .collect();
+        self.taken.insert(now, values);
+    }
+
+    /// The samples taken: moment → values, one per probe scheduled then (to compare two
+    /// ways of playing a run).
+    pub fn samples(&self) -> &BTreeMap<u64, Vec<u64>> {
+        &self.taken
+    }
+
+    /// A run forked at `t_ms` (a command given then): samples from then on no longer hold.
+    pub fn fork(&mut self, t_ms: u64) {
+        self.taken.split_off(&t_ms);
+    }
+
+    fn value(&self, t: u64, i: usize, side: Side) -> Option<u64> {
+        let probes = self.schedule.get(&t)?;
+        let k = probes.iter().position(|&(j, s)| j == i && s == side)?;
+        self.taken.get(&t).map(|v| v[k])
+    }
+
+    /// Every predicate's result as of now: a sample where its moment has been sampled,
+    /// else the value now (a window: its samples so far). `sim` is the run now.
+    pub fn checks(&self, sim: &Sim, scenario: &Scenario) -> Vec<Check> {
+        self.predicates
+            .iter()
+            .enumerate()
+            .map(|(i, p)| self.check(i, p, sim, scenario))
+            .collect()
+    }
+
+    fn check(&self, i: usize, p: &Predicate, sim: &Sim, scenario: &Scenario) -> Check {
+        let now = sim.now_ms();
+        if let Measure::Setting(name) = &p.measure {
+            let actual = scenario.get(name);
+            let holds = match &p.rhs {
+                Rhs::Text(want) => (actual == *want) == (p.op == Op::Eq),
+                Rhs::Number(n) => actual.parse::<u64>().is_ok_and(|a| p.op.holds(a, *n)),
+                Rhs::SameAt(_) => false,
+            };
+            return Check {
+                label: p.label.clone(),
+                holds,
+                actual: format!("{name} = {actual}"),
+                settled: true,
+            };
+        }
+        let what = match &p.measure {
+            Measure::Events(kind) => format!("event:{kind}"),
+            _ => p.name_of_measure(),
+        };
+        let at = |t: u64| -> (Option<u64>, bool) {
+            match self.value(t, i, Side::Left) {
+                Some(v) => (Some(v), true),
+                None if now <= t => (Some(measure_now(sim, p, &self.tracker)), false),
+                None => (None, true),
+            }
+        };
+        let (left, settled_left, left_text) = match p.when {
+            When::Check => {
+                let (v, s) = at(self.check_at_ms);
+                (v, s, format!("{what} = {}", show(v)))
+            }
+            When::At(t) => {
+                let (v, s) = at(t);
+                (v, s, format!("{what} at {} = {}", seconds(t), show(v)))
+            }
+            When::Over {
+                from_ms,
+                to_ms,
+                take,
+            } => {
+                let samples = self
+                    .schedule
+                    .range(from_ms..=to_ms)
+                    .filter_map(|(t, _)| self.value(*t, i, Side::Left));
+                let v = match take {
+                    Take::Max => samples.max(),
+                    Take::Min => samples.min(),
+                };
+                let settled = now >= to_ms;
+                let word = match take {
+                    Take::Max => "max",
+                    Take::Min => "min",
+                };
+                let so_far = if settled || v.is_none() {
+                    ""
+                } else {
+                    " so far"
+                };
+                (
+                    v,
+                    settled,
+                    format!(
+                        "{word} {what} over {}–{} = {}{so_far}",
+                        seconds(from_ms),
+                        seconds(to_ms),
+                        show(v)
+                    ),
+                )
+            }
+        };
+        let (right, settled_right, right_text) = match &p.rhs {
+            Rhs::Number(n) => (Some(*n), true, String::new()),
+            Rhs::Text(_) => (None, true, String::new()),
+            Rhs::SameAt(t) => {
+                let v = self.value(*t, i, Side::Right);
+                (
+                    v,
+                    v.is_some() || now > *t,
+                    format!(", at {} = {}", seconds(*t), show(v)),
+                )
+            }
+        };
+        let holds = match (left, right) {
+            (Some(a), Some(b)) => p.op.holds(a, b),
+            _ => false,
+        };
+        Check {
+            label: p.label.clone(),
+            holds,
+            actual: format!("{left_text}{right_text}"),
+            settled: settled_left && settled_right,
+        }
+    }
+}
+
+fn show(v: Option<u64>) -> String {
+    v.map_or_else(|| "not yet".to_owned(), |v| v.to_string())
+}
+
+impl Predicate {
+    fn name_of_measure(&self) -> String {
+        let name = METRIC_TABLE
+            .iter()
+            .find(|(_, m, ..)| Measure::Metric(*m) == self.measure)
+            .map_or("", |m| m.0);
+        match self.partition {
+            Some(p) => format!("{name}(p{p})"),
+            None => name.to_owned(),
+        }
+    }
+}
+
+/// One predicate's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// The checklist's words.
+    pub label: String,
+    /// It holds.
+    pub holds: bool,
+    /// The measured value, in words (`duplicate = 3`).
+    pub actual: String,
+    /// Its moments have all passed: it will not change any more.
+    pub settled: bool,
+}
