@@ -539,6 +539,88 @@ mod levels {
                 "{}: the untouched start meets the goal",
                 level.id
             );
+            // The untouched start fails for the reason the level teaches: the goals it
+            // names, none of which an allowed action moves by itself.
+            assert!(
+                !level.untouched_fails.is_empty(),
+                "{}: name the goal the untouched start fails",
+                level.id
+            );
+            let failed = level.failed_goals(&untouched);
+            for name in &level.untouched_fails {
+                assert!(
+                    failed.contains(name),
+                    "{}: the untouched start should fail `{name}`; it fails {failed:?}",
+                    level.id
+                );
+                let goal = level.goal.iter().find(|g| g.name() == name).unwrap();
+                if goal.partition.is_some() {
+                    continue; // where a record lands is the partitioner's doing
+                }
+                for kind in level.allowed.iter().filter(|a| !a.starts_with("config:")) {
+                    assert!(
+                        !moved_by(kind).contains(&goal.what.as_str()),
+                        "{}: `{name}` counts what {kind} does by itself, not the behaviour",
+                        level.id
+                    );
+                }
+                assert!(
+                    !level.allowed.contains(&goal.what),
+                    "{}: `{name}` is a setting the learner may change",
+                    level.id
+                );
+            }
+            for w in &level.wrong_answers {
+                let v = level
+                    .grade(&level.wrong_answer_session(w).expect("wrong answer builds"))
+                    .expect("wrong answer grades");
+                let mut failed = level.failed_goals(&v);
+                failed.sort();
+                let mut expected = w.fails.clone();
+                expected.sort();
+                assert!(
+                    !v.solved(),
+                    "{}: wrong answer \"{}\" solves it",
+                    level.id,
+                    w.name
+                );
+                assert_eq!(
+                    failed, expected,
+                    "{}: wrong answer \"{}\"",
+                    level.id, w.name
+                );
+                assert!(
+                    !w.why.is_empty() && !w.feedback.is_empty(),
+                    "{}: \"{}\" says why and what the page shows",
+                    level.id,
+                    w.name
+                );
+            }
+            if level.kind == kafka_lab::engine::level::Kind::Challenge {
+                assert!(
+                    level.wrong_answers.len() >= 2,
+                    "{}: a challenge lists at least two wrong answers",
+                    level.id
+                );
+            }
+        }
+    }
+
+    /// The measures an action moves by itself: a goal on one of these would be met by
+    /// doing the action, whatever the engine's behaviour.
+    fn moved_by(kind: &str) -> &'static [&'static str] {
+        match kind {
+            "AddConsumer" | "RestartConsumer" => &["members", "event:MemberJoined"],
+            "CrashConsumer" => &["event:ConsumerCrashed", "members"],
+            "CloseConsumer" => &["event:LeaveGroup", "members"],
+            "AddPartitions" => &["partitions", "event:PartitionsAdded"],
+            "Produce" => &["event:RecordAppended", "produced"],
+            "Send" | "SetWorkload" | "ProduceRandomOrders" => &["produced", "event:Sent"],
+            "KillBroker" | "RestartBroker" => &["brokers_alive", "event:BrokerKilled"],
+            "Seek" => &["skipped", "event:Seek"],
+            "NetPartition" | "NetHold" | "NetRelease" | "NetHeal" => &["event:Net"],
+            "InjectProduceFault" => &["event:Retrying"],
+            _ => &[],
         }
     }
 

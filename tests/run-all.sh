@@ -70,6 +70,9 @@ step fmt none cargo fmt --check
 step clippy none cargo clippy --all-targets --locked -- -D warnings
 step clippy-wasm none cargo clippy --all-targets --locked --target wasm32-unknown-unknown -- -D warnings
 step native libtest cargo test --locked
+# Random play: a few hundred runs of allowed actions per challenge, in release; prints each
+# challenge's solved share (reported in src/lab/README.md) and fails above the bound.
+step random-play none cargo test --release --locked --test engine random_play_rarely -- --nocapture
 step browser libtest cargo test --locked --target wasm32-unknown-unknown --test web
 step dist none trunk build --release
 step e2e playwright bash -c 'cd tests/e2e && npx --no-install playwright test --grep-invert @benchmark'

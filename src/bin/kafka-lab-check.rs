@@ -98,12 +98,19 @@ fn check_level(level: &Level) -> ExitCode {
                 .iter()
                 .filter(|n| !failed.contains(n))
                 .collect();
-            let ok = !v.solved() && missing.is_empty();
-            let why = if missing.is_empty() {
+            let named = !level.untouched_fails.is_empty();
+            let ok = !v.solved() && named && missing.is_empty();
+            let why = if !named {
+                format!(
+                    " (it fails {}; name the goal it must fail in `untouched_fails`)",
+                    failed.join(", ")
+                )
+            } else if missing.is_empty() {
                 String::new()
             } else {
                 format!(
-                    " (it should fail {}, and does not)",
+                    " (it fails {}; the file says it fails {})",
+                    failed.join(", "),
                     missing
                         .iter()
                         .map(|n| format!("`{n}`"))
@@ -127,7 +134,11 @@ fn check_level(level: &Level) -> ExitCode {
                 expected.sort();
                 let ok = !v.solved() && failed == expected;
                 let why = if !v.solved() && failed != expected {
-                    format!(" (the file says it fails {})", expected.join(", "))
+                    format!(
+                        " (it fails {}; the file says {})",
+                        failed.join(", "),
+                        expected.join(", ")
+                    )
                 } else {
                     String::new()
                 };

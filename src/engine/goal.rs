@@ -425,8 +425,8 @@ pub enum Rhs {
     Number(u64),
     /// A setting's text.
     Text(String),
-    /// The same measure (same scope) at another moment.
-    SameAt(u64),
+    /// The same measure (same scope) at another moment, plus a margin.
+    SameAt(u64, u64),
 }
 
 /// A goal, typed.
@@ -537,7 +537,8 @@ fn compile_one(g: &Goal, check_at_ms: u64, known: &Known) -> Result<Predicate, S
             | Scope::Partition
             | Scope::GroupPartition
     );
-    let takes_partition = matches!(scope, Scope::Partition | Scope::GroupPartition);
+    // Events that carry a partition (a record typed by hand) can be counted on one.
+    let takes_partition = events || matches!(scope, Scope::Partition | Scope::GroupPartition);
     if g.group.is_some() && !takes_group {
         return Err("this measure has no group".into());
     }
@@ -628,12 +629,24 @@ fn compile_one(g: &Goal, check_at_ms: u64, known: &Known) -> Result<Predicate, S
             Rhs::Number(n)
         }
         serde_json::Value::Object(o) if !setting => {
-            let t = match (o.len(), o.get("at_ms").and_then(serde_json::Value::as_u64)) {
-                (1, Some(t)) => t,
-                _ => return Err("a value object is `{\"at_ms\": t}`: the same measure at t".into()),
+            let plus = o.get("plus").map(serde_json::Value::as_u64);
+            let fields_ok = o.keys().all(|k| k == "at_ms" || k == "plus");
+            let t = match (
+                fields_ok,
+                o.get("at_ms").and_then(serde_json::Value::as_u64),
+                plus,
+            ) {
+                (true, Some(t), None | Some(Some(_))) => t,
+                _ => {
+                    return Err(
+                        "a value object is `{\"at_ms\": t}` (the same measure at t), \
+                                with an optional whole `\"plus\"`"
+                            .into(),
+                    )
+                }
             };
             within(t, "the value's at_ms")?;
-            Rhs::SameAt(t)
+            Rhs::SameAt(t, plus.flatten().unwrap_or(0))
         }
         _ if setting => return Err("a setting's value is text (or a whole number)".into()),
         _ => return Err("the value must be a whole number or {\"at_ms\": t}".into()),
@@ -699,7 +712,8 @@ fn default_label(p: &Predicate, what: &str) -> String {
     let rhs = match &p.rhs {
         Rhs::Number(n) => n.to_string(),
         Rhs::Text(t) => t.clone(),
-        Rhs::SameAt(t) => format!("its value at {}", seconds(*t)),
+        Rhs::SameAt(t, 0) => format!("its value at {}", seconds(*t)),
+        Rhs::SameAt(t, plus) => format!("its value at {} + {plus}", seconds(*t)),
     };
     format!("{s} {} {rhs}", p.op.symbol())
 }
@@ -852,6 +866,8 @@ pub const EVENT_KINDS: &[&str] = &[
 pub struct Tracker {
     cursor: u64,
     counts: BTreeMap<(&'static str, Option<GroupId>), u64>,
+    /// Events that name a partition, by (kind, topic, partition).
+    on_partition: BTreeMap<(&'static str, TopicId, u32), u64>,
     first: BTreeMap<&'static str, u64>,
 }
 
@@ -865,11 +881,17 @@ impl Tracker {
         let Tracker {
             cursor,
             counts,
+            on_partition,
             first,
         } = self;
         *cursor = view::visit_events_since(sim, *cursor, |e| {
             let kind = event_kind(e);
             *counts.entry((kind, None)).or_insert(0) += 1;
+            if let Event::RecordAppended { tp, .. } = e {
+                *on_partition
+                    .entry((kind, tp.topic, tp.partition.0))
+                    .or_insert(0) += 1;
+            }
             if let Event::Group { group, .. } = e {
                 *counts.entry((kind, Some(*group))).or_insert(0) += 1;
             }
@@ -882,6 +904,14 @@ impl Tracker {
         self.counts
             .iter()
             .find(|((k, g), _)| *k == kind && *g == group)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// How many events of a kind happened on one partition (only events that carry one).
+    pub fn count_on(&self, kind: &str, topic: TopicId, partition: u32) -> u64 {
+        self.on_partition
+            .iter()
+            .find(|((k, t, p), _)| *k == kind && *t == topic && *p == partition)
             .map_or(0, |(_, n)| *n)
     }
 
@@ -913,7 +943,11 @@ pub fn measure_now(sim: &Sim, p: &Predicate, tracker: &Tracker) -> u64 {
     let group = group_id(sim, p.group.as_deref().unwrap_or("payments"));
     match &p.measure {
         Measure::Setting(_) => 0,
-        Measure::Events(kind) => tracker.count(kind, p.group.as_ref().and(group)),
+        Measure::Events(kind) => match p.partition {
+            Some(partition) => topic_id(sim, p.topic.as_deref().unwrap_or("orders"))
+                .map_or(0, |t| tracker.count_on(kind, t, partition)),
+            None => tracker.count(kind, p.group.as_ref().and(group)),
+        },
         Measure::Metric(m) => metric(sim, *m, group, p.topic.as_deref(), p.partition),
     }
 }
@@ -1086,7 +1120,7 @@ impl Monitor {
                     at(to_ms, Side::Left);
                 }
             }
-            if let Rhs::SameAt(t) = p.rhs {
+            if let Rhs::SameAt(t, _) = p.rhs {
                 at(t, Side::Right);
             }
         }
@@ -1169,7 +1203,7 @@ impl Monitor {
             let holds = match &p.rhs {
                 Rhs::Text(want) => (actual == *want) == (p.op == Op::Eq),
                 Rhs::Number(n) => actual.parse::<u64>().is_ok_and(|a| p.op.holds(a, *n)),
-                Rhs::SameAt(_) => false,
+                Rhs::SameAt(..) => false,
             };
             return Check {
                 label: p.label.clone(),
@@ -1236,10 +1270,10 @@ impl Monitor {
         let (right, settled_right, right_text) = match &p.rhs {
             Rhs::Number(n) => (Some(*n), true, String::new()),
             Rhs::Text(_) => (None, true, String::new()),
-            Rhs::SameAt(t) => {
+            Rhs::SameAt(t, plus) => {
                 let v = self.value(*t, i, Side::Right);
                 (
-                    v,
+                    v.map(|v| v + plus),
                     v.is_some() || now > *t,
                     format!(", at {} = {}", seconds(*t), show(v)),
                 )

@@ -385,9 +385,16 @@ impl Level {
         }
         for a in &self.allowed {
             if let Some(name) = a.strip_prefix("config:") {
-                if name != "*" && !known_setting(name) {
-                    return bad(format!("allows `{a}`, which is not a setting"));
+                let family = name
+                    .strip_suffix(".*")
+                    .is_some_and(|f| matches!(f, "consumer" | "producer" | "cluster" | "lab"));
+                if name != "*" && !family && !known_setting(name) {
+                    return bad(format!(
+                        "allows `{a}`, which is not a setting or a family of them"
+                    ));
                 }
+            } else if !COMMAND_KINDS.contains(&a.as_str()) {
+                return bad(format!("allows `{a}`, which is not an action"));
             }
         }
         self.scenario()?;
@@ -532,11 +539,29 @@ impl Level {
         self.allowed.iter().any(|a| a == command_kind(command))
     }
 
-    /// Whether changing a setting is allowed.
+    /// Whether changing a setting is allowed: by its name, by its family
+    /// (`config:consumer.*`, `config:producer.*`, `config:cluster.*`, `config:lab.*`; see
+    /// [`setting_family`]) or by `config:*`.
     pub fn allows_setting(&self, name: &str) -> bool {
         self.allowed
             .iter()
-            .any(|a| a == "config:*" || a.strip_prefix("config:") == Some(name))
+            .any(|a| match a.strip_prefix("config:") {
+                Some("*") => true,
+                Some(family) if family.ends_with(".*") => {
+                    setting_family(name) == Some(&family[..family.len() - 2])
+                }
+                Some(n) => n == name,
+                None => false,
+            })
+    }
+
+    /// The settings this level lets a learner change, by name.
+    pub fn allowed_settings(&self) -> Vec<String> {
+        Scenario::default()
+            .setting_names()
+            .into_iter()
+            .filter(|n| self.allows_setting(n))
+            .collect()
     }
 
     /// Grades a run: checks it belongs to this level (same start, except for settings
@@ -664,6 +689,57 @@ fn apply_config(s: &mut Scenario, config: &BTreeMap<String, String>) -> Result<(
     }
     Ok(())
 }
+
+/// The family a setting belongs to, as `allowed` names families: `producer` (the
+/// producer's configs), `cluster` (brokers and replication), `lab` (the lab's own knobs:
+/// partitions, rate, keys, consumers, processing time), `consumer` (the consumer's
+/// configs and the commit mode). The seed and the network latency belong to none: a
+/// level allows them by name only, so a challenge cannot be passed by trying seeds.
+pub fn setting_family(name: &str) -> Option<&'static str> {
+    let s = Scenario::default();
+    if name.starts_with("producer.") {
+        Some("producer")
+    } else if s.cluster_setting(name) {
+        Some("cluster")
+    } else if matches!(
+        name,
+        "partitions" | "rate" | "keys" | "consumers" | "processing.ms"
+    ) {
+        Some("lab")
+    } else if matches!(name, "seed" | "network.latency.ms") {
+        None
+    } else if s.setting_names().iter().any(|n| n == name) {
+        Some("consumer")
+    } else {
+        None
+    }
+}
+
+/// Every command kind `allowed` may name.
+pub const COMMAND_KINDS: &[&str] = &[
+    "CreateTopic",
+    "DeleteTopic",
+    "AddProducer",
+    "SetWorkload",
+    "Send",
+    "InjectProduceFault",
+    "AddGroup",
+    "AddConsumer",
+    "CrashConsumer",
+    "CloseConsumer",
+    "RestartConsumer",
+    "SlowConsumer",
+    "Seek",
+    "Produce",
+    "ProduceRandomOrders",
+    "AddPartitions",
+    "NetPartition",
+    "NetHold",
+    "NetRelease",
+    "NetHeal",
+    "KillBroker",
+    "RestartBroker",
+];
 
 /// The name of a command's kind, as `allowed` lists it.
 pub fn command_kind(c: &Command) -> &'static str {

@@ -154,6 +154,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../lab/levels/C09-the-setting-that-switched-idempotence-off.json"),
     ),
     (
+        "C24-order-through-retries.json",
+        include_str!("../lab/levels/C24-order-through-retries.json"),
+    ),
+    (
         "C10-deploy-without-stopping-the-world.json",
         include_str!("../lab/levels/C10-deploy-without-stopping-the-world.json"),
     ),

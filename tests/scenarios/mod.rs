@@ -18,6 +18,7 @@ mod failover;
 mod fidelity;
 mod goals;
 mod props;
+mod random_play;
 mod replication;
 
 pub const G0: GroupId = GroupId(0);
