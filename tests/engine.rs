@@ -531,9 +531,13 @@ mod levels {
                 .grade(&level.solution_session().expect("solution builds"))
                 .expect("solution grades");
             assert!(solved.solved(), "{}: {}", level.id, solved.line());
-            let untouched = level
-                .grade(&level.start_session().expect("start builds"))
-                .expect("start grades");
+            let start = level.start_session().expect("start builds");
+            let untouched = level.grade(&start).expect("start grades");
+            assert!(
+                level.wrong_answer_for(&start, &untouched).is_none(),
+                "{}: doing nothing gets no wrong answer's feedback",
+                level.id
+            );
             assert!(
                 !untouched.solved(),
                 "{}: the untouched start meets the goal",
@@ -571,9 +575,14 @@ mod levels {
                 );
             }
             for w in &level.wrong_answers {
-                let v = level
-                    .grade(&level.wrong_answer_session(w).expect("wrong answer builds"))
-                    .expect("wrong answer grades");
+                let run = level.wrong_answer_session(w).expect("wrong answer builds");
+                let v = level.grade(&run).expect("wrong answer grades");
+                assert_eq!(
+                    level.wrong_answer_for(&run, &v).map(|m| m.name.as_str()),
+                    Some(w.name.as_str()),
+                    "{}: the page shows this wrong answer's feedback",
+                    level.id
+                );
                 let mut failed = level.failed_goals(&v);
                 failed.sort();
                 let mut expected = w.fails.clone();

@@ -385,6 +385,11 @@ impl Broker {
                         let offset = self.log(tp).filter(|_| self.leads(tp)).map(|l| match spec {
                             OffsetSpec::Earliest => l.log_start_offset(),
                             OffsetSpec::Latest => l.high_watermark(),
+                            // Kafka answers -1 when no record is that recent; the lab's
+                            // seek by time then goes to the end (see `SeekTo::Timestamp`).
+                            OffsetSpec::Timestamp(t) => {
+                                l.offset_for_time(t).unwrap_or_else(|| l.high_watermark())
+                            }
                         });
                         (tp, spec, offset)
                     })

@@ -15,6 +15,10 @@ pub enum SeekTo {
     End,
     /// `seek(offset)`: any offset; one out of range is found out at the next fetch.
     Offset(u64),
+    /// `offsetsForTimes(t)` then `seek`: the first offset whose record was produced at or
+    /// after this virtual time. Where Kafka finds none (`null`), the lab seeks to the end,
+    /// as applications usually do.
+    Timestamp(u64),
 }
 
 fn orders() -> Vec<String> {

@@ -693,12 +693,14 @@ impl Consumer {
             super::command::SeekTo::Offset(offset) => {
                 self.set_position(ctx, tp, offset, PositionSource::Seek)
             }
-            super::command::SeekTo::Beginning | super::command::SeekTo::End => {
-                let spec = if to == super::command::SeekTo::Beginning {
-                    OffsetSpec::Earliest
-                } else {
-                    OffsetSpec::Latest
-                };
+            super::command::SeekTo::Beginning => {
+                self.request_reset(ctx, vec![tp], PositionSource::Seek, OffsetSpec::Earliest);
+            }
+            super::command::SeekTo::End => {
+                self.request_reset(ctx, vec![tp], PositionSource::Seek, OffsetSpec::Latest);
+            }
+            super::command::SeekTo::Timestamp(t) => {
+                let spec = OffsetSpec::Timestamp(t);
                 self.request_reset(ctx, vec![tp], PositionSource::Seek, spec);
             }
         }

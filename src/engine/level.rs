@@ -453,53 +453,33 @@ impl Level {
         self.session_of(&w.config, &w.commands)
     }
 
-    /// The wrong answer a failed run looks like: one that changes the same settings to the
-    /// same values and uses the same kinds of action, else the first that fails exactly the
-    /// same goals.
+    /// The wrong answer a failed run is: one that changes the same settings to the same
+    /// values and takes the same actions (whenever it takes them). A run that only fails
+    /// the same goals is not matched: its feedback would explain a mistake it did not make.
     pub fn wrong_answer_for(&self, run: &Session, verdict: &Verdict) -> Option<&WrongAnswer> {
         if verdict.solved() {
             return None;
         }
-        let kinds = |commands: &mut dyn Iterator<Item = &Command>| {
-            let mut k: Vec<&str> = commands.map(command_kind).collect();
+        // Actions compared without their times, in a stable order.
+        let actions = |commands: &mut dyn Iterator<Item = &Command>| {
+            let mut k: Vec<String> = commands.map(|c| format!("{c:?}")).collect();
             k.sort_unstable();
             k
         };
-        let run_kinds = kinds(&mut run.commands.iter().map(|(_, c)| c));
+        let run_actions = actions(&mut run.commands.iter().map(|(_, c)| c));
         let start = self.scenario().ok()?;
-        let same_approach = |w: &WrongAnswer| {
+        let (mine, _) = start.changes_to(&run.scenario).ok()?;
+        self.wrong_answers.iter().find(|w| {
             let Ok(theirs) = self.changed_scenario(&w.config) else {
                 return false;
             };
-            let (Ok((mine, _)), Ok((their_names, _))) =
-                (start.changes_to(&run.scenario), start.changes_to(&theirs))
-            else {
+            let Ok((their_names, _)) = start.changes_to(&theirs) else {
                 return false;
             };
             mine == their_names
                 && mine.iter().all(|n| run.scenario.get(n) == theirs.get(n))
-                && run_kinds == kinds(&mut w.commands.iter().map(|t| &t.command))
-        };
-        let failed: Vec<usize> = verdict
-            .checks
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| !c.holds)
-            .map(|(i, _)| i)
-            .collect();
-        let same_failure = |w: &WrongAnswer| {
-            let mut theirs: Vec<usize> = w
-                .fails
-                .iter()
-                .filter_map(|n| self.goal_index(n).ok())
-                .collect();
-            theirs.sort_unstable();
-            theirs == failed
-        };
-        self.wrong_answers
-            .iter()
-            .find(|w| same_approach(w))
-            .or_else(|| self.wrong_answers.iter().find(|w| same_failure(w)))
+                && run_actions == actions(&mut w.commands.iter().map(|t| &t.command))
+        })
     }
 
     /// The goals a verdict failed, by the names the file gives them.

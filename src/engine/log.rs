@@ -232,6 +232,14 @@ impl PartitionLog {
         self.records.get(usize::try_from(index).ok()?)
     }
 
+    /// The first offset below the high watermark whose record's timestamp is at or after
+    /// `t_ms` (the time index's answer to ListOffsets with a timestamp).
+    pub fn offset_for_time(&self, t_ms: u64) -> Option<u64> {
+        self.range(self.log_start_offset, self.high_watermark())
+            .find(|(_, r)| r.timestamp_ms >= t_ms)
+            .map(|(offset, _)| offset)
+    }
+
     /// Records in `[from, to)` clamped to what the log holds, with their offsets.
     pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = (u64, &LogRecord)> + '_ {
         let start = from.clamp(self.log_start_offset, self.log_end_offset());

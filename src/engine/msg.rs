@@ -202,6 +202,9 @@ pub enum OffsetSpec {
     Earliest,
     /// The high watermark (what `read_uncommitted` consumers see as the end).
     Latest,
+    /// `offsetsForTimes`: the first offset below the high watermark whose timestamp is at
+    /// or after this time.
+    Timestamp(u64),
 }
 
 /// A member's subscription as the JoinGroup request carries it (ConsumerProtocol).

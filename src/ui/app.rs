@@ -50,6 +50,7 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
                 "Simplified: three brokers and three copies of each partition unless Setup says otherwise; clients' metadata follows the controller at once; elections follow Kafka 4.0 (ELR off); timeouts are shortened so a crash plays out in seconds. Partitioning and assignment are bit-exact with Kafka's Java client."
             </p>
             <Help/>
+            <super::seek::SeekDialog/>
             <p class="lab-sr-only" aria-live="polite" data-testid="announce">{move || lab.announce.get()}</p>
         </div>
     }
@@ -65,7 +66,9 @@ fn on_key(lab: LabState, ev: &web_sys::KeyboardEvent) {
         .as_ref()
         .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
     if ev.key() == "Escape" {
-        if lab.help_open.get_untracked() {
+        if lab.seek_for.get_untracked().is_some() {
+            lab.seek_for.set(None);
+        } else if lab.help_open.get_untracked() {
             lab.help_open.set(false);
         } else if lab.selected_anomaly.get_untracked().is_some()
             || lab.selected_cell.get_untracked().is_some()

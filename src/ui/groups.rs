@@ -18,31 +18,6 @@ pub fn GroupsPanel() -> impl IntoView {
         groups.with(|gs| gs.iter().find(|x| x.id == g).cloned())
     });
     let instance = RwSignal::new(String::new());
-    let add_group = move |_| {
-        let n = groups.with_untracked(Vec::len);
-        let config = lab.scenario().group;
-        let group_id = format!("group-{}", n + 1);
-        // A new group reads every topic there is.
-        let topics: Vec<String> =
-            lab.with_untracked(|l| view::topics(l.sim()).into_iter().map(|t| t.name).collect());
-        match lab.command(Command::AddGroup {
-            group_id: group_id.clone(),
-            config,
-            topics,
-        }) {
-            Ok(()) => {
-                let g = GroupId(n as u16);
-                lab.act(Command::AddConsumer {
-                    group: g,
-                    group_instance_id: None,
-                });
-                lab.group.set(g);
-                lab.selected_anomaly.set(None);
-                lab.info(format!("Added {group_id}: it reads every topic with its own committed offsets. The stage now shows it."));
-            }
-            Err(e) => lab.error(e.to_string()),
-        }
-    };
     let add_consumer = move |_| {
         let id = instance.get_untracked();
         let group_instance_id = (!id.trim().is_empty()).then(|| id.trim().to_owned());
@@ -78,10 +53,8 @@ pub fn GroupsPanel() -> impl IntoView {
                         }}
                     </select>
                 </label>
-                <button class="lab-button" data-testid="add-group" disabled=move || groups.with(|g| g.len() >= MAX_GROUPS) on:click=add_group>
-                    "Add a group"
-                </button>
             </div>
+            <NewGroup full=Signal::derive(move || groups.with(|g| g.len() >= MAX_GROUPS))/>
             {move || groups.with(|g| g.len() >= MAX_GROUPS).then(|| view! {
                 <p class="lab-hint">{format!("The lab runs at most {MAX_GROUPS} groups.")}</p>
             })}
@@ -157,6 +130,7 @@ fn member_row(group: GroupId, m: &view::MemberView) -> impl IntoView {
                     view! {
                         <button class="lab-button lab-button--small" aria-label=format!("crash {name}") on:click=move |_| act(Command::CrashConsumer { group, consumer })>"Crash"</button>
                         <button class="lab-button lab-button--small" aria-label=format!("close {name}") on:click=move |_| act(Command::CloseConsumer { group, consumer })>"Close"</button>
+                        <button class="lab-button lab-button--small" aria-label=format!("seek {name}") data-testid=format!("seek-{name}") on:click=move |_| lab.seek_for.set(Some((group, consumer)))>"Seek…"</button>
                         <button
                             class="lab-button lab-button--small"
                             aria-pressed=slowed.to_string()
@@ -175,5 +149,126 @@ fn member_row(group: GroupId, m: &view::MemberView) -> impl IntoView {
                 }}
             </span>
         </li>
+    }
+}
+
+/// The choices of the new-group form: `(setting, choices)`; the first choice of the
+/// strategy is Kafka 4's default list.
+const NEW_GROUP_CHOICES: [(&str, &[&str]); 3] = [
+    (
+        "partition.assignment.strategy",
+        &[
+            "range, cooperative-sticky",
+            "range",
+            "roundrobin",
+            "sticky",
+            "cooperative-sticky",
+        ],
+    ),
+    (
+        "commit.mode",
+        &[
+            "auto",
+            "after-batch",
+            "after-each-record",
+            "before-processing",
+        ],
+    ),
+    ("auto.offset.reset", &["earliest", "latest"]),
+];
+
+/// "Add a group": its `group.id`, assignor, commit mode and reset policy; it starts with
+/// one consumer and reads every topic.
+#[component]
+fn NewGroup(full: Signal<bool>) -> impl IntoView {
+    let lab = expect_lab();
+    let name = RwSignal::new(String::new());
+    // Start from the lab's own group settings, as Setup shows them.
+    let start = lab.scenario();
+    let chosen: Vec<RwSignal<String>> = NEW_GROUP_CHOICES
+        .iter()
+        .map(|(setting, choices)| {
+            let now = start.get(setting);
+            let pick = choices
+                .iter()
+                .find(|c| c.replace(' ', "") == now.replace(' ', ""))
+                .copied()
+                .unwrap_or(choices[0]);
+            RwSignal::new(pick.to_owned())
+        })
+        .collect();
+    let chosen_for_add = chosen.clone();
+    let add = move || {
+        let groups = lab.with_untracked(|l| view::groups(l.sim()).len());
+        let typed = name.get_untracked();
+        let group_id = if typed.trim().is_empty() {
+            format!("group-{}", groups + 1)
+        } else {
+            typed.trim().to_owned()
+        };
+        let mut config = lab.scenario().group;
+        for ((setting, _), value) in NEW_GROUP_CHOICES.iter().zip(&chosen_for_add) {
+            if let Err(e) = config.set(setting, &value.get_untracked()) {
+                lab.error(e.to_string());
+                return;
+            }
+        }
+        // A new group reads every topic there is.
+        let topics: Vec<String> =
+            lab.with_untracked(|l| view::topics(l.sim()).into_iter().map(|t| t.name).collect());
+        match lab.command(Command::AddGroup {
+            group_id: group_id.clone(),
+            config,
+            topics,
+        }) {
+            Ok(()) => {
+                let g = GroupId(groups as u16);
+                lab.act(Command::AddConsumer {
+                    group: g,
+                    group_instance_id: None,
+                });
+                lab.group.set(g);
+                lab.selected_anomaly.set(None);
+                name.set(String::new());
+                lab.info(format!("Added {group_id}: it reads every topic with its own committed offsets and settings. The stage now shows it."));
+            }
+            Err(e) => lab.error(e.to_string()),
+        }
+    };
+    let fields = NEW_GROUP_CHOICES
+        .iter()
+        .zip(chosen)
+        .map(|((setting, choices), value)| {
+            view! {
+                <label class="lab-field lab-field--inline">
+                    <span class="lab-field__label">{*setting}</span>
+                    <select
+                        class="lab-select"
+                        data-testid=format!("new-group-{setting}")
+                        prop:value=move || value.get()
+                        on:change=move |ev| value.set(event_target_value(&ev))
+                    >
+                        {choices.iter().map(|c| view! { <option value=*c>{*c}</option> }).collect_view()}
+                    </select>
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <form
+            class="lab-form lab-form--wrap"
+            data-testid="new-group"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                add();
+            }
+        >
+            <label class="lab-field">
+                <span class="lab-field__label">"group.id"</span>
+                <input class="lab-field__input" data-testid="group-name" maxlength="249" placeholder="group-2" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+            </label>
+            {fields}
+            <button type="submit" class="lab-button" data-testid="add-group" disabled=move || full.get()>"Add a group"</button>
+        </form>
     }
 }

@@ -10,7 +10,7 @@ use crate::engine::view::{
 /// The picture's width in SVG units; it scales to the screen.
 pub const WIDTH: f64 = 1280.0;
 /// Where the producers' cards end.
-pub const PRODUCER_RIGHT: f64 = 200.0;
+pub const PRODUCER_RIGHT: f64 = 214.0;
 /// Where the first cell starts.
 pub const CELLS_X: f64 = 270.0;
 /// Cells shown per lane.
@@ -184,9 +184,9 @@ pub struct ProducerModel {
     pub y: f64,
     /// `producer-1`.
     pub name: String,
-    /// `12 rec/s · acks=all`.
+    /// `12 rec/s · 3 sending` (records it holds, not yet answered).
     pub line1: String,
-    /// `idempotent`.
+    /// `acks=all · idempotent`.
     pub line2: String,
     /// `acked 120`.
     pub line3: String,
@@ -291,7 +291,8 @@ fn anomaly_note(kind: view::AnomalyKind, tp: &str, a: u64, b: u64) -> String {
         view::AnomalyKind::Lost => format!("skipped {range}: lost"),
         view::AnomalyKind::OutOfOrder => format!("out of order at {range}"),
         view::AnomalyKind::Failed => format!("failed on {range}"),
-        view::AnomalyKind::Skipped => format!("skipped {range} by seek"),
+        // A seek, or auto.offset.reset=latest on a first read: a choice, not a loss.
+        view::AnomalyKind::Skipped => format!("skipped {range}"),
         other => format!("{} {range}", other.label()),
     }
 }
@@ -408,12 +409,22 @@ pub fn build_model(
                 id: p.id,
                 y: 8.0 + TOPIC_HEADER + i as f64 * PRODUCER_STEP,
                 name: p.client_id.clone(),
-                line1: format!("{rate} · acks={}", p.config.acks.kafka_value()),
-                line2: if p.idempotent {
-                    "idempotent".to_owned()
+                // Records it holds (batching, or sent and not answered) are counted here,
+                // where they are, before any lane shows them.
+                line1: if p.pending > 0 {
+                    format!("{rate} · {} sending", p.pending)
                 } else {
-                    "not idempotent".to_owned()
+                    rate
                 },
+                line2: format!(
+                    "acks={} · {}",
+                    p.config.acks.kafka_value(),
+                    if p.idempotent {
+                        "idempotent"
+                    } else {
+                        "not idempotent"
+                    }
+                ),
                 line3: format!(
                     "{acked}{}",
                     if p.failed > 0 {
@@ -491,12 +502,7 @@ fn member_model(
             .find(|(k, _)| *k == DeadlineKind::SessionTimeout)
             .map_or_else(
                 || "out of the group".to_owned(),
-                |(_, at)| {
-                    format!(
-                        "removed in {} (session timeout)",
-                        secs(at.saturating_sub(now))
-                    )
-                },
+                |(_, at)| format!("session ends in {}", secs(at.saturating_sub(now))),
             ),
         MemberStatus::Joining => "joining the group".to_owned(),
         MemberStatus::Idle => m.idle_reason.clone().unwrap_or_else(|| "idle".into()),
@@ -515,7 +521,7 @@ fn member_model(
             let left = secs(at.saturating_sub(now));
             match kind {
                 DeadlineKind::AutoCommit => format!("auto-commit in {left}"),
-                DeadlineKind::SessionTimeout => format!("removed in {left} (session timeout)"),
+                DeadlineKind::SessionTimeout => format!("session ends in {left}"),
                 DeadlineKind::PollTimeout => format!("must poll within {left}"),
             }
         })
@@ -531,7 +537,7 @@ fn member_model(
             true,
             match reason {
                 view::CrashReason::Poison { tp, offset } => {
-                    format!("crashed on the poison record at p{}/{offset}", tp.p())
+                    format!("crashed on poison p{}/{offset}", tp.p())
                 }
                 view::CrashReason::Killed => format!("crashed at {}", secs(at)),
             },

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 use super::files::{download, file_button, read_first};
 use super::state::{expect_lab, LabState};
-use crate::engine::level::{parse_run, Check, Kind, Level};
+use crate::engine::level::{parse_run, Check, Kind, Level, Verdict};
 use crate::engine::link;
 
 /// The level map, grouped by topic, with each level's state; and "verify a run".
@@ -175,10 +175,14 @@ fn VerifyBox() -> impl IntoView {
                 .iter()
                 .find(|l| l.id == id)
                 .ok_or_else(|| format!("no level {id}"))?;
-            level.grade(&run).map_err(|e| e.to_string())
+            let v = level.grade(&run).map_err(|e| e.to_string())?;
+            let known = level
+                .wrong_answer_for(&run, &v)
+                .map_or_else(String::new, |w| format!(" · {}", w.feedback));
+            Ok((v, known))
         });
         verdict.set(Some(match result {
-            Ok(v) => (v.solved(), format!("{id}: {}", v.line())),
+            Ok((v, known)) => (v.solved(), format!("{id}: {}{known}", v.line())),
             Err(e) => (false, format!("{id}: cannot grade: {e}")),
         }));
     };
@@ -194,7 +198,7 @@ fn VerifyBox() -> impl IntoView {
         <h3 class="lab-panel__subtitle">"Verify a run"</h3>
         <p class="lab-hint">"Paste a learner's run (its JSON or its link; a link picks its level), or drop its file on the box: the lab replays it and checks the goal, as kafka-lab-check does."</p>
         <div class="lab-row">
-            <select class="lab-select" aria-label="level to verify against" data-testid="verify-level" prop:value=move || chosen.get() on:change=move |ev| chosen.set(event_target_value(&ev))>
+            <select class="lab-select lab-select--shrink" aria-label="level to verify against" data-testid="verify-level" prop:value=move || chosen.get() on:change=move |ev| chosen.set(event_target_value(&ev))>
                 {lab.levels().iter().map(|l| view! { <option value=l.id.clone()>{format!("{} · {}", l.id, l.title)}</option> }).collect_view()}
             </select>
             <button class="lab-button" data-testid="verify" on:click=move |_| verify(text.get_untracked())>"Verify"</button>
@@ -214,7 +218,7 @@ fn VerifyBox() -> impl IntoView {
             }
         ></textarea>
         {move || verdict.get().map(|(ok, line)| view! {
-            <p class=if ok { "lab-verdict lab-verdict--ok" } else { "lab-verdict" } data-testid="verdict" role="status">{line}</p>
+            <p class=if ok { "lab-verdict lab-verdict--ok" } else { "lab-verdict" } data-testid="verdict" role="status">{super::state::capped(line)}</p>
         })}
     }
 }
@@ -241,10 +245,25 @@ pub fn LevelDock() -> impl IntoView {
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default();
+            // Past the check time, a failed run that looks like a known wrong answer
+            // gets that answer's feedback (the grader's own matching).
+            let known = (now_ms >= level.check_at_ms && !checks.iter().all(|c| c.holds))
+                .then(|| {
+                    let verdict = Verdict {
+                        checks: checks.clone(),
+                        at_ms: now_ms,
+                        actions: 0,
+                    };
+                    level
+                        .wrong_answer_for(l.session(), &verdict)
+                        .map(|w| w.feedback.clone())
+                })
+                .flatten();
             Some(LevelNow {
                 now_ms,
                 checks,
                 narration,
+                known,
                 level,
             })
         })
@@ -269,6 +288,8 @@ struct LevelNow {
     now_ms: u64,
     checks: Vec<Check>,
     narration: Vec<String>,
+    /// The feedback of the known wrong answer this run looks like, once checked.
+    known: Option<String>,
 }
 
 /// The level's predict rounds: one question at a time until each has an answer, then
@@ -394,6 +415,7 @@ fn level_strip(lab: LabState, s: LevelNow) -> impl IntoView {
                     })
                     .collect_view()}
             </ul>
+            {s.known.map(|k| view! { <p class="lab-wrong" data-testid="wrong-answer" role="status">{k}</p> })}
             <div class="lab-row">
                 <button class="lab-button lab-button--small" data-testid="hint" disabled=move || { lab.hints.get() >= 3 } on:click=move |_| lab.hints.update(|h| *h = (*h + 1).min(3))>
                     {move || format!("Hint ({}/3)", lab.hints.get())}

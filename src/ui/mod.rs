@@ -16,6 +16,7 @@ mod levels;
 mod metrics;
 mod produce;
 mod protocol;
+mod seek;
 mod setup;
 pub mod stage;
 mod state;

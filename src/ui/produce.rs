@@ -25,7 +25,8 @@ pub fn ProducePanel() -> impl IntoView {
     let key = RwSignal::new(String::from("order-42"));
     let value = RwSignal::new(String::from("{\"total\": 42}"));
     let last = RwSignal::new(None::<String>);
-    let topic = TopicId(0);
+    // The topic this panel writes to, grows and points new producers at.
+    let topic_sel = RwSignal::new(TopicId(0));
 
     let produce_one = move || {
         let k = key.get_untracked();
@@ -34,7 +35,7 @@ pub fn ProducePanel() -> impl IntoView {
         match lab.command(Command::Produce {
             key: key_opt,
             value: value.get_untracked(),
-            topic,
+            topic: topic_sel.get_untracked(),
         }) {
             Ok(()) => {
                 let words = lab.with_untracked(|l| {
@@ -67,19 +68,24 @@ pub fn ProducePanel() -> impl IntoView {
             Err(e) => lab.error(e.to_string()),
         }
     };
-    let partitions = move || {
-        lab.with(|l| {
-            view::topics(l.sim())
-                .iter()
-                .find(|t| t.id == topic)
-                .map_or(0, |t| t.partitions)
+    let topics = Memo::new(move |_| lab.with(|l| view::topics(l.sim())));
+    let topic_name = move || {
+        let t = topic_sel.get();
+        topics.with(|ts| {
+            ts.iter()
+                .find(|x| x.id == t)
+                .map_or_else(String::new, |x| x.name.clone())
         })
+    };
+    let partitions = move || {
+        let t = topic_sel.get();
+        topics.with(|ts| ts.iter().find(|x| x.id == t).map_or(0, |x| x.partitions))
     };
     let add_partition = move |_: leptos::ev::MouseEvent| {
         let current = partitions();
         if let Err(e) = lab.command(Command::AddPartitions {
             total: current + 1,
-            topic,
+            topic: topic_sel.get_untracked(),
         }) {
             lab.error(e.to_string());
             return;
@@ -132,6 +138,23 @@ pub fn ProducePanel() -> impl IntoView {
     view! {
         <section class="lab-panel" aria-labelledby="producer-title">
             <h2 id="producer-title" class="lab-panel__title">"Producers"</h2>
+            {move || (topics.with(Vec::len) > 1).then(|| view! {
+                <label class="lab-field lab-field--inline">
+                    <span class="lab-field__label">"this panel writes to topic"</span>
+                    <select
+                        class="lab-select"
+                        data-testid="produce-topic"
+                        prop:value=move || topic_sel.get().0.to_string()
+                        on:change=move |ev| {
+                            if let Ok(t) = event_target_value(&ev).parse::<u16>() {
+                                topic_sel.set(TopicId(t));
+                            }
+                        }
+                    >
+                        {topics.get().into_iter().map(|t| view! { <option value=t.id.0.to_string()>{t.name}</option> }).collect_view()}
+                    </select>
+                </label>
+            })}
             <ul class="lab-list" data-testid="producers">
                 {move || {
                     producers
@@ -139,16 +162,35 @@ pub fn ProducePanel() -> impl IntoView {
                         .into_iter()
                         .map(|p| {
                             let workload = p.workload.as_ref().map_or("no workload".to_owned(), |w| format!("{} records/s", w.rate_per_sec));
+                            let pointed = p.workload.clone().map(|w| {
+                                let id = p.id;
+                                let current = w.topic;
+                                view! {
+                                    <select
+                                        class="lab-select lab-select--inline"
+                                        aria-label=format!("the topic {} writes to", p.client_id)
+                                        data-testid=format!("producer-topic-{}", p.client_id)
+                                        on:change=move |ev| {
+                                            if let Ok(t) = event_target_value(&ev).parse::<u16>() {
+                                                lab.act(Command::SetWorkload { producer: id, workload: Some(Workload { topic: TopicId(t), ..w.clone() }) });
+                                            }
+                                        }
+                                    >
+                                        {topics.get().into_iter().map(|t| view! { <option value=t.id.0.to_string() selected=t.id == current>{format!("→ {}", t.name)}</option> }).collect_view()}
+                                    </select>
+                                }
+                            });
                             view! {
                                 <li>
                                     <strong>{p.client_id.clone()}</strong>
                                     {format!(
-                                        ": {workload} · acks={} · enable.idempotence={} · acked {}{}",
+                                        ": {workload} · acks={} · enable.idempotence={} · acked {}{} ",
                                         p.config.acks.kafka_value(),
                                         p.idempotent,
                                         p.acked,
                                         if p.failed > 0 { format!(" · failed {}", p.failed) } else { String::new() },
                                     )}
+                                    {pointed}
                                 </li>
                             }
                         })
@@ -169,7 +211,7 @@ pub fn ProducePanel() -> impl IntoView {
                                 rate_per_sec: s.rate_per_sec.max(1),
                                 key_space: KeySpace::Uniform { prefix: "order-".into(), count: s.keys },
                                 payload_bytes: 100,
-                                topic,
+                                topic: topic_sel.get_untracked(),
                             }),
                         });
                     }
@@ -189,7 +231,7 @@ pub fn ProducePanel() -> impl IntoView {
                                 rate_per_sec: s.rate_per_sec.max(1),
                                 key_space: KeySpace::HotKey { prefix: "order-".into(), count: s.keys, hot_percent: 80 },
                                 payload_bytes: 100,
-                                topic,
+                                topic: topic_sel.get_untracked(),
                             }),
                         });
                     }
@@ -241,7 +283,7 @@ pub fn ProducePanel() -> impl IntoView {
                     type="button"
                     class="lab-button"
                     data-testid="produce-random"
-                    on:click=move |_| lab.act(Command::ProduceRandomOrders { count: 10, topic })
+                    on:click=move |_| lab.act(Command::ProduceRandomOrders { count: 10, topic: topic_sel.get_untracked() })
                 >
                     "10 random orders"
                 </button>
@@ -255,7 +297,7 @@ pub fn ProducePanel() -> impl IntoView {
                         key: Some("poison".into()),
                         payload_bytes: 100,
                         poison: true,
-                        topic,
+                        topic: topic_sel.get_untracked(),
                     })
                 >
                     "☠ Send a poison record"
@@ -274,7 +316,7 @@ pub fn ProducePanel() -> impl IntoView {
 
             <h3 class="lab-panel__subtitle">"Partitions"</h3>
             <div class="lab-row">
-                <span>"topic orders has " <strong data-testid="partition-count">{partitions}</strong> " partitions"</span>
+                <span>"topic " {topic_name} " has " <strong data-testid="partition-count">{partitions}</strong> " partitions"</span>
                 <button
                     type="button"
                     class="lab-button"
@@ -291,26 +333,92 @@ pub fn ProducePanel() -> impl IntoView {
 
             <h3 class="lab-panel__subtitle">"Topics"</h3>
             <p class="lab-hint" data-testid="topics">
-                {move || lab.with(|l| view::topics(l.sim()).iter().map(|t| format!("{} ({} partitions)", t.name, t.partitions)).collect::<Vec<_>>().join(" · "))}
+                {move || topics.with(|ts| ts.iter().map(|t| format!("{} ({} partitions)", t.name, t.partitions)).collect::<Vec<_>>().join(" · "))}
             </p>
-            <div class="lab-row">
-                <button
-                    type="button"
-                    class="lab-button"
-                    data-testid="add-topic"
-                    title="A second topic with 2 partitions; a group added afterwards reads every topic"
-                    on:click=move |_| {
-                        let n = lab.with_untracked(|l| view::topics(l.sim()).len());
-                        let name = format!("topic-{}", n + 1);
-                        match lab.command(Command::CreateTopic { name: name.clone(), partitions: 2, config: Default::default() }) {
-                            Ok(()) => lab.info(format!("Created {name} with 2 partitions. A group you add now reads every topic (Groups panel).")),
-                            Err(e) => lab.error(e.to_string()),
+            <NewTopic/>
+        </section>
+    }
+}
+
+/// "Add a topic": a name, a partition count and a replication factor (at most the brokers).
+#[component]
+fn NewTopic() -> impl IntoView {
+    let lab = expect_lab();
+    let name = RwSignal::new(String::new());
+    let partitions = RwSignal::new(String::from("2"));
+    let brokers = move || lab.scenario().cluster.brokers.max(1);
+    let rf = RwSignal::new(lab.scenario().cluster.brokers.clamp(1, 3));
+    let create = move || {
+        let typed = name.get_untracked();
+        let n = lab.with_untracked(|l| view::topics(l.sim()).len());
+        let name_now = if typed.trim().is_empty() {
+            format!("topic-{}", n + 1)
+        } else {
+            typed.trim().to_owned()
+        };
+        let count = match partitions.get_untracked().trim().parse::<u32>() {
+            Ok(c) if (1..=MAX_PARTITIONS).contains(&c) => c,
+            _ => {
+                lab.error(format!(
+                    "A topic has 1 to {MAX_PARTITIONS} partitions in the lab, not \"{}\".",
+                    super::state::capped(partitions.get_untracked())
+                ));
+                return;
+            }
+        };
+        let replication_factor = rf.get_untracked();
+        let config = view::TopicConfig {
+            replication_factor: Some(replication_factor),
+            ..Default::default()
+        };
+        match lab.command(Command::CreateTopic {
+            name: name_now.clone(),
+            partitions: count,
+            config,
+        }) {
+            Ok(()) => {
+                name.set(String::new());
+                lab.info(format!(
+                    "Created {name_now}: {count} partition{}, replication factor {replication_factor}. A group you add now reads every topic, and a producer can be pointed at it.",
+                    if count == 1 { "" } else { "s" }
+                ));
+            }
+            Err(e) => lab.error(e.to_string()),
+        }
+    };
+    view! {
+        <form
+            class="lab-form"
+            data-testid="new-topic"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                create();
+            }
+        >
+            <label class="lab-field">
+                <span class="lab-field__label">"name"</span>
+                <input class="lab-field__input" data-testid="topic-name" maxlength="249" placeholder="topic-2" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+            </label>
+            <label class="lab-field lab-field--inline">
+                <span class="lab-field__label">"partitions"</span>
+                <input class="lab-field__input lab-field__input--short" data-testid="topic-partitions" inputmode="numeric" maxlength="4" prop:value=move || partitions.get() on:input=move |ev| partitions.set(event_target_value(&ev))/>
+            </label>
+            <label class="lab-field lab-field--inline">
+                <span class="lab-field__label">"replication.factor"</span>
+                <select
+                    class="lab-select"
+                    data-testid="topic-rf"
+                    prop:value=move || rf.get().to_string()
+                    on:change=move |ev| {
+                        if let Ok(v) = event_target_value(&ev).parse::<u16>() {
+                            rf.set(v);
                         }
                     }
                 >
-                    "Add a topic"
-                </button>
-            </div>
-        </section>
+                    {move || (1..=brokers()).map(|b| view! { <option value=b.to_string()>{b}</option> }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="lab-button" data-testid="add-topic">"Add a topic"</button>
+        </form>
     }
 }

@@ -154,7 +154,10 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
         };
         let offset = c.offset;
         let label = offset_label(offset);
-        let small = label.len() > 3;
+        // Four digits fit a roomy cell at the small size; a tight one (many lanes) needs
+        // the tiny size.
+        let small = label.chars().count() > 3;
+        let tiny = small && cell < 44.0;
         view! {
             <g
                 class=class
@@ -164,7 +167,7 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
             >
                 <title>{c.title.clone()}</title>
                 <rect class="lab-cell__box" x=x y=y width=cell height=cell rx="6" style=format!("fill: {fill}")/>
-                <text class="lab-cell__offset" class:lab-cell__offset--small=small x=x + cell / 2.0 y=y + cell / 2.0 + 6.0>{label}</text>
+                <text class="lab-cell__offset" class:lab-cell__offset--small=small class:lab-cell__offset--tiny=tiny x=x + cell / 2.0 y=y + cell / 2.0 + 6.0>{label}</text>
                 {c.poison.then(|| view! { <text class="lab-cell__poison" x=x + cell - 4.0 y=y + 16.0>"☠"</text> })}
                 {badge.map(|b| view! { <text class="lab-cell__badge" x=x + cell / 2.0 y=y - 5.0>{b}</text> })}
             </g>
@@ -209,15 +212,35 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
                 }),
             }
         };
-        let (anchor, dx, class) = if letter == "C" {
-            ("end", -4.0, "lab-cursor lab-cursor--committed")
-        } else {
-            ("start", 4.0, "lab-cursor lab-cursor--position")
+        // C reads leftwards from its mark, P rightwards; at the window's left edge C reads
+        // rightwards too, so it never runs over the producer's card.
+        let at_left_edge = move || at().is_some_and(|o| o <= first());
+        let committed = letter == "C";
+        let anchor = move || {
+            if committed && !at_left_edge() {
+                "end"
+            } else {
+                "start"
+            }
         };
+        let dx = move || {
+            if committed && !at_left_edge() {
+                -4.0
+            } else {
+                4.0
+            }
+        };
+        let class = if committed {
+            "lab-cursor lab-cursor--committed"
+        } else {
+            "lab-cursor lab-cursor--position"
+        };
+        // Tight lanes (many partitions) leave less room under the cells.
+        let label_dy = if cell < 44.0 { 26.0 } else { 30.0 };
         view! {
             <g class=class data-cursor=letter style=move || if at().is_some() { "" } else { "display: none" }>
                 <path class="lab-cursor__mark" d=move || format!("M {:.1} {cursor_y} l -7 12 l 14 0 z", x())/>
-                <text class="lab-cursor__label" text-anchor=anchor x=move || x() + dx y=cursor_y + 30.0>{label}</text>
+                <text class="lab-cursor__label" class:lab-cursor__label--tight=cell < 44.0 text-anchor=anchor x=move || x() + dx() y=cursor_y + label_dy>{label}</text>
             </g>
         }
     };
@@ -434,6 +457,7 @@ fn member_card(
             } else {
                 ("slow", "slow")
             },
+            ("seek", "seek"),
         ]
     } else {
         vec![("restart", "restart")]
@@ -443,16 +467,21 @@ fn member_card(
         .into_iter()
         .enumerate()
         .map(|(i, (action, label))| {
-            let w = if action == "restart" { 72.0 } else { 50.0 };
+            let w = if action == "restart" { 72.0 } else { 46.0 };
             let bx = x + CONSUMER_W - 8.0 - (count - i as f64) * (w + 4.0) + 4.0;
             let by = y + 8.0;
             let aria = match action {
                 "slow" => format!("slow down {name}: 1 s per record"),
                 "speed" => format!("normal speed for {name}"),
+                "seek" => format!("seek {name}: a partition, then where to"),
                 _ => format!("{action} {name}"),
             };
             let run = move || {
                 use crate::engine::view::Command;
+                if action == "seek" {
+                    lab.seek_for.set(Some((group, member)));
+                    return;
+                }
                 let command = match action {
                     "crash" => Command::CrashConsumer {
                         group,

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use crate::engine::level::Level;
 use crate::engine::levels;
 use crate::engine::link;
-use crate::engine::view::{self, Command, GroupId, Session, TopicId, Tp};
+use crate::engine::view::{self, Command, GroupId, MemberId, Session, TopicId, Tp};
 
 /// Where the lab keeps the current session between visits.
 pub const STORAGE_KEY: &str = "kafka-lab/session/v2";
@@ -165,6 +165,8 @@ pub struct LabState {
     pub help_open: RwSignal<bool>,
     /// The open drawer tab, if any.
     pub drawer: RwSignal<Option<Tab>>,
+    /// The consumer whose seek control is open.
+    pub seek_for: RwSignal<Option<(GroupId, MemberId)>>,
     /// The group the stage shows.
     pub group: RwSignal<GroupId>,
     /// The anomaly selected: `(group, index)`.
@@ -411,6 +413,7 @@ impl LabState {
             presenting: RwSignal::new(false),
             theme: RwSignal::new(Theme::Auto),
             help_open: RwSignal::new(false),
+            seek_for: RwSignal::new(None),
             drawer: RwSignal::new(None),
             group: RwSignal::new(GroupId(0)),
             selected_anomaly: RwSignal::new(None),
@@ -627,7 +630,7 @@ impl LabState {
     pub fn error(&self, text: impl Into<String>) {
         self.notice.set(Some(Notice {
             is_error: true,
-            text: text.into(),
+            text: capped(text.into()),
             offers_run: false,
         }));
     }
@@ -656,9 +659,21 @@ impl LabState {
     pub fn info(&self, text: impl Into<String>) {
         self.notice.set(Some(Notice {
             is_error: false,
-            text: text.into(),
+            text: capped(text.into()),
             offers_run: false,
         }));
+    }
+}
+
+/// The longest notice shown, in characters: a message that quotes a pasted or stored
+/// value could otherwise be megabytes, and laying that out freezes the page.
+pub const NOTICE_MAX_CHARS: usize = 400;
+
+/// `text`, cut at [`NOTICE_MAX_CHARS`] with an ellipsis.
+pub fn capped(text: String) -> String {
+    match text.char_indices().nth(NOTICE_MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }
 

@@ -297,12 +297,14 @@ fn Timeline() -> impl IntoView {
                 data-testid="timeline"
                 min="0"
                 step="100"
-                prop:max=move || end().to_string()
+                // The slider's steps reach past the end; its last step is the recorded
+                // end itself, to the millisecond (a Step may end at 38.018 s).
+                prop:max=move || end().div_ceil(100).saturating_mul(100).to_string()
                 prop:value=move || lab.with_clock(|l| l.now_ms()).to_string()
                 on:input=move |ev| {
                     if let Ok(t) = event_target_value(&ev).parse::<u64>() {
                         lab.playing.set(false);
-                        lab.seek(t);
+                        lab.seek(t.min(end()));
                     }
                 }
             />

@@ -36,8 +36,9 @@ test('a challenge failed, then its hints one at a time; a setting it does not al
   }
   await expect(page.getByTestId('hint')).toBeDisabled();
   await openTab(page, 'setup');
-  const field = page.locator('[data-config="session.timeout.ms"]');
-  await field.fill('12000');
+  // C06 lets the learner change the clients' settings, not the application's speed.
+  const field = page.locator('[data-config="processing.ms"]');
+  await field.fill('50');
   await field.press('Enter');
   await expect(page.locator('.lab-field__error').first()).toContainText('does not let you change');
 });
@@ -189,4 +190,43 @@ test('a share link round-trips to the same ledger', async ({ page }) => {
   await page2.reload();
   await expect(page2.getByTestId('notice')).toContainText('more than a browser tab opens');
   expect(await counts(page2)).toEqual(before);
+});
+
+test('L02 played by hand: the seek control on a consumer moves analytics back to offset 2', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await openLevel(page, 'L02');
+  await closeDrawer(page);
+  await advance(page, 10);
+  await openTab(page, 'groups');
+  const groups = page.getByTestId('group-select');
+  await groups.selectOption({ label: 'analytics' });
+  await closeDrawer(page);
+  // The stage now shows analytics; its consumer's card has the seek button.
+  await page.getByRole('button', { name: /^seek c1/ }).click();
+  const dialog = page.getByTestId('seek-dialog');
+  await expect(dialog).toContainText('Seek c1 (analytics)');
+  await dialog.getByTestId('seek-offset').check();
+  // Bad input gets a message, not a seek.
+  await dialog.getByTestId('seek-number').fill('two');
+  await dialog.getByTestId('seek-go').click();
+  await expect(dialog.getByTestId('seek-problem')).toContainText('whole number');
+  await dialog.getByTestId('seek-number').fill('2');
+  await snap(page, 'seek-dialog');
+  await dialog.getByTestId('seek-go').click();
+  await expect(dialog).toHaveCount(0);
+  await advance(page, 20);
+  await expect(page.getByTestId('goal-status')).toHaveText('Solved!');
+  await snap(page, 'seek-solved');
+});
+
+test("a challenge's known wrong answer shows its feedback in the page: C10 with roundrobin", async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await openLevel(page, 'C10');
+  await openTab(page, 'setup');
+  await page.locator('[data-config="partition.assignment.strategy"]').selectOption('roundrobin');
+  await closeDrawer(page);
+  await advance(page, 60);
+  await expect(page.getByTestId('goal-status')).toContainText('Goal');
+  await expect(page.getByTestId('wrong-answer')).toContainText('roundrobin is eager too');
+  await snap(page, 'wrong-answer');
 });

@@ -272,3 +272,34 @@ test('rebalances mid-way: eager lets every link go, cooperative keeps the links 
     await snap(page, `rebalance-${strategy === 'range' ? 'eager' : 'cooperative'}`);
   }
 });
+
+test('groups and topics from the page: a topic with its partitions and replication factor, a producer pointed at it, a group with its own settings', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await openTab(page, 'produce');
+  await page.getByTestId('topic-name').fill('payments-audit');
+  await page.getByTestId('topic-partitions').fill('4');
+  await page.getByTestId('topic-rf').selectOption('2');
+  await page.getByTestId('add-topic').click();
+  await expect(page.getByTestId('topics')).toContainText('payments-audit (4 partitions)');
+  // A bad count gets a message and creates nothing.
+  await page.getByTestId('topic-name').fill('bad');
+  await page.getByTestId('topic-partitions').fill('many');
+  await page.getByTestId('add-topic').click();
+  await expect(page.getByTestId('notice')).toContainText('1 to 64 partitions');
+  await expect(page.getByTestId('topics')).not.toContainText('bad');
+  await page.getByTestId('producer-topic-producer-1').selectOption({ label: '→ payments-audit' });
+  await snap(page, 'produce-topics');
+  await openTab(page, 'groups');
+  await page.getByTestId('group-name').fill('audit');
+  await page.getByTestId('new-group-partition.assignment.strategy').selectOption('cooperative-sticky');
+  await page.getByTestId('new-group-auto.offset.reset').selectOption('latest');
+  await page.getByTestId('add-group').click();
+  await expect(page.getByTestId('group-state')).toContainText('audit');
+  await expect(page.getByTestId('group-state')).toContainText('cooperative-sticky');
+  await snap(page, 'groups-new-group');
+  await closeDrawer(page);
+  await advance(page, 10);
+  // The producer now writes to payments-audit: its lanes grow on the stage.
+  await expect(page.locator('.lab-topic')).toHaveCount(2);
+  await snap(page, 'two-topics');
+});

@@ -64,7 +64,7 @@ test('a poison record crashes its consumer, and the card and the ledger say wher
   await page.getByTestId('poison').click();
   await closeDrawer(page);
   await advance(page, 10);
-  const card = page.locator('[data-testid="deadline"]', { hasText: 'crashed on the poison record at p' });
+  const card = page.locator('[data-testid="deadline"]', { hasText: 'crashed on poison p' });
   await expect(card.first()).toBeVisible();
   expect(await count(page, 'failed')).toBeGreaterThan(0);
 });

@@ -827,3 +827,51 @@ fn the_lane_shows_the_reason_stored_when_the_record_was_sent() {
         );
     }
 }
+
+/// `offsetsForTimes` then `seek`: the position becomes the first offset whose record was
+/// produced at or after the time (ListOffsets with a timestamp); a time past every record
+/// seeks to the end, where the application's `null` check sends it.
+#[test]
+fn a_seek_by_time_lands_on_the_first_record_at_or_after_it() {
+    let mut sim = lab(35, 1, 20, quick_group(ManualCommit::AfterBatch), 1);
+    run_checked(&mut sim, 10_000);
+    let tp = Tp::new(T0, 0);
+    let expected = sim
+        .log(tp)
+        .unwrap()
+        .range(0, u64::MAX)
+        .find(|(_, r)| r.timestamp_ms >= 4_000)
+        .map(|(o, _)| o)
+        .expect("records from 4 s on");
+    assert!(expected > 0, "records before 4 s too");
+    for (t_ms, want) in [(4_000, Some(expected)), (1_000_000, None)] {
+        let from = sim.now_ms();
+        sim.apply(Command::Seek {
+            group: G0,
+            consumer: c(1),
+            partition: 0,
+            to: SeekTo::Timestamp(t_ms),
+            topic: T0,
+        })
+        .unwrap();
+        let hw = sim.log(tp).unwrap().high_watermark();
+        run_checked(&mut sim, from + 2_000);
+        let set = group_events(&sim)
+            .into_iter()
+            .filter(|(at, _)| *at >= from)
+            .find_map(|(_, e)| match e {
+                GroupEvent::PositionSet {
+                    offset,
+                    source: PositionSource::Seek,
+                    ..
+                } => Some(offset),
+                _ => None,
+            })
+            .expect("the seek set a position");
+        match want {
+            Some(o) => assert_eq!(set, o, "seek to {t_ms} ms"),
+            // The end as the broker answered: the high watermark then (or a little later).
+            None => assert!(set >= hw, "seek past every record: {set} < {hw}"),
+        }
+    }
+}

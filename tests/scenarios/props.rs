@@ -77,7 +77,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u8..3, any::<u8>(), prop::bool::weighted(0.1)).prop_map(|(producer, key, poison)| Op::Send { producer, key, poison }),
         1 => (0u8..3, prop::option::of(1u16..400), any::<bool>()).prop_map(|(producer, rate, hot)| Op::Workload { producer, rate, hot }),
         1 => Just(Op::AddPartitions),
-        2 => (0u8..2, any::<u8>(), 0u8..3).prop_map(|(group, pick, to)| Op::Seek { group, pick, to }),
+        2 => (0u8..2, any::<u8>(), 0u8..4).prop_map(|(group, pick, to)| Op::Seek { group, pick, to }),
         1 => (0u8..2, any::<u8>()).prop_map(|(group, pick)| Op::Isolate { group, pick }),
         1 => Just(Op::Heal),
     ]
@@ -199,7 +199,12 @@ fn to_command(sim: &Sim, op: &Op) -> Option<Command> {
                 group: group(g),
                 consumer: member,
                 partition: tp.p(),
-                to: [SeekTo::Beginning, SeekTo::End, SeekTo::Offset(3)][usize::from(to)],
+                to: [
+                    SeekTo::Beginning,
+                    SeekTo::End,
+                    SeekTo::Offset(3),
+                    SeekTo::Timestamp(2_000),
+                ][usize::from(to)],
                 topic: tp.topic,
             }
         }

@@ -111,7 +111,12 @@ fn random_command(rng: &mut Rng, kind: &str, groups: u16, consumers: u16) -> Opt
                 let offset = rng.below(200);
                 pick(
                     rng,
-                    &[SeekTo::Beginning, SeekTo::End, SeekTo::Offset(offset)],
+                    &[
+                        SeekTo::Beginning,
+                        SeekTo::End,
+                        SeekTo::Offset(offset),
+                        SeekTo::Timestamp(offset * 100),
+                    ],
                 )
             },
             topic: TopicId(0),
