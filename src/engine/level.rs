@@ -154,6 +154,10 @@ pub struct Level {
     /// Predict-before-reveal rounds.
     #[serde(default)]
     pub predict: Vec<Predict>,
+    /// The predict rounds are a graded quiz: the level counts as solved only with at least
+    /// this many answered right (the page grades it; a run file carries no answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiz_pass: Option<usize>,
     /// Every predicate must hold at `check_at_ms`.
     pub goal: Vec<Goal>,
     /// When the goal is checked, ms.
@@ -339,6 +343,14 @@ impl Level {
         if self.check_at_ms == 0 || self.check_at_ms > MAX_TIME_MS {
             return bad(format!("check_at_ms must be between 1 and {MAX_TIME_MS}"));
         }
+        if let Some(k) = self.quiz_pass {
+            if k == 0 || k > self.predict.len() {
+                return bad(format!(
+                    "quiz_pass is {k}; it must be between 1 and the {} predict rounds",
+                    self.predict.len()
+                ));
+            }
+        }
         self.compile_goals(None)?;
         for name in &self.untouched_fails {
             if let Err(e) = self.goal_index(name) {
@@ -480,6 +492,25 @@ impl Level {
                 && mine.iter().all(|n| run.scenario.get(n) == theirs.get(n))
                 && run_actions == actions(&mut w.commands.iter().map(|t| &t.command))
         })
+    }
+
+    /// The quiz's score so far, `(right, needed)`, for a level whose predict rounds are
+    /// graded; `answers` are the chosen indices, round by round.
+    pub fn quiz_score(&self, answers: &[usize]) -> Option<(usize, usize)> {
+        let needed = self.quiz_pass?;
+        let right = self
+            .predict
+            .iter()
+            .zip(answers)
+            .filter(|(p, a)| p.answer == **a)
+            .count();
+        Some((right, needed))
+    }
+
+    /// The quiz is passed (or there is none): every round answered, enough of them right.
+    pub fn quiz_passed(&self, answers: &[usize]) -> bool {
+        self.quiz_score(answers)
+            .is_none_or(|(right, needed)| answers.len() >= self.predict.len() && right >= needed)
     }
 
     /// The goals a verdict failed, by the names the file gives them.

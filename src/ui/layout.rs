@@ -10,7 +10,7 @@ use crate::engine::view::{
 /// The picture's width in SVG units; it scales to the screen.
 pub const WIDTH: f64 = 1280.0;
 /// Where the producers' cards end.
-pub const PRODUCER_RIGHT: f64 = 214.0;
+pub const PRODUCER_RIGHT: f64 = 222.0;
 /// Where the first cell starts.
 pub const CELLS_X: f64 = 270.0;
 /// Cells shown per lane.
@@ -489,10 +489,12 @@ fn member_model(
     auto: bool,
 ) -> MemberModel {
     let status = m.status.label();
-    let owns = if m.owned.is_empty() {
-        String::new()
-    } else {
-        format!(" · owns {}", tps(&m.owned))
+    // More than three partitions would run off the card: their count (the links and the
+    // Groups panel name them).
+    let owns = match m.owned.len() {
+        0 => String::new(),
+        1..=3 => format!(" · owns {}", tps(&m.owned)),
+        n => format!(" · {n} partitions"),
     };
     let activity = match &m.status {
         MemberStatus::Failed(e) => e.split(':').next().unwrap_or("failed").to_owned(),

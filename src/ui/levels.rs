@@ -272,7 +272,10 @@ pub fn LevelDock() -> impl IntoView {
     Effect::new(move |_| {
         state.with(|s| {
             if let Some(s) = s {
-                if s.now_ms >= s.level.check_at_ms && s.checks.iter().all(|c| c.holds) {
+                if s.now_ms >= s.level.check_at_ms
+                    && s.checks.iter().all(|c| c.holds)
+                    && s.level.quiz_passed(&lab.answers.get())
+                {
                     lab.mark_done(&s.level.id);
                 }
             }
@@ -368,7 +371,19 @@ fn predict_rounds(lab: LabState, l: &Level, reveal: bool) -> impl IntoView {
 
 fn level_strip(lab: LabState, s: LevelNow) -> impl IntoView {
     let l = s.level;
-    let holds = s.checks.iter().all(|c| c.holds);
+    let answers = lab.answers.get();
+    let quiz = l.quiz_score(&answers).map(|(right, needed)| {
+        let total = l.predict.len();
+        let line = if answers.len() < total {
+            format!("Quiz: {} of {total} answered; {needed} right answers are needed.", answers.len())
+        } else if right >= needed {
+            format!("Quiz: {right} of {total} right ({needed} needed). Passed.")
+        } else {
+            format!("Quiz: {right} of {total} right; {needed} are needed. Reset the level to answer again.")
+        };
+        (line, answers.len() >= total && right >= needed)
+    });
+    let holds = s.checks.iter().all(|c| c.holds) && quiz.as_ref().is_none_or(|q| q.1);
     let checked = s.now_ms >= l.check_at_ms;
     let id_reset = l.id.clone();
     let id_solution = l.id.clone();
@@ -404,6 +419,7 @@ fn level_strip(lab: LabState, s: LevelNow) -> impl IntoView {
             </div>
             <div class="lab-levelstrip__check">
             <p class="lab-goal__status" data-testid="goal-status">{status}</p>
+            {quiz.map(|(line, passed)| view! { <p class=if passed { "lab-quiz lab-quiz--ok" } else { "lab-quiz" } data-testid="quiz">{line}</p> })}
             <ul class="lab-goal" data-testid="goal">
                 {checks
                     .into_values()

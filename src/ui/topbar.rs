@@ -168,7 +168,15 @@ pub fn TopBar() -> impl IntoView {
                         .collect_view()}
                 </select>
                 <span class="lab-bar__time" data-testid="time" aria-live="off">
-                    {move || lab.with_clock(|l| format!("t = {:.1} s", l.now_ms() as f64 / 1000.0))}
+                    // Tenths while playing; the millisecond once a step lands between them.
+                    {move || lab.with_clock(|l| {
+                        let t = l.now_ms();
+                        if t % 100 == 0 {
+                            format!("t = {:.1} s", t as f64 / 1000.0)
+                        } else {
+                            format!("t = {:.3} s", t as f64 / 1000.0)
+                        }
+                    })}
                 </span>
             </div>
             <Timeline/>

@@ -230,3 +230,30 @@ test("a challenge's known wrong answer shows its feedback in the page: C10 with 
   await expect(page.getByTestId('wrong-answer')).toContainText('roundrobin is eager too');
   await snap(page, 'wrong-answer');
 });
+
+test("L35's eight questions are graded: too few right answers do not pass, even with the goal met", async ({ page }) => {
+  await fresh(page);
+  await openLevel(page, 'L35');
+  await closeDrawer(page);
+  const predict = page.getByTestId('predict');
+  // Always the last choice: not enough right answers.
+  for (let i = 1; i <= 8; i++) {
+    await expect(predict).toContainText(`Predict (${i} of 8)`);
+    await predict.getByRole('button').last().click();
+  }
+  await expect(page.getByTestId('quiz')).toContainText('6 are needed');
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click();
+  await advance(page, 50);
+  await expect(page.getByTestId('goal-status')).not.toHaveText('Solved!');
+  await snap(page, 'quiz-failed');
+  // Again, with the answers the level file holds: passed and solved.
+  const level = JSON.parse(require('fs').readFileSync('../../src/lab/levels/L35-cheat-sheet-review.json', 'utf8'));
+  await page.getByTestId('level-reset').click();
+  for (const round of level.predict) await predict.getByRole('button').nth(round.answer).click();
+  await expect(page.getByTestId('quiz')).toContainText('8 of 8 right');
+  await advance(page, 10);
+  await page.getByRole('button', { name: 'crash c1' }).click();
+  await advance(page, 50);
+  await expect(page.getByTestId('goal-status')).toHaveText('Solved!');
+});

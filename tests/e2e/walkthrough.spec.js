@@ -175,3 +175,41 @@ test('a shared link opens the same run; a broken link changes nothing and says w
   await expect(page2.getByTestId('import-error')).toContainText('Nothing changed');
   await expect(page2.getByTestId('time')).toHaveText('t = 20.0 s');
 });
+
+test('a saved lab holding one 1 MB text field opens at once, with a short notice', async ({ page }) => {
+  await fresh(page);
+  await advance(page, 10);
+  const saved = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
+  const session = JSON.parse(saved);
+  // One huge text where a number belongs, as a damaged or hand-edited save might hold.
+  session.scenario.seed = 'x'.repeat(1_000_000);
+  await page.evaluate(([key, text]) => localStorage.setItem(key, text), [SESSION_KEY, JSON.stringify(session)]);
+  const started = Date.now();
+  await page.reload();
+  await expect(page.getByTestId('stage')).toBeVisible();
+  await expect(page.getByTestId('notice')).toBeVisible();
+  expect(Date.now() - started).toBeLessThan(5_000);
+  const notice = await page.getByTestId('notice').textContent();
+  expect(notice.length).toBeLessThan(600);
+  // The page still answers.
+  await advance(page, 10);
+  await expect(page.getByTestId('time')).toHaveText('t = 10.0 s');
+});
+
+test("the timeline's end is the recorded moment itself, to the millisecond", async ({ page }) => {
+  await fresh(page);
+  await advance(page, 10);
+  // Step until the clock stands between two tenths of a second.
+  for (let i = 0; i < 60 && /\.\d s$/.test(await page.getByTestId('time').textContent()); i++) {
+    await page.getByTestId('step').click();
+  }
+  const end = await page.getByTestId('time').textContent();
+  expect(end).toMatch(/^t = 10\.\d\d\d s$/);
+  const acked = await page.getByTestId('producer-acked').textContent();
+  await page.getByTestId('timeline').fill('2000');
+  await expect(page.getByTestId('time')).toHaveText('t = 2.0 s');
+  const max = await page.getByTestId('timeline').getAttribute('max');
+  await page.getByTestId('timeline').fill(String(Number(max ?? '0') || 1e9));
+  await expect(page.getByTestId('time')).toHaveText(end);
+  await expect(page.getByTestId('producer-acked')).toHaveText(acked);
+});
