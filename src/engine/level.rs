@@ -472,9 +472,12 @@ impl Level {
         if verdict.solved() {
             return None;
         }
-        // Actions compared without their times, in a stable order.
+        // Actions compared without their times, in a stable order (as the JSON a session
+        // stores them in: no Debug code in the bundle for this).
         let actions = |commands: &mut dyn Iterator<Item = &Command>| {
-            let mut k: Vec<String> = commands.map(|c| format!("{c:?}")).collect();
+            let mut k: Vec<String> = commands
+                .map(|c| serde_json::to_string(c).unwrap_or_default())
+                .collect();
             k.sort_unstable();
             k
         };
