@@ -352,6 +352,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(target_arch = "wasm32"))] // the level files are embedded natively only
     fn a_level_link_names_its_level_and_rebuilds_from_its_start() {
         let levels = crate::engine::levels::all().unwrap();
         let level = levels

@@ -13,9 +13,39 @@ use super::state::{expect_lab, LabState};
 use crate::engine::level::{parse_run, Check, Kind, Level, Verdict};
 use crate::engine::link;
 
-/// The level map, grouped by topic, with each level's state; and "verify a run".
+/// The Levels panel: the level map once the level files have arrived, and what is
+/// happening until then.
 #[component]
 pub fn LevelsPanel() -> impl IntoView {
+    let lab = expect_lab();
+    move || {
+        if lab.levels_ready.get() {
+            view! { <LevelMap/> }.into_any()
+        } else if let Some(problem) = lab.levels_problem.get() {
+            view! {
+                <section class="lab-panel">
+                    <h2 class="lab-panel__title">"Lessons and challenges"</h2>
+                    <p class="lab-hint lab-hint--alert" role="alert" data-testid="levels-problem">
+                        {format!("The levels could not be loaded ({problem}). The sandbox works as before; reload the page to try again.")}
+                    </p>
+                </section>
+            }
+            .into_any()
+        } else {
+            view! {
+                <section class="lab-panel">
+                    <h2 class="lab-panel__title">"Lessons and challenges"</h2>
+                    <p class="lab-hint" data-testid="levels-loading">"Loading the levels…"</p>
+                </section>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// The level map: levels by topic with their progress, the progress box and Verify.
+#[component]
+fn LevelMap() -> impl IntoView {
     let lab = expect_lab();
     let levels = lab.levels();
     let mut topics: Vec<(String, Vec<Level>)> = Vec::new();

@@ -191,6 +191,12 @@ pub struct LabState {
     /// Done and started levels, and predict scores (saved).
     pub progress: RwSignal<Progress>,
     levels: StoredValue<Option<Rc<Vec<Level>>>, LocalStorage>,
+    /// The shipped levels have arrived (the page fetches them after the first paint).
+    pub levels_ready: RwSignal<bool>,
+    /// Why the levels could not be loaded, if they could not.
+    pub levels_problem: RwSignal<Option<String>>,
+    /// The level the saved run belongs to, restored once the levels arrive.
+    pending_level: StoredValue<Option<String>>,
     /// Samples for the plots of the shown group.
     pub samples: RwSignal<Samples>,
 }
@@ -249,8 +255,45 @@ impl LabState {
             ));
         }
         state.load_prefs();
-        state.open_link();
+        // A link and the saved level need the levels: both wait for them.
+        state.start_loading_levels();
         state
+    }
+
+    /// Fetches the level files that sit next to the page (`levels/NAME.json`, copied there
+    /// by the build), all at once; then opens a pending link or level.
+    #[cfg(target_arch = "wasm32")]
+    fn start_loading_levels(&self) {
+        let state = *self;
+        leptos::task::spawn_local(async move {
+            let result = fetch_levels().await;
+            state.levels_arrived(result);
+        });
+    }
+
+    /// Natively (the UI's unit tests) the levels are embedded.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn start_loading_levels(&self) {
+        self.levels_arrived(levels::all().map_err(|e| e.to_string()));
+    }
+
+    /// Keeps the parsed levels (or why there are none), then does what waited for them.
+    fn levels_arrived(&self, result: Result<Vec<Level>, String>) {
+        match result {
+            Ok(all) => {
+                self.levels.set_value(Some(Rc::new(all)));
+                self.levels_ready.set(true);
+            }
+            Err(e) => self.levels_problem.set(Some(capped(e))),
+        }
+        if let Some(id) = self.pending_level.get_value() {
+            self.pending_level.set_value(None);
+            if self.levels().iter().any(|l| l.id == id) {
+                self.level.set(Some(id));
+                self.watch_current_level();
+            }
+        }
+        self.open_link();
     }
 
     /// Opens a run shared as a link (`#run=…`): in its level, or in the sandbox. A bad
@@ -427,6 +470,9 @@ impl LabState {
             answers: RwSignal::new(Vec::new()),
             progress: RwSignal::new(load_progress()),
             levels: StoredValue::new_local(None),
+            levels_ready: RwSignal::new(false),
+            levels_problem: RwSignal::new(None),
+            pending_level: StoredValue::new(None),
             samples: RwSignal::new(Default::default()),
         }
     }
@@ -602,12 +648,10 @@ impl LabState {
         if let Some(s) = v["speed"].as_u64() {
             self.speed.set((s as usize).min(SPEEDS.len() - 1));
         }
-        // The level the saved run belongs to (the run itself is the saved session).
+        // The level the saved run belongs to (the run itself is the saved session), once
+        // the levels arrive.
         if let Some(id) = v["level"].as_str() {
-            if self.levels().iter().any(|l| l.id == id) {
-                self.level.set(Some(id.to_owned()));
-                self.watch_current_level();
-            }
+            self.pending_level.set_value(Some(id.to_owned()));
         }
     }
 
@@ -678,17 +722,11 @@ pub fn capped(text: String) -> String {
 }
 
 impl LabState {
-    /// Every shipped level, parsed once on first use.
+    /// Every shipped level, once they have arrived (none before; a reactive reader runs
+    /// again when they come).
     pub fn levels(&self) -> Rc<Vec<Level>> {
-        if let Some(l) = self.levels.get_value() {
-            return l;
-        }
-        let parsed = Rc::new(levels::all().unwrap_or_else(|e| {
-            self.error(format!("The levels could not be read: {e}"));
-            Vec::new()
-        }));
-        self.levels.set_value(Some(parsed.clone()));
-        parsed
+        self.levels_ready.track();
+        self.levels.get_value().unwrap_or_default()
     }
 
     /// The level being played, if any.
@@ -818,6 +856,42 @@ impl Default for LabState {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The shipped level files, fetched from `levels/` beside the page, all requests at once.
+#[cfg(target_arch = "wasm32")]
+async fn fetch_levels() -> Result<Vec<Level>, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().ok_or("no window")?;
+    let requests: Vec<_> = levels::NAMES
+        .iter()
+        .map(|name| {
+            (
+                name,
+                JsFuture::from(window.fetch_with_str(&format!("levels/{name}"))),
+            )
+        })
+        .collect();
+    let mut texts = Vec::with_capacity(requests.len());
+    for (name, request) in requests {
+        let failed = |why: String| format!("{name}: {why}");
+        let response: web_sys::Response = request
+            .await
+            .map_err(|_| failed("the request failed".into()))?
+            .dyn_into()
+            .map_err(|_| failed("not a response".into()))?;
+        if !response.ok() {
+            return Err(failed(format!("HTTP {}", response.status())));
+        }
+        let text = JsFuture::from(response.text().map_err(|_| failed("no body".into()))?)
+            .await
+            .map_err(|_| failed("the body could not be read".into()))?
+            .as_string()
+            .ok_or_else(|| failed("the body is not text".into()))?;
+        texts.push((*name, text));
+    }
+    levels::parse_all(texts.iter().map(|(n, t)| (*n, t.as_str()))).map_err(|e| e.to_string())
 }
 
 fn local_storage() -> Option<web_sys::Storage> {

@@ -257,3 +257,13 @@ test("L35's eight questions are graded: too few right answers do not pass, even 
   await advance(page, 50);
   await expect(page.getByTestId('goal-status')).toHaveText('Solved!');
 });
+
+test('the level files arrive after the first paint; if they cannot, the Levels panel says so and the sandbox still runs', async ({ page }) => {
+  await page.route('**/levels/*.json', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await fresh(page);
+  await openTab(page, 'levels');
+  await expect(page.getByTestId('levels-problem')).toContainText('could not be loaded');
+  await closeDrawer(page);
+  await advance(page, 10);
+  await expect(page.getByTestId('time')).toHaveText('t = 10.0 s');
+});
