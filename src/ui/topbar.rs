@@ -168,10 +168,10 @@ pub fn TopBar() -> impl IntoView {
                         .collect_view()}
                 </select>
                 <span class="lab-bar__time" data-testid="time" aria-live="off">
-                    // Tenths while playing; the millisecond once a step lands between them.
+                    // Tenths while playing; the millisecond once paused between them (a step).
                     {move || lab.with_clock(|l| {
                         let t = l.now_ms();
-                        if t % 100 == 0 {
+                        if t % 100 == 0 || lab.playing.get() {
                             format!("t = {:.1} s", t as f64 / 1000.0)
                         } else {
                             format!("t = {:.3} s", t as f64 / 1000.0)
@@ -312,7 +312,10 @@ fn Timeline() -> impl IntoView {
                 on:input=move |ev| {
                     if let Ok(t) = event_target_value(&ev).parse::<u64>() {
                         lab.playing.set(false);
-                        lab.seek(t.min(end()));
+                        // The step past the end is the end itself; further (a scripted
+                        // seek ahead) runs the lab forward.
+                        let end = end();
+                        lab.seek(if t > end && t < end + 100 { end } else { t });
                     }
                 }
             />
