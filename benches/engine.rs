@@ -113,7 +113,7 @@ mod engine {
     /// compiled natively, for the wasm/native ratio. Prints the checkpoints' memory once.
     #[divan::bench(sample_count = 3)]
     fn lab_seek_to_200s_2m_records_with_checkpoints() -> u64 {
-        use kafka_lab::engine::lab::Lab;
+        use kafka_lab::lab::Lab;
         let scenario = seek_session();
         let mut lab = Lab::fresh(scenario).unwrap();
         lab.seek(200_000).unwrap();
@@ -147,7 +147,7 @@ mod engine {
     /// every record sits in three logs (`rf3_seek_*` in `frames.spec.js`).
     #[divan::bench(sample_count = 5)]
     fn lab_seeks_on_2m_records_rf3(bencher: divan::Bencher) {
-        let scenario = kafka_lab::engine::scenario::Scenario {
+        let scenario = kafka_lab::lab::scenario::Scenario {
             cluster: kafka_lab::engine::replication::ReplicationConfig {
                 brokers: 3,
                 default_replication_factor: 3,
@@ -160,8 +160,8 @@ mod engine {
 
     /// Builds `scenario` to 200 s, then times seeking back to 100 s and 50 s and forward to
     /// 200 s, each from the nearest checkpoint.
-    fn three_seeks(bencher: divan::Bencher, scenario: kafka_lab::engine::scenario::Scenario) {
-        use kafka_lab::engine::lab::Lab;
+    fn three_seeks(bencher: divan::Bencher, scenario: kafka_lab::lab::scenario::Scenario) {
+        use kafka_lab::lab::Lab;
         let mut lab = Lab::fresh(scenario).unwrap();
         lab.seek(200_000).unwrap();
         bencher.bench_local(|| {
@@ -174,8 +174,8 @@ mod engine {
 
     /// The time-travel session of the frame benchmark (`frames.spec.js`): one broker, as the
     /// seek budget was set on (the lab's default is 3 brokers with replication factor 3).
-    fn seek_session() -> kafka_lab::engine::scenario::Scenario {
-        kafka_lab::engine::scenario::Scenario {
+    fn seek_session() -> kafka_lab::lab::scenario::Scenario {
+        kafka_lab::lab::scenario::Scenario {
             partitions: 12,
             rate_per_sec: 10_000,
             keys: 1_000,
@@ -185,7 +185,7 @@ mod engine {
                 default_replication_factor: 1,
                 ..Default::default()
             },
-            ..kafka_lab::engine::scenario::Scenario::default()
+            ..kafka_lab::lab::scenario::Scenario::default()
         }
     }
 

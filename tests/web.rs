@@ -3,9 +3,9 @@
 //! storage), because async tests may interleave.
 #![cfg(target_arch = "wasm32")]
 
-use kafka_lab::engine::lab::Lab as EngineLab;
-use kafka_lab::engine::scenario::Scenario;
 use kafka_lab::engine::view::{java_partition, Command, GroupId, MemberId};
+use kafka_lab::lab::scenario::Scenario;
+use kafka_lab::lab::Lab as EngineLab;
 use kafka_lab::ui::App;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;

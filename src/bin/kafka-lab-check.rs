@@ -13,8 +13,8 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kafka_lab::engine::level::Level;
-use kafka_lab::engine::link::read_run;
+use kafka_lab::lab::level::Level;
+use kafka_lab::lab::link::read_run;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

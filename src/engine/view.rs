@@ -1,6 +1,6 @@
 //! The read model: what the UI shows, computed in one place from the engine's state.
-//! The UI imports this module (and commands, scenarios, levels and errors) and nothing
-//! else of the engine, so every Kafka decision stays here or below.
+//! The UI and the lab application read the engine through this module (the UI imports it
+//! and `crate::lab`, nothing else), so every Kafka decision stays here or below.
 //!
 //! Definitions used everywhere:
 //! - a partition's **owner** (for a group) is the live consumer whose client-side
@@ -23,7 +23,6 @@ pub use super::event::{
     CommitError, CrashReason, Event, GroupEvent, GroupState, HeartbeatResult, NetEvent,
     PartitionReason, PositionSource, ProducerEvent, RemovalReason,
 };
-pub use super::history::{Checkpoints, Session, MAX_TIME_MS};
 pub use super::ids::{
     consumer_client_id, producer_client_id, BrokerId, ConsumerRef, GroupId, MemberId, NodeId,
     PartitionId, ProducerId, TopicId, Tp,
@@ -32,8 +31,6 @@ pub use super::ledger::{AnomalyKind, Outcome, Totals};
 pub use super::net::Latency;
 pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2, to_positive};
 pub use super::producer::{KeySpace, ProduceFault, Workload};
-pub use super::reproduce::reproduce;
-pub use super::scenario::Scenario;
 pub use super::sim::Sim;
 pub use super::world::{
     MAX_CONSUMERS_PER_GROUP, MAX_GROUPS, MAX_KEY_BYTES, MAX_PRODUCERS, MAX_VALUE_BYTES,

@@ -145,7 +145,7 @@ fn AnomaliesPanel() -> impl IntoView {
 #[component]
 fn ReproducePanel() -> impl IntoView {
     let lab = expect_lab();
-    let text = move || lab.with(|l| view::reproduce(l.scenario()));
+    let text = move || lab.with(|l| crate::lab::reproduce(l.scenario()));
     view! {
         <section class="lab-panel" aria-labelledby="reproduce-title">
             <h2 id="reproduce-title" class="lab-panel__title">"Reproduce it on real Kafka"</h2>

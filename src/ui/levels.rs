@@ -10,8 +10,8 @@ use leptos::prelude::*;
 
 use super::files::{download, file_button, read_first};
 use super::state::{expect_lab, LabState};
-use crate::engine::level::{parse_run, Check, Kind, Level, Verdict};
-use crate::engine::link;
+use crate::lab::level::{parse_run, Check, Kind, Level, Verdict};
+use crate::lab::link;
 
 /// The Levels panel: the level map once the level files have arrived, and what is
 /// happening until then.

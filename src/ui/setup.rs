@@ -11,9 +11,9 @@ use leptos::prelude::*;
 
 use super::files::{download, file_button};
 use super::state::expect_lab;
-use crate::engine::level::parse_run;
-use crate::engine::scenario::{commit_mode_sentence, Scenario};
 use crate::engine::view::ManualCommit;
+use crate::lab::level::parse_run;
+use crate::lab::scenario::{commit_mode_sentence, Scenario};
 
 /// The commit modes, in the order offered.
 const MODES: [ManualCommit; 4] = [

@@ -4,15 +4,16 @@
 
 use leptos::prelude::*;
 
-use crate::engine::error::EngineError;
-use crate::engine::lab::Lab;
-use crate::engine::scenario::Scenario;
+use crate::engine::view::EngineError;
+use crate::lab::scenario::Scenario;
+use crate::lab::Lab;
 use std::rc::Rc;
 
-use crate::engine::level::Level;
-use crate::engine::levels;
-use crate::engine::link;
-use crate::engine::view::{self, Command, GroupId, MemberId, Session, TopicId, Tp};
+use crate::engine::view::{self, Command, GroupId, MemberId, TopicId, Tp};
+use crate::lab::level::Level;
+use crate::lab::levels;
+use crate::lab::link;
+use crate::lab::Session;
 
 /// Where the lab keeps the current session between visits.
 pub const STORAGE_KEY: &str = "kafka-lab/session/v2";
@@ -197,6 +198,8 @@ pub struct LabState {
     pub levels_problem: RwSignal<Option<String>>,
     /// The level the saved run belongs to, restored once the levels arrive.
     pending_level: StoredValue<Option<String>>,
+    /// A shared link (`#run=…`) read at startup, opened once the levels arrive.
+    pending_link: StoredValue<Option<String>>,
     /// Samples for the plots of the shown group.
     pub samples: RwSignal<Samples>,
 }
@@ -255,7 +258,13 @@ impl LabState {
             ));
         }
         state.load_prefs();
-        // A link and the saved level need the levels: both wait for them.
+        // The link is read now and taken out of the address at once (a later hash change is
+        // another navigation); opening it, like the saved level, waits for the levels.
+        let link = link_hash().filter(|h| h.starts_with("#run="));
+        if link.is_some() {
+            forget_link();
+        }
+        state.pending_link.set_value(link);
         state.start_loading_levels();
         state
     }
@@ -299,11 +308,10 @@ impl LabState {
     /// Opens a run shared as a link (`#run=…`): in its level, or in the sandbox. A bad
     /// link leaves the lab as it was (the saved run, nothing lost) and says why.
     fn open_link(&self) {
-        let Some(hash) = link_hash().filter(|h| h.starts_with("#run=")) else {
+        let Some(hash) = self.pending_link.get_value() else {
             return;
         };
-        // The link has done its job once read: a reload must restore the work done since.
-        forget_link();
+        self.pending_link.set_value(None);
         let opened = link::decode(&hash, &self.levels())
             .map_err(|e| e.to_string())
             .and_then(|shared| self.open_run(shared.level, shared.session));
@@ -473,6 +481,7 @@ impl LabState {
             levels_ready: RwSignal::new(false),
             levels_problem: RwSignal::new(None),
             pending_level: StoredValue::new(None),
+            pending_link: StoredValue::new(None),
             samples: RwSignal::new(Default::default()),
         }
     }
@@ -918,7 +927,7 @@ fn load_saved() -> Result<Option<Session>, String> {
 }
 
 /// Parses and checks the session this browser saved (local storage). Runs handed over by
-/// someone else go through `engine::level::parse_run` or `engine::link`, which also refuse
+/// someone else go through `lab::level::parse_run` or `lab::link`, which also refuse
 /// runs too heavy to open.
 ///
 /// # Errors

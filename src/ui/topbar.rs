@@ -81,7 +81,7 @@ fn run_loop(lab: LabState) {
                     lab.tick();
                 }
             }
-            if lab.with_untracked(|l| l.now_ms()) >= view::MAX_TIME_MS {
+            if lab.with_untracked(|l| l.now_ms()) >= crate::lab::MAX_TIME_MS {
                 lab.playing.set(false);
                 lab.info("The lab stops at 24 hours of virtual time.");
             }

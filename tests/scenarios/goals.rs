@@ -2,10 +2,10 @@
 //! a goal sampled while a run is played by hand (slices, steps, seeks, a command) reads
 //! the same as the grader's straight replay.
 
-use kafka_lab::engine::history::Session;
-use kafka_lab::engine::lab::Lab;
-use kafka_lab::engine::level::Level;
 use kafka_lab::engine::Command;
+use kafka_lab::lab::history::Session;
+use kafka_lab::lab::level::Level;
+use kafka_lab::lab::Lab;
 
 use super::{c, G0};
 

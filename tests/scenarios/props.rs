@@ -454,7 +454,7 @@ proptest! {
 /// A valid run as JSON, to cut and damage.
 fn sample_run_json() -> String {
     let mut run =
-        kafka_lab::engine::history::Session::new(kafka_lab::engine::scenario::Scenario::default());
+        kafka_lab::lab::history::Session::new(kafka_lab::lab::scenario::Scenario::default());
     run.record(
         10_000,
         Command::CrashConsumer {
@@ -485,12 +485,12 @@ proptest! {
         at in 0usize..4_000,
         byte in 0u8..128,
     ) {
-        use kafka_lab::engine::level::parse_run;
+        use kafka_lab::lab::level::parse_run;
         if let Err(e) = parse_run(&text) {
             prop_assert!(!e.to_string().is_empty());
         }
-        use kafka_lab::engine::link;
-        let levels = kafka_lab::engine::levels::all().unwrap();
+        use kafka_lab::lab::link;
+        let levels = kafka_lab::lab::levels::all().unwrap();
         if let Err(e) = link::decode(&text, &levels) {
             prop_assert!(!e.to_string().is_empty());
         }

@@ -6,13 +6,13 @@
 
 use kafka_lab::engine::command::SeekTo;
 use kafka_lab::engine::config::{AutoOffsetReset, GroupConfig};
-use kafka_lab::engine::history::Session;
 use kafka_lab::engine::ids::{BrokerId, GroupId, MemberId, ProducerId, TopicId};
-use kafka_lab::engine::level::{command_kind, Kind, Level};
-use kafka_lab::engine::levels;
 use kafka_lab::engine::producer::{KeySpace, Workload};
 use kafka_lab::engine::rng::Rng;
 use kafka_lab::engine::Command;
+use kafka_lab::lab::history::Session;
+use kafka_lab::lab::level::{command_kind, Kind, Level};
+use kafka_lab::lab::levels;
 
 /// The largest share of random runs that may solve a challenge.
 pub const MAX_RANDOM_SHARE: f64 = 0.08;
@@ -298,7 +298,7 @@ fn random_play_rarely_solves_a_challenge() {
 /// level's run and prints its group and producer events: the way into a level's numbers.
 #[test]
 fn a_level_run_replays_the_same_and_prints_on_request() {
-    use kafka_lab::engine::lab::Lab;
+    use kafka_lab::lab::Lab;
     let file = std::env::var("LEVEL_FILE").ok();
     let levels = match &file {
         Some(path) => vec![Level::parse(&std::fs::read_to_string(path).unwrap()).unwrap()],

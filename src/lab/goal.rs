@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::event::{BrokerEvent, Event, GroupEvent, ProducerEvent};
-use super::ids::{GroupId, TopicId, Tp};
 use super::scenario::Scenario;
-use super::sim::Sim;
-use super::view;
+use crate::engine::event::{BrokerEvent, Event, GroupEvent, ProducerEvent};
+use crate::engine::ids::{GroupId, TopicId, Tp};
+use crate::engine::sim::Sim;
+use crate::engine::view;
 
 /// A window's samples are this far apart, in virtual time.
 pub const SAMPLE_MS: u64 = 100;
@@ -568,7 +568,7 @@ fn compile_one(g: &Goal, check_at_ms: u64, known: &Known) -> Result<Predicate, S
         }
     }
     if let Some(p) = g.partition {
-        if p >= super::cluster::MAX_PARTITIONS {
+        if p >= crate::engine::cluster::MAX_PARTITIONS {
             return Err(format!("partition {p} is past the lab's largest topic"));
         }
     }
@@ -725,7 +725,9 @@ pub fn known_setting(name: &str) -> bool {
     // A name is known if setting it is not refused as unknown.
     match s.set(name, "0") {
         Ok(()) => true,
-        Err(super::error::EngineError::InvalidConfig { reason, .. }) => !reason.contains("not a"),
+        Err(crate::engine::error::EngineError::InvalidConfig { reason, .. }) => {
+            !reason.contains("not a")
+        }
         Err(_) => true,
     }
 }
@@ -781,7 +783,7 @@ pub fn event_kind(e: &Event) -> &'static str {
             GroupEvent::LeaveGroup { .. } => "LeaveGroup",
             GroupEvent::MemberRemoved { .. } => "MemberRemoved",
             GroupEvent::PositionSet {
-                source: super::event::PositionSource::Truncation,
+                source: crate::engine::event::PositionSource::Truncation,
                 ..
             } => "TruncationDetected",
             GroupEvent::PositionSet { .. } => "PositionSet",

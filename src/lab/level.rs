@@ -9,13 +9,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::command::Command;
-use super::error::EngineError;
 use super::goal::{compile, known_setting, Known, Monitor, Predicate};
 use super::history::{Session, MAX_TIME_MS};
-use super::lab::Lab;
-use super::replication::ReplicationConfig;
 use super::scenario::Scenario;
+use super::Lab;
+use crate::engine::command::Command;
+use crate::engine::error::EngineError;
+use crate::engine::replication::ReplicationConfig;
 
 pub use super::goal::{event_kind, Check, Goal, Op, Take, Tracker, EVENT_KINDS, METRICS};
 

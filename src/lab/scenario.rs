@@ -3,14 +3,14 @@
 //! topics, groups, producers) applied at t = 0. The UI's setup panel, levels and tests
 //! build labs the same way.
 
-use super::command::Command;
-use super::config::{AutoOffsetReset, GroupConfig, ManualCommit, ProducerConfig};
-use super::error::EngineError;
-use super::ids::{GroupId, TopicId};
-use super::net::Latency;
-use super::producer::{KeySpace, Workload};
-use super::replication::ReplicationConfig;
-use super::sim::Sim;
+use crate::engine::command::Command;
+use crate::engine::config::{AutoOffsetReset, GroupConfig, ManualCommit, ProducerConfig};
+use crate::engine::error::EngineError;
+use crate::engine::ids::{GroupId, TopicId};
+use crate::engine::net::Latency;
+use crate::engine::producer::{KeySpace, Workload};
+use crate::engine::replication::ReplicationConfig;
+use crate::engine::sim::Sim;
 
 /// What a lab starts with.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -95,11 +95,19 @@ fn cluster_name(name: &str) -> Option<&'static str> {
 }
 
 /// The lab's own settings, with their ranges (the Kafka configs have theirs in `config`).
-pub const LAB_RANGES: &[super::config::Range] = &[
-    ("partitions", 1, super::cluster::MAX_PARTITIONS as u64),
+pub const LAB_RANGES: &[crate::engine::config::Range] = &[
+    (
+        "partitions",
+        1,
+        crate::engine::cluster::MAX_PARTITIONS as u64,
+    ),
     ("rate", 0, 10_000),
     ("keys", 1, 10_000),
-    ("consumers", 0, super::world::MAX_CONSUMERS_PER_GROUP as u64),
+    (
+        "consumers",
+        0,
+        crate::engine::world::MAX_CONSUMERS_PER_GROUP as u64,
+    ),
     ("seed", 0, u64::MAX),
 ];
 
@@ -135,7 +143,7 @@ impl Scenario {
             }
             Ok(n)
         };
-        let range = |n: &str| super::config::range_of(LAB_RANGES, n).expect("stated");
+        let range = |n: &str| crate::engine::config::range_of(LAB_RANGES, n).expect("stated");
         match name {
             "partitions" => {
                 let (lo, hi) = range(name);
@@ -311,7 +319,7 @@ impl Scenario {
             ("keys", u64::from(self.keys)),
             ("consumers", u64::from(self.consumers)),
         ] {
-            let (lo, hi) = super::config::range_of(LAB_RANGES, name).expect("stated");
+            let (lo, hi) = crate::engine::config::range_of(LAB_RANGES, name).expect("stated");
             if value < lo || value > hi {
                 return Err(EngineError::InvalidConfig {
                     name: name.into(),
@@ -325,10 +333,14 @@ impl Scenario {
                 limit: 64,
             });
         }
-        if self.rig.iter().any(|(t, _)| *t > super::sim::MAX_TIME_MS) {
+        if self
+            .rig
+            .iter()
+            .any(|(t, _)| *t > crate::engine::sim::MAX_TIME_MS)
+        {
             return Err(EngineError::LimitExceeded {
                 what: "ms of virtual time",
-                limit: super::sim::MAX_TIME_MS,
+                limit: crate::engine::sim::MAX_TIME_MS,
             });
         }
         for name in ["brokers", "replication.factor", "min.insync.replicas"] {
@@ -394,13 +406,13 @@ fn parse_latency(v: &str) -> Result<Latency, EngineError> {
         name: "network.latency.ms".into(),
         reason: format!(
             "write N or MIN-MAX in ms, at most {}",
-            super::net::MAX_LATENCY_MS
+            crate::engine::net::MAX_LATENCY_MS
         ),
     };
     let (a, b) = v.split_once('-').unwrap_or((v, v));
     let min: u64 = a.trim().parse().map_err(|_| bad())?;
     let max: u64 = b.trim().parse().map_err(|_| bad())?;
-    if min > max || max > super::net::MAX_LATENCY_MS {
+    if min > max || max > crate::engine::net::MAX_LATENCY_MS {
         return Err(bad());
     }
     Ok(Latency {

@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::assignor::Strategy;
-use super::config::{Acks, ManualCommit, PartitionerKind};
 use super::scenario::Scenario;
+use crate::engine::assignor::Strategy;
+use crate::engine::config::{Acks, ManualCommit, PartitionerKind};
 
 /// The broker address the text uses.
 pub const BOOTSTRAP: &str = "localhost:9092";

@@ -1,4 +1,10 @@
-//! The lab: a session (scenario + the user's timed commands) with its live simulation and
+//! The lab application around the simulated Kafka: the run a user builds (a scenario and
+//! their timed commands, `history`), the live [`Lab`] that drives it with exact time travel,
+//! levels and their grader (`level`, `goal`, `levels`), share links (`link`) and the export
+//! to a real cluster (`reproduce`). `crate::engine` is the simulated Kafka; it knows nothing
+//! of this module.
+//!
+//! [`Lab`]: a session (scenario + the user's timed commands) with its live simulation and
 //! checkpoints. This is the UI's one handle on the engine for driving time.
 //!
 //! Time travel is exact because every path goes through the same rules:
@@ -8,13 +14,23 @@
 //!   cut (a fork) and the caller is told;
 //! - a fresh lab, a reset and a reload are the same constructor: replay to a time.
 
-use super::command::Command;
-use super::error::EngineError;
-use super::event::Event;
-use super::goal::Monitor;
-use super::history::{Checkpoints, Session, MAX_TIME_MS};
-use super::scenario::Scenario;
-use super::sim::Sim;
+pub mod goal;
+pub mod history;
+pub mod level;
+pub mod levels;
+pub mod link;
+pub mod reproduce;
+pub mod scenario;
+
+pub use history::{Checkpoints, Session, MAX_TIME_MS};
+pub use reproduce::reproduce;
+pub use scenario::Scenario;
+
+use self::goal::Monitor;
+use crate::engine::command::Command;
+use crate::engine::error::EngineError;
+use crate::engine::event::Event;
+use crate::engine::sim::Sim;
 
 /// Items one step may run through while looking for the next event.
 const STEP_LIMIT: usize = 100_000;

@@ -3,14 +3,14 @@
 //! the same simulation, bit for bit. Checkpoints (RaftScope's idea) make a seek replay
 //! only from the nearest snapshot before it; replay stays the source of truth.
 
-use super::command::Command;
-use super::error::EngineError;
 use super::scenario::Scenario;
-use super::sim::Sim;
+use crate::engine::command::Command;
+use crate::engine::error::EngineError;
+use crate::engine::sim::Sim;
 
 /// The most commands a session records.
 pub const MAX_COMMANDS: usize = 10_000;
-pub use super::sim::MAX_TIME_MS;
+pub use crate::engine::sim::MAX_TIME_MS;
 /// Virtual time between checkpoints, at first (it doubles when they get too many).
 pub const CHECKPOINT_EVERY_MS: u64 = 10_000;
 /// The most checkpoints kept; past it, every other one goes and the spacing doubles.
@@ -126,7 +126,7 @@ impl Session {
         let mut timed: Vec<(u64, &Command)> = self.scenario.setup.iter().map(|c| (0, c)).collect();
         timed.extend(self.scenario.rig.iter().map(|(t, c)| (*t, c)));
         timed.extend(self.commands.iter().map(|(t, c)| (*t, c)));
-        super::sort::sort_by_key(&mut timed, |(t, _)| *t);
+        crate::engine::sort::sort_by_key(&mut timed, |(t, _)| *t);
         // Producer 0 is the scenario's own; its workload runs from t = 0.
         let mut rates: Vec<u64> = vec![u64::from(self.scenario.rate_per_sec)];
         let (mut total, mut last_ms) = (0u128, 0u64);
@@ -138,7 +138,7 @@ impl Session {
         for (at, command) in timed.into_iter().filter(|(at, _)| *at <= t_ms) {
             total += run(&rates, last_ms, at);
             last_ms = at;
-            let rate = |w: &Option<super::producer::Workload>| {
+            let rate = |w: &Option<crate::engine::producer::Workload>| {
                 w.as_ref().map_or(0, |w| u64::from(w.rate_per_sec))
             };
             match command {

@@ -13,7 +13,7 @@ macro_rules! shipped {
 
         /// `(file name, contents)` of every shipped level (native builds only).
         #[cfg(not(target_arch = "wasm32"))]
-        pub const FILES: &[(&str, &str)] = &[$(($name, include_str!(concat!("../lab/levels/", $name)))),*];
+        pub const FILES: &[(&str, &str)] = &[$(($name, include_str!(concat!("levels/", $name)))),*];
     };
 }
 

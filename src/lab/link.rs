@@ -11,7 +11,7 @@
 use super::history::Session;
 use super::level::{parse_run, Level};
 use super::scenario::Scenario;
-use super::Command;
+use crate::engine::Command;
 
 /// The format this lab writes (and the newest it reads). Format 1 links were made when
 /// the lab started on one broker; they still open on one broker.
@@ -354,7 +354,7 @@ mod tests {
     #[test]
     #[cfg(not(target_arch = "wasm32"))] // the level files are embedded natively only
     fn a_level_link_names_its_level_and_rebuilds_from_its_start() {
-        let levels = crate::engine::levels::all().unwrap();
+        let levels = crate::lab::levels::all().unwrap();
         let level = levels
             .iter()
             .find(|l| !l.start_session().unwrap().scenario.rig.is_empty());
