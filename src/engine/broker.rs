@@ -5,13 +5,14 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+use super::actor::Ctx;
 use super::chunked::ChunkVec;
 use super::cluster::{Cluster, OFFSETS_TOPIC};
 use super::event::{BrokerEvent, Event, ProducerEvent};
 use super::ids::{BrokerId, ConsumerRef, NodeId, ProducerId, TopicId, Tp};
 use super::log::{LogRecord, PartitionLog, SharedRecords};
 use super::msg::{
-    AlterPartition, BatchResult, BrokerTimer, Ctx, FetchedPartition, KafkaError, Msg, OffsetSpec,
+    AlterPartition, BatchResult, BrokerTimer, FetchedPartition, KafkaError, Msg, OffsetSpec,
     ProduceBatch, ReplicaFetchPartition, ReplicaFetchedPartition, Timer,
 };
 use super::replication::{self, BatchMeta, FollowerState, PartitionState};

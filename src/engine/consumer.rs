@@ -8,13 +8,14 @@
 use super::sort;
 use std::collections::{BTreeMap, VecDeque};
 
+use super::actor::Ctx;
 use super::assignor::{assign, rebalance_protocol, Protocol, Strategy, Subscription};
 use super::config::{AutoOffsetReset, GroupConfig, ManualCommit};
 use super::event::{CommitError, CrashReason, Event, GroupEvent, PartitionOffset, PositionSource};
 use super::ids::{consumer_client_id, BrokerId, ConsumerRef, NodeId, Tp};
 use super::log::{LogRecord, SharedRecords};
 use super::msg::{
-    CommittedAt, ConsumerTimer, ConsumerTimerKind, Ctx, EpochEnd, FetchedPartition, JoinedMember,
+    CommittedAt, ConsumerTimer, ConsumerTimerKind, EpochEnd, FetchedPartition, JoinedMember,
     KafkaError, MemberMetadata, Msg, OffsetSpec, Timer,
 };
 

@@ -7,10 +7,11 @@
 //! BrokerHeartbeatManager, ReplicationControlManager, QuorumController) and
 //! `core/.../server/BrokerLifecycleManager` unless said otherwise.
 
+use super::actor::Out;
 use super::cluster::Cluster;
 use super::event::{BrokerEvent, Event};
 use super::ids::{BrokerId, NodeId, Tp};
-use super::msg::{AlterPartition, ControllerTimer, KafkaError, Msg, Out, Timer};
+use super::msg::{AlterPartition, ControllerTimer, KafkaError, Msg, Timer};
 use super::replication::{self, Election, PartitionState};
 
 /// What the controller knows of one broker's registration (`BrokerHeartbeatManager`'s

@@ -8,11 +8,12 @@
 use super::sort;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::actor::Ctx;
 use super::assignor::{java_hashmap_order, rebalance_protocol, Protocol, Strategy};
 use super::event::{Event, GroupEvent, GroupState, HeartbeatResult, RemovalReason};
 use super::ids::{BrokerId, ConsumerRef, GroupId, MemberId, NodeId, Tp};
 use super::log::LogRecord;
-use super::msg::{CoordinatorTimer, Ctx, JoinedMember, KafkaError, MemberMetadata, Msg, Timer};
+use super::msg::{CoordinatorTimer, JoinedMember, KafkaError, MemberMetadata, Msg, Timer};
 
 /// `group.initial.rebalance.delay.ms`, the broker default.
 pub const GROUP_INITIAL_REBALANCE_DELAY_MS: u64 = 3_000;

@@ -11,6 +11,7 @@
 //! iterates in a stable order.
 
 pub mod accumulator;
+pub mod actor;
 pub mod assignor;
 pub mod broker;
 pub mod checks;

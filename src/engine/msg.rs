@@ -9,13 +9,8 @@
 use std::rc::Rc;
 
 use super::assignor::Strategy;
-use super::cluster::Cluster;
-use super::event::Event;
-use super::ids::{BrokerId, GroupId, NodeId, Tp};
-use super::keys::KeyTable;
+use super::ids::{BrokerId, GroupId, Tp};
 use super::log::LogRecord;
-use super::record::RecordInfo;
-use super::rng::Rng;
 
 /// Kafka's error codes, where the lab produces them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -763,66 +758,4 @@ pub enum Timer {
     Broker(BrokerTimer),
     /// The controller's.
     Controller(ControllerTimer),
-}
-
-/// What one handler asks the kernel to do.
-#[derive(Debug, Default)]
-pub struct Out {
-    /// Messages to send: `(from, to, message)`, in order.
-    pub sends: Vec<(NodeId, NodeId, Msg)>,
-    /// Timers: `(when, whose, what)`.
-    pub timers: Vec<(u64, NodeId, Timer)>,
-    /// Events, in order.
-    pub events: Vec<Event>,
-    /// Connections the client closed (it purges what is in flight on them).
-    pub closed_connections: Vec<(NodeId, NodeId)>,
-}
-
-impl Out {
-    /// Sends a message.
-    pub fn send(&mut self, from: NodeId, to: NodeId, msg: Msg) {
-        self.sends.push((from, to, msg));
-    }
-
-    /// Sets a timer.
-    pub fn timer(&mut self, at_ms: u64, node: NodeId, timer: Timer) {
-        self.timers.push((at_ms, node, timer));
-    }
-
-    /// Emits an event.
-    pub fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-}
-
-/// What a handler may read and write besides its own state.
-pub struct Ctx<'a> {
-    /// Virtual time.
-    pub now_ms: u64,
-    /// The one RNG.
-    pub rng: &'a mut Rng,
-    /// Where effects go.
-    pub out: &'a mut Out,
-    /// Topic metadata (what a client's metadata cache would hold).
-    pub cluster: &'a Cluster,
-    /// Interned keys with their hashes.
-    pub keys: &'a KeyTable,
-    /// New records' producer-side facts, appended in id order (the ledger's table).
-    pub records: &'a mut super::chunked::ChunkVec<RecordInfo>,
-    /// The trace hash, for facts that are not events (each sent record's partition).
-    pub trace: &'a mut super::event::TraceHash,
-}
-
-impl Ctx<'_> {
-    /// The id the next new record gets.
-    pub fn next_record_id(&self) -> u32 {
-        self.records.len() as u32
-    }
-
-    /// Folds a new record's partition into the trace hash, so traces prove where every
-    /// record went without an event per record.
-    pub fn trace_record(&mut self, record_id: u32, partition: u32) {
-        self.trace
-            .push_u64((u64::from(record_id) << 32) | u64::from(partition));
-    }
 }

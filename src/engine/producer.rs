@@ -10,12 +10,13 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::accumulator::{record_bytes, Accumulator, Batch};
+use super::actor::Ctx;
 use super::config::{PartitionerKind, ProducerConfig};
 use super::event::{BatchSummary, Event, PartitionReason, ProducerEvent};
 use super::ids::{producer_client_id, BrokerId, NodeId, ProducerId, TopicId, Tp};
 use super::keys::KeyTable;
 use super::log::{KeyId, LogRecord};
-use super::msg::{BatchResult, Ctx, KafkaError, Msg, ProduceBatch, ProducerTimer, Timer};
+use super::msg::{BatchResult, KafkaError, Msg, ProduceBatch, ProducerTimer, Timer};
 use super::partitioner::to_positive;
 use super::record::{tag_of, ProduceStatus, RecordInfo};
 use super::rng::Rng;

@@ -10,12 +10,13 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::rc::Rc;
 
+use super::actor::Out;
 use super::command::Command;
 use super::error::EngineError;
 use super::event::{Event, NetEvent, PartitionReason, TraceHash};
 use super::ids::{NodeId, TopicId, Tp};
 use super::ledger::{Ledger, Totals};
-use super::msg::{Msg, Out, Timer};
+use super::msg::{Msg, Timer};
 use super::net::{Latency, Network, Route};
 use super::rng::Rng;
 use super::world::{Env, World};

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::actor::{Ctx, Out};
 use super::broker::{Broker, CoordinatorNews};
 use super::chunked::ChunkVec;
 use super::cluster::Cluster;
@@ -18,7 +19,7 @@ use super::ids::{BrokerId, ConsumerRef, GroupId, MemberId, NodeId, ProducerId, T
 use super::keys::KeyTable;
 use super::ledger::LogLookup;
 use super::log::{LogRecord, PartitionLog};
-use super::msg::{Ctx, Msg, Out, Timer};
+use super::msg::{Msg, Timer};
 use super::partitioner::to_positive;
 use super::producer::{KeyPool, KeySpace, Producer, Workload};
 use super::record::{tag_of, ProduceStatus, RecordInfo};
