@@ -573,7 +573,7 @@ impl Broker {
                 SequenceCheck::Refuse(KafkaError::OutOfOrderSequenceNumber)
             };
         }
-        let last = last_sequence(base, batch.records.len());
+        let last = super::msg::last_sequence(base, batch.records.len());
         if let Some(&(_, _, offset)) = entry
             .batches
             .iter()
@@ -596,7 +596,7 @@ impl Broker {
             pid,
             epoch: batch.epoch,
             first_sequence: base,
-            last_sequence: last_sequence(base, batch.records.len()),
+            last_sequence: super::msg::last_sequence(base, batch.records.len()),
         };
         self.remember(tp, meta);
     }
@@ -1713,9 +1713,4 @@ impl Broker {
             self.apply_state(ctx, tp, state);
         }
     }
-}
-
-/// The last sequence of a batch starting at `base` with `count` records (wrapping).
-pub fn last_sequence(base: i32, count: usize) -> i32 {
-    base.wrapping_add(count as i32 - 1)
 }

@@ -107,6 +107,12 @@ pub type CommittedAt = (u64, Option<u32>);
 /// Where a leader epoch ends in a log: `(epoch, end offset)`.
 pub type EpochEnd = (u32, u64);
 
+/// The last sequence of a batch starting at `base` with `count` records (wrapping): the
+/// producer and the broker both count this way.
+pub fn last_sequence(base: i32, count: usize) -> i32 {
+    base.wrapping_add(count as i32 - 1)
+}
+
 /// One batch in a produce request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProduceBatch {

@@ -642,7 +642,7 @@ impl Producer {
         let expired = self.accumulator.take_expired(ctx.now_ms, delivery, retries);
         for batch in expired {
             if let Some(base) = batch.base_sequence {
-                let after = super::broker::last_sequence(base, batch.records.len()).wrapping_add(1);
+                let after = super::msg::last_sequence(base, batch.records.len()).wrapping_add(1);
                 let s = self.seq(batch.tp);
                 s.in_flight = s.in_flight.saturating_sub(1);
                 if batch.attempts > 0 {
@@ -811,7 +811,7 @@ impl Producer {
         self.acked_records += batch.records.len() as u64;
         if let Some(base) = batch.base_sequence {
             let epoch = batch.epoch;
-            let last = super::broker::last_sequence(base, batch.records.len());
+            let last = super::msg::last_sequence(base, batch.records.len());
             let s = self.seq(batch.tp);
             s.in_flight = s.in_flight.saturating_sub(1);
             if s.epoch == epoch {
