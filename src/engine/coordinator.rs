@@ -1658,8 +1658,17 @@ fn new_member_id(ctx: &mut Ctx, client: ConsumerRef) -> String {
     )
 }
 
+/// Moves the group to `to` (ClassicGroup `transitionTo`, which refuses a move its state
+/// machine does not have: checked here in debug builds and every test).
 fn set_state(ctx: &mut Ctx, g: &mut CoordGroup, to: GroupState) {
     if g.state != to {
+        debug_assert!(
+            to.valid_previous().contains(&g.state),
+            "group {:?}: {} → {} is not a transition of the classic group",
+            g.id,
+            g.state.name(),
+            to.name()
+        );
         g.previous_state = g.state;
         g.state = to;
         let event = GroupEvent::StateChanged {

@@ -413,6 +413,20 @@ pub enum GroupState {
 }
 
 impl GroupState {
+    /// The states a group may move here from (ClassicGroupState `validPreviousStates`):
+    /// Empty ← PreparingRebalance; PreparingRebalance ← Stable, CompletingRebalance, Empty;
+    /// CompletingRebalance ← PreparingRebalance; Stable ← CompletingRebalance; Dead ← any.
+    pub fn valid_previous(self) -> &'static [GroupState] {
+        use GroupState::{CompletingRebalance, Dead, Empty, PreparingRebalance, Stable};
+        match self {
+            Empty => &[PreparingRebalance],
+            PreparingRebalance => &[Stable, CompletingRebalance, Empty],
+            CompletingRebalance => &[PreparingRebalance],
+            Stable => &[CompletingRebalance],
+            Dead => &[Stable, PreparingRebalance, CompletingRebalance, Empty, Dead],
+        }
+    }
+
     /// The name Kafka's tools print.
     pub fn name(self) -> &'static str {
         match self {
