@@ -290,7 +290,50 @@ mod tidy {
         "producer",
     ];
 
-    /// The actors an actor's file names (`super::x` or `crate::engine::x`).
+    /// The engine modules a module names, as a file or a folder: `super::x` and
+    /// `crate::engine::x` from `x.rs` or `x/mod.rs`, full paths only from the files inside a
+    /// folder (their `super::` is the folder itself).
+    fn module_deps(files: &[(PathBuf, bool)], full: &str) -> std::collections::BTreeSet<String> {
+        let mut deps = std::collections::BTreeSet::new();
+        for (file, top) in files {
+            let text = fs::read_to_string(file).expect("readable file");
+            let found = if *top {
+                siblings(&text, full)
+            } else {
+                full_paths(&text, full)
+            };
+            deps.extend(found);
+        }
+        deps
+    }
+
+    /// The modules under `dir`, each with its files (`true`: the module's own file, `x.rs`
+    /// or `x/mod.rs`; `false`: a file inside its folder).
+    fn modules(dir: &Path) -> std::collections::BTreeMap<String, Vec<(PathBuf, bool)>> {
+        let mut out: std::collections::BTreeMap<String, Vec<(PathBuf, bool)>> = Default::default();
+        for entry in fs::read_dir(dir).expect("readable dir") {
+            let path = entry.expect("dir entry").path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                let mut files = Vec::new();
+                rust_files(&path, &mut files);
+                files.sort();
+                let mine = files
+                    .into_iter()
+                    .map(|f| {
+                        let top = f.parent() == Some(path.as_path()) && f.ends_with("mod.rs");
+                        (f, top)
+                    })
+                    .collect();
+                out.insert(name, mine);
+            } else if path.extension().is_some_and(|e| e == "rs") && name != "mod" {
+                out.entry(name).or_default().push((path, true));
+            }
+        }
+        out
+    }
+
+    /// The actors an actor's code names (`super::x` or `crate::engine::x`).
     fn actors_named(src: &str, me: &str) -> Vec<String> {
         siblings(src, "crate::engine::")
             .into_iter()
@@ -303,18 +346,30 @@ mod tidy {
     #[test]
     fn no_actor_imports_another() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
+        let all = modules(&root);
         let mut report = Vec::new();
         for actor in ACTORS {
-            let file = root.join(format!("{actor}.rs"));
-            let text = fs::read_to_string(&file).expect("an actor file");
-            for other in actors_named(&text, actor) {
-                report.push(format!("{actor} names {other}"));
+            let files = all.get(*actor).expect("an actor module");
+            for other in module_deps(files, "crate::engine::") {
+                if other != *actor && ACTORS.contains(&other.as_str()) {
+                    report.push(format!("{actor} names {other}"));
+                }
             }
         }
         assert!(report.is_empty(), "{}", report.join("\n"));
         // The rule can fail: what producer.rs named before `last_sequence` moved to msg.rs.
         assert_eq!(
             actors_named("let l = super::broker::last_sequence(b, n);", "producer"),
+            vec!["broker".to_owned()]
+        );
+        // ...and from inside an actor's folder, where only a full path reaches out.
+        assert_eq!(
+            full_paths(
+                "use super::*; crate::engine::broker::last_sequence(b, n);",
+                "crate::engine::"
+            )
+            .into_iter()
+            .collect::<Vec<_>>(),
             vec!["broker".to_owned()]
         );
     }
@@ -358,13 +413,24 @@ mod tidy {
         );
     }
 
-    /// The sibling modules a file names (`super::name`), from its code only.
+    /// The sibling modules a file names (`super::name` or the full path), from its code
+    /// only.
     fn siblings(src: &str, full: &str) -> std::collections::BTreeSet<String> {
-        let code = code_only(src);
-        let mut out = std::collections::BTreeSet::new();
         // `super::name` and the full path `crate::engine::name` alike: a circle hidden
         // behind a full path is still a circle.
-        for needle in ["super::", full] {
+        names_after(src, &["super::", full])
+    }
+
+    /// The modules a file names by full path only (`crate::engine::name`).
+    fn full_paths(src: &str, full: &str) -> std::collections::BTreeSet<String> {
+        names_after(src, &[full])
+    }
+
+    /// The first path segment after each needle, in code (a braced list gives each item).
+    fn names_after(src: &str, needles: &[&str]) -> std::collections::BTreeSet<String> {
+        let code = code_only(src);
+        let mut out = std::collections::BTreeSet::new();
+        for needle in needles {
             let mut from = 0;
             while let Some(at) = code[from..].find(needle) {
                 let start = from + at + needle.len();
@@ -399,14 +465,12 @@ mod tidy {
             ("src/lab", "crate::lab::"),
         ] {
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-            let mut files = Vec::new();
-            rust_files(&root, &mut files);
+            // A folder is one module: its files' paths out of it are its edges.
             let graph: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
-                files
-                    .iter()
-                    .map(|f| {
-                        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
-                        let deps = siblings(&fs::read_to_string(f).unwrap(), full);
+                modules(&root)
+                    .into_iter()
+                    .map(|(name, files)| {
+                        let deps = module_deps(&files, full);
                         (name, deps)
                     })
                     .collect();
@@ -471,6 +535,224 @@ mod tidy {
         assert_eq!(
             hidden.into_iter().collect::<Vec<_>>(),
             vec!["msg".to_owned()]
+        );
+    }
+
+    /// The most code lines (neither blank nor only comment) one source file may hold.
+    const MAX_FILE_CODE_LINES: usize = 1_000;
+    /// The most lines an engine or lab function may span, signature to closing brace.
+    const MAX_FN_LINES: usize = 70;
+    /// The most lines a UI function (a component) may span.
+    const MAX_UI_FN_LINES: usize = 200;
+    /// Functions that were over their limit before it existed, with their length today.
+    /// Each may only shrink: lower its number when it does, and drop it once it fits.
+    const LONG_FUNCTIONS: &[(&str, usize)] = &[
+        ("bin/kafka-lab-check.rs:check_level", 88),
+        ("engine/assignor/sticky.rs:constrained", 96),
+        ("engine/assignor/sticky.rs:general", 145),
+        ("engine/broker/follower.rs:apply_state", 86),
+        ("engine/broker/log.rs:produce_batch", 78),
+        ("engine/broker/mod.rs:on_message", 112),
+        ("engine/checks.rs:check", 175),
+        ("engine/coordinator/classic.rs:on_join", 94),
+        ("engine/coordinator/classic.rs:complete_join", 74),
+        ("engine/coordinator/classic.rs:on_sync", 102),
+        ("engine/coordinator/mod.rs:load_group", 73),
+        ("engine/coordinator/offsets.rs:commit_error", 87),
+        ("engine/explain.rs:step", 138),
+        ("engine/explain.rs:sentence", 93),
+        ("engine/ledger/delivery.rs:observe", 102),
+        ("engine/ledger/delivery.rs:position_set", 71),
+        ("engine/ledger/mod.rs:observe", 80),
+        ("engine/sim.rs:run_command", 74),
+        ("engine/view.rs:member_view", 83),
+        ("engine/world.rs:execute", 133),
+        ("lab/goal/mod.rs:compile_one", 174),
+        ("lab/goal/measure.rs:metric", 119),
+        ("lab/goal/monitor.rs:check", 94),
+        ("lab/level.rs:validate", 87),
+        ("lab/link.rs:decode", 80),
+        ("lab/reproduce.rs:reproduce", 186),
+        ("ui/flights.rs:Flights", 212),
+        ("ui/produce.rs:ProducePanel", 319),
+    ];
+
+    /// The code lines of a source: neither blank nor only a comment.
+    pub fn code_lines(src: &str) -> usize {
+        code_only(src)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count()
+    }
+
+    /// The name a line declares a function by (`pub(crate) const fn name...`).
+    fn fn_name(line: &str) -> Option<String> {
+        let mut rest = line.trim_start();
+        let qualifiers = [
+            "pub(crate) ",
+            "pub(super) ",
+            "pub ",
+            "const ",
+            "async ",
+            "unsafe ",
+        ];
+        while let Some(q) = qualifiers.iter().find(|q| rest.starts_with(**q)) {
+            rest = &rest[q.len()..];
+        }
+        let name = first_segment(rest.strip_prefix("fn ")?);
+        (!name.is_empty()).then_some(name)
+    }
+
+    /// Every function with a body outside the test module, as `(name, line, lines)`.
+    pub fn functions(src: &str) -> Vec<(String, usize, usize)> {
+        let code = code_only(src);
+        let lines: Vec<&str> = code.lines().collect();
+        let end = lines
+            .iter()
+            .position(|l| l.starts_with("#[cfg(test)]"))
+            .unwrap_or(lines.len());
+        let mut out = Vec::new();
+        for (i, line) in lines[..end].iter().enumerate() {
+            let Some(name) = fn_name(line) else {
+                continue;
+            };
+            // From the signature: a `;` outside brackets before the first `{` is a
+            // declaration without a body.
+            let (mut braces, mut brackets, mut last) = (0i32, 0i32, None);
+            'scan: for (j, l) in lines[i..end].iter().enumerate() {
+                for ch in l.chars() {
+                    match ch {
+                        '(' | '[' => brackets += 1,
+                        ')' | ']' => brackets -= 1,
+                        '{' => braces += 1,
+                        '}' => {
+                            braces -= 1;
+                            if braces == 0 {
+                                last = Some(i + j);
+                                break 'scan;
+                            }
+                        }
+                        ';' if braces == 0 && brackets == 0 => break 'scan,
+                        _ => {}
+                    }
+                }
+            }
+            if let Some(last) = last {
+                out.push((name, i + 1, last - i + 1));
+            }
+        }
+        out
+    }
+
+    /// Every `.rs` file under `src/`, with its path from `src/`.
+    fn source_files() -> Vec<(String, String)> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        files.sort();
+        files
+            .into_iter()
+            .map(|f| {
+                let name = f
+                    .strip_prefix(&src)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                (name, fs::read_to_string(&f).expect("readable file"))
+            })
+            .collect()
+    }
+
+    /// No source file over [`MAX_FILE_CODE_LINES`]: a file that big holds more than one
+    /// concern, and is split the way Kafka splits it.
+    #[test]
+    fn no_file_over_a_thousand_code_lines() {
+        let files = source_files();
+        assert!(files.len() > 50, "too few source files");
+        let report: Vec<String> = files
+            .iter()
+            .map(|(name, text)| (name, code_lines(text)))
+            .filter(|(_, n)| *n > MAX_FILE_CODE_LINES)
+            .map(|(name, n)| format!("src/{name}: {n} code lines"))
+            .collect();
+        assert!(
+            report.is_empty(),
+            "over {MAX_FILE_CODE_LINES} code lines:\n{}",
+            report.join("\n")
+        );
+        // The rule can fail: a file of 1,001 statements, with prose and blanks between.
+        let big = "let x = 1;\n// prose\n\n".repeat(MAX_FILE_CODE_LINES + 1);
+        assert_eq!(code_lines(&big), MAX_FILE_CODE_LINES + 1);
+    }
+
+    /// Functions over their limit, as `file:name` with their length, for the files given.
+    fn long_functions(files: &[(String, String)]) -> Vec<(String, usize)> {
+        let mut out = Vec::new();
+        for (name, text) in files {
+            let limit = if name.starts_with("ui/") {
+                MAX_UI_FN_LINES
+            } else {
+                MAX_FN_LINES
+            };
+            for (f, _, lines) in functions(text) {
+                if lines > limit {
+                    out.push((format!("{name}:{f}"), lines));
+                }
+            }
+        }
+        out
+    }
+
+    /// No function over its limit (70 lines; a UI component 200), TigerBeetle's ratchet:
+    /// the ones in [`LONG_FUNCTIONS`] were long before the rule and may only shrink.
+    #[test]
+    fn no_new_function_over_the_limit_and_old_ones_only_shrink() {
+        let long = long_functions(&source_files());
+        let mut report = Vec::new();
+        for (key, lines) in &long {
+            match LONG_FUNCTIONS.iter().find(|(k, _)| k == key) {
+                None => report.push(format!("{key}: {lines} lines (new; split it)")),
+                Some((_, was)) if lines > was => {
+                    report.push(format!("{key}: grew from {was} to {lines} lines"))
+                }
+                Some((_, was)) if lines < was => report.push(format!(
+                    "{key}: shrank to {lines}; lower its entry from {was}"
+                )),
+                _ => {}
+            }
+        }
+        for (key, _) in LONG_FUNCTIONS {
+            if !long.iter().any(|(k, _)| k == key) {
+                report.push(format!("{key}: now fits (or is gone); drop its entry"));
+            }
+        }
+        assert!(report.is_empty(), "{}", report.join("\n"));
+    }
+
+    #[test]
+    fn the_function_scan_measures_bodies_and_skips_declarations_and_tests() {
+        let body = (0..MAX_FN_LINES)
+            .map(|i| format!("    let x{i} = {i};\n"))
+            .collect::<String>();
+        let src = format!(
+            "pub(crate) fn long(a: [u8; 2]) -> u8 {{\n{body}    a[0]\n}}\ntrait T {{ fn decl(&self); }}\nfn short() {{ let s = \"}}\"; }}\n#[cfg(test)]\nmod tests {{ fn in_test() {{}} }}\n"
+        );
+        let found = functions(&src);
+        assert_eq!(
+            found,
+            vec![
+                ("long".to_owned(), 1, MAX_FN_LINES + 3),
+                ("short".to_owned(), MAX_FN_LINES + 5, 1),
+            ]
+        );
+        // ...and the rule fails on it, in the engine and not in the UI.
+        let files = [
+            ("engine/x.rs".to_owned(), src.clone()),
+            ("ui/x.rs".to_owned(), src),
+        ];
+        assert_eq!(
+            long_functions(&files),
+            vec![("engine/x.rs:long".to_owned(), MAX_FN_LINES + 3)]
         );
     }
 

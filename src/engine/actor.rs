@@ -71,3 +71,64 @@ impl Ctx<'_> {
             .push_u64((u64::from(record_id) << 32) | u64::from(partition));
     }
 }
+
+/// What a [`Ctx`] borrows, owned, for handler tests: a test feeds one message to one actor
+/// and asserts what it sent, armed and emitted, with no kernel and no delivery between.
+#[cfg(test)]
+pub struct TestCtx {
+    /// Virtual time.
+    pub now_ms: u64,
+    /// The one RNG.
+    pub rng: Rng,
+    /// What the handlers asked for since the last [`TestCtx::take`].
+    pub out: Out,
+    /// Topic and partition metadata.
+    pub cluster: Cluster,
+    /// Interned keys.
+    pub keys: KeyTable,
+    /// New records' facts.
+    pub records: super::chunked::ChunkVec<RecordInfo>,
+    /// The trace hash.
+    pub trace: super::event::TraceHash,
+}
+
+#[cfg(test)]
+impl TestCtx {
+    /// A context over this cluster at time 0.
+    pub fn new(cluster: Cluster) -> Self {
+        TestCtx {
+            now_ms: 0,
+            rng: Rng::new(1),
+            out: Out::default(),
+            cluster,
+            keys: KeyTable::default(),
+            records: Default::default(),
+            trace: Default::default(),
+        }
+    }
+
+    /// The context a handler takes.
+    pub fn ctx(&mut self) -> Ctx<'_> {
+        Ctx {
+            now_ms: self.now_ms,
+            rng: &mut self.rng,
+            out: &mut self.out,
+            cluster: &self.cluster,
+            keys: &self.keys,
+            records: &mut self.records,
+            trace: &mut self.trace,
+        }
+    }
+
+    /// What the handlers asked for so far, leaving nothing behind.
+    pub fn take(&mut self) -> Out {
+        std::mem::take(&mut self.out)
+    }
+
+    /// The one message sent so far (and taken); panics on none or several.
+    pub fn sent_one(&mut self) -> (NodeId, NodeId, Msg) {
+        let mut sends = self.take().sends;
+        assert_eq!(sends.len(), 1, "expected one message: {sends:?}");
+        sends.remove(0)
+    }
+}

@@ -232,6 +232,172 @@ pub struct JoinedMember {
     pub metadata: MemberMetadata,
 }
 
+/// `JoinGroup`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinGroupRequest {
+    /// The group.
+    pub group: GroupId,
+    /// Empty for a new member.
+    pub member_id: String,
+    /// `group.instance.id`.
+    pub group_instance_id: Option<String>,
+    /// `session.timeout.ms`.
+    pub session_timeout_ms: u64,
+    /// The rebalance timeout (`max.poll.interval.ms`).
+    pub rebalance_timeout_ms: u64,
+    /// The assignors it supports, in preference order.
+    pub protocols: Vec<Strategy>,
+    /// Its subscription.
+    pub metadata: MemberMetadata,
+}
+
+/// The response to `JoinGroup`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinGroupResponse {
+    /// The group.
+    pub group: GroupId,
+    /// `NONE`, `MEMBER_ID_REQUIRED`, `UNKNOWN_MEMBER_ID`, `FENCED_INSTANCE_ID`...
+    pub error: KafkaError,
+    /// The new generation.
+    pub generation: i32,
+    /// The chosen assignor.
+    pub protocol: Option<Strategy>,
+    /// The leader's member id.
+    pub leader: String,
+    /// This member's id.
+    pub member_id: String,
+    /// Every member with its subscription (the leader only).
+    pub members: Vec<JoinedMember>,
+    /// A static leader that rejoined a stable group: it must not reassign (KIP-814).
+    pub skip_assignment: bool,
+}
+
+/// `SyncGroup`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroupRequest {
+    /// The group.
+    pub group: GroupId,
+    /// Generation.
+    pub generation: i32,
+    /// Member id.
+    pub member_id: String,
+    /// `group.instance.id`.
+    pub group_instance_id: Option<String>,
+    /// The leader's assignment (`member id → partitions`); empty for followers.
+    pub assignments: Vec<(String, Vec<Tp>)>,
+}
+
+/// The response to `SyncGroup`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroupResponse {
+    /// The group.
+    pub group: GroupId,
+    /// `NONE`, `REBALANCE_IN_PROGRESS`, `ILLEGAL_GENERATION`...
+    pub error: KafkaError,
+    /// This member's partitions.
+    pub assignment: Vec<Tp>,
+}
+
+/// `Heartbeat`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeartbeatRequest {
+    /// The group.
+    pub group: GroupId,
+    /// Generation.
+    pub generation: i32,
+    /// Member id.
+    pub member_id: String,
+    /// `group.instance.id`.
+    pub group_instance_id: Option<String>,
+}
+
+/// The response to `Heartbeat`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeartbeatResponse {
+    /// The group.
+    pub group: GroupId,
+    /// The answer.
+    pub error: KafkaError,
+}
+
+/// `OffsetCommit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffsetCommitRequest {
+    /// The group.
+    pub group: GroupId,
+    /// Per consumer.
+    pub request_id: u64,
+    /// Generation (-1 outside a group).
+    pub generation: i32,
+    /// Member id.
+    pub member_id: String,
+    /// `group.instance.id`.
+    pub group_instance_id: Option<String>,
+    /// Offsets.
+    pub offsets: Vec<(Tp, u64)>,
+    /// Each offset's leader epoch (of the record before it), if known.
+    pub leader_epochs: Vec<Option<u32>>,
+    /// Auto-commit or the application (for the lab's events only).
+    pub auto: bool,
+}
+
+/// The response to `OffsetCommit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffsetCommitResponse {
+    /// The group.
+    pub group: GroupId,
+    /// The request.
+    pub request_id: u64,
+    /// The answer.
+    pub error: KafkaError,
+}
+
+/// `OffsetFetch`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffsetFetchRequest {
+    /// The group.
+    pub group: GroupId,
+    /// Per consumer.
+    pub request_id: u64,
+    /// Which partitions.
+    pub partitions: Vec<Tp>,
+}
+
+/// The response to `OffsetFetch`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffsetFetchResponse {
+    /// The group.
+    pub group: GroupId,
+    /// The request.
+    pub request_id: u64,
+    /// Committed offsets with their leader epochs (`None`: nothing committed).
+    pub offsets: Vec<(Tp, Option<CommittedAt>)>,
+}
+
+/// `LeaveGroup`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaveGroupRequest {
+    /// The group.
+    pub group: GroupId,
+    /// Member id.
+    pub member_id: String,
+    /// `group.instance.id`.
+    pub group_instance_id: Option<String>,
+    /// The reason the client gives.
+    pub reason: String,
+}
+
+/// The response to `LeaveGroup`: one error for the request, and one per member it named
+/// (the classic client names itself only, so the lab keeps the member's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaveGroupResponse {
+    /// The group.
+    pub group: GroupId,
+    /// `NONE`, or `UNKNOWN_MEMBER_ID` / `FENCED_INSTANCE_ID` for a member the group does
+    /// not know as named.
+    pub error: KafkaError,
+}
+
 /// A message between two nodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Msg {
@@ -330,138 +496,29 @@ pub enum Msg {
         coordinator: Option<BrokerId>,
     },
     /// `JoinGroup`.
-    JoinGroup {
-        /// The group.
-        group: GroupId,
-        /// Empty for a new member.
-        member_id: String,
-        /// `group.instance.id`.
-        group_instance_id: Option<String>,
-        /// `session.timeout.ms`.
-        session_timeout_ms: u64,
-        /// The rebalance timeout (`max.poll.interval.ms`).
-        rebalance_timeout_ms: u64,
-        /// The assignors it supports, in preference order.
-        protocols: Vec<Strategy>,
-        /// Its subscription.
-        metadata: MemberMetadata,
-    },
+    JoinGroup(JoinGroupRequest),
     /// The response to `JoinGroup`.
-    JoinGroupResponse {
-        /// The group.
-        group: GroupId,
-        /// `NONE`, `MEMBER_ID_REQUIRED`, `UNKNOWN_MEMBER_ID`, `FENCED_INSTANCE_ID`...
-        error: KafkaError,
-        /// The new generation.
-        generation: i32,
-        /// The chosen assignor.
-        protocol: Option<Strategy>,
-        /// The leader's member id.
-        leader: String,
-        /// This member's id.
-        member_id: String,
-        /// Every member with its subscription (the leader only).
-        members: Vec<JoinedMember>,
-        /// A static leader that rejoined a stable group: it must not reassign (KIP-814).
-        skip_assignment: bool,
-    },
+    JoinGroupResponse(JoinGroupResponse),
     /// `SyncGroup`.
-    SyncGroup {
-        /// The group.
-        group: GroupId,
-        /// Generation.
-        generation: i32,
-        /// Member id.
-        member_id: String,
-        /// `group.instance.id`.
-        group_instance_id: Option<String>,
-        /// The leader's assignment (`member id → partitions`); empty for followers.
-        assignments: Vec<(String, Vec<Tp>)>,
-    },
+    SyncGroup(SyncGroupRequest),
     /// The response to `SyncGroup`.
-    SyncGroupResponse {
-        /// The group.
-        group: GroupId,
-        /// `NONE`, `REBALANCE_IN_PROGRESS`, `ILLEGAL_GENERATION`...
-        error: KafkaError,
-        /// This member's partitions.
-        assignment: Vec<Tp>,
-    },
+    SyncGroupResponse(SyncGroupResponse),
     /// `Heartbeat`.
-    Heartbeat {
-        /// The group.
-        group: GroupId,
-        /// Generation.
-        generation: i32,
-        /// Member id.
-        member_id: String,
-        /// `group.instance.id`.
-        group_instance_id: Option<String>,
-    },
+    Heartbeat(HeartbeatRequest),
     /// The response to `Heartbeat`.
-    HeartbeatResponse {
-        /// The group.
-        group: GroupId,
-        /// The answer.
-        error: KafkaError,
-    },
+    HeartbeatResponse(HeartbeatResponse),
     /// `OffsetCommit`.
-    OffsetCommit {
-        /// The group.
-        group: GroupId,
-        /// Per consumer.
-        request_id: u64,
-        /// Generation (-1 outside a group).
-        generation: i32,
-        /// Member id.
-        member_id: String,
-        /// `group.instance.id`.
-        group_instance_id: Option<String>,
-        /// Offsets.
-        offsets: Vec<(Tp, u64)>,
-        /// Each offset's leader epoch (of the record before it), if known.
-        leader_epochs: Vec<Option<u32>>,
-        /// Auto-commit or the application (for the lab's events only).
-        auto: bool,
-    },
+    OffsetCommit(OffsetCommitRequest),
     /// The response to `OffsetCommit`.
-    OffsetCommitResponse {
-        /// The group.
-        group: GroupId,
-        /// The request.
-        request_id: u64,
-        /// The answer.
-        error: KafkaError,
-    },
+    OffsetCommitResponse(OffsetCommitResponse),
     /// `OffsetFetch`.
-    OffsetFetch {
-        /// The group.
-        group: GroupId,
-        /// Per consumer.
-        request_id: u64,
-        /// Which partitions.
-        partitions: Vec<Tp>,
-    },
+    OffsetFetch(OffsetFetchRequest),
     /// The response to `OffsetFetch`.
-    OffsetFetchResponse {
-        /// The group.
-        group: GroupId,
-        /// The request.
-        request_id: u64,
-        /// Committed offsets with their leader epochs (`None`: nothing committed).
-        offsets: Vec<(Tp, Option<CommittedAt>)>,
-    },
+    OffsetFetchResponse(OffsetFetchResponse),
     /// `LeaveGroup`.
-    LeaveGroup {
-        /// The group.
-        group: GroupId,
-        /// Member id.
-        member_id: String,
-        /// `group.instance.id`.
-        group_instance_id: Option<String>,
-        /// The reason the client gives.
-        reason: String,
-    },
+    LeaveGroup(LeaveGroupRequest),
+    /// The response to `LeaveGroup`.
+    LeaveGroupResponse(LeaveGroupResponse),
     /// A broker's `BrokerRegistration` to the controller, when its process starts.
     BrokerRegistration {
         /// The process (Kafka's incarnation id).
@@ -525,17 +582,18 @@ impl Msg {
             Msg::OffsetsForLeaderEpochResponse { .. } => "OffsetsForLeaderEpoch response",
             Msg::FindCoordinator { .. } => "FindCoordinator",
             Msg::FindCoordinatorResponse { .. } => "FindCoordinator response",
-            Msg::JoinGroup { .. } => "JoinGroup",
-            Msg::JoinGroupResponse { .. } => "JoinGroup response",
-            Msg::SyncGroup { .. } => "SyncGroup",
-            Msg::SyncGroupResponse { .. } => "SyncGroup response",
-            Msg::Heartbeat { .. } => "Heartbeat",
-            Msg::HeartbeatResponse { .. } => "Heartbeat response",
-            Msg::OffsetCommit { .. } => "OffsetCommit",
-            Msg::OffsetCommitResponse { .. } => "OffsetCommit response",
-            Msg::OffsetFetch { .. } => "OffsetFetch",
-            Msg::OffsetFetchResponse { .. } => "OffsetFetch response",
-            Msg::LeaveGroup { .. } => "LeaveGroup",
+            Msg::JoinGroup(_) => "JoinGroup",
+            Msg::JoinGroupResponse(_) => "JoinGroup response",
+            Msg::SyncGroup(_) => "SyncGroup",
+            Msg::SyncGroupResponse(_) => "SyncGroup response",
+            Msg::Heartbeat(_) => "Heartbeat",
+            Msg::HeartbeatResponse(_) => "Heartbeat response",
+            Msg::OffsetCommit(_) => "OffsetCommit",
+            Msg::OffsetCommitResponse(_) => "OffsetCommit response",
+            Msg::OffsetFetch(_) => "OffsetFetch",
+            Msg::OffsetFetchResponse(_) => "OffsetFetch response",
+            Msg::LeaveGroup(_) => "LeaveGroup",
+            Msg::LeaveGroupResponse(_) => "LeaveGroup response",
             Msg::BrokerRegistration { .. } => "BrokerRegistration",
             Msg::BrokerRegistrationResponse { .. } => "BrokerRegistration response",
             Msg::BrokerHeartbeat { .. } => "BrokerHeartbeat",
@@ -550,12 +608,12 @@ impl Msg {
     pub fn group(&self) -> Option<GroupId> {
         match self {
             Msg::FindCoordinator { group }
-            | Msg::JoinGroup { group, .. }
-            | Msg::SyncGroup { group, .. }
-            | Msg::Heartbeat { group, .. }
-            | Msg::OffsetCommit { group, .. }
-            | Msg::OffsetFetch { group, .. }
-            | Msg::LeaveGroup { group, .. } => Some(*group),
+            | Msg::JoinGroup(JoinGroupRequest { group, .. })
+            | Msg::SyncGroup(SyncGroupRequest { group, .. })
+            | Msg::Heartbeat(HeartbeatRequest { group, .. })
+            | Msg::OffsetCommit(OffsetCommitRequest { group, .. })
+            | Msg::OffsetFetch(OffsetFetchRequest { group, .. })
+            | Msg::LeaveGroup(LeaveGroupRequest { group, .. }) => Some(*group),
             _ => None,
         }
     }
@@ -565,11 +623,11 @@ impl Msg {
         matches!(
             self,
             Msg::FindCoordinatorResponse { .. }
-                | Msg::JoinGroupResponse { .. }
-                | Msg::SyncGroupResponse { .. }
-                | Msg::HeartbeatResponse { .. }
-                | Msg::OffsetCommitResponse { .. }
-                | Msg::OffsetFetchResponse { .. }
+                | Msg::JoinGroupResponse(_)
+                | Msg::SyncGroupResponse(_)
+                | Msg::HeartbeatResponse(_)
+                | Msg::OffsetCommitResponse(_)
+                | Msg::OffsetFetchResponse(_)
         )
     }
 
@@ -590,12 +648,12 @@ impl Msg {
         matches!(
             self,
             Msg::FindCoordinator { .. }
-                | Msg::JoinGroup { .. }
-                | Msg::SyncGroup { .. }
-                | Msg::Heartbeat { .. }
-                | Msg::OffsetCommit { .. }
-                | Msg::OffsetFetch { .. }
-                | Msg::LeaveGroup { .. }
+                | Msg::JoinGroup(_)
+                | Msg::SyncGroup(_)
+                | Msg::Heartbeat(_)
+                | Msg::OffsetCommit(_)
+                | Msg::OffsetFetch(_)
+                | Msg::LeaveGroup(_)
         )
     }
 }

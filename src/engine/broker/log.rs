@@ -1,0 +1,262 @@
+//! The log side: Produce with the idempotent producers' sequence checks, the batches remembered for duplicates, and the coordinator's own appends (UnifiedLog.append, ProducerStateManager).
+
+use super::*;
+
+impl Broker {
+    /// Appends a group coordinator's record to partition `k` of `__consumer_offsets` as
+    /// its leader (`CoordinatorPartitionWriter.append`, acks=1: the coordinator waits for
+    /// the high watermark itself). Returns the record's offset.
+    ///
+    /// # Errors
+    /// NOT_COORDINATOR when this broker does not lead the partition.
+    pub fn append_coordinator_record(
+        &mut self,
+        ctx: &mut Ctx,
+        k: u32,
+        record: LogRecord,
+    ) -> Result<u64, KafkaError> {
+        let tp = Tp::new(OFFSETS_TOPIC, k);
+        if !self.leads(tp) {
+            return Err(KafkaError::NotCoordinator);
+        }
+        let log = self.log_mut(tp).ok_or(KafkaError::NotCoordinator)?;
+        let offset = log.append_uncommitted(&[record]);
+        self.after_leader_append(ctx, &[tp]);
+        Ok(offset)
+    }
+
+    /// Appends directly (records typed by hand: an admin path with no producer client).
+    pub fn append_direct(&mut self, ctx: &mut Ctx, tp: Tp, record: LogRecord) -> Option<u64> {
+        let base = self.log_mut(tp)?.append_uncommitted(&[record]);
+        self.after_leader_append(ctx, &[tp]);
+        Some(base)
+    }
+
+    pub(super) fn on_produce(
+        &mut self,
+        ctx: &mut Ctx,
+        from: NodeId,
+        request_id: u64,
+        acks: Acks,
+        pid: i64,
+        batches: Vec<ProduceBatch>,
+    ) {
+        let NodeId::Producer(producer) = from else {
+            return;
+        };
+        let mut results = Vec::with_capacity(batches.len());
+        let mut touched = Vec::with_capacity(batches.len());
+        let mut waits = Vec::new();
+        for batch in batches {
+            let result = self.produce_batch(ctx, producer, request_id, pid, acks.all, &batch);
+            if result.error == KafkaError::None {
+                touched.push(batch.tp);
+                if let (true, Some(base)) = (acks.all, result.base_offset) {
+                    waits.push((batch.tp, base + batch.records.len() as u64));
+                }
+            }
+            results.push(result);
+        }
+        self.after_leader_append(ctx, &touched);
+        if acks.zero {
+            return;
+        }
+        let satisfied = waits
+            .iter()
+            .all(|&(tp, required)| self.log(tp).is_some_and(|l| l.high_watermark() >= required));
+        if satisfied {
+            ctx.out.send(
+                self.node(),
+                from,
+                Msg::ProduceResponse {
+                    request_id,
+                    results,
+                },
+            );
+            return;
+        }
+        // DelayedProduce: answer when the high watermark passes every batch, or time out.
+        let deadline_ms = ctx.now_ms.saturating_add(acks.timeout_ms);
+        self.arm_produce_timer(ctx, deadline_ms);
+        self.pending.push(PendingProduce {
+            deadline_ms,
+            from,
+            request_id,
+            results,
+            waits,
+        });
+    }
+
+    pub(super) fn produce_batch(
+        &mut self,
+        ctx: &mut Ctx,
+        producer: ProducerId,
+        request_id: u64,
+        pid: i64,
+        acks_all: bool,
+        batch: &ProduceBatch,
+    ) -> BatchResult {
+        let tp = batch.tp;
+        let mut result = BatchResult {
+            batch_id: batch.batch_id,
+            tp,
+            error: KafkaError::None,
+            base_offset: None,
+        };
+        if self.log(tp).is_none() {
+            result.error = KafkaError::UnknownTopicOrPartition;
+            return result;
+        }
+        if !self.leads(tp) {
+            result.error = KafkaError::NotLeaderOrFollower;
+            return result;
+        }
+        // Partition.appendRecordsToLeader: acks=all below min.insync.replicas writes nothing.
+        if acks_all && self.isr_size(tp) < self.effective_min_isr(ctx, tp) {
+            result.error = KafkaError::NotEnoughReplicas;
+            return result;
+        }
+        let check = match batch.base_sequence {
+            Some(base) if pid >= 0 => self.check_sequence(pid, tp, batch.epoch, base, batch),
+            _ => SequenceCheck::Append,
+        };
+        let event = |event| Event::Producer {
+            at_ms: ctx.now_ms,
+            producer,
+            event,
+        };
+        match check {
+            SequenceCheck::Refuse(error) => {
+                if error == KafkaError::OutOfOrderSequenceNumber {
+                    ctx.out.event(event(ProducerEvent::OutOfOrderSequence {
+                        request_id,
+                        tp,
+                        base_sequence: batch.base_sequence.unwrap_or(-1),
+                    }));
+                }
+                result.error = error;
+            }
+            SequenceCheck::Duplicate(base_offset) => {
+                ctx.out.event(event(ProducerEvent::DuplicateBatchDropped {
+                    request_id,
+                    tp,
+                    base_sequence: batch.base_sequence.unwrap_or(-1),
+                }));
+                // UnifiedLog.append: a duplicate gets its first append's offsets and no
+                // error; with acks=all it then waits for the high watermark like any append
+                // (ReplicaManager `delayedProduceRequestRequired`).
+                result.base_offset = Some(base_offset);
+            }
+            SequenceCheck::Append => {
+                let log = self.log_mut(tp).expect("checked above");
+                let base_offset = log.append_uncommitted(&batch.records);
+                if let (Some(base), true) = (batch.base_sequence, pid >= 0) {
+                    self.remember_batch(pid, tp, batch, base, base_offset);
+                }
+                ctx.out.event(event(ProducerEvent::Appended {
+                    request_id,
+                    broker: self.id,
+                    tp,
+                    base_offset,
+                    count: batch.records.len() as u32,
+                }));
+                result.base_offset = Some(base_offset);
+            }
+        }
+        result
+    }
+
+    /// ProducerAppendInfo `checkProducerEpoch` and `checkSequence`, and
+    /// ProducerStateEntry `findDuplicateBatch`.
+    pub(super) fn check_sequence(
+        &self,
+        pid: i64,
+        tp: Tp,
+        epoch: u16,
+        base: i32,
+        batch: &ProduceBatch,
+    ) -> SequenceCheck {
+        let Some(entry) = self.producer_states.get(&(pid, tp)) else {
+            return SequenceCheck::Append; // no epoch known yet: any first sequence
+        };
+        if epoch < entry.epoch {
+            return SequenceCheck::Refuse(KafkaError::InvalidProducerEpoch);
+        }
+        if epoch > entry.epoch {
+            // A new epoch must start at sequence 0.
+            return if base == 0 {
+                SequenceCheck::Append
+            } else {
+                SequenceCheck::Refuse(KafkaError::OutOfOrderSequenceNumber)
+            };
+        }
+        let last = crate::engine::msg::last_sequence(base, batch.records.len());
+        if let Some(&(_, _, offset)) = entry
+            .batches
+            .iter()
+            .find(|&&(f, l, _)| f == base && l == last)
+        {
+            return SequenceCheck::Duplicate(offset);
+        }
+        let in_sequence = base == entry.last_sequence.wrapping_add(1)
+            || (base == 0 && entry.last_sequence == i32::MAX);
+        if in_sequence {
+            SequenceCheck::Append
+        } else {
+            SequenceCheck::Refuse(KafkaError::OutOfOrderSequenceNumber)
+        }
+    }
+
+    pub(super) fn remember_batch(
+        &mut self,
+        pid: i64,
+        tp: Tp,
+        batch: &ProduceBatch,
+        base: i32,
+        offset: u64,
+    ) {
+        let meta = BatchMeta {
+            base_offset: offset,
+            pid,
+            epoch: batch.epoch,
+            first_sequence: base,
+            last_sequence: crate::engine::msg::last_sequence(base, batch.records.len()),
+        };
+        self.remember(tp, meta);
+    }
+
+    /// Updates the producer state with a batch written at `meta.base_offset`, and keeps
+    /// its sequence numbers beside the log when the partition has followers (they rebuild
+    /// the same state from them).
+    pub(super) fn remember(&mut self, tp: Tp, meta: BatchMeta) {
+        let entry = self.producer_states.entry((meta.pid, tp)).or_default();
+        if entry.epoch != meta.epoch {
+            entry.batches.clear();
+            entry.epoch = meta.epoch;
+        }
+        entry.last_sequence = meta.last_sequence;
+        entry
+            .batches
+            .push_back((meta.first_sequence, meta.last_sequence, meta.base_offset));
+        if entry.batches.len() > NUM_BATCHES_TO_RETAIN {
+            entry.batches.pop_front();
+        }
+        let replicated = self
+            .hosted
+            .get(&tp)
+            .is_some_and(|h| h.state.replicas.len() > 1);
+        if replicated {
+            self.batch_meta.entry(tp).or_default().push(meta);
+        }
+    }
+
+    /// After a truncation: the producer state of `tp` as the batches still in the log
+    /// leave it (`UnifiedLog.rebuildProducerState`).
+    pub(super) fn rebuild_producer_state(&mut self, tp: Tp, from_offset: u64) {
+        let metas = self.batch_meta.remove(&tp).unwrap_or_default();
+        self.producer_states.retain(|(_, t), _| *t != tp);
+        for m in metas.iter().filter(|m| m.base_offset < from_offset) {
+            self.remember(tp, *m);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Handler tests: one request in, the broker's answer out (no kernel, no network).
+
+use super::*;
+use crate::engine::actor::TestCtx;
+use crate::engine::cluster::TopicConfig;
+use crate::engine::ids::{GroupId, MemberId, PartitionId};
+use crate::engine::replication::ReplicationConfig;
+
+const P1: NodeId = NodeId::Producer(ProducerId(0));
+const C1: NodeId = NodeId::Consumer(ConsumerRef {
+    group: GroupId(0),
+    member: MemberId(0),
+});
+
+/// Broker 0 of a one-broker cluster, registered, leading topic `t`'s one partition.
+fn leader() -> (Broker, TestCtx, Tp) {
+    let mut cluster = Cluster::with_replication(ReplicationConfig::default(), 1);
+    let topic = cluster
+        .create_topic("t", 1, TopicConfig::default())
+        .expect("a topic");
+    let tp = Tp::new(topic, 0);
+    let state = cluster.state(tp).expect("placed").clone();
+    let mut t = TestCtx::new(cluster);
+    let mut b = Broker::new(BrokerId(0));
+    b.ensure_partitions(topic, 1);
+    let registered = Msg::BrokerRegistrationResponse {
+        error: KafkaError::None,
+        broker_epoch: 1,
+    };
+    b.on_message(&mut t.ctx(), NodeId::Controller, registered);
+    assert!(b.serving(), "registered");
+    b.apply_created(&mut t.ctx(), 1, tp, &state);
+    assert!(b.leads(tp));
+    t.take();
+    (b, t, tp)
+}
+
+fn produce(tp: Tp, records: u32, acks_zero: bool) -> Msg {
+    let records = (0..records)
+        .map(|i| LogRecord {
+            timestamp_ms: 0,
+            record_id: i,
+            key: None,
+            size_bytes: 10,
+            poison: false,
+            producer: 0,
+        })
+        .collect();
+    Msg::Produce {
+        request_id: 1,
+        acks_zero,
+        acks_all: false,
+        timeout_ms: 30_000,
+        pid: -1,
+        batches: vec![ProduceBatch {
+            batch_id: 1,
+            tp,
+            base_sequence: None,
+            epoch: 0,
+            records: Rc::new(records),
+        }],
+    }
+}
+
+#[test]
+fn a_leader_appends_and_answers_with_the_base_offset() {
+    let (mut b, mut t, tp) = leader();
+    b.on_message(&mut t.ctx(), P1, produce(tp, 3, false));
+    let (_, to, reply) = t.sent_one();
+    assert_eq!(to, P1);
+    let Msg::ProduceResponse { results, .. } = reply else {
+        panic!("a Produce response: {reply:?}");
+    };
+    assert_eq!(results[0].error, KafkaError::None);
+    assert_eq!(results[0].base_offset, Some(0));
+    let log = b.log(tp).unwrap();
+    assert_eq!(log.log_end_offset(), 3);
+    // One replica: the high watermark follows the log end at once.
+    assert_eq!(log.high_watermark(), 3);
+}
+
+#[test]
+fn acks_zero_gets_no_answer() {
+    let (mut b, mut t, tp) = leader();
+    b.on_message(&mut t.ctx(), P1, produce(tp, 1, true));
+    assert!(t.take().sends.is_empty());
+    assert_eq!(
+        b.log(tp).unwrap().log_end_offset(),
+        1,
+        "appended all the same"
+    );
+}
+
+#[test]
+fn a_produce_to_a_partition_it_does_not_lead_is_refused() {
+    let (mut b, mut t, tp) = leader();
+    let elsewhere = Tp::new(tp.topic, 5);
+    b.on_message(&mut t.ctx(), P1, produce(elsewhere, 1, false));
+    let (_, _, reply) = t.sent_one();
+    let Msg::ProduceResponse { results, .. } = reply else {
+        panic!("a Produce response");
+    };
+    assert_ne!(results[0].error, KafkaError::None);
+    assert_eq!(results[0].base_offset, None);
+}
+
+#[test]
+fn a_fetch_with_data_is_answered_at_once_and_one_without_is_parked() {
+    let (mut b, mut t, tp) = leader();
+    let fetch = |offset| Msg::Fetch {
+        fetch_id: 1,
+        partitions: vec![(tp, offset)],
+    };
+    b.on_message(&mut t.ctx(), C1, fetch(0));
+    let out = t.take();
+    assert!(out.sends.is_empty(), "nothing to read: parked");
+    // DelayedFetch: fetch.max.wait.ms.
+    assert_eq!(out.timers[0].0, FETCH_MAX_WAIT_MS);
+    b.on_message(&mut t.ctx(), P1, produce(tp, 2, true));
+    let (_, to, reply) = t.sent_one();
+    assert_eq!(to, C1, "the parked fetch completes when data arrives");
+    let Msg::FetchResponse { partitions, .. } = reply else {
+        panic!("a Fetch response");
+    };
+    assert_eq!(partitions[0].error, KafkaError::None);
+    assert_eq!(partitions[0].records.len(), 2);
+    assert_eq!(partitions[0].high_watermark, 2);
+}
+
+#[test]
+fn a_fetch_for_an_unknown_partition_is_answered_with_its_error() {
+    let (mut b, mut t, tp) = leader();
+    let unknown = Tp {
+        topic: tp.topic,
+        partition: PartitionId(7),
+    };
+    let fetch = Msg::Fetch {
+        fetch_id: 2,
+        partitions: vec![(unknown, 0)],
+    };
+    b.on_message(&mut t.ctx(), C1, fetch);
+    let (_, _, reply) = t.sent_one();
+    let Msg::FetchResponse { partitions, .. } = reply else {
+        panic!("a Fetch response");
+    };
+    assert_eq!(partitions[0].error, KafkaError::UnknownTopicOrPartition);
+}

@@ -1,0 +1,376 @@
+//! A group's side of the ledger: what each member's position, processing, commits and stops did to each record's outcome.
+
+use super::*;
+
+impl GroupLedger {
+    pub(super) fn observe(&mut self, at_ms: u64, event: &GroupEvent, logs: &impl LogLookup) {
+        match event {
+            GroupEvent::PositionSet {
+                member,
+                tp,
+                offset,
+                source,
+            } => self.position_set(at_ms, *member, *tp, *offset, *source, logs),
+            GroupEvent::Polled { member, ranges } => {
+                self.held
+                    .entry(*member)
+                    .or_default()
+                    .extend(ranges.iter().copied());
+            }
+            GroupEvent::Processed {
+                member,
+                generation,
+                tp,
+                from,
+                to,
+            } => {
+                self.generation.insert(*member, *generation);
+                self.processed(at_ms, *member, *generation, *tp, *from..*to, logs);
+            }
+            GroupEvent::ProcessingFailed { member, tp, offset } => {
+                self.processing_failed(at_ms, *member, *tp, *offset, logs)
+            }
+            GroupEvent::Committed {
+                member,
+                offsets,
+                auto,
+            } => {
+                for &(tp, o) in offsets {
+                    self.note(
+                        at_ms,
+                        *member,
+                        Note::Committed {
+                            tp,
+                            offset: o,
+                            auto: *auto,
+                        },
+                    );
+                    self.committed(at_ms, tp, o, logs);
+                }
+            }
+            GroupEvent::ConsumerCrashed { member, reason } => {
+                self.stopped(at_ms, *member, Stop::Crashed(*reason), Vec::new(), logs)
+            }
+            GroupEvent::ConsumerFailed { member, .. } => {
+                self.stopped(at_ms, *member, Stop::Failed, Vec::new(), logs)
+            }
+            GroupEvent::ConsumerClosed { member } => {
+                self.stopped(at_ms, *member, Stop::Closed, Vec::new(), logs)
+            }
+            GroupEvent::Revoked { member, partitions } => {
+                let generation = self.generation.get(member).copied().unwrap_or(-1);
+                let how = Stop::Revoked {
+                    generation,
+                    cooperative: self.cooperative,
+                };
+                self.note(
+                    at_ms,
+                    *member,
+                    Note::Stopped {
+                        how,
+                        partitions: partitions.clone(),
+                        abandoned: Vec::new(),
+                    },
+                );
+            }
+            GroupEvent::Lost { member, partitions } => {
+                self.note(
+                    at_ms,
+                    *member,
+                    Note::Stopped {
+                        how: Stop::Lost,
+                        partitions: partitions.clone(),
+                        abandoned: Vec::new(),
+                    },
+                );
+            }
+            // A close leaves the group too; its ConsumerClosed event tells the story.
+            GroupEvent::LeaveGroup { member, reason, .. } if !reason.contains("closed") => {
+                self.note(
+                    at_ms,
+                    *member,
+                    Note::Stopped {
+                        how: Stop::PollTimeout,
+                        partitions: Vec::new(),
+                        abandoned: Vec::new(),
+                    },
+                );
+            }
+            GroupEvent::Assigned {
+                member, generation, ..
+            } => {
+                self.generation.insert(*member, *generation);
+            }
+            GroupEvent::JoinComplete { cooperative, .. } => self.cooperative = *cooperative,
+            _ => {}
+        }
+    }
+
+    pub(super) fn position_set(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        tp: Tp,
+        offset: u64,
+        source: PositionSource,
+        logs: &impl LogLookup,
+    ) {
+        let generation = self.generation.get(&member).copied().unwrap_or(-1);
+        self.note(
+            at_ms,
+            member,
+            Note::Resumed {
+                tp,
+                offset,
+                generation,
+                source,
+            },
+        );
+        // A move forward skips what lies between. It is a choice for a seek, or for
+        // auto.offset.reset=latest when the group first reads the partition; a reset to the
+        // log end after the group had read it (a member crashed before committing, or its
+        // position fell out of range) loses what nobody processed.
+        let first_read = self.started.insert(tp);
+        let forward = matches!(
+            source,
+            PositionSource::Reset(crate::engine::config::AutoOffsetReset::Latest)
+                | PositionSource::OutOfRange(crate::engine::config::AutoOffsetReset::Latest)
+                | PositionSource::Seek
+        );
+        if !forward {
+            return;
+        }
+        let deliberate = source == PositionSource::Seek
+            || (first_read && matches!(source, PositionSource::Reset(_)));
+        let from = self.classified_to.get(&tp).copied().unwrap_or(0);
+        let Some(log) = logs.log(tp) else {
+            return;
+        };
+        let held = self.held_offsets(tp);
+        let ids: Vec<(u64, u32)> = log
+            .range(from, offset)
+            .filter(|(o, _)| !held.iter().any(|&(f, t)| f <= *o && *o < t))
+            .map(|(o, r)| (o, r.record_id))
+            .collect();
+        let resumed = Cause::Resumed {
+            at_ms,
+            member,
+            generation,
+            offset,
+            source,
+        };
+        for (o, id) in ids {
+            if self.outcome(id) != Outcome::Pending {
+                continue;
+            }
+            if deliberate {
+                self.set(tp, id, Outcome::Skipped);
+                self.anomaly_at(AnomalyKind::Skipped, tp, o, at_ms, Some(member), || {
+                    vec![resumed.clone()]
+                });
+            } else {
+                self.set(tp, id, Outcome::Lost);
+                let mut causes = self.lost_causes(at_ms, tp, o);
+                causes.retain(|c| !matches!(c, Cause::CommittedPast { .. }));
+                causes.push(resumed.clone());
+                self.anomaly_at(AnomalyKind::Lost, tp, o, at_ms, Some(member), || causes);
+            }
+        }
+    }
+
+    pub(super) fn held_offsets(&self, tp: Tp) -> Vec<(u64, u64)> {
+        self.held
+            .values()
+            .flatten()
+            .filter(|r| r.0 == tp)
+            .map(|r| (r.1, r.2))
+            .collect()
+    }
+
+    pub(super) fn release_held(&mut self, member: MemberId, tp: Tp, offset: u64) {
+        if let Some(ranges) = self.held.get_mut(&member) {
+            for r in ranges.iter_mut() {
+                if r.0 == tp && r.1 <= offset && offset < r.2 {
+                    r.1 = offset + 1;
+                }
+            }
+            ranges.retain(|r| r.1 < r.2);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // one call site; each argument a distinct fact
+    pub(super) fn processed(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        generation: i32,
+        tp: Tp,
+        offsets: std::ops::Range<u64>,
+        logs: &impl LogLookup,
+    ) {
+        let Some(log) = logs.log(tp) else {
+            return;
+        };
+        let start = offsets.start;
+        let end = offsets.end;
+        topic_entry(&mut self.counts, tp.topic);
+        let mut tally = Tally::default();
+        let mut offset = start;
+        for slice in log.slices(start, end) {
+            offset = mark_processed(
+                &mut self.state,
+                &mut self.last_by_key,
+                slice,
+                offset,
+                &mut tally,
+            );
+        }
+        self.processed += offset - start;
+        tally.delta[usize::from(byte_of(Outcome::Once))] += tally.first_times;
+        self.counts[tp.topic.index()].add(&tally.delta);
+        for (offset, id, duplicate) in tally.rare {
+            if duplicate {
+                self.explain_duplicate(at_ms, member, tp, offset);
+            } else {
+                self.out_of_order(at_ms, member, tp, offset, id);
+            }
+        }
+        if start < end {
+            self.extend_run(at_ms, member, generation, tp, start, end - 1);
+        }
+        if let Some(ranges) = self.held.get_mut(&member) {
+            for r in ranges.iter_mut() {
+                if r.0 == tp && r.1 >= start && r.1 < end {
+                    r.1 = end.min(r.2);
+                }
+            }
+            ranges.retain(|r| r.1 < r.2);
+        }
+    }
+
+    pub(super) fn processing_failed(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        tp: Tp,
+        offset: u64,
+        logs: &impl LogLookup,
+    ) {
+        self.release_held(member, tp, offset);
+        let Some(id) = logs
+            .log(tp)
+            .and_then(|l| l.get(offset))
+            .map(|r| r.record_id)
+        else {
+            return;
+        };
+        let attempt = {
+            let n = self.failures.entry(id).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if self.outcome(id) != Outcome::Once && self.outcome(id) != Outcome::Duplicate {
+            self.set(tp, id, Outcome::Failed);
+        }
+        let cause = Cause::ProcessingFailed {
+            at_ms,
+            member,
+            attempt,
+        };
+        // One anomaly per poison record: each crash adds a step (the loop is visible).
+        if let Some(a) = self
+            .anomalies
+            .iter_mut()
+            .rev()
+            .find(|a| a.kind == AnomalyKind::Failed && a.tp == tp && a.first_offset == offset)
+        {
+            a.causes.push(cause);
+            a.at_ms = at_ms;
+            a.member = Some(member);
+            return;
+        }
+        let mut a = Anomaly::single(AnomalyKind::Failed, Some(self.group), tp, offset, at_ms);
+        a.member = Some(member);
+        a.causes.push(cause);
+        push_bounded(&mut self.anomalies, a);
+    }
+
+    pub(super) fn stopped(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        how: Stop,
+        partitions: Vec<Tp>,
+        logs: &impl LogLookup,
+    ) {
+        let abandoned = self.held.remove(&member).unwrap_or_default();
+        self.note(
+            at_ms,
+            member,
+            Note::Stopped {
+                how,
+                partitions,
+                abandoned: abandoned.clone(),
+            },
+        );
+        // Records it fetched and the group already committed past are lost now.
+        for (tp, from, to) in abandoned {
+            let committed = self.classified_to.get(&tp).copied().unwrap_or(0);
+            self.mark_lost_range(at_ms, tp, from..to.min(committed), logs);
+        }
+    }
+
+    /// The committed offset of `tp` advanced to `committed`: records below it that nobody
+    /// processed and no live member still holds are lost.
+    pub(super) fn committed(&mut self, at_ms: u64, tp: Tp, committed: u64, logs: &impl LogLookup) {
+        let from = self.classified_to.get(&tp).copied().unwrap_or(0);
+        if committed <= from {
+            return;
+        }
+        self.classified_to.insert(tp, committed);
+        let held = self.held_offsets(tp);
+        let mut start = from;
+        for (f, t) in held
+            .iter()
+            .copied()
+            .filter(|&(f, t)| f < committed && t > from)
+        {
+            self.mark_lost_range(at_ms, tp, start..f.max(start), logs);
+            start = start.max(t);
+        }
+        self.mark_lost_range(at_ms, tp, start..committed, logs);
+    }
+
+    pub(super) fn mark_lost_range(
+        &mut self,
+        at_ms: u64,
+        tp: Tp,
+        offsets: std::ops::Range<u64>,
+        logs: &impl LogLookup,
+    ) {
+        if offsets.is_empty() {
+            return;
+        }
+        let Some(log) = logs.log(tp) else {
+            return;
+        };
+        let ids: Vec<(u64, u32)> = log
+            .range(offsets.start, offsets.end)
+            .map(|(o, r)| (o, r.record_id))
+            .collect();
+        for (offset, id) in ids {
+            if self.outcome(id) != Outcome::Pending {
+                continue;
+            }
+            self.set(tp, id, Outcome::Lost);
+            self.anomaly_at(AnomalyKind::Lost, tp, offset, at_ms, None, Vec::new);
+            let needs_causes = self.anomalies.last().is_some_and(|a| a.causes.is_empty());
+            if needs_causes {
+                let causes = self.lost_causes(at_ms, tp, offset);
+                if let Some(a) = self.anomalies.last_mut() {
+                    a.causes = causes;
+                }
+            }
+        }
+    }
+}

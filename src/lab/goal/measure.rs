@@ -1,0 +1,345 @@
+//! Measures: what a goal reads from a run (the read model's numbers, counts of events
+//! by kind, settings), and the [`Tracker`] that counts events as they happen.
+
+use super::*;
+
+/// The kind of an event, as narration and `event:` goals name it: `JoinComplete`,
+/// `ConsumerCrashed`, `CommitRejected`, `DuplicateBatchDropped`, `RecordAppended`...
+pub fn event_kind(e: &Event) -> &'static str {
+    match e {
+        Event::TopicCreated { .. } => "TopicCreated",
+        Event::TopicDeleted { .. } => "TopicDeleted",
+        Event::RecordAppended { .. } => "RecordAppended",
+        Event::PartitionsAdded { .. } => "PartitionsAdded",
+        Event::CommandRefused { .. } => "CommandRefused",
+        Event::Net { .. } => "Net",
+        Event::Broker { event, .. } => match event {
+            BrokerEvent::Killed => "BrokerKilled",
+            BrokerEvent::Restarted => "BrokerRestarted",
+            BrokerEvent::Fenced => "BrokerFenced",
+            BrokerEvent::Unfenced => "BrokerUnfenced",
+            BrokerEvent::BecameLeader { .. } => "BecameLeader",
+            BrokerEvent::BecameFollower { .. } => "BecameFollower",
+            BrokerEvent::LeaderElected { .. } => "LeaderElected",
+            BrokerEvent::Registered => "BrokerRegistered",
+            BrokerEvent::RegistrationRefused => "BrokerRegistrationRefused",
+            BrokerEvent::IsrChanged { .. } => "IsrChanged",
+            BrokerEvent::Truncated { .. } => "Truncated",
+            BrokerEvent::CoordinatorMoved { .. } => "CoordinatorMoved",
+        },
+        Event::Producer { event, .. } => match event {
+            ProducerEvent::Sent { .. } => "Sent",
+            ProducerEvent::RequestSent { .. } => "RequestSent",
+            ProducerEvent::Appended { .. } => "Appended",
+            ProducerEvent::DuplicateBatchDropped { .. } => "DuplicateBatchDropped",
+            ProducerEvent::OutOfOrderSequence { .. } => "OutOfOrderSequence",
+            ProducerEvent::Acked { .. } => "Acked",
+            ProducerEvent::ConnectionClosed { .. } => "ConnectionClosed",
+            ProducerEvent::Retrying { .. } => "Retrying",
+            ProducerEvent::Expired { .. } => "Expired",
+            ProducerEvent::EpochBumped { .. } => "EpochBumped",
+            ProducerEvent::Rejected { error, .. } => error.name(),
+        },
+        Event::Group { event, .. } => match event {
+            GroupEvent::StateChanged { .. } => "StateChanged",
+            GroupEvent::JoinGroup { .. } => "JoinGroup",
+            GroupEvent::JoinComplete { .. } => "JoinComplete",
+            GroupEvent::SyncGroup { .. } => "SyncGroup",
+            GroupEvent::Assigned { .. } => "Assigned",
+            GroupEvent::Revoked { .. } => "Revoked",
+            GroupEvent::Lost { .. } => "Lost",
+            GroupEvent::Heartbeat { .. } => "Heartbeat",
+            GroupEvent::LeaveGroup { .. } => "LeaveGroup",
+            GroupEvent::MemberRemoved { .. } => "MemberRemoved",
+            GroupEvent::PositionSet {
+                source: crate::engine::event::PositionSource::Truncation,
+                ..
+            } => "TruncationDetected",
+            GroupEvent::PositionSet { .. } => "PositionSet",
+            GroupEvent::Polled { .. } => "Polled",
+            GroupEvent::Processed { .. } => "Processed",
+            GroupEvent::ProcessingFailed { .. } => "ProcessingFailed",
+            GroupEvent::Committed { .. } => "Committed",
+            GroupEvent::CommitRejected { .. } => "CommitRejected",
+            GroupEvent::CommitRetriable { .. } => "CommitRetriable",
+            GroupEvent::RequestFailed { .. } => "RequestFailed",
+            GroupEvent::ConsumerStarted { .. } => "ConsumerStarted",
+            GroupEvent::ConsumerCrashed { .. } => "ConsumerCrashed",
+            GroupEvent::ConsumerClosed { .. } => "ConsumerClosed",
+            GroupEvent::ConsumerFailed { .. } => "ConsumerFailed",
+        },
+    }
+}
+
+/// Every event kind a level may name.
+pub const EVENT_KINDS: &[&str] = &[
+    "TopicCreated",
+    "TopicDeleted",
+    "RecordAppended",
+    "PartitionsAdded",
+    "CommandRefused",
+    "Net",
+    "Sent",
+    "RequestSent",
+    "Appended",
+    "DuplicateBatchDropped",
+    "OutOfOrderSequence",
+    "Acked",
+    "ConnectionClosed",
+    "Retrying",
+    "Expired",
+    "EpochBumped",
+    "StateChanged",
+    "JoinGroup",
+    "JoinComplete",
+    "SyncGroup",
+    "Assigned",
+    "Revoked",
+    "Lost",
+    "Heartbeat",
+    "LeaveGroup",
+    "MemberRemoved",
+    "PositionSet",
+    "Polled",
+    "Processed",
+    "ProcessingFailed",
+    "Committed",
+    "CommitRejected",
+    "CommitRetriable",
+    "RequestFailed",
+    "ConsumerStarted",
+    "ConsumerCrashed",
+    "ConsumerClosed",
+    "ConsumerFailed",
+    "BrokerKilled",
+    "BrokerRestarted",
+    "BrokerFenced",
+    "BrokerUnfenced",
+    "BecameLeader",
+    "BecameFollower",
+    "LeaderElected",
+    "BrokerRegistered",
+    "BrokerRegistrationRefused",
+    "TruncationDetected",
+    "IsrChanged",
+    "Truncated",
+    "CoordinatorMoved",
+    "NOT_LEADER_OR_FOLLOWER",
+    "NOT_ENOUGH_REPLICAS",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    "REQUEST_TIMED_OUT",
+    "NETWORK_EXCEPTION",
+];
+
+/// Counts events by kind as they come (from a cursor), so the page's checklist and
+/// narration read new events only, once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tracker {
+    cursor: u64,
+    counts: BTreeMap<(&'static str, Option<GroupId>), u64>,
+    /// Events that name a partition, by (kind, topic, partition).
+    on_partition: BTreeMap<(&'static str, TopicId, u32), u64>,
+    first: BTreeMap<&'static str, u64>,
+}
+
+impl Tracker {
+    /// Reads the events since the last update.
+    pub fn update(&mut self, sim: &Sim) {
+        // Time went back (a seek, a reset): count again from the start.
+        if sim.event_count() < self.cursor {
+            *self = Tracker::default();
+        }
+        let Tracker {
+            cursor,
+            counts,
+            on_partition,
+            first,
+        } = self;
+        *cursor = view::visit_events_since(sim, *cursor, |e| {
+            let kind = event_kind(e);
+            *counts.entry((kind, None)).or_insert(0) += 1;
+            if let Event::RecordAppended { tp, .. } = e {
+                *on_partition
+                    .entry((kind, tp.topic, tp.partition.0))
+                    .or_insert(0) += 1;
+            }
+            if let Event::Group { group, .. } = e {
+                *counts.entry((kind, Some(*group))).or_insert(0) += 1;
+            }
+            first.entry(kind).or_insert_with(|| e.at_ms());
+        });
+    }
+
+    /// How many events of a kind happened (in one group, if given).
+    pub fn count(&self, kind: &str, group: Option<GroupId>) -> u64 {
+        self.counts
+            .iter()
+            .find(|((k, g), _)| *k == kind && *g == group)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// How many events of a kind happened on one partition (only events that carry one).
+    pub fn count_on(&self, kind: &str, topic: TopicId, partition: u32) -> u64 {
+        self.on_partition
+            .iter()
+            .find(|((k, t, p), _)| *k == kind && *t == topic && *p == partition)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// When the first event of a kind happened.
+    pub fn first_at(&self, kind: &str) -> Option<u64> {
+        self.first
+            .iter()
+            .find(|(k, _)| **k == kind)
+            .map(|(_, t)| *t)
+    }
+}
+
+// ---- measuring --------------------------------------------------------------------------
+
+fn group_id(sim: &Sim, name: &str) -> Option<GroupId> {
+    sim.world()
+        .groups
+        .iter()
+        .find(|g| g.name == name)
+        .map(|g| g.id)
+}
+
+fn topic_id(sim: &Sim, name: &str) -> Option<TopicId> {
+    sim.world().cluster.topic_id(name)
+}
+
+/// The value of a predicate's measure now (a setting is not a number: 0).
+pub fn measure_now(sim: &Sim, p: &Predicate, tracker: &Tracker) -> u64 {
+    let group = group_id(sim, p.group.as_deref().unwrap_or("payments"));
+    match &p.measure {
+        Measure::Setting(_) => 0,
+        Measure::Events(kind) => match p.partition {
+            Some(partition) => topic_id(sim, p.topic.as_deref().unwrap_or("orders"))
+                .map_or(0, |t| tracker.count_on(kind, t, partition)),
+            None => tracker.count(kind, p.group.as_ref().and(group)),
+        },
+        Measure::Metric(m) => metric(sim, *m, group, p.topic.as_deref(), p.partition),
+    }
+}
+
+/// One metric now. A group or topic that does not exist (yet) measures 0.
+pub fn metric(
+    sim: &Sim,
+    m: Metric,
+    group: Option<GroupId>,
+    topic: Option<&str>,
+    partition: Option<u32>,
+) -> u64 {
+    let world = sim.world();
+    let topic_or_orders = || topic_id(sim, topic.unwrap_or("orders"));
+    let totals = || group.and_then(|g| view::totals(sim, g)).unwrap_or_default();
+    let g = || group.and_then(|g| view::group(sim, g));
+    let alive = |m: &&view::MemberView| {
+        matches!(
+            m.status,
+            view::MemberStatus::Active | view::MemberStatus::Idle | view::MemberStatus::Joining
+        )
+    };
+    // The group's partitions (of one topic, if named), with their lag.
+    let lags = || -> Vec<u64> {
+        let Some(gid) = group else {
+            return Vec::new();
+        };
+        let topics = match topic {
+            Some(t) => vec![t.to_owned()],
+            None => world.groups[gid.index()].topics.clone(),
+        };
+        world
+            .cluster
+            .partitions_of(&topics)
+            .into_iter()
+            .map(|tp| {
+                let pm = view::partition_metrics(sim, gid, tp);
+                pm.lag.unwrap_or(pm.log_end_offset)
+            })
+            .collect()
+    };
+    match m {
+        Metric::Produced => match topic {
+            None => sim.ledger().produced(),
+            Some(name) => topic_id(sim, name).map_or(0, |t| sim.ledger().produced_to(t)),
+        },
+        Metric::Once => totals().once,
+        Metric::Duplicate => totals().duplicate,
+        Metric::Lost => totals().lost,
+        Metric::Pending => totals().pending,
+        Metric::Skipped => totals().skipped,
+        Metric::Failed => totals().failed,
+        Metric::OutOfOrder => totals().out_of_order,
+        Metric::LogDuplicates => sim.ledger().log_duplicates,
+        // acks=0 records are sent, never acknowledged (their callback gets offset -1).
+        Metric::Acked => view::producers(sim).iter().map(|p| p.acked).sum(),
+        Metric::ProducerFailed => view::producers(sim).iter().map(|p| p.failed).sum(),
+        Metric::AckedThenLost => sim.ledger().acked_then_lost(),
+        Metric::BrokersAlive => world.brokers.iter().filter(|b| b.alive).count() as u64,
+        Metric::OfflinePartitions | Metric::UnderReplicated => {
+            let Some(t) = topic_or_orders() else {
+                return 0;
+            };
+            (0..world.cluster.partition_count(t))
+                .filter_map(|p| world.cluster.state(Tp::new(t, p)))
+                .filter(|s| {
+                    if m == Metric::OfflinePartitions {
+                        s.leader.is_none()
+                    } else {
+                        s.isr.len() < s.replicas.len()
+                    }
+                })
+                .count() as u64
+        }
+        Metric::Partitions => {
+            topic_or_orders().map_or(0, |t| u64::from(world.cluster.partition_count(t)))
+        }
+        Metric::Generation => g().map_or(0, |g| g.generation.max(0) as u64),
+        Metric::Rebalances => g().map_or(0, |g| u64::from(g.rebalances)),
+        Metric::StopTheWorldMs => g().map_or(0, |g| g.stop_the_world_ms),
+        Metric::Members => g().map_or(0, |g| g.members.iter().filter(alive).count() as u64),
+        Metric::IdleMembers => g().map_or(0, |g| {
+            g.members
+                .iter()
+                .filter(alive)
+                .filter(|m| m.owned.is_empty())
+                .count() as u64
+        }),
+        Metric::OwnedPartitions => g().map_or(0, |g| {
+            g.members
+                .iter()
+                .filter(alive)
+                .map(|m| m.owned.len())
+                .sum::<usize>() as u64
+        }),
+        Metric::LagTotal => lags().iter().sum(),
+        Metric::LagMax => lags().into_iter().max().unwrap_or(0),
+        Metric::Processed => group.map_or(0, |g| sim.ledger().groups[g.index()].processed_count()),
+        Metric::Lag | Metric::Committed => {
+            let (Some(gid), Some(t), Some(p)) = (group, topic_or_orders(), partition) else {
+                return 0;
+            };
+            if p >= world.cluster.partition_count(t) {
+                return 0;
+            }
+            let pm = view::partition_metrics(sim, gid, Tp::new(t, p));
+            if m == Metric::Lag {
+                pm.lag.unwrap_or(pm.log_end_offset)
+            } else {
+                pm.committed.unwrap_or(0)
+            }
+        }
+        Metric::LogEndOffset => {
+            let Some(t) = topic_or_orders() else {
+                return 0;
+            };
+            let leo = |p: u32| world.log(Tp::new(t, p)).map_or(0, |l| l.log_end_offset());
+            match partition {
+                Some(p) => leo(p),
+                None => (0..world.cluster.partition_count(t)).map(leo).sum(),
+            }
+        }
+    }
+}
