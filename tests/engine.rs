@@ -281,6 +281,32 @@ mod tidy {
         );
     }
 
+    /// What the application reads the engine through: the read model, never the actors'
+    /// state (`.world()`) nor the tests' inspection door; the UI not the ledger either.
+    const LAB_MAY_NOT: &[&str] = &[".world()", "inspect::"];
+    const UI_MAY_NOT: &[&str] = &[".world()", "inspect::", ".ledger()"];
+
+    #[test]
+    fn the_lab_and_the_ui_read_through_the_read_model() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut report = Vec::new();
+        for (dir, forbidden) in [("lab", LAB_MAY_NOT), ("bin", LAB_MAY_NOT), ("ui", UI_MAY_NOT)] {
+            let mut files = Vec::new();
+            rust_files(&root.join(dir), &mut files);
+            assert!(!files.is_empty(), "no files under src/{dir}");
+            for file in &files {
+                let text = fs::read_to_string(file).expect("readable file");
+                for (line, word) in offences(&text, forbidden) {
+                    report.push(format!("{}:{line}: `{word}`", file.display()));
+                }
+            }
+        }
+        assert!(report.is_empty(), "{}", report.join("\n"));
+        // The rule can fail: what the grader did before it measured through `view`.
+        let before = "let world = sim.world();\nworld.brokers.iter().filter(|b| b.alive)";
+        assert_eq!(offences(before, LAB_MAY_NOT), vec![(1, ".world()".to_owned())]);
+    }
+
     /// The actors, which talk only through messages.
     const ACTORS: &[&str] = &[
         "broker",
@@ -568,7 +594,7 @@ mod tidy {
         ("engine/view.rs:member_view", 83),
         ("engine/world.rs:execute", 133),
         ("lab/goal/mod.rs:compile_one", 174),
-        ("lab/goal/measure.rs:metric", 119),
+        ("lab/goal/measure.rs:metric", 115),
         ("lab/goal/monitor.rs:check", 94),
         ("lab/level.rs:validate", 87),
         ("lab/link.rs:decode", 80),

@@ -26,6 +26,7 @@ pub mod error;
 pub mod event;
 pub mod explain;
 pub mod ids;
+pub mod inspect;
 pub mod invariants;
 pub mod keys;
 pub mod ledger;

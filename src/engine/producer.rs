@@ -157,33 +157,33 @@ struct Sequences {
 #[derive(Clone, Debug)]
 pub struct Producer {
     /// Its id.
-    pub id: ProducerId,
+    pub(crate) id: ProducerId,
     /// `client.id`, e.g. `producer-1`.
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// Its configuration.
-    pub config: ProducerConfig,
+    pub(crate) config: ProducerConfig,
     /// The idempotent producer id the broker assigned (`InitProducerId`), -1 if none.
-    pub pid: i64,
+    pub(crate) pid: i64,
     /// The producer epoch.
-    pub epoch: u16,
+    pub(crate) epoch: u16,
     /// The steady load, if any.
-    pub workload: Option<Workload>,
+    pub(crate) workload: Option<Workload>,
     key_pool: KeyPool,
     workload_sent: u64,
     workload_started_ms: u64,
     workload_generation: u32,
     /// The accumulator.
-    pub accumulator: Accumulator,
+    pub(crate) accumulator: Accumulator,
     sequences: Vec<Vec<Sequences>>,
     /// Requests on the wire, oldest first.
-    pub in_flight: VecDeque<InFlight>,
+    pub(crate) in_flight: VecDeque<InFlight>,
     next_request_id: u64,
     /// Records whose send completed with an acknowledgement.
-    pub acked_records: u64,
+    pub(crate) acked_records: u64,
     /// Records sent with `acks=0` (never acknowledged).
-    pub sent_no_ack_records: u64,
+    pub(crate) sent_no_ack_records: u64,
     /// Records that failed (delivery timeout).
-    pub failed_records: u64,
+    pub(crate) failed_records: u64,
     sender_wake_at: Option<u64>,
     timeout_timer_at: Option<u64>,
 }

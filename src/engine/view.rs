@@ -848,6 +848,45 @@ pub fn group_name(sim: &Sim, group: GroupId) -> String {
         .map_or_else(|| format!("group {}", group.0 + 1), |g| g.name.clone())
 }
 
+/// A group's id by its `group.id`.
+pub fn group_id(sim: &Sim, name: &str) -> Option<GroupId> {
+    let groups = &sim.world().groups;
+    groups.iter().find(|g| g.name == name).map(|g| g.id)
+}
+
+/// A topic's id by its name.
+pub fn topic_id(sim: &Sim, name: &str) -> Option<TopicId> {
+    sim.world().cluster.topic_id(name)
+}
+
+/// A topic's partition count (0: no such topic).
+pub fn partition_count(sim: &Sim, topic: TopicId) -> u32 {
+    sim.world().cluster.partition_count(topic)
+}
+
+/// How many brokers' processes run.
+pub fn brokers_alive(sim: &Sim) -> u64 {
+    sim.world().brokers.iter().filter(|b| b.alive).count() as u64
+}
+
+/// A topic's partitions with no leader, and with fewer in-sync replicas than replicas.
+pub fn offline_and_under_replicated(sim: &Sim, topic: TopicId) -> (u64, u64) {
+    let cluster = &sim.world().cluster;
+    let states =
+        (0..cluster.partition_count(topic)).filter_map(|p| cluster.state(Tp::new(topic, p)));
+    states.fold((0, 0), |(offline, under), s| {
+        (
+            offline + u64::from(s.leader.is_none()),
+            under + u64::from(s.isr.len() < s.replicas.len()),
+        )
+    })
+}
+
+/// A partition's log end offset on its leader's log (0: none).
+pub fn log_end_offset(sim: &Sim, tp: Tp) -> u64 {
+    sim.world().log(tp).map_or(0, |l| l.log_end_offset())
+}
+
 /// The topics a group subscribes to (existing ones), in id order.
 pub fn subscribed_topics(sim: &Sim, group: GroupId) -> Vec<TopicId> {
     let mut t = sim.world().subscribed_topics(group);

@@ -98,7 +98,7 @@ fn build(seed: u64, acks: Acks) -> Sim {
 }
 
 fn alive(sim: &Sim, b: BrokerId) -> bool {
-    sim.world().brokers[b.index()].alive
+    sim.world().brokers[b.index()].alive()
 }
 
 /// The faults of one seed: every 1 to 5 s, one of them, overlapping what is already
@@ -272,7 +272,7 @@ fn step_checked(
             let Some((state, _)) = broker.hosted(tp) else {
                 continue;
             };
-            if !broker.alive || state.leader != Some(BrokerId(b as u16)) {
+            if !broker.alive() || state.leader != Some(BrokerId(b as u16)) {
                 continue;
             }
             let hw = broker.log(tp).unwrap().high_watermark();
@@ -312,20 +312,21 @@ fn liveness(sim: &Sim, report: &mut Report) {
     }
     for b in 0..BROKERS {
         let broker = &world.brokers[b as usize];
-        if !broker.alive || !broker.lifecycle.registered || !world.cluster.is_live(BrokerId(b)) {
+        if !broker.alive() || !broker.lifecycle().registered || !world.cluster.is_live(BrokerId(b))
+        {
             report.stuck.push(format!("broker {b} is not back"));
         }
     }
     let group = super::coordinator_group(sim, G0);
-    if group.members.len() != 2 {
+    if group.members().len() != 2 {
         report
             .stuck
-            .push(format!("the group has {} members", group.members.len()));
+            .push(format!("the group has {} members", group.members().len()));
     }
     for p in 0..PARTITIONS {
         let tp = Tp::new(T0, p);
         let hw = world.log(tp).map_or(0, |l| l.high_watermark());
-        let committed = group.committed.get(&tp).map_or(0, |c| c.offset);
+        let committed = group.committed().get(&tp).map_or(0, |c| c.offset);
         if committed != hw {
             report
                 .stuck
@@ -343,8 +344,10 @@ fn liveness(sim: &Sim, report: &mut Report) {
                 member: c(m),
             })
             .unwrap();
-        if !consumer.status.alive() {
-            report.stuck.push(format!("c{m} is {:?}", consumer.status));
+        if !consumer.status().alive() {
+            report
+                .stuck
+                .push(format!("c{m} is {:?}", consumer.status()));
         }
     }
 }
@@ -389,7 +392,7 @@ fn safety(sim: &Sim, report: &mut Report) {
             }
         )
     });
-    if sim.world().producers[0].config.idempotence() && ledger.log_duplicates > 0 && !bumped {
+    if sim.world().producers[0].config().idempotence() && ledger.log_duplicates > 0 && !bumped {
         report.unsafe_.push(format!(
             "{} duplicates in the log with idempotence",
             ledger.log_duplicates
@@ -518,17 +521,17 @@ fn compound_run_is_deterministic_and_prints_a_seed_on_request() {
             .unwrap();
         eprintln!(
             "c{m}: {:?} {:?} {} generation {} owns {:?}",
-            consumer.status,
-            consumer.member_state,
-            consumer.member_id,
-            consumer.generation,
-            consumer.assigned
+            consumer.status(),
+            consumer.member_state(),
+            consumer.member_id(),
+            consumer.generation(),
+            consumer.assigned()
         );
     }
     let group = super::coordinator_group(&sim, G0);
     eprintln!(
         "coordinator's members: {:?}",
-        group.members.keys().collect::<Vec<_>>()
+        group.members().keys().collect::<Vec<_>>()
     );
     eprintln!("{report:?}");
 }

@@ -72,7 +72,7 @@ fn isr(sim: &Sim, p: u32) -> Vec<BrokerId> {
 /// The group's committed offset of `p`, as the coordinator holds it.
 fn committed(sim: &Sim, p: u32) -> u64 {
     super::coordinator_group(sim, G0)
-        .committed
+        .committed()
         .get(&tp(p))
         .map_or(0, |c| c.offset)
 }
@@ -158,7 +158,7 @@ fn r1_a_reset_whose_list_offsets_went_to_a_dead_leader_is_retried() {
     run_checked(&mut sim, 90_000);
     let owner_has_position = (1..=2).any(|m| {
         super::consumer(&sim, G0, c(m))
-            .positions
+            .positions()
             .contains_key(&tp(0))
     });
     assert!(owner_has_position, "p0's owner found its position");

@@ -150,7 +150,7 @@ fn an_expired_idempotent_batch_does_not_block_its_partition() {
             .map(|(t, e)| format!("{t}: {e:?}"))
             .collect::<Vec<_>>()
     );
-    assert_eq!(sim.world().producers[0].failed_records, 1);
+    assert_eq!(sim.world().producers[0].failed_records(), 1);
     assert!(
         producer_events(&sim)
             .iter()
@@ -210,8 +210,8 @@ fn a_lost_response_times_out_the_connection_and_retries_what_was_in_flight() {
         dropped >= 2,
         "every request in flight was retried: {dropped}"
     );
-    assert_eq!(p.failed_records, 0);
-    assert_eq!(p.acked_records, sim.ledger().produced());
+    assert_eq!(p.failed_records(), 0);
+    assert_eq!(p.acked_records(), sim.ledger().produced());
     assert_eq!(sim.ledger().log_duplicates, 0);
 }
 
@@ -256,7 +256,7 @@ fn a_static_member_past_max_poll_interval_loses_its_generation_and_reprocesses()
     })
     .unwrap();
     run_checked(&mut sim, 10_000);
-    let generation = coordinator_group(&sim, G0).generation;
+    let generation = coordinator_group(&sim, G0).generation();
     sim.apply(Command::SlowConsumer {
         group: GroupId(0),
         consumer: c(1),
@@ -283,7 +283,7 @@ fn a_static_member_past_max_poll_interval_loses_its_generation_and_reprocesses()
     });
     assert!(rejected, "c1's commit after the poll timeout fails");
     assert_eq!(
-        coordinator_group(&sim, G0).generation,
+        coordinator_group(&sim, G0).generation(),
         generation,
         "a static member rejoining a stable group does not rebalance"
     );
@@ -483,7 +483,7 @@ fn cooperative_members_keep_processing_while_they_rejoin() {
     let c3_owns = assigned(&sim, G0, c(3));
     assert_eq!(c3_owns.len(), 1, "{c3_owns:?}");
     assert_eq!(
-        coordinator_group(&sim, G0).stop_the_world_ms,
+        coordinator_group(&sim, G0).stop_the_world_ms(),
         0,
         "cooperative rebalances never stop the whole group"
     );

@@ -111,7 +111,7 @@ pub fn consumer(sim: &Sim, group: GroupId, member: MemberId) -> &Consumer {
 /// The partition numbers a consumer holds.
 pub fn assigned(sim: &Sim, group: GroupId, member: MemberId) -> Vec<u32> {
     let mut v: Vec<u32> = consumer(sim, group, member)
-        .assigned
+        .assigned()
         .iter()
         .map(|tp| tp.p())
         .collect();
@@ -254,7 +254,7 @@ fn auto_commit_plus_a_crash_duplicates_at_most_about_one_interval() {
 fn four_consumers_on_three_partitions_leave_one_idle() {
     let mut sim = lab(4, 3, 50, quick_group(ManualCommit::AfterBatch), 4);
     run_checked(&mut sim, 8_000);
-    assert_eq!(coordinator_group(&sim, G0).state, GroupState::Stable);
+    assert_eq!(coordinator_group(&sim, G0).state(), GroupState::Stable);
     let mut sizes: Vec<usize> = (1..=4).map(|n| assigned(&sim, G0, c(n)).len()).collect();
     sizes.sort_unstable();
     assert_eq!(sizes, vec![0, 1, 1, 1]);
@@ -271,17 +271,17 @@ fn four_consumers_on_three_partitions_leave_one_idle() {
 fn adding_a_consumer_rebalances_to_contiguous_ranges() {
     let mut sim = lab(5, 6, 50, quick_group(ManualCommit::AfterBatch), 2);
     run_checked(&mut sim, 8_000);
-    let generation = coordinator_group(&sim, G0).generation;
+    let generation = coordinator_group(&sim, G0).generation();
     add_consumer(&mut sim, G0, None);
     run_checked(&mut sim, 14_000);
     let g = coordinator_group(&sim, G0);
-    assert_eq!(g.state, GroupState::Stable);
-    assert!(g.generation > generation);
+    assert_eq!(g.state(), GroupState::Stable);
+    assert!(g.generation() > generation);
     // Range: members sorted by member id get p0-1, p2-3, p4-5.
     let mut owners: Vec<(String, Vec<u32>)> = (1..=3)
         .map(|n| {
             (
-                consumer(&sim, G0, c(n)).member_id.clone(),
+                consumer(&sim, G0, c(n)).member_id().to_owned(),
                 assigned(&sim, G0, c(n)),
             )
         })
@@ -454,7 +454,7 @@ fn static_member_restart_within_session_timeout_does_not_rebalance() {
         add_consumer(&mut sim, G0, Some(id));
     }
     run_checked(&mut sim, 8_000);
-    let generation = coordinator_group(&sim, G0).generation;
+    let generation = coordinator_group(&sim, G0).generation();
     let before = assigned(&sim, G0, c(1));
     sim.apply(Command::CloseConsumer {
         group: G0,
@@ -469,7 +469,7 @@ fn static_member_restart_within_session_timeout_does_not_rebalance() {
     .unwrap();
     run_checked(&mut sim, 11_000);
     assert_eq!(
-        coordinator_group(&sim, G0).generation,
+        coordinator_group(&sim, G0).generation(),
         generation,
         "no rebalance"
     );
@@ -484,12 +484,12 @@ fn cooperative_sticky_moves_partitions_in_two_rounds_without_revoking_the_rest()
         .unwrap();
     let mut sim = lab(10, 6, 50, group, 2);
     run_checked(&mut sim, 8_000);
-    let generation = coordinator_group(&sim, G0).generation;
+    let generation = coordinator_group(&sim, G0).generation();
     add_consumer(&mut sim, G0, None);
     run_checked(&mut sim, 20_000);
     let g = coordinator_group(&sim, G0);
     assert_eq!(
-        g.generation,
+        g.generation(),
         generation + 2,
         "two rounds: revoke, then assign"
     );
@@ -728,7 +728,7 @@ fn two_topics_run_end_to_end() {
     }
     // The audit group owns all five partitions of both topics between its two members.
     let mut owned: Vec<Tp> = (1..=2)
-        .flat_map(|n| consumer(&sim, GroupId(1), c(n)).assigned.clone())
+        .flat_map(|n| consumer(&sim, GroupId(1), c(n)).assigned().to_vec())
         .collect();
     owned.sort();
     assert_eq!(owned.len(), 5, "{owned:?}");

@@ -98,11 +98,11 @@ fn pick(sim: &Sim, group: u8, pick: u8, alive: bool) -> Option<MemberId> {
     let candidates: Vec<MemberId> = g
         .consumers
         .iter()
-        .filter(|c| c.status.alive() == alive)
-        .map(|c| c.id.member)
+        .filter(|c| c.status().alive() == alive)
+        .map(|c| c.id().member)
         .collect();
     let from = if candidates.is_empty() {
-        g.consumers.iter().map(|c| c.id.member).collect()
+        g.consumers.iter().map(|c| c.id().member).collect()
     } else {
         candidates
     };
@@ -194,7 +194,7 @@ fn to_command(sim: &Sim, op: &Op) -> Option<Command> {
         } => {
             let member = pick(sim, g, p, true)?;
             let c = &sim.world().groups[usize::from(g)].consumers[member.index()];
-            let tp = *c.assigned.first()?;
+            let tp = *c.assigned().first()?;
             Command::Seek {
                 group: group(g),
                 consumer: member,

@@ -503,7 +503,7 @@ fn a_record_above_the_high_watermark_is_written_but_not_readable() {
     let (hw, end) = (log.high_watermark(), log.log_end_offset());
     assert!(end >= hw + 50, "the leader ran ahead: hw {hw} leo {end}");
     let c1 = &super::consumer(&sim, G0, super::c(1));
-    let position = c1.positions.get(&p0()).copied().unwrap_or(0);
+    let position = c1.positions().get(&p0()).copied().unwrap_or(0);
     assert!(
         position <= hw,
         "the consumer stays below the high watermark: {position} > {hw}"
@@ -685,7 +685,7 @@ fn fault_run(seed: u64, acks: Acks) -> usize {
                 let Some((state, _)) = broker.hosted(tp) else {
                     continue;
                 };
-                if !broker.alive || state.leader != Some(BrokerId(b as u16)) {
+                if !broker.alive() || state.leader != Some(BrokerId(b as u16)) {
                     continue;
                 }
                 let hw = broker.log(tp).unwrap().high_watermark();
@@ -774,7 +774,7 @@ fn the_coordinator_moves_with_its_offsets_partition_and_the_group_recovers() {
         .coordinator(group)
         .expect("a coordinator");
     let committed_before: u64 = super::coordinator_group(&sim, group)
-        .committed
+        .committed()
         .values()
         .map(|c| c.offset)
         .sum();
@@ -797,13 +797,13 @@ fn the_coordinator_moves_with_its_offsets_partition_and_the_group_recovers() {
     // The new coordinator holds the group, its offsets went on from where they were, and
     // both consumers are still members, reading.
     let g = super::coordinator_group(&sim, group);
-    assert_eq!(g.state, kafka_lab::engine::event::GroupState::Stable);
-    let committed_after: u64 = g.committed.values().map(|c| c.offset).sum();
+    assert_eq!(g.state(), kafka_lab::engine::event::GroupState::Stable);
+    let committed_after: u64 = g.committed().values().map(|c| c.offset).sum();
     assert!(
         committed_after > committed_before,
         "{committed_before} -> {committed_after}"
     );
-    assert_eq!(g.members.len(), 2);
+    assert_eq!(g.members().len(), 2);
     let t = sim.totals(G0).unwrap();
     assert_eq!(t.lost, 0, "{t:?}");
     assert!(sim.world().coordinators[after.index()]

@@ -96,15 +96,15 @@ impl Hosted {
 #[derive(Clone, Debug)]
 pub struct Broker {
     /// Its id.
-    pub id: BrokerId,
+    pub(crate) id: BrokerId,
     /// Partition logs by topic, then partition.
     logs: Vec<Vec<PartitionLog>>,
     producer_states: BTreeMap<(i64, Tp), ProducerStateEntry>,
     parked: Vec<ParkedFetch>,
     /// Running (a killed broker keeps its logs, as its disk would, and loses the rest).
-    pub alive: bool,
+    pub(crate) alive: bool,
     /// Its life: a restart starts a new one, and timers of an old life are ignored.
-    pub incarnation: u32,
+    pub(crate) incarnation: u32,
     hosted: BTreeMap<Tp, Hosted>,
     pending: Vec<PendingProduce>,
     /// When the one timeout timer of the parked produces is set to fire, if armed.
@@ -121,7 +121,7 @@ pub struct Broker {
     /// chunks: a time-travel checkpoint clones this, and it grows with the log).
     batch_meta: BTreeMap<Tp, ChunkVec<BatchMeta>>,
     /// The lifecycle manager's state (registration, heartbeats, fencing).
-    pub lifecycle: Lifecycle,
+    pub(crate) lifecycle: Lifecycle,
     /// Its replicas of the `__consumer_offsets` partitions some group lives on, by number.
     offsets_logs: BTreeMap<u32, PartitionLog>,
     /// What its group coordinator must hear (the same process): leadership of an offsets

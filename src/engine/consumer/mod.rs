@@ -239,17 +239,17 @@ impl Resolve {
 #[derive(Clone, Debug)]
 pub struct Consumer {
     /// Its group and place in it.
-    pub id: ConsumerRef,
+    pub(crate) id: ConsumerRef,
     /// `client.id` (`c1`).
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// `group.instance.id`, for static membership.
-    pub group_instance_id: Option<String>,
+    pub(crate) group_instance_id: Option<String>,
     /// Subscribed topics, by name.
-    pub topics: Vec<String>,
+    pub(crate) topics: Vec<String>,
     /// Its configuration (the group's).
-    pub config: GroupConfig,
+    pub(crate) config: GroupConfig,
     /// Where it is in its life.
-    pub status: ConsumerStatus,
+    pub(crate) status: ConsumerStatus,
     incarnation: u32,
     coordinator: Option<BrokerId>,
     /// The coordinator it last knew (its connection carries this client's fetches too when
@@ -263,20 +263,20 @@ pub struct Consumer {
     /// Which broker to ask first next time (moves on after a failure).
     bootstrap_cursor: u32,
     /// Where it is in the group protocol.
-    pub member_state: MemberState,
+    pub(crate) member_state: MemberState,
     /// The member id the coordinator gave it (empty: none).
-    pub member_id: String,
+    pub(crate) member_id: String,
     /// Its generation (-1 = none).
-    pub generation: i32,
+    pub(crate) generation: i32,
     rejoin_needed: bool,
     needs_join_prepare: bool,
     /// Leader of its generation.
-    pub is_leader: bool,
+    pub(crate) is_leader: bool,
     /// Partitions it owns, in fetch order (a partition moves to the end once its fetched
     /// records are handed out).
-    pub assigned: Vec<Tp>,
+    pub(crate) assigned: Vec<Tp>,
     /// Per owned partition: the next offset `poll()` returns.
-    pub positions: BTreeMap<Tp, u64>,
+    pub(crate) positions: BTreeMap<Tp, u64>,
     /// Owned partitions whose position is being looked up.
     resolving: BTreeMap<Tp, Resolve>,
     /// Per owned partition: the leader epoch of the last record consumed (`offsetEpoch`),
@@ -300,32 +300,32 @@ pub struct Consumer {
     fetch_backoff_until: BTreeMap<BrokerId, u64>,
     next_request_id: u64,
     /// What the application thread does.
-    pub app: AppState,
+    pub(crate) app: AppState,
     /// Polled records not yet processed, in order, as chunks per partition.
-    pub batch: VecDeque<Chunk>,
+    pub(crate) batch: VecDeque<Chunk>,
     /// Per partition: processed up to (next offset), for commits after processing.
     processed: BTreeMap<Tp, u64>,
     app_token: u64,
     /// Lab: per-record processing time override ("slow down").
-    pub processing_ms_override: Option<u64>,
+    pub(crate) processing_ms_override: Option<u64>,
     /// When and why it last crashed (kept until it restarts, for the card).
-    pub crashed: Option<(u64, CrashReason)>,
+    pub(crate) crashed: Option<(u64, CrashReason)>,
     /// When `poll()` was last called.
-    pub last_poll_ms: u64,
+    pub(crate) last_poll_ms: u64,
     poll_token: u64,
     poll_timer_at: Option<u64>,
     /// A graceful close was requested.
-    pub closing: bool,
+    pub(crate) closing: bool,
     /// When auto-commit is next due.
-    pub next_auto_commit_ms: u64,
+    pub(crate) next_auto_commit_ms: u64,
     commit: Option<PendingCommit>,
     hb_token: u64,
     heartbeat_in_flight: bool,
     last_heartbeat_sent_ms: u64,
     /// When a heartbeat was last answered without error.
-    pub last_heartbeat_ok_ms: u64,
+    pub(crate) last_heartbeat_ok_ms: u64,
     /// When the next heartbeat is due, while the thread runs.
-    pub next_heartbeat_ms: Option<u64>,
+    pub(crate) next_heartbeat_ms: Option<u64>,
     /// Group requests sent to the coordinator and not answered yet, with when each was
     /// sent: NetworkClient times out each request on its own.
     coordinator_requests: BTreeMap<GroupRequest, u64>,

@@ -676,29 +676,29 @@ impl Coordinator {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupMember {
     /// Kafka's member id.
-    pub member_id: String,
+    pub(crate) member_id: String,
     /// `group.instance.id` of a static member.
-    pub group_instance_id: Option<String>,
+    pub(crate) group_instance_id: Option<String>,
     /// The client behind it.
-    pub client: ConsumerRef,
+    pub(crate) client: ConsumerRef,
     /// `session.timeout.ms` from its last JoinGroup.
-    pub session_timeout_ms: u64,
+    pub(crate) session_timeout_ms: u64,
     /// Its rebalance timeout (`max.poll.interval.ms`).
-    pub rebalance_timeout_ms: u64,
+    pub(crate) rebalance_timeout_ms: u64,
     /// Its assignors, in preference order.
-    pub protocols: Vec<Strategy>,
+    pub(crate) protocols: Vec<Strategy>,
     /// Its subscription.
-    pub metadata: MemberMetadata,
+    pub(crate) metadata: MemberMetadata,
     /// It sent JoinGroup in this join phase and waits for the answer.
-    pub awaiting_join: bool,
+    pub(crate) awaiting_join: bool,
     /// It sent SyncGroup and waits for the leader's assignment.
-    pub awaiting_sync: bool,
+    pub(crate) awaiting_sync: bool,
     /// It joined and has not yet completed a join phase.
-    pub is_new: bool,
+    pub(crate) is_new: bool,
     /// Its heartbeat deadline.
-    pub heartbeat_deadline_ms: u64,
+    pub(crate) heartbeat_deadline_ms: u64,
     /// Its partitions in the current generation.
-    pub assignment: Vec<Tp>,
+    pub(crate) assignment: Vec<Tp>,
     /// When its one expiry timer fires, if armed.
     pub(super) expiry_timer_at: Option<u64>,
 }
@@ -715,36 +715,36 @@ impl GroupMember {
 #[derive(Clone, Debug)]
 pub struct CoordGroup {
     /// The group.
-    pub id: GroupId,
+    pub(crate) id: GroupId,
     /// `group.id`.
-    pub name: String,
+    pub(crate) name: String,
     /// State.
-    pub state: GroupState,
+    pub(crate) state: GroupState,
     pub(super) previous_state: GroupState,
     /// Generation id.
-    pub generation: i32,
+    pub(crate) generation: i32,
     /// The assignor of the current generation.
-    pub protocol: Option<Strategy>,
+    pub(crate) protocol: Option<Strategy>,
     /// The leader's member id.
-    pub leader: Option<String>,
+    pub(crate) leader: Option<String>,
     /// Members by member id.
-    pub members: BTreeMap<String, GroupMember>,
+    pub(crate) members: BTreeMap<String, GroupMember>,
     /// Member ids handed out with MEMBER_ID_REQUIRED, not yet rejoined (KIP-394).
     pub(super) pending: BTreeSet<String>,
     /// Member ids in the order they were put into Kafka's `HashMap` (for its iteration order).
     pub(super) put_history: Vec<String>,
     /// Committed offsets.
-    pub committed: BTreeMap<Tp, CommittedOffset>,
+    pub(crate) committed: BTreeMap<Tp, CommittedOffset>,
     pub(super) rebalance_token: u64,
     pub(super) new_member_added: bool,
     pub(super) rebalance_started_ms: Option<u64>,
     /// Completed rebalances (join phases that produced a generation with members).
-    pub rebalances: u32,
+    pub(crate) rebalances: u32,
     /// Total time eager rebalances stopped the group (PreparingRebalance to Stable). A
     /// group's first join stops nothing: no member owned a partition yet.
-    pub stop_the_world_ms: u64,
+    pub(crate) stop_the_world_ms: u64,
     /// When the current rebalance started, if one runs.
-    pub rebalancing_since_ms: Option<u64>,
+    pub(crate) rebalancing_since_ms: Option<u64>,
     /// When the current rebalance started, if the group owned partitions then.
     pub(super) stop_since_ms: Option<u64>,
     /// Every write to `__consumer_offsets`, by sequence number (in shared chunks: a

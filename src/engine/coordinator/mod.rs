@@ -104,7 +104,7 @@ pub struct CommittedOffset {
 #[derive(Clone, Debug)]
 pub struct Coordinator {
     /// The broker it runs on.
-    pub broker: BrokerId,
+    pub(crate) broker: BrokerId,
     groups: Vec<Option<CoordGroup>>,
     /// Records for its broker to append to `__consumer_offsets`: `(partition, record)`.
     outbox: Vec<(u32, LogRecord)>,

@@ -198,15 +198,11 @@ impl Tracker {
 // ---- measuring --------------------------------------------------------------------------
 
 fn group_id(sim: &Sim, name: &str) -> Option<GroupId> {
-    sim.world()
-        .groups
-        .iter()
-        .find(|g| g.name == name)
-        .map(|g| g.id)
+    view::group_id(sim, name)
 }
 
 fn topic_id(sim: &Sim, name: &str) -> Option<TopicId> {
-    sim.world().cluster.topic_id(name)
+    view::topic_id(sim, name)
 }
 
 /// The value of a predicate's measure now (a setting is not a number: 0).
@@ -231,7 +227,6 @@ pub fn metric(
     topic: Option<&str>,
     partition: Option<u32>,
 ) -> u64 {
-    let world = sim.world();
     let topic_or_orders = || topic_id(sim, topic.unwrap_or("orders"));
     let totals = || group.and_then(|g| view::totals(sim, g)).unwrap_or_default();
     let g = || group.and_then(|g| view::group(sim, g));
@@ -247,13 +242,14 @@ pub fn metric(
             return Vec::new();
         };
         let topics = match topic {
-            Some(t) => vec![t.to_owned()],
-            None => world.groups[gid.index()].topics.clone(),
+            Some(t) => topic_id(sim, t).into_iter().collect(),
+            None => view::subscribed_topics(sim, gid),
         };
-        world
-            .cluster
-            .partitions_of(&topics)
+        let partitions =
+            |t: TopicId| (0..view::partition_count(sim, t)).map(move |p| Tp::new(t, p));
+        topics
             .into_iter()
+            .flat_map(partitions)
             .map(|tp| {
                 let pm = view::partition_metrics(sim, gid, tp);
                 pm.lag.unwrap_or(pm.log_end_offset)
@@ -277,24 +273,20 @@ pub fn metric(
         Metric::Acked => view::producers(sim).iter().map(|p| p.acked).sum(),
         Metric::ProducerFailed => view::producers(sim).iter().map(|p| p.failed).sum(),
         Metric::AckedThenLost => sim.ledger().acked_then_lost(),
-        Metric::BrokersAlive => world.brokers.iter().filter(|b| b.alive).count() as u64,
+        Metric::BrokersAlive => view::brokers_alive(sim),
         Metric::OfflinePartitions | Metric::UnderReplicated => {
             let Some(t) = topic_or_orders() else {
                 return 0;
             };
-            (0..world.cluster.partition_count(t))
-                .filter_map(|p| world.cluster.state(Tp::new(t, p)))
-                .filter(|s| {
-                    if m == Metric::OfflinePartitions {
-                        s.leader.is_none()
-                    } else {
-                        s.isr.len() < s.replicas.len()
-                    }
-                })
-                .count() as u64
+            let (offline, under) = view::offline_and_under_replicated(sim, t);
+            if m == Metric::OfflinePartitions {
+                offline
+            } else {
+                under
+            }
         }
         Metric::Partitions => {
-            topic_or_orders().map_or(0, |t| u64::from(world.cluster.partition_count(t)))
+            topic_or_orders().map_or(0, |t| u64::from(view::partition_count(sim, t)))
         }
         Metric::Generation => g().map_or(0, |g| g.generation.max(0) as u64),
         Metric::Rebalances => g().map_or(0, |g| u64::from(g.rebalances)),
@@ -321,7 +313,7 @@ pub fn metric(
             let (Some(gid), Some(t), Some(p)) = (group, topic_or_orders(), partition) else {
                 return 0;
             };
-            if p >= world.cluster.partition_count(t) {
+            if p >= view::partition_count(sim, t) {
                 return 0;
             }
             let pm = view::partition_metrics(sim, gid, Tp::new(t, p));
@@ -335,10 +327,10 @@ pub fn metric(
             let Some(t) = topic_or_orders() else {
                 return 0;
             };
-            let leo = |p: u32| world.log(Tp::new(t, p)).map_or(0, |l| l.log_end_offset());
+            let leo = |p: u32| view::log_end_offset(sim, Tp::new(t, p));
             match partition {
                 Some(p) => leo(p),
-                None => (0..world.cluster.partition_count(t)).map(leo).sum(),
+                None => (0..view::partition_count(sim, t)).map(leo).sum(),
             }
         }
     }
