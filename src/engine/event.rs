@@ -203,6 +203,162 @@ pub enum BrokerEvent {
     },
 }
 
+/// Declares [`EventKind`] with each kind's name taken from its variant (`stringify!`), so
+/// the names levels and the narration use come from the type, not from a list kept by hand.
+macro_rules! event_kinds {
+    ($($kind:ident),* $(,)?) => {
+        /// What kind an event is, as `event:` goals, narration cues and the tracker name it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum EventKind {
+            $(#[doc = concat!("`", stringify!($kind), "`.")] $kind,)*
+            /// A produce the broker refused, named by its error (`NOT_ENOUGH_REPLICAS`).
+            Rejected(crate::engine::msg::KafkaError),
+        }
+
+        impl EventKind {
+            /// The kinds without an error, in declaration order.
+            const PLAIN: &'static [EventKind] = &[$(EventKind::$kind),*];
+
+            /// Its name: the variant's own, or the refusal's Kafka error.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(EventKind::$kind => stringify!($kind),)*
+                    EventKind::Rejected(error) => error.name(),
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    TopicCreated, TopicDeleted, RecordAppended, PartitionsAdded, CommandRefused, Net,
+    Sent, RequestSent, Appended, DuplicateBatchDropped, OutOfOrderSequence, Acked,
+    ConnectionClosed, Retrying, Expired, EpochBumped,
+    StateChanged, JoinGroup, JoinComplete, SyncGroup, Assigned, Revoked, Lost, Heartbeat,
+    LeaveGroup, MemberRemoved, PositionSet, Polled, Processed, ProcessingFailed, Committed,
+    CommitRejected, CommitRetriable, RequestFailed, ConsumerStarted, ConsumerCrashed,
+    ConsumerClosed, ConsumerFailed,
+    BrokerKilled, BrokerRestarted, BrokerFenced, BrokerUnfenced, BecameLeader, BecameFollower,
+    LeaderElected, BrokerRegistered, BrokerRegistrationRefused, TruncationDetected, IsrChanged,
+    Truncated, CoordinatorMoved,
+}
+
+impl EventKind {
+    /// The errors a broker refuses a produce with in the lab (each retriable).
+    const REFUSALS: [crate::engine::msg::KafkaError; 5] = [
+        crate::engine::msg::KafkaError::NotLeaderOrFollower,
+        crate::engine::msg::KafkaError::NotEnoughReplicas,
+        crate::engine::msg::KafkaError::NotEnoughReplicasAfterAppend,
+        crate::engine::msg::KafkaError::RequestTimedOut,
+        crate::engine::msg::KafkaError::NetworkException,
+    ];
+
+    /// Every kind a level may name.
+    pub fn all() -> impl Iterator<Item = EventKind> {
+        let refusals = Self::REFUSALS.into_iter().map(EventKind::Rejected);
+        Self::PLAIN.iter().copied().chain(refusals)
+    }
+
+    /// The kind with this name.
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        Self::all().find(|k| k.name() == name)
+    }
+}
+
+impl Event {
+    /// What kind of event it is (a position set by truncation detection is its own kind).
+    pub fn kind(&self) -> EventKind {
+        use EventKind as K;
+        match self {
+            Event::TopicCreated { .. } => K::TopicCreated,
+            Event::TopicDeleted { .. } => K::TopicDeleted,
+            Event::RecordAppended { .. } => K::RecordAppended,
+            Event::PartitionsAdded { .. } => K::PartitionsAdded,
+            Event::CommandRefused { .. } => K::CommandRefused,
+            Event::Net { .. } => K::Net,
+            Event::Broker { event, .. } => event.kind(),
+            Event::Producer { event, .. } => event.kind(),
+            Event::Group { event, .. } => event.kind(),
+        }
+    }
+}
+
+impl BrokerEvent {
+    /// Its [`EventKind`].
+    pub fn kind(&self) -> EventKind {
+        use EventKind as K;
+        match self {
+            BrokerEvent::Killed => K::BrokerKilled,
+            BrokerEvent::Restarted => K::BrokerRestarted,
+            BrokerEvent::Fenced => K::BrokerFenced,
+            BrokerEvent::Unfenced => K::BrokerUnfenced,
+            BrokerEvent::BecameLeader { .. } => K::BecameLeader,
+            BrokerEvent::BecameFollower { .. } => K::BecameFollower,
+            BrokerEvent::LeaderElected { .. } => K::LeaderElected,
+            BrokerEvent::Registered => K::BrokerRegistered,
+            BrokerEvent::RegistrationRefused => K::BrokerRegistrationRefused,
+            BrokerEvent::IsrChanged { .. } => K::IsrChanged,
+            BrokerEvent::Truncated { .. } => K::Truncated,
+            BrokerEvent::CoordinatorMoved { .. } => K::CoordinatorMoved,
+        }
+    }
+}
+
+impl ProducerEvent {
+    /// Its [`EventKind`].
+    pub fn kind(&self) -> EventKind {
+        use EventKind as K;
+        match self {
+            ProducerEvent::Sent { .. } => K::Sent,
+            ProducerEvent::RequestSent { .. } => K::RequestSent,
+            ProducerEvent::Appended { .. } => K::Appended,
+            ProducerEvent::DuplicateBatchDropped { .. } => K::DuplicateBatchDropped,
+            ProducerEvent::OutOfOrderSequence { .. } => K::OutOfOrderSequence,
+            ProducerEvent::Acked { .. } => K::Acked,
+            ProducerEvent::ConnectionClosed { .. } => K::ConnectionClosed,
+            ProducerEvent::Retrying { .. } => K::Retrying,
+            ProducerEvent::Expired { .. } => K::Expired,
+            ProducerEvent::EpochBumped { .. } => K::EpochBumped,
+            ProducerEvent::Rejected { error, .. } => K::Rejected(*error),
+        }
+    }
+}
+
+impl GroupEvent {
+    /// Its [`EventKind`].
+    pub fn kind(&self) -> EventKind {
+        use EventKind as K;
+        match self {
+            GroupEvent::StateChanged { .. } => K::StateChanged,
+            GroupEvent::JoinGroup { .. } => K::JoinGroup,
+            GroupEvent::JoinComplete { .. } => K::JoinComplete,
+            GroupEvent::SyncGroup { .. } => K::SyncGroup,
+            GroupEvent::Assigned { .. } => K::Assigned,
+            GroupEvent::Revoked { .. } => K::Revoked,
+            GroupEvent::Lost { .. } => K::Lost,
+            GroupEvent::Heartbeat { .. } => K::Heartbeat,
+            GroupEvent::LeaveGroup { .. } => K::LeaveGroup,
+            GroupEvent::MemberRemoved { .. } => K::MemberRemoved,
+            GroupEvent::PositionSet {
+                source: PositionSource::Truncation,
+                ..
+            } => K::TruncationDetected,
+            GroupEvent::PositionSet { .. } => K::PositionSet,
+            GroupEvent::Polled { .. } => K::Polled,
+            GroupEvent::Processed { .. } => K::Processed,
+            GroupEvent::ProcessingFailed { .. } => K::ProcessingFailed,
+            GroupEvent::Committed { .. } => K::Committed,
+            GroupEvent::CommitRejected { .. } => K::CommitRejected,
+            GroupEvent::CommitRetriable { .. } => K::CommitRetriable,
+            GroupEvent::RequestFailed { .. } => K::RequestFailed,
+            GroupEvent::ConsumerStarted { .. } => K::ConsumerStarted,
+            GroupEvent::ConsumerCrashed { .. } => K::ConsumerCrashed,
+            GroupEvent::ConsumerClosed { .. } => K::ConsumerClosed,
+            GroupEvent::ConsumerFailed { .. } => K::ConsumerFailed,
+        }
+    }
+}
+
 impl Event {
     /// When it happened.
     pub fn at_ms(&self) -> u64 {

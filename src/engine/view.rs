@@ -63,13 +63,30 @@ pub fn topics(sim: &Sim) -> Vec<TopicView> {
         .collect()
 }
 
-/// How a partition is named: `p0`, or `topic/p0` when the lab has several topics.
+/// How a partition is named (`p0`, or `topic/p0` when the lab has several topics), and a
+/// group (its `group.id`).
 pub struct TpNames<'a>(&'a Sim);
 
 impl explain::Names for TpNames<'_> {
     fn tp(&self, tp: Tp) -> String {
         tp_name(self.0, tp)
     }
+
+    fn group(&self, group: GroupId) -> String {
+        group_name(self.0, group)
+    }
+}
+
+pub use explain::{broker_event_words, state_words, tps};
+
+/// One event in words (`None` for the routine ones a story leaves out).
+pub fn event_words(sim: &Sim, e: &Event) -> Option<String> {
+    explain::event_words(&TpNames(sim), e)
+}
+
+/// What one step did, at `at` (the time in the page's words): its most telling events.
+pub fn step_words(sim: &Sim, at: &str, events: &[Event]) -> String {
+    explain::step_words(&TpNames(sim), at, events)
 }
 
 /// `p0`, or `orders/p0` when there are several topics.
@@ -1050,61 +1067,6 @@ pub fn anomalies_since(sim: &Sim, group: GroupId, from: usize, max: usize) -> Ve
             })
         })
         .collect()
-}
-
-/// A broker event in words (`None` for the routine ones the story leaves out).
-pub fn broker_event_words(broker: BrokerId, event: &super::event::BrokerEvent) -> Option<String> {
-    use super::event::BrokerEvent as B;
-    let b = broker.0;
-    Some(match event {
-        B::Killed => format!("broker {b} was killed"),
-        B::Restarted => format!("broker {b} started again"),
-        B::Fenced => format!("the controller fenced broker {b}: no heartbeat for broker.session.timeout.ms"),
-        B::Unfenced => format!("the controller unfenced broker {b}: it caught up with the metadata and may lead and rejoin ISRs"),
-        B::Registered => format!("broker {b} registered with the controller (fenced until it catches up)"),
-        B::RegistrationRefused => format!("the controller refused broker {b}'s new process: its old session is still valid (DUPLICATE_BROKER_REGISTRATION)"),
-        B::BecameLeader { tp, leader_epoch } => {
-            format!("broker {b} now leads p{} (leader epoch {leader_epoch})", tp.p())
-        }
-        B::BecameFollower { .. } => return None,
-        B::LeaderElected {
-            tp,
-            leader,
-            unclean,
-            preferred,
-            ..
-        } => match leader {
-            None => format!("p{} is offline: no in-sync replica is alive to lead it", tp.p()),
-            Some(l) => {
-                let how = if *preferred {
-                    "a preferred-leader election (auto.leader.rebalance.enable)"
-                } else if *unclean == Some(true) {
-                    "an unclean election (an out-of-sync replica)"
-                } else {
-                    "a clean election (from the ISR)"
-                };
-                format!("broker {} leads p{} after {how}", l.0, tp.p())
-            }
-        },
-        B::CoordinatorMoved { to, .. } => match to {
-            Some(t) => format!("the group's coordinator moved to broker {}", t.0),
-            None => "the group has no coordinator until a replica of its offsets partition is back".into(),
-        },
-        B::IsrChanged { tp, to, .. } => format!(
-            "the ISR of p{} is now {}",
-            tp.p(),
-            to.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(",")
-        ),
-        B::Truncated {
-            tp,
-            to_offset,
-            records,
-        } => format!(
-            "broker {b} truncated p{} to offset {to_offset}, dropping {} record(s) the leader does not have",
-            tp.p(),
-            records.len()
-        ),
-    })
 }
 
 /// One broker, as the cluster view shows it.

@@ -17,7 +17,8 @@ use crate::engine::command::Command;
 use crate::engine::error::EngineError;
 use crate::engine::replication::ReplicationConfig;
 
-pub use super::goal::{event_kind, Check, Goal, Op, Take, Tracker, EVENT_KINDS, METRICS};
+pub use super::goal::{Check, Goal, Op, Take, Tracker, METRICS};
+use crate::engine::event::EventKind;
 
 /// The only level format this build reads.
 pub const FORMAT: u32 = 1;
@@ -68,7 +69,7 @@ pub struct Narration {
     /// Shown from this virtual time on (default 0)...
     #[serde(default)]
     pub at_ms: u64,
-    /// ...or from the first event of this kind (see [`event_kind`]), whichever is given.
+    /// ...or from the first event of this kind (see [`EventKind`]), whichever is given.
     #[serde(default)]
     pub on: Option<String>,
     /// The text.
@@ -380,7 +381,7 @@ impl Level {
         }
         for n in &self.narration {
             if let Some(k) = &n.on {
-                if !EVENT_KINDS.contains(&k.as_str()) {
+                if EventKind::from_name(k).is_none() {
                     return bad(format!(
                         "narration waits on `{k}`, which is not an event kind"
                     ));

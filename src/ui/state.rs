@@ -598,7 +598,13 @@ impl LabState {
     pub fn step(&self) {
         let events = self.update(|l| l.step());
         self.save();
-        let words = self.with_untracked(|l| super::format::step_words(l.sim(), &events));
+        let words = self.with_untracked(|l| {
+            crate::engine::view::step_words(
+                l.sim(),
+                &super::format::secs(l.sim().now_ms()),
+                &events,
+            )
+        });
         self.last_step.set(Some(words));
     }
 

@@ -3,134 +3,6 @@
 
 use super::*;
 
-/// The kind of an event, as narration and `event:` goals name it: `JoinComplete`,
-/// `ConsumerCrashed`, `CommitRejected`, `DuplicateBatchDropped`, `RecordAppended`...
-pub fn event_kind(e: &Event) -> &'static str {
-    match e {
-        Event::TopicCreated { .. } => "TopicCreated",
-        Event::TopicDeleted { .. } => "TopicDeleted",
-        Event::RecordAppended { .. } => "RecordAppended",
-        Event::PartitionsAdded { .. } => "PartitionsAdded",
-        Event::CommandRefused { .. } => "CommandRefused",
-        Event::Net { .. } => "Net",
-        Event::Broker { event, .. } => match event {
-            BrokerEvent::Killed => "BrokerKilled",
-            BrokerEvent::Restarted => "BrokerRestarted",
-            BrokerEvent::Fenced => "BrokerFenced",
-            BrokerEvent::Unfenced => "BrokerUnfenced",
-            BrokerEvent::BecameLeader { .. } => "BecameLeader",
-            BrokerEvent::BecameFollower { .. } => "BecameFollower",
-            BrokerEvent::LeaderElected { .. } => "LeaderElected",
-            BrokerEvent::Registered => "BrokerRegistered",
-            BrokerEvent::RegistrationRefused => "BrokerRegistrationRefused",
-            BrokerEvent::IsrChanged { .. } => "IsrChanged",
-            BrokerEvent::Truncated { .. } => "Truncated",
-            BrokerEvent::CoordinatorMoved { .. } => "CoordinatorMoved",
-        },
-        Event::Producer { event, .. } => match event {
-            ProducerEvent::Sent { .. } => "Sent",
-            ProducerEvent::RequestSent { .. } => "RequestSent",
-            ProducerEvent::Appended { .. } => "Appended",
-            ProducerEvent::DuplicateBatchDropped { .. } => "DuplicateBatchDropped",
-            ProducerEvent::OutOfOrderSequence { .. } => "OutOfOrderSequence",
-            ProducerEvent::Acked { .. } => "Acked",
-            ProducerEvent::ConnectionClosed { .. } => "ConnectionClosed",
-            ProducerEvent::Retrying { .. } => "Retrying",
-            ProducerEvent::Expired { .. } => "Expired",
-            ProducerEvent::EpochBumped { .. } => "EpochBumped",
-            ProducerEvent::Rejected { error, .. } => error.name(),
-        },
-        Event::Group { event, .. } => match event {
-            GroupEvent::StateChanged { .. } => "StateChanged",
-            GroupEvent::JoinGroup { .. } => "JoinGroup",
-            GroupEvent::JoinComplete { .. } => "JoinComplete",
-            GroupEvent::SyncGroup { .. } => "SyncGroup",
-            GroupEvent::Assigned { .. } => "Assigned",
-            GroupEvent::Revoked { .. } => "Revoked",
-            GroupEvent::Lost { .. } => "Lost",
-            GroupEvent::Heartbeat { .. } => "Heartbeat",
-            GroupEvent::LeaveGroup { .. } => "LeaveGroup",
-            GroupEvent::MemberRemoved { .. } => "MemberRemoved",
-            GroupEvent::PositionSet {
-                source: crate::engine::event::PositionSource::Truncation,
-                ..
-            } => "TruncationDetected",
-            GroupEvent::PositionSet { .. } => "PositionSet",
-            GroupEvent::Polled { .. } => "Polled",
-            GroupEvent::Processed { .. } => "Processed",
-            GroupEvent::ProcessingFailed { .. } => "ProcessingFailed",
-            GroupEvent::Committed { .. } => "Committed",
-            GroupEvent::CommitRejected { .. } => "CommitRejected",
-            GroupEvent::CommitRetriable { .. } => "CommitRetriable",
-            GroupEvent::RequestFailed { .. } => "RequestFailed",
-            GroupEvent::ConsumerStarted { .. } => "ConsumerStarted",
-            GroupEvent::ConsumerCrashed { .. } => "ConsumerCrashed",
-            GroupEvent::ConsumerClosed { .. } => "ConsumerClosed",
-            GroupEvent::ConsumerFailed { .. } => "ConsumerFailed",
-        },
-    }
-}
-
-/// Every event kind a level may name.
-pub const EVENT_KINDS: &[&str] = &[
-    "TopicCreated",
-    "TopicDeleted",
-    "RecordAppended",
-    "PartitionsAdded",
-    "CommandRefused",
-    "Net",
-    "Sent",
-    "RequestSent",
-    "Appended",
-    "DuplicateBatchDropped",
-    "OutOfOrderSequence",
-    "Acked",
-    "ConnectionClosed",
-    "Retrying",
-    "Expired",
-    "EpochBumped",
-    "StateChanged",
-    "JoinGroup",
-    "JoinComplete",
-    "SyncGroup",
-    "Assigned",
-    "Revoked",
-    "Lost",
-    "Heartbeat",
-    "LeaveGroup",
-    "MemberRemoved",
-    "PositionSet",
-    "Polled",
-    "Processed",
-    "ProcessingFailed",
-    "Committed",
-    "CommitRejected",
-    "CommitRetriable",
-    "RequestFailed",
-    "ConsumerStarted",
-    "ConsumerCrashed",
-    "ConsumerClosed",
-    "ConsumerFailed",
-    "BrokerKilled",
-    "BrokerRestarted",
-    "BrokerFenced",
-    "BrokerUnfenced",
-    "BecameLeader",
-    "BecameFollower",
-    "LeaderElected",
-    "BrokerRegistered",
-    "BrokerRegistrationRefused",
-    "TruncationDetected",
-    "IsrChanged",
-    "Truncated",
-    "CoordinatorMoved",
-    "NOT_LEADER_OR_FOLLOWER",
-    "NOT_ENOUGH_REPLICAS",
-    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
-    "REQUEST_TIMED_OUT",
-    "NETWORK_EXCEPTION",
-];
-
 /// Counts events by kind as they come (from a cursor), so the page's checklist and
 /// narration read new events only, once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -156,7 +28,7 @@ impl Tracker {
             first,
         } = self;
         *cursor = view::visit_events_since(sim, *cursor, |e| {
-            let kind = event_kind(e);
+            let kind = e.kind().name();
             *counts.entry((kind, None)).or_insert(0) += 1;
             if let Event::RecordAppended { tp, .. } = e {
                 *on_partition

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::scenario::Scenario;
-use crate::engine::event::{BrokerEvent, Event, GroupEvent, ProducerEvent};
+use crate::engine::event::{Event, EventKind};
 use crate::engine::ids::{GroupId, TopicId, Tp};
 use crate::engine::sim::Sim;
 use crate::engine::view;
@@ -131,67 +131,6 @@ impl Goal {
     }
 }
 
-/// A number the read model gives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metric {
-    /// Records produced.
-    Produced,
-    /// Processed exactly once.
-    Once,
-    /// Processed more than once.
-    Duplicate,
-    /// Skipped past for good.
-    Lost,
-    /// Not processed yet.
-    Pending,
-    /// Skipped by a seek or a reset to the end.
-    Skipped,
-    /// Processing failed.
-    Failed,
-    /// Processed before an earlier record of the same key.
-    OutOfOrder,
-    /// Second copies in the log.
-    LogDuplicates,
-    /// Acknowledged to their producer.
-    Acked,
-    /// Acknowledged, then lost.
-    AckedThenLost,
-    /// Brokers running.
-    BrokersAlive,
-    /// Partitions without a leader.
-    OfflinePartitions,
-    /// Partitions with a short ISR.
-    UnderReplicated,
-    /// Records the producers gave up on.
-    ProducerFailed,
-    /// The group's generation.
-    Generation,
-    /// Rebalances the group went through.
-    Rebalances,
-    /// Time eager rebalances stopped the group.
-    StopTheWorldMs,
-    /// Consumers alive.
-    Members,
-    /// Consumers alive that own nothing.
-    IdleMembers,
-    /// Partitions with an owner.
-    OwnedPartitions,
-    /// The topic's partitions.
-    Partitions,
-    /// Lag summed over the group's partitions.
-    LagTotal,
-    /// The largest lag of one partition.
-    LagMax,
-    /// Records processed, repeats counted.
-    Processed,
-    /// One partition's lag.
-    Lag,
-    /// A partition's log end offset (or the topic's, summed).
-    LogEndOffset,
-    /// A partition's committed offset.
-    Committed,
-}
-
 /// What a measure may be narrowed by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -211,177 +150,81 @@ pub enum Scope {
     GroupPartition,
 }
 
-/// Every metric: its name in files, the metric, its scope, and what it means.
-pub const METRIC_TABLE: &[(&str, Metric, Scope, &str)] = &[
-    (
-        "produced",
-        Metric::Produced,
-        Scope::AnyTopic,
-        "records produced (all producers; to one topic with `topic`)",
-    ),
-    (
-        "once",
-        Metric::Once,
-        Scope::Group,
-        "records the group processed exactly once",
-    ),
-    (
-        "duplicate",
-        Metric::Duplicate,
-        Scope::Group,
-        "records the group processed more than once",
-    ),
-    (
-        "lost",
-        Metric::Lost,
-        Scope::Group,
-        "records the group skipped past for good (incl. lost before the log)",
-    ),
-    (
-        "pending",
-        Metric::Pending,
-        Scope::Group,
-        "records not processed yet",
-    ),
-    (
-        "skipped",
-        Metric::Skipped,
-        Scope::Group,
-        "records skipped by a seek",
-    ),
-    (
-        "failed",
-        Metric::Failed,
-        Scope::Group,
-        "records whose processing failed (poison)",
-    ),
-    (
-        "out_of_order",
-        Metric::OutOfOrder,
-        Scope::Group,
-        "records processed before an earlier record with the same key",
-    ),
-    (
-        "log_duplicates",
-        Metric::LogDuplicates,
-        Scope::Lab,
-        "second copies of records left in the log by retries",
-    ),
-    (
-        "acked",
-        Metric::Acked,
-        Scope::Lab,
-        "records the producers got acknowledged",
-    ),
-    (
-        "acked_then_lost",
-        Metric::AckedThenLost,
-        Scope::Lab,
-        "records acknowledged to their producer, then lost with a failed leader",
-    ),
-    (
-        "brokers_alive",
-        Metric::BrokersAlive,
-        Scope::Lab,
-        "brokers running",
-    ),
-    (
-        "offline_partitions",
-        Metric::OfflinePartitions,
-        Scope::Topic,
-        "partitions of the topic with no leader",
-    ),
-    (
-        "under_replicated",
-        Metric::UnderReplicated,
-        Scope::Topic,
-        "partitions of the topic whose ISR is smaller than their replicas",
-    ),
-    (
-        "producer_failed",
-        Metric::ProducerFailed,
-        Scope::Lab,
-        "records the producers gave up on",
-    ),
-    (
-        "generation",
-        Metric::Generation,
-        Scope::Group,
-        "the group's generation",
-    ),
-    (
-        "rebalances",
-        Metric::Rebalances,
-        Scope::Group,
-        "rebalances the group went through",
-    ),
-    (
-        "stop_the_world_ms",
-        Metric::StopTheWorldMs,
-        Scope::Group,
-        "ms the group spent with every partition revoked (eager)",
-    ),
-    (
-        "members",
-        Metric::Members,
-        Scope::Group,
-        "consumers in the group that are alive",
-    ),
-    (
-        "idle_members",
-        Metric::IdleMembers,
-        Scope::Group,
-        "alive consumers that own no partition",
-    ),
-    (
-        "owned_partitions",
-        Metric::OwnedPartitions,
-        Scope::Group,
-        "partitions of the group's topics that have an owner",
-    ),
-    (
-        "partitions",
-        Metric::Partitions,
-        Scope::Topic,
-        "partitions of the topic",
-    ),
-    (
-        "lag_total",
-        Metric::LagTotal,
-        Scope::GroupTopic,
-        "sum of the lag over the group's partitions (of one topic with `topic`)",
-    ),
-    (
-        "lag_max",
-        Metric::LagMax,
-        Scope::GroupTopic,
-        "the largest lag of one of the group's partitions",
-    ),
-    (
-        "processed",
-        Metric::Processed,
-        Scope::Group,
-        "records the group's consumers processed (counting repeats)",
-    ),
-    (
-        "lag",
-        Metric::Lag,
-        Scope::GroupPartition,
-        "one partition's lag for the group (log end offset minus committed)",
-    ),
-    (
-        "log_end_offset",
-        Metric::LogEndOffset,
-        Scope::Partition,
-        "a partition's log end offset (the topic's sum without `partition`)",
-    ),
-    (
-        "committed",
-        Metric::Committed,
-        Scope::GroupPartition,
-        "the group's committed offset of one partition (0 when none)",
-    ),
-];
+/// Declares [`Metric`] and [`METRIC_TABLE`] from one list: each metric's variant, its name
+/// in level files, its scope and what it means, written once.
+macro_rules! metrics {
+    ($($(#[$doc:meta])* $metric:ident = $name:literal, $scope:ident, $meaning:literal;)*) => {
+        /// A number the read model gives.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Metric {
+            $($(#[$doc])* $metric,)*
+        }
+
+        /// Every metric: its name in files, the metric, its scope, and what it means.
+        pub const METRIC_TABLE: &[(&str, Metric, Scope, &str)] = &[
+            $(($name, Metric::$metric, Scope::$scope, $meaning),)*
+        ];
+    };
+}
+
+metrics! {
+    /// Records produced.
+    Produced = "produced", AnyTopic, "records produced (all producers; to one topic with `topic`)";
+    /// Processed exactly once.
+    Once = "once", Group, "records the group processed exactly once";
+    /// Processed more than once.
+    Duplicate = "duplicate", Group, "records the group processed more than once";
+    /// Skipped past for good.
+    Lost = "lost", Group, "records the group skipped past for good (incl. lost before the log)";
+    /// Not processed yet.
+    Pending = "pending", Group, "records not processed yet";
+    /// Skipped by a seek or a reset to the end.
+    Skipped = "skipped", Group, "records skipped by a seek";
+    /// Processing failed.
+    Failed = "failed", Group, "records whose processing failed (poison)";
+    /// Processed before an earlier record of the same key.
+    OutOfOrder = "out_of_order", Group, "records processed before an earlier record with the same key";
+    /// Second copies in the log.
+    LogDuplicates = "log_duplicates", Lab, "second copies of records left in the log by retries";
+    /// Acknowledged to their producer.
+    Acked = "acked", Lab, "records the producers got acknowledged";
+    /// Acknowledged, then lost.
+    AckedThenLost = "acked_then_lost", Lab, "records acknowledged to their producer, then lost with a failed leader";
+    /// Brokers running.
+    BrokersAlive = "brokers_alive", Lab, "brokers running";
+    /// Partitions without a leader.
+    OfflinePartitions = "offline_partitions", Topic, "partitions of the topic with no leader";
+    /// Partitions with a short ISR.
+    UnderReplicated = "under_replicated", Topic, "partitions of the topic whose ISR is smaller than their replicas";
+    /// Records the producers gave up on.
+    ProducerFailed = "producer_failed", Lab, "records the producers gave up on";
+    /// The group's generation.
+    Generation = "generation", Group, "the group's generation";
+    /// Rebalances the group went through.
+    Rebalances = "rebalances", Group, "rebalances the group went through";
+    /// Time eager rebalances stopped the group.
+    StopTheWorldMs = "stop_the_world_ms", Group, "ms the group spent with every partition revoked (eager)";
+    /// Consumers alive.
+    Members = "members", Group, "consumers in the group that are alive";
+    /// Consumers alive that own nothing.
+    IdleMembers = "idle_members", Group, "alive consumers that own no partition";
+    /// Partitions with an owner.
+    OwnedPartitions = "owned_partitions", Group, "partitions of the group's topics that have an owner";
+    /// The topic's partitions.
+    Partitions = "partitions", Topic, "partitions of the topic";
+    /// Lag summed over the group's partitions.
+    LagTotal = "lag_total", GroupTopic, "sum of the lag over the group's partitions (of one topic with `topic`)";
+    /// The largest lag of one partition.
+    LagMax = "lag_max", GroupTopic, "the largest lag of one of the group's partitions";
+    /// Records processed, repeats counted.
+    Processed = "processed", Group, "records the group's consumers processed (counting repeats)";
+    /// One partition's lag.
+    Lag = "lag", GroupPartition, "one partition's lag for the group (log end offset minus committed)";
+    /// A partition's log end offset (or the topic's, summed).
+    LogEndOffset = "log_end_offset", Partition, "a partition's log end offset (the topic's sum without `partition`)";
+    /// A partition's committed offset.
+    Committed = "committed", GroupPartition, "the group's committed offset of one partition (0 when none)";
+}
 
 /// The measures a goal can name, with what each means (documented in the format).
 pub const METRICS: &[(&str, &str)] = &{
@@ -501,10 +344,9 @@ pub fn compile(
 
 fn compile_one(g: &Goal, check_at_ms: u64, known: &Known) -> Result<Predicate, String> {
     let (measure, scope) = if let Some(kind) = g.what.strip_prefix("event:") {
-        let kind = EVENT_KINDS
-            .iter()
-            .find(|k| **k == kind)
-            .ok_or_else(|| format!("`{kind}` is not an event kind the lab records"))?;
+        let kind = EventKind::from_name(kind)
+            .ok_or_else(|| format!("`{kind}` is not an event kind the lab records"))?
+            .name();
         (Measure::Events(kind), Scope::Group)
     } else if let Some(name) = g.what.strip_prefix("config:") {
         if !known_setting(name) {

@@ -1,18 +1,23 @@
 //! Words for the ledger's typed causes: one sentence per anomaly and one line per step of
-//! its chain. The only place that turns causes into prose, so levels can grade on causes
-//! and every sentence is written once.
+//! its chain; and, in `events.rs`, for every event. The only place that turns causes and
+//! events into prose, so levels can grade on types and every sentence is written once.
 
 use std::fmt::Write as _;
 
 use super::config::AutoOffsetReset;
 use super::event::{CrashReason, PositionSource};
-use super::ids::{consumer_client_id, producer_client_id, MemberId, Tp};
+use super::ids::{consumer_client_id, producer_client_id, GroupId, MemberId, Tp};
 use super::ledger::{Anomaly, AnomalyKind, Cause, Stop};
 
-/// How to name partitions (with the topic when the lab has several).
+mod events;
+pub use events::{broker_event_words, event_words, state_words, step_words, tps};
+
+/// How to name partitions (with the topic when the lab has several) and groups.
 pub trait Names {
     /// `p0`, or `orders/p0`.
     fn tp(&self, tp: Tp) -> String;
+    /// A group's `group.id`.
+    fn group(&self, group: GroupId) -> String;
 }
 
 fn who(m: MemberId) -> String {
