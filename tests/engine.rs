@@ -589,7 +589,6 @@ mod tidy {
         ("engine/checks.rs:check", 175),
         ("engine/coordinator/classic.rs:on_join", 94),
         ("engine/coordinator/classic.rs:complete_join", 74),
-        ("engine/coordinator/classic.rs:on_sync", 102),
         ("engine/coordinator/mod.rs:load_group", 73),
         ("engine/coordinator/offsets.rs:commit_error", 87),
         ("engine/explain/mod.rs:step", 138),

@@ -145,6 +145,13 @@ impl fmt::Display for NodeId {
     }
 }
 
+/// No partition appears twice: one owner per partition in an assignment (checked on both
+/// sides of a rebalance, the leader's assignor and the coordinator's stored result).
+pub fn each_once(tps: impl Iterator<Item = Tp>) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    tps.into_iter().all(|tp| seen.insert(tp))
+}
+
 /// The client id the lab gives a consumer: `c1`, `c2`, ...
 pub fn consumer_client_id(member: MemberId) -> String {
     format!("c{}", member.0 + 1)
@@ -153,4 +160,17 @@ pub fn consumer_client_id(member: MemberId) -> String {
 /// The client id the lab gives a producer: `producer-1`, ...
 pub fn producer_client_id(producer: ProducerId) -> String {
     format!("producer-{}", producer.0 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_once_catches_a_partition_owned_twice() {
+        let (a, b) = (Tp::new(TopicId(0), 0), Tp::new(TopicId(0), 1));
+        assert!(each_once([a, b].into_iter()));
+        assert!(each_once(std::iter::empty()));
+        assert!(!each_once([a, b, a].into_iter()));
+    }
 }

@@ -191,17 +191,27 @@ impl PartitionLog {
     /// moves it when its followers have the records) and returns the first one's offset.
     pub fn append_uncommitted(&mut self, records: &[LogRecord]) -> u64 {
         let base = self.log_end_offset();
+        debug_assert!(
+            self.high_watermark <= base,
+            "high watermark past the log end"
+        );
         self.records.extend_from_slice(records);
+        // The log end moves by exactly what was appended; offsets are never reused.
+        debug_assert_eq!(self.log_end_offset(), base + records.len() as u64);
         base
     }
 
     /// Moves the high watermark to `hw` (clamped to the log end). It never goes back
     /// except through [`PartitionLog::truncate_to`].
     pub fn set_high_watermark(&mut self, hw: u64) {
+        let before = self.high_watermark;
         let hw = hw.min(self.log_end_offset());
         if hw > self.high_watermark {
             self.high_watermark = hw;
         }
+        // In pairs: it only grows, and never passes the log end.
+        debug_assert!(self.high_watermark >= before);
+        debug_assert!(self.high_watermark <= self.log_end_offset());
     }
 
     /// Drops every record from `offset` on (a follower whose log diverged from its new
@@ -223,6 +233,10 @@ impl PartitionLog {
         self.records.truncate(keep);
         self.high_watermark = self.high_watermark.min(offset);
         self.epochs.truncate_from(offset);
+        // The log now ends where it was cut, and the high watermark is not past it.
+        debug_assert_eq!(self.log_end_offset(), offset);
+        debug_assert!(self.log_start_offset <= self.high_watermark);
+        debug_assert!(self.high_watermark <= self.log_end_offset());
         dropped
     }
 

@@ -383,13 +383,20 @@ impl Broker {
             if out_of_sync.is_empty() {
                 continue;
             }
-            let isr = h
+            // The leader never proposes an ISR without itself: it is never out of sync with
+            // its own log (Partition.maybeShrinkIsr looks at followers only).
+            debug_assert!(!out_of_sync.contains(&id), "a leader out of its own ISR");
+            let isr: Vec<BrokerId> = h
                 .state
                 .isr
                 .iter()
                 .copied()
                 .filter(|b| !out_of_sync.contains(b))
                 .collect();
+            debug_assert!(
+                isr.len() < h.state.isr.len(),
+                "a shrink that removes nobody"
+            );
             h.alter_sent_ms = Some(ctx.now_ms);
             let request = AlterPartition {
                 tp,

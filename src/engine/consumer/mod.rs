@@ -12,7 +12,7 @@ use super::actor::Ctx;
 use super::assignor::{assign, rebalance_protocol, Protocol, Strategy, Subscription};
 use super::config::{AutoOffsetReset, GroupConfig, ManualCommit};
 use super::event::{CommitError, CrashReason, Event, GroupEvent, PartitionOffset, PositionSource};
-use super::ids::{consumer_client_id, BrokerId, ConsumerRef, NodeId, Tp};
+use super::ids::{consumer_client_id, each_once, BrokerId, ConsumerRef, NodeId, Tp};
 use super::log::{LogRecord, SharedRecords};
 use super::msg::{
     CommittedAt, ConsumerTimer, ConsumerTimerKind, EpochEnd, FetchedPartition, JoinedMember,
@@ -810,7 +810,7 @@ fn leader_assignment(
             }
         })
         .collect();
-    assign(strategy, &per_topic, &subscriptions)
+    let assignment: Vec<(String, Vec<Tp>)> = assign(strategy, &per_topic, &subscriptions)
         .into_iter()
         .map(|(id, list)| {
             let tps = list
@@ -819,7 +819,13 @@ fn leader_assignment(
                 .collect();
             (id, tps)
         })
-        .collect()
+        .collect();
+    // One owner per partition in a generation, whatever the assignor.
+    debug_assert!(
+        each_once(assignment.iter().flat_map(|(_, l)| l.iter().copied())),
+        "a partition assigned twice: {assignment:?}"
+    );
+    assignment
 }
 
 #[cfg(test)]

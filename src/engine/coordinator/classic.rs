@@ -1,6 +1,7 @@
 //! The classic group protocol (GMM's `classicGroup*` handlers and ClassicGroup): JoinGroup with its join phase, SyncGroup, Heartbeat and LeaveGroup, each opening with the checks Kafka's code makes, and the state machine they drive.
 
 use super::*;
+use crate::engine::ids::each_once;
 
 impl Coordinator {
     /// GMM `classicGroupJoin`.
@@ -440,44 +441,8 @@ impl Coordinator {
                 if g.leader.as_deref() != Some(member_id) {
                     return; // parked until the leader's assignment arrives
                 }
-                for m in g.members.values_mut() {
-                    m.assignment = assignments
-                        .iter()
-                        .find(|(id, _)| *id == m.member_id)
-                        .map(|(_, a)| a.clone())
-                        .unwrap_or_default();
-                }
-                set_state(ctx, g, GroupState::Stable);
-                // GMM: the leader's assignment is stored as the group's metadata.
-                let record = g.snapshot(ctx.now_ms);
+                let record = complete_sync(ctx, node, broker, g, &assignments);
                 let k = ctx.cluster.group_partition(group);
-                g.rebalances += 1;
-                g.rebalancing_since_ms = None;
-                if let Some(start) = g.stop_since_ms.take() {
-                    if !g.cooperative() {
-                        g.stop_the_world_ms += ctx.now_ms - start;
-                    }
-                }
-                // GMM `propagateAssignment`: answer every waiting member, reset its timer.
-                for id in g.java_order() {
-                    let m = g.members.get_mut(&id).expect("listed");
-                    if !m.awaiting_sync {
-                        continue;
-                    }
-                    m.awaiting_sync = false;
-                    let deadline = ctx.now_ms + m.session_timeout_ms;
-                    m.heartbeat_deadline_ms = deadline;
-                    arm_expiry(ctx, broker, group, m);
-                    ctx.out.send(
-                        node,
-                        NodeId::Consumer(m.client),
-                        Msg::SyncGroupResponse(SyncGroupResponse {
-                            group,
-                            error: KafkaError::None,
-                            assignment: m.assignment.clone(),
-                        }),
-                    );
-                }
                 self.outbox.push((k, record));
             }
             GroupState::Empty | GroupState::Dead => {
@@ -486,7 +451,6 @@ impl Coordinator {
         }
     }
 
-    /// GMM `classicGroupHeartbeat`: the deadline moves in every state that answers.
     /// GMM `classicGroupHeartbeat`: answered at once; the lab records the answer as an
     /// event.
     pub(super) fn on_heartbeat(
@@ -522,7 +486,8 @@ impl Coordinator {
         ctx.out.send(self.node(), NodeId::Consumer(client), reply);
     }
 
-    /// The heartbeat's answer, with the member's session renewed when it is valid.
+    /// The heartbeat's answer, with the member's session renewed when it is valid (the
+    /// deadline moves in every state that answers).
     pub(super) fn heartbeat_error(
         &mut self,
         ctx: &mut Ctx,
@@ -1073,4 +1038,61 @@ pub(super) fn respond_join(
             skip_assignment,
         }),
     );
+}
+
+/// The leader's SyncGroup in CompletingRebalance: its assignment is stored, the group is
+/// Stable, and every member waiting in SyncGroup gets its part (GMM `propagateAssignment`,
+/// in Java's map order). Returns the group's metadata record to write.
+fn complete_sync(
+    ctx: &mut Ctx,
+    node: NodeId,
+    broker: BrokerId,
+    g: &mut CoordGroup,
+    assignments: &[(String, Vec<Tp>)],
+) -> LogRecord {
+    let group = g.id;
+    for m in g.members.values_mut() {
+        m.assignment = assignments
+            .iter()
+            .find(|(id, _)| *id == m.member_id)
+            .map(|(_, a)| a.clone())
+            .unwrap_or_default();
+    }
+    // One owner per partition in the generation the group now stores.
+    debug_assert!(each_once(
+        g.members
+            .values()
+            .flat_map(|m| m.assignment.iter().copied())
+    ));
+    set_state(ctx, g, GroupState::Stable);
+    // GMM: the leader's assignment is stored as the group's metadata.
+    let record = g.snapshot(ctx.now_ms);
+    g.rebalances += 1;
+    g.rebalancing_since_ms = None;
+    if let Some(start) = g.stop_since_ms.take() {
+        if !g.cooperative() {
+            g.stop_the_world_ms += ctx.now_ms - start;
+        }
+    }
+    // GMM `propagateAssignment`: answer every waiting member, reset its timer.
+    for id in g.java_order() {
+        let m = g.members.get_mut(&id).expect("listed");
+        if !m.awaiting_sync {
+            continue;
+        }
+        m.awaiting_sync = false;
+        let deadline = ctx.now_ms + m.session_timeout_ms;
+        m.heartbeat_deadline_ms = deadline;
+        arm_expiry(ctx, broker, group, m);
+        ctx.out.send(
+            node,
+            NodeId::Consumer(m.client),
+            Msg::SyncGroupResponse(SyncGroupResponse {
+                group,
+                error: KafkaError::None,
+                assignment: m.assignment.clone(),
+            }),
+        );
+    }
+    record
 }
