@@ -605,8 +605,6 @@ mod tidy {
         ("lab/level.rs:validate", 87),
         ("lab/link.rs:decode", 80),
         ("lab/reproduce.rs:reproduce", 186),
-        ("ui/flights.rs:Flights", 212),
-        ("ui/produce.rs:ProducePanel", 319),
     ];
 
     /// The code lines of a source: neither blank nor only a comment.

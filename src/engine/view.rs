@@ -865,6 +865,56 @@ pub fn group_name(sim: &Sim, group: GroupId) -> String {
         .map_or_else(|| format!("group {}", group.0 + 1), |g| g.name.clone())
 }
 
+/// Where the last record typed by hand landed (in the last few events), and why.
+pub fn last_record_appended(sim: &Sim) -> Option<Landed> {
+    let mut found = None;
+    visit_events_since(sim, sim.event_count().saturating_sub(8), |e| {
+        if let Event::RecordAppended {
+            key,
+            tp,
+            offset,
+            reason,
+            ..
+        } = e
+        {
+            found = Some(Landed {
+                key: key.and_then(|k| key_name(sim, k)),
+                tp: *tp,
+                offset: *offset,
+                reason: reason.clone(),
+            });
+        }
+    });
+    found
+}
+
+/// A record typed by hand, where it landed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Landed {
+    /// Its key (`None`: a null key).
+    pub key: Option<String>,
+    /// Its partition.
+    pub tp: Tp,
+    /// Its offset.
+    pub offset: u64,
+    /// Why that partition.
+    pub reason: PartitionReason,
+}
+
+/// The known keys the last partitions added moved: `(key, from, to)`.
+pub fn keys_moved_by_last_partitions_added(sim: &Sim) -> Vec<(String, u32, u32)> {
+    let mut out = Vec::new();
+    visit_events_since(sim, sim.event_count().saturating_sub(4), |e| {
+        if let Event::PartitionsAdded { moved, .. } = e {
+            out = moved
+                .iter()
+                .filter_map(|(k, from, to)| key_name(sim, *k).map(|n| (n, *from, *to)))
+                .collect();
+        }
+    });
+    out
+}
+
 /// A group's id by its `group.id`.
 pub fn group_id(sim: &Sim, name: &str) -> Option<GroupId> {
     let groups = &sim.world().groups;

@@ -18,15 +18,19 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
     } else {
         LabState::new()
     };
-    provide_context(lab);
+    super::state::provide_lab(lab);
     super::metrics::track(lab);
     // Theme and presentation mode live on <html>, so rem-based sizes follow them.
     Effect::new(move |_| {
         if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-theme", lab.theme.get().name());
+            let _ = root.set_attribute("data-theme", lab.chrome.theme.get().name());
             let _ = root.set_attribute(
                 "data-present",
-                if lab.presenting.get() { "on" } else { "off" },
+                if lab.chrome.presenting.get() {
+                    "on"
+                } else {
+                    "off"
+                },
             );
             // Fast-forward: no transitions or fades, so idle frames stay idle.
             let fast = lab.playing.get() && lab.speed.get() >= super::state::FAST_SPEED_INDEX;
@@ -36,7 +40,7 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
     let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(lab, &ev));
     on_cleanup(move || keys.remove());
     view! {
-        <div class="lab" class:lab--drawer=move || lab.drawer.get().is_some()>
+        <div class="lab" class:lab--drawer=move || lab.chrome.drawer.get().is_some()>
             <TopBar/>
             <Banner/>
             <main class="lab-main">
@@ -51,7 +55,7 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
             </p>
             <Help/>
             <super::seek::SeekDialog/>
-            <p class="lab-sr-only" aria-live="polite" data-testid="announce">{move || lab.announce.get()}</p>
+            <p class="lab-sr-only" aria-live="polite" data-testid="announce">{move || lab.chrome.announce.get()}</p>
         </div>
     }
 }
@@ -66,17 +70,17 @@ fn on_key(lab: LabState, ev: &web_sys::KeyboardEvent) {
         .as_ref()
         .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
     if ev.key() == "Escape" {
-        if lab.seek_for.get_untracked().is_some() {
-            lab.seek_for.set(None);
-        } else if lab.help_open.get_untracked() {
-            lab.help_open.set(false);
-        } else if lab.selected_anomaly.get_untracked().is_some()
-            || lab.selected_cell.get_untracked().is_some()
+        if lab.selection.seek_for.get_untracked().is_some() {
+            lab.selection.seek_for.set(None);
+        } else if lab.chrome.help_open.get_untracked() {
+            lab.chrome.help_open.set(false);
+        } else if lab.selection.selected_anomaly.get_untracked().is_some()
+            || lab.selection.selected_cell.get_untracked().is_some()
         {
-            lab.selected_anomaly.set(None);
-            lab.selected_cell.set(None);
+            lab.selection.selected_anomaly.set(None);
+            lab.selection.selected_cell.set(None);
         } else {
-            lab.drawer.set(None);
+            lab.chrome.drawer.set(None);
         }
         return;
     }
@@ -112,17 +116,17 @@ fn on_key(lab: LabState, ev: &web_sys::KeyboardEvent) {
             }
         }
         "p" | "P" => {
-            lab.presenting.update(|p| *p = !*p);
+            lab.chrome.presenting.update(|p| *p = !*p);
             lab.prefs_changed();
         }
-        "d" | "D" => lab.drawer.update(|d| {
+        "d" | "D" => lab.chrome.drawer.update(|d| {
             *d = if d.is_some() {
                 None
             } else {
                 Some(Tab::Produce)
             }
         }),
-        "?" => lab.help_open.update(|h| *h = !*h),
+        "?" => lab.chrome.help_open.update(|h| *h = !*h),
         k => {
             if let Some(t) = k
                 .parse::<usize>()
@@ -130,7 +134,7 @@ fn on_key(lab: LabState, ev: &web_sys::KeyboardEvent) {
                 // 1–9, and 0 for the tenth.
                 .and_then(|i| Tab::ALL.get(if i == 0 { 9 } else { i - 1 }))
             {
-                lab.drawer.set(Some(*t));
+                lab.chrome.drawer.set(Some(*t));
             }
         }
     }
@@ -141,7 +145,7 @@ fn on_key(lab: LabState, ev: &web_sys::KeyboardEvent) {
 fn Help() -> impl IntoView {
     let lab = super::state::expect_lab();
     view! {
-        <Show when=move || lab.help_open.get()>
+        <Show when=move || lab.chrome.help_open.get()>
             <div class="lab-help" role="dialog" aria-modal="false" aria-label="keyboard help" data-testid="help-dialog">
                 <h2 class="lab-panel__title">"Keyboard"</h2>
                 <dl class="lab-help__keys">
@@ -156,7 +160,7 @@ fn Help() -> impl IntoView {
                     <dt>"Esc"</dt><dd>"close the explanation, then the panels"</dd>
                     <dt>"?"</dt><dd>"this help"</dd>
                 </dl>
-                <button class="lab-button" on:click=move |_| lab.help_open.set(false)>"Close"</button>
+                <button class="lab-button" on:click=move |_| lab.chrome.help_open.set(false)>"Close"</button>
             </div>
         </Show>
     }

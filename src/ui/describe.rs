@@ -14,7 +14,7 @@ pub fn DescribePanel() -> impl IntoView {
     let text = Memo::new(move |_| {
         lab.with(|l| {
             let sim = l.sim();
-            let rows = view::describe(sim, lab.group.get());
+            let rows = view::describe(sim, lab.selection.group.get());
             let dash = |v: Option<u64>| v.map_or("-".to_owned(), |n| n.to_string());
             let mut table = vec![[
                 "GROUP".to_owned(),
@@ -94,7 +94,7 @@ pub fn DescribePanel() -> impl IntoView {
     });
     let coordinator = move || {
         lab.with(|l| {
-            let group = lab.group.get();
+            let group = lab.selection.group.get();
             let name = view::group_name(l.sim(), group);
             let (broker, partition) = view::coordinator(l.sim(), group);
             match broker {
@@ -123,7 +123,7 @@ pub fn DescribePanel() -> impl IntoView {
                 <code>
                     {move || {
                         lab.with(|l| {
-                            let id = view::group_name(l.sim(), lab.group.get());
+                            let id = view::group_name(l.sim(), lab.selection.group.get());
                             format!("kafka-consumer-groups --bootstrap-server localhost:9092 --describe --group {id}")
                         })
                     }}

@@ -16,7 +16,7 @@ use crate::engine::view::{self, GroupState};
 pub fn Banner() -> impl IntoView {
     let lab = expect_lab();
     let text = Memo::new(move |_| {
-        let group = lab.group.get();
+        let group = lab.selection.group.get();
         lab.with(|l| {
             let sim = l.sim();
             let groups = view::groups(sim);
@@ -67,7 +67,7 @@ fn Notice() -> impl IntoView {
     view! {
         <div class="lab-notice" role="status" aria-live="polite" data-testid="notice">
             {move || {
-                lab.notice
+                lab.chrome.notice
                     .get()
                     .map(|n| {
                         let class = if n.is_error { "lab-notice__text lab-notice__text--error" } else { "lab-notice__text" };
@@ -82,7 +82,7 @@ fn Notice() -> impl IntoView {
                             <p class=class>
                                 <span class="lab-notice__words">{n.text}</span>
                                 {download}
-                                <button class="lab-button lab-button--small" aria-label="dismiss the message" on:click=move |_| lab.notice.set(None)>"×"</button>
+                                <button class="lab-button lab-button--small" aria-label="dismiss the message" on:click=move |_| lab.chrome.notice.set(None)>"×"</button>
                             </p>
                         }
                     })
@@ -97,17 +97,17 @@ pub fn Dock() -> impl IntoView {
     let lab = expect_lab();
     let fresh = move || lab.with(|l| l.now_ms() == 0 && l.session().commands.is_empty());
     let body = move || {
-        if let Some((g, i)) = lab.selected_anomaly.get() {
+        if let Some((g, i)) = lab.selection.selected_anomaly.get() {
             return anomaly_view(g, i).into_any();
         }
-        if let Some((tp, offset)) = lab.selected_cell.get() {
+        if let Some((tp, offset)) = lab.selection.selected_cell.get() {
             return cell_view(tp, offset).into_any();
         }
-        if let Some(words) = lab.last_step.get() {
+        if let Some(words) = lab.chrome.last_step.get() {
             return view! { <p class="lab-dock__line" data-testid="step-words">{words}</p> }
                 .into_any();
         }
-        if fresh() && lab.level.get().is_none() {
+        if fresh() && lab.run.level.get().is_none() {
             return view! {
                 <div class="lab-intro" data-testid="intro">
                     <p class="lab-intro__what">
@@ -138,7 +138,7 @@ pub fn Dock() -> impl IntoView {
 fn Hint() -> impl IntoView {
     let lab = expect_lab();
     let newest = move || {
-        let g = lab.group.get();
+        let g = lab.selection.group.get();
         lab.with(|l| {
             let total = view::anomaly_count(l.sim(), g);
             (total > 0).then(|| (g, total - 1, total))
@@ -149,7 +149,7 @@ fn Hint() -> impl IntoView {
         Some((g, i, total)) => view! {
             <p class="lab-dock__line">
                 {format!("{total} anomal{} so far. ", if total == 1 { "y" } else { "ies" })}
-                <button class="lab-button lab-button--small" data-testid="explain-newest" on:click=move |_| lab.selected_anomaly.set(Some((g, i)))>
+                <button class="lab-button lab-button--small" data-testid="explain-newest" on:click=move |_| lab.selection.selected_anomaly.set(Some((g, i)))>
                     "Explain the newest"
                 </button>
             </p>
@@ -213,7 +213,7 @@ fn anomaly_view(group: view::GroupId, index: usize) -> impl IntoView {
         <div class="lab-cause" data-testid="cause">
             <h2 class="lab-cause__title">
                 {title}
-                <button class="lab-button lab-button--small lab-cause__close" aria-label="close the explanation" on:click=move |_| lab.selected_anomaly.set(None)>"×"</button>
+                <button class="lab-button lab-button--small lab-cause__close" aria-label="close the explanation" on:click=move |_| lab.selection.selected_anomaly.set(None)>"×"</button>
             </h2>
             <p class="lab-cause__sentence">{sentence}</p>
             <ol class="lab-cause__chain" aria-label="the cause, step by step: click a time to replay the lab to it">
@@ -244,7 +244,7 @@ fn anomaly_view(group: view::GroupId, index: usize) -> impl IntoView {
 
 fn cell_view(tp: view::Tp, offset: u64) -> impl IntoView {
     let lab = expect_lab();
-    let group = lab.group.get_untracked();
+    let group = lab.selection.group.get_untracked();
     let text = move || {
         lab.with(|l| {
             let sim = l.sim();
@@ -284,7 +284,7 @@ fn cell_view(tp: view::Tp, offset: u64) -> impl IntoView {
                 Some((title, computation, outcome, full_key)) => view! {
                     <h2 class="lab-cause__title" title=full_key.unwrap_or_default()>
                         {title}
-                        <button class="lab-button lab-button--small lab-cause__close" aria-label="close the record's details" on:click=move |_| lab.selected_cell.set(None)>"×"</button>
+                        <button class="lab-button lab-button--small lab-cause__close" aria-label="close the record's details" on:click=move |_| lab.selection.selected_cell.set(None)>"×"</button>
                     </h2>
                     <p class="lab-cause__sentence lab-mono">{computation}</p>
                     <p class="lab-cause__sentence">{outcome}</p>
@@ -293,7 +293,7 @@ fn cell_view(tp: view::Tp, offset: u64) -> impl IntoView {
                 None => view! {
                     <p class="lab-dock__line">
                         "That record is not in the log at this moment."
-                        <button class="lab-button lab-button--small" on:click=move |_| lab.selected_cell.set(None)>"×"</button>
+                        <button class="lab-button lab-button--small" on:click=move |_| lab.selection.selected_cell.set(None)>"×"</button>
                     </p>
                 }
                 .into_any(),

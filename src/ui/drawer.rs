@@ -11,15 +11,15 @@ use super::levels::LevelsPanel;
 use super::produce::ProducePanel;
 use super::protocol::ProtocolPanel;
 use super::setup::SetupPanel;
-use super::state::{expect_lab, Tab};
+use super::state::{expect_chrome, expect_lab, Tab};
 use crate::engine::view;
 
 /// The drawer (rendered only while open).
 #[component]
 pub fn Drawer() -> impl IntoView {
-    let lab = expect_lab();
+    let chrome = expect_chrome();
     move || {
-        lab.drawer.get().map(|tab| {
+        chrome.drawer.get().map(|tab| {
             view! {
                 <aside class="lab-drawer" id="lab-drawer" aria-label="panels" data-testid="drawer">
                     <div class="lab-tabs" role="tablist" aria-label="panels">
@@ -34,14 +34,14 @@ pub fn Drawer() -> impl IntoView {
                                         data-testid=format!("tab-{}", t.id())
                                         aria-selected=(t == tab).to_string()
                                         aria-controls="lab-drawer-panel"
-                                        on:click=move |_| lab.drawer.set(Some(t))
+                                        on:click=move |_| chrome.drawer.set(Some(t))
                                     >
                                         {t.label()}
                                     </button>
                                 }
                             })
                             .collect_view()}
-                        <button class="lab-tab lab-tab--close" aria-label="close the panels (Esc)" data-testid="drawer-close" on:click=move |_| lab.drawer.set(None)>
+                        <button class="lab-tab lab-tab--close" aria-label="close the panels (Esc)" data-testid="drawer-close" on:click=move |_| chrome.drawer.set(None)>
                             "×"
                         </button>
                     </div>
@@ -73,7 +73,7 @@ const LISTED: usize = 100;
 fn AnomaliesPanel() -> impl IntoView {
     let lab = expect_lab();
     let rows = Memo::new(move |_| {
-        let g = lab.group.get();
+        let g = lab.selection.group.get();
         lab.with(|l| {
             let sim = l.sim();
             let total = view::anomaly_count(sim, g);
@@ -121,10 +121,10 @@ fn AnomaliesPanel() -> impl IntoView {
                                     <li>
                                         <button
                                             class=format!("lab-anomaly lab-anomaly--{}", kind.replace(", ", "-").replace(' ', "-"))
-                                            aria-pressed=move || (lab.selected_anomaly.get() == Some((lab.group.get(), i))).to_string()
+                                            aria-pressed=move || (lab.selection.selected_anomaly.get() == Some((lab.selection.group.get(), i))).to_string()
                                             on:click=move |_| {
-                                                lab.selected_cell.set(None);
-                                                lab.selected_anomaly.set(Some((lab.group.get_untracked(), i)));
+                                                lab.selection.selected_cell.set(None);
+                                                lab.selection.selected_anomaly.set(Some((lab.selection.group.get_untracked(), i)));
                                             }
                                         >
                                             {label}

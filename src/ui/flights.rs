@@ -150,7 +150,7 @@ pub fn Flights(model: Memo<StageModel>) -> impl IntoView {
     let flights = RwSignal::new(Vec::<Flight>::new());
     let cursor = StoredValue::new(lab.with_untracked(|l| l.sim().event_count()));
     let seen_epoch = StoredValue::new(lab.epoch.get_untracked());
-    let seen_group = StoredValue::new(lab.group.get_untracked());
+    let seen_group = StoredValue::new(lab.selection.group.get_untracked());
     let seen_anomalies = StoredValue::new(None::<usize>);
     let next_id = StoredValue::new(0u64);
     let seen_now = StoredValue::new(lab.with_untracked(|l| l.now_ms()));
@@ -160,7 +160,7 @@ pub fn Flights(model: Memo<StageModel>) -> impl IntoView {
     let recent = StoredValue::new(std::collections::VecDeque::<(f64, u32)>::new());
 
     Effect::new(move |_| {
-        let group = lab.group.get();
+        let group = lab.selection.group.get();
         let epoch = lab.epoch.get();
         let m = model.get();
         let now = wall_ms();
@@ -201,139 +201,19 @@ pub fn Flights(model: Memo<StageModel>) -> impl IntoView {
         let per_sec: u32 = recent.with_value(|r| r.iter().map(|x| x.1).sum());
         let readable = f64::from(per_sec) <= READABLE_PER_SEC;
 
-        let mut new = Vec::new();
-        let mut id = next_id.get_value();
-        let mut push = |kind, from, to, color: String, label: Option<String>, duration_ms| {
-            id += 1;
-            new.push(Flight {
-                id,
-                kind,
-                from,
-                to,
-                color,
-                label,
-                duration_ms,
-                born_ms: now,
-            });
+        let mut launch = Launcher {
+            new: Vec::new(),
+            id: next_id.get_value(),
+            now,
         };
-        let (mut dups, mut losses) = (0, 0);
-        lab.with_untracked(|l| {
+        let (dups, losses) = lab.with_untracked(|l| {
             let sim = l.sim();
-            for &(tp, rid, producer, n) in found.records.iter().rev().take(RECORDS_PER_FRAME) {
-                let (Some(lane), Some(y)) = (m.lane(tp), m.lane_mid(tp)) else {
-                    continue;
-                };
-                let Some(r) = view::record(sim, rid) else {
-                    continue;
-                };
-                let from = producer
-                    .and_then(|p| m.producer_mid(p))
-                    .map_or((8.0, y), |py| (PRODUCER_RIGHT + 14.0, py));
-                let slot = lane.leo.saturating_sub(lane.first).min(VISIBLE - 1);
-                let to = (m.metrics.cell_x(slot) + m.metrics.cell / 2.0, y);
-                let color = r.key_hash.map_or("#9aa0a6".to_owned(), |h| {
-                    format!("hsl({} 70% 60%)", key_hue(h))
-                });
-                let label = if n > 1 {
-                    Some(format!("×{n}"))
-                } else if readable && now - labelled_at.get_value() >= LABEL_GAP_MS {
-                    labelled_at.set_value(now);
-                    let key = r.key.as_deref().map(|k| ellipsize(k, 18));
-                    Some(short_reason(key.as_deref(), &r.reason, tp.p()))
-                } else {
-                    None
-                };
-                push(
-                    "record",
-                    from,
-                    to,
-                    color,
-                    label,
-                    if readable { 1_100.0 } else { 650.0 },
-                );
-            }
-            let mut others = 0;
-            for &(tp, member, n) in found.fetches.iter().rev() {
-                if others >= OTHERS_PER_FRAME {
-                    break;
-                }
-                let (Some(lane), Some(y0), Some(y1)) =
-                    (m.lane(tp), m.lane_mid(tp), m.member_mid(member))
-                else {
-                    continue;
-                };
-                let slot = lane
-                    .position
-                    .unwrap_or(lane.leo)
-                    .saturating_sub(lane.first)
-                    .min(VISIBLE);
-                let from = (m.metrics.cell_x(slot), y0);
-                let label =
-                    readable.then(|| format!("{n} record{}", if n == 1 { "" } else { "s" }));
-                push(
-                    "fetch",
-                    from,
-                    (CONSUMER_X, y1),
-                    super::layout::member_color(member).to_owned(),
-                    label,
-                    700.0,
-                );
-                others += 1;
-            }
-            for &(tp, offset, auto) in found.commits.iter().rev().take(OTHERS_PER_FRAME) {
-                let Some(lane) = m.lane(tp) else { continue };
-                let slot = offset.saturating_sub(lane.first).min(VISIBLE);
-                let at = (m.metrics.cell_x(slot) - 3.0, lane.y + m.metrics.cell + 12.0);
-                let label = Some(if auto { "auto-commit" } else { "commit" }.to_owned());
-                push("commit", at, at, String::new(), label, 1_000.0);
-            }
-            for &(member, reason) in &found.crashes {
-                let Some(y) = m.member_mid(member) else {
-                    continue;
-                };
-                let at = (CONSUMER_X, y - CONSUMER_H / 2.0);
-                let label = match reason {
-                    CrashReason::Poison { tp, offset } => {
-                        format!("☠ crashed at p{}/{offset}", tp.p())
-                    }
-                    CrashReason::Killed => "crashed".to_owned(),
-                };
-                push("card", at, at, String::new(), Some(label), 1_600.0);
-            }
-            // New duplicates and losses flash where they happened.
-            let total = view::anomaly_count(sim, group);
-            let from = seen_anomalies.get_value().unwrap_or(total);
-            seen_anomalies.set_value(Some(total));
-            for a in view::anomalies_since(sim, group, from, 3) {
-                match a.kind {
-                    AnomalyKind::Duplicate => dups += 1,
-                    AnomalyKind::Lost | AnomalyKind::LostBeforeLog => losses += 1,
-                    _ => {}
-                }
-                match (a.kind, a.member.and_then(|mm| m.member_mid(mm))) {
-                    (AnomalyKind::Duplicate, Some(y)) => {
-                        let at = (CONSUMER_X, y - CONSUMER_H / 2.0);
-                        push(
-                            "card",
-                            at,
-                            at,
-                            String::new(),
-                            Some("×2 reprocessed".into()),
-                            1_600.0,
-                        );
-                    }
-                    (AnomalyKind::Lost | AnomalyKind::LostBeforeLog, _) => {
-                        if let (Some(lane), Some(y)) = (m.lane(a.tp), m.lane_mid(a.tp)) {
-                            let slot = a.first_offset.saturating_sub(lane.first).min(VISIBLE);
-                            let at = (m.metrics.cell_x(slot), y);
-                            push("flash", at, at, String::new(), Some("lost".into()), 1_600.0);
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            record_flights(&mut launch, sim, &m, &found, readable, labelled_at);
+            other_flights(&mut launch, &m, &found, readable);
+            anomaly_flashes(&mut launch, sim, &m, group, seen_anomalies)
         });
-        next_id.set_value(id);
+        next_id.set_value(launch.id);
+        let new = launch.new;
         announce(&lab, &found, dups, losses);
         let alive_or_new = flights.with_untracked(|f| {
             f.iter().any(|x| now - x.born_ms < x.duration_ms) || !new.is_empty()
@@ -356,6 +236,154 @@ pub fn Flights(model: Memo<StageModel>) -> impl IntoView {
             </For>
         </g>
     }
+}
+
+/// The flights one frame launches, numbered on from the last frame's.
+struct Launcher {
+    new: Vec<Flight>,
+    id: u64,
+    now: f64,
+}
+
+impl Launcher {
+    fn push(
+        &mut self,
+        kind: &'static str,
+        from: (f64, f64),
+        to: (f64, f64),
+        color: String,
+        label: Option<String>,
+        duration_ms: f64,
+    ) {
+        self.id += 1;
+        self.new.push(Flight {
+            id: self.id,
+            kind,
+            from,
+            to,
+            color,
+            label,
+            duration_ms,
+            born_ms: self.now,
+        });
+    }
+}
+
+/// New records fly from their producer to their lane's end, one reason label at a time.
+fn record_flights(
+    launch: &mut Launcher,
+    sim: &view::Sim,
+    m: &StageModel,
+    found: &Found,
+    readable: bool,
+    labelled_at: StoredValue<f64>,
+) {
+    let now = launch.now;
+    for &(tp, rid, producer, n) in found.records.iter().rev().take(RECORDS_PER_FRAME) {
+        let (Some(lane), Some(y)) = (m.lane(tp), m.lane_mid(tp)) else {
+            continue;
+        };
+        let Some(r) = view::record(sim, rid) else {
+            continue;
+        };
+        let from = producer
+            .and_then(|p| m.producer_mid(p))
+            .map_or((8.0, y), |py| (PRODUCER_RIGHT + 14.0, py));
+        let slot = lane.leo.saturating_sub(lane.first).min(VISIBLE - 1);
+        let to = (m.metrics.cell_x(slot) + m.metrics.cell / 2.0, y);
+        let color = r.key_hash.map_or("#9aa0a6".to_owned(), |h| {
+            format!("hsl({} 70% 60%)", key_hue(h))
+        });
+        let label = if n > 1 {
+            Some(format!("×{n}"))
+        } else if readable && now - labelled_at.get_value() >= LABEL_GAP_MS {
+            labelled_at.set_value(now);
+            let key = r.key.as_deref().map(|k| ellipsize(k, 18));
+            Some(short_reason(key.as_deref(), &r.reason, tp.p()))
+        } else {
+            None
+        };
+        let duration = if readable { 1_100.0 } else { 650.0 };
+        launch.push("record", from, to, color, label, duration);
+    }
+}
+
+/// Fetches fly from a lane to their consumer; commits and crashes pulse where they happen.
+fn other_flights(launch: &mut Launcher, m: &StageModel, found: &Found, readable: bool) {
+    let mut fetches = 0;
+    for &(tp, member, n) in found.fetches.iter().rev() {
+        if fetches >= OTHERS_PER_FRAME {
+            break;
+        }
+        let (Some(lane), Some(y0), Some(y1)) = (m.lane(tp), m.lane_mid(tp), m.member_mid(member))
+        else {
+            continue;
+        };
+        fetches += 1;
+        let slot = lane
+            .position
+            .unwrap_or(lane.leo)
+            .saturating_sub(lane.first)
+            .min(VISIBLE);
+        let from = (m.metrics.cell_x(slot), y0);
+        let label = readable.then(|| format!("{n} record{}", if n == 1 { "" } else { "s" }));
+        let color = super::layout::member_color(member).to_owned();
+        launch.push("fetch", from, (CONSUMER_X, y1), color, label, 700.0);
+    }
+    for &(tp, offset, auto) in found.commits.iter().rev().take(OTHERS_PER_FRAME) {
+        let Some(lane) = m.lane(tp) else { continue };
+        let slot = offset.saturating_sub(lane.first).min(VISIBLE);
+        let at = (m.metrics.cell_x(slot) - 3.0, lane.y + m.metrics.cell + 12.0);
+        let label = Some(if auto { "auto-commit" } else { "commit" }.to_owned());
+        launch.push("commit", at, at, String::new(), label, 1_000.0);
+    }
+    for &(member, reason) in &found.crashes {
+        let Some(y) = m.member_mid(member) else {
+            continue;
+        };
+        let at = (CONSUMER_X, y - CONSUMER_H / 2.0);
+        let label = match reason {
+            CrashReason::Poison { tp, offset } => format!("☠ crashed at p{}/{offset}", tp.p()),
+            CrashReason::Killed => "crashed".to_owned(),
+        };
+        launch.push("card", at, at, String::new(), Some(label), 1_600.0);
+    }
+}
+
+/// New duplicates and losses flash where they happened; returns how many of each.
+fn anomaly_flashes(
+    launch: &mut Launcher,
+    sim: &view::Sim,
+    m: &StageModel,
+    group: view::GroupId,
+    seen_anomalies: StoredValue<Option<usize>>,
+) -> (usize, usize) {
+    let (mut dups, mut losses) = (0, 0);
+    let total = view::anomaly_count(sim, group);
+    let from = seen_anomalies.get_value().unwrap_or(total);
+    seen_anomalies.set_value(Some(total));
+    for a in view::anomalies_since(sim, group, from, 3) {
+        match (a.kind, a.member.and_then(|mm| m.member_mid(mm))) {
+            (AnomalyKind::Duplicate, y) => {
+                dups += 1;
+                if let Some(y) = y {
+                    let at = (CONSUMER_X, y - CONSUMER_H / 2.0);
+                    let label = Some("×2 reprocessed".into());
+                    launch.push("card", at, at, String::new(), label, 1_600.0);
+                }
+            }
+            (AnomalyKind::Lost | AnomalyKind::LostBeforeLog, _) => {
+                losses += 1;
+                if let (Some(lane), Some(y)) = (m.lane(a.tp), m.lane_mid(a.tp)) {
+                    let slot = a.first_offset.saturating_sub(lane.first).min(VISIBLE);
+                    let at = (m.metrics.cell_x(slot), y);
+                    launch.push("flash", at, at, String::new(), Some("lost".into()), 1_600.0);
+                }
+            }
+            _ => {}
+        }
+    }
+    (dups, losses)
 }
 
 fn flight_view(f: &Flight) -> impl IntoView {
@@ -422,6 +450,6 @@ fn announce(lab: &LabState, found: &Found, dups: usize, losses: usize) {
         });
     }
     if !parts.is_empty() {
-        lab.announce.set(parts.join(" "));
+        lab.chrome.announce.set(parts.join(" "));
     }
 }

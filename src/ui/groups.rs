@@ -14,7 +14,7 @@ pub fn GroupsPanel() -> impl IntoView {
     let lab = expect_lab();
     let groups = Memo::new(move |_| lab.with(|l| view::groups(l.sim())));
     let shown = Memo::new(move |_| {
-        let g = lab.group.get();
+        let g = lab.selection.group.get();
         groups.with(|gs| gs.iter().find(|x| x.id == g).cloned())
     });
     let instance = RwSignal::new(String::new());
@@ -22,7 +22,7 @@ pub fn GroupsPanel() -> impl IntoView {
         let id = instance.get_untracked();
         let group_instance_id = (!id.trim().is_empty()).then(|| id.trim().to_owned());
         lab.act(Command::AddConsumer {
-            group: lab.group.get_untracked(),
+            group: lab.selection.group.get_untracked(),
             group_instance_id,
         });
     };
@@ -36,11 +36,11 @@ pub fn GroupsPanel() -> impl IntoView {
                         class="lab-select"
                         aria-label="group shown on the stage"
                         data-testid="group-select"
-                        prop:value=move || lab.group.get().0.to_string()
+                        prop:value=move || lab.selection.group.get().0.to_string()
                         on:change=move |ev| {
                             if let Ok(g) = event_target_value(&ev).parse::<u16>() {
-                                lab.group.set(GroupId(g));
-                                lab.selected_anomaly.set(None);
+                                lab.selection.group.set(GroupId(g));
+                                lab.selection.selected_anomaly.set(None);
                             }
                         }
                     >
@@ -130,7 +130,7 @@ fn member_row(group: GroupId, m: &view::MemberView) -> impl IntoView {
                     view! {
                         <button class="lab-button lab-button--small" aria-label=format!("crash {name}") on:click=move |_| act(Command::CrashConsumer { group, consumer })>"Crash"</button>
                         <button class="lab-button lab-button--small" aria-label=format!("close {name}") on:click=move |_| act(Command::CloseConsumer { group, consumer })>"Close"</button>
-                        <button class="lab-button lab-button--small" aria-label=format!("seek {name}") data-testid=format!("seek-{name}") on:click=move |_| lab.seek_for.set(Some((group, consumer)))>"Seek…"</button>
+                        <button class="lab-button lab-button--small" aria-label=format!("seek {name}") data-testid=format!("seek-{name}") on:click=move |_| lab.selection.seek_for.set(Some((group, consumer)))>"Seek…"</button>
                         <button
                             class="lab-button lab-button--small"
                             aria-pressed=slowed.to_string()
@@ -227,8 +227,8 @@ fn NewGroup(full: Signal<bool>) -> impl IntoView {
                     group: g,
                     group_instance_id: None,
                 });
-                lab.group.set(g);
-                lab.selected_anomaly.set(None);
+                lab.selection.group.set(g);
+                lab.selection.selected_anomaly.set(None);
                 name.set(String::new());
                 lab.info(format!("Added {group_id}: it reads every topic with its own committed offsets and settings. The stage now shows it."));
             }

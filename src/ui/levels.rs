@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 
 use super::files::{download, file_button, read_first};
-use super::state::{expect_lab, LabState};
+use super::state::{expect_lab, expect_run, LabState};
 use crate::lab::level::{parse_run, Check, Kind, Level, Verdict};
 use crate::lab::link;
 
@@ -17,11 +17,11 @@ use crate::lab::link;
 /// happening until then.
 #[component]
 pub fn LevelsPanel() -> impl IntoView {
-    let lab = expect_lab();
+    let run = expect_run();
     move || {
-        if lab.levels_ready.get() {
+        if run.levels_ready.get() {
             view! { <LevelMap/> }.into_any()
-        } else if let Some(problem) = lab.levels_problem.get() {
+        } else if let Some(problem) = run.levels_problem.get() {
             view! {
                 <section class="lab-panel">
                     <h2 class="lab-panel__title">"Lessons and challenges"</h2>
@@ -64,11 +64,11 @@ fn LevelMap() -> impl IntoView {
                 {format!("{lessons} lessons show one idea each; {challenges} challenges give you a broken setup to fix. The simulation checks the goal; your progress stays in this browser.")}
             </p>
             <div class="lab-row">
-                <button class="lab-button" data-testid="sandbox" disabled=move || lab.level.get().is_none() on:click=move |_| lab.leave_level()>
+                <button class="lab-button" data-testid="sandbox" disabled=move || lab.run.level.get().is_none() on:click=move |_| lab.leave_level()>
                     "Back to the sandbox"
                 </button>
                 <span class="lab-hint" data-testid="progress-summary">
-                    {move || lab.progress.with(|p| {
+                    {move || lab.run.progress.with(|p| {
                         let right = p.predictions.iter().filter(|(_, r)| *r).count();
                         let solved = format!("{} of {} solved", p.done.len(), lessons + challenges);
                         if p.predictions.is_empty() {
@@ -102,7 +102,7 @@ fn level_row(l: Level) -> impl IntoView {
     let id2 = l.id.clone();
     let id3 = l.id.clone();
     let state = move || {
-        lab.progress.with(|p| {
+        lab.run.progress.with(|p| {
             if p.done.contains(&id) {
                 ("done", "✓ solved")
             } else if p.started.contains(&id) {
@@ -122,10 +122,10 @@ fn level_row(l: Level) -> impl IntoView {
             <button
                 class="lab-level"
                 data-level=l.id.clone()
-                aria-current=move || (lab.level.get().as_deref() == Some(id2.as_str())).then_some("true")
+                aria-current=move || (lab.run.level.get().as_deref() == Some(id2.as_str())).then_some("true")
                 on:click=move |_| {
                     lab.open_level(&id3, false);
-                    lab.drawer.set(None);
+                    lab.chrome.drawer.set(None);
                 }
                 title=l.teaches.clone()
             >
@@ -177,7 +177,7 @@ fn ProgressBox() -> impl IntoView {
 fn VerifyBox() -> impl IntoView {
     let lab = expect_lab();
     let text = RwSignal::new(String::new());
-    let chosen = RwSignal::new(lab.level.get_untracked().unwrap_or_else(|| {
+    let chosen = RwSignal::new(lab.run.level.get_untracked().unwrap_or_else(|| {
         lab.levels()
             .first()
             .map(|l| l.id.clone())
@@ -260,7 +260,7 @@ pub fn LevelDock() -> impl IntoView {
     // One evaluation per change of the lab: the lab's monitor has sampled the goal and
     // counted the events as time passed.
     let state = Memo::new(move |_| {
-        let id = lab.level.get()?;
+        let id = lab.run.level.get()?;
         let level = lab.levels().iter().find(|l| l.id == id).cloned()?;
         lab.with(|l| {
             let now_ms = l.now_ms();
@@ -304,7 +304,7 @@ pub fn LevelDock() -> impl IntoView {
             if let Some(s) = s {
                 if s.now_ms >= s.level.check_at_ms
                     && s.checks.iter().all(|c| c.holds)
-                    && s.level.quiz_passed(&lab.answers.get())
+                    && s.level.quiz_passed(&lab.run.answers.get())
                 {
                     lab.mark_done(&s.level.id);
                 }
@@ -332,7 +332,7 @@ fn predict_rounds(lab: LabState, l: &Level, reveal: bool) -> impl IntoView {
     let total = rounds.len();
     let id = l.id.clone();
     move || {
-        let given = lab.answers.get();
+        let given = lab.run.answers.get();
         if given.len() < total {
             let k = given.len();
             let p = rounds[k].clone();
@@ -401,7 +401,7 @@ fn predict_rounds(lab: LabState, l: &Level, reveal: bool) -> impl IntoView {
 
 fn level_strip(lab: LabState, s: LevelNow) -> impl IntoView {
     let l = s.level;
-    let answers = lab.answers.get();
+    let answers = lab.run.answers.get();
     let quiz = l.quiz_score(&answers).map(|(right, needed)| {
         let total = l.predict.len();
         let line = if answers.len() < total {
@@ -463,15 +463,15 @@ fn level_strip(lab: LabState, s: LevelNow) -> impl IntoView {
             </ul>
             {s.known.map(|k| view! { <p class="lab-wrong" data-testid="wrong-answer" role="status">{k}</p> })}
             <div class="lab-row">
-                <button class="lab-button lab-button--small" data-testid="hint" disabled=move || { lab.hints.get() >= 3 } on:click=move |_| lab.hints.update(|h| *h = (*h + 1).min(3))>
-                    {move || format!("Hint ({}/3)", lab.hints.get())}
+                <button class="lab-button lab-button--small" data-testid="hint" disabled=move || { lab.run.hints.get() >= 3 } on:click=move |_| lab.run.hints.update(|h| *h = (*h + 1).min(3))>
+                    {move || format!("Hint ({}/3)", lab.run.hints.get())}
                 </button>
                 <button class="lab-button lab-button--small" data-testid="level-reset" on:click=move |_| lab.open_level(&id_reset, false)>"Reset level"</button>
                 <button class="lab-button lab-button--small" data-testid="level-solution" on:click=move |_| lab.open_level(&id_solution, true)>"Show solution"</button>
                 <button class="lab-button lab-button--small" data-testid="level-leave" on:click=move |_| lab.leave_level()>"Sandbox"</button>
             </div>
             <ol class="lab-hints" data-testid="hints">
-                {move || hints.iter().take(lab.hints.get()).map(|h| view! { <li>{h.clone()}</li> }).collect_view()}
+                {move || hints.iter().take(lab.run.hints.get()).map(|h| view! { <li>{h.clone()}</li> }).collect_view()}
             </ol>
             </div>
         </div>

@@ -31,7 +31,7 @@ fn sample(sim: &view::Sim, group: GroupId) -> Option<Sample> {
 /// Keeps `lab.samples` up to date; call once, in the app.
 pub fn track(lab: LabState) {
     Effect::new(move |_| {
-        let group = lab.group.get();
+        let group = lab.selection.group.get();
         let epoch = lab.epoch.get();
         let now = lab.with(|l| l.now_ms());
         let stale = lab.samples.with_untracked(|s| {

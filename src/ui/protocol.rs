@@ -69,7 +69,7 @@ fn chip(event: &GroupEvent) -> Option<(&'static str, String)> {
 pub fn ProtocolPanel() -> impl IntoView {
     let lab = expect_lab();
     let lanes = Memo::new(move |_| {
-        let group = lab.group.get();
+        let group = lab.selection.group.get();
         lab.with(|l| {
             let sim = l.sim();
             let members: Vec<MemberId> = view::groups(sim)

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::state::expect_lab;
+use super::state::{expect_lab, expect_selection};
 use crate::engine::view::{self, Command, SeekTo, Tp};
 
 /// Where the learner chose to seek, before it is checked.
@@ -56,10 +56,10 @@ fn short(text: &str) -> String {
 /// The seek dialog, shown while a consumer is chosen for it.
 #[component]
 pub fn SeekDialog() -> impl IntoView {
-    let lab = expect_lab();
+    let selection = expect_selection();
     view! {
-        <Show when=move || lab.seek_for.get().is_some()>
-            {move || lab.seek_for.get().map(|(group, member)| seek_form(group, member))}
+        <Show when=move || selection.seek_for.get().is_some()>
+            {move || selection.seek_for.get().map(|(group, member)| seek_form(group, member))}
         </Show>
     }
 }
@@ -92,7 +92,7 @@ fn seek_form(group: view::GroupId, member: view::MemberId) -> impl IntoView {
     let target = RwSignal::new(Target::Beginning);
     let number = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
-    let close = move || lab.seek_for.set(None);
+    let close = move || lab.selection.seek_for.set(None);
     let go = move || {
         let Some(tp) = partition.get_untracked() else {
             return;

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use super::layout::*;
-use super::state::expect_lab;
+use super::state::{expect_lab, expect_selection};
 use crate::engine::view::{self, consumer_client_id, GroupId, MemberId, Tp};
 
 /// The stage.
@@ -15,8 +15,8 @@ use crate::engine::view::{self, consumer_client_id, GroupId, MemberId, Tp};
 pub fn Stage() -> impl IntoView {
     let lab = expect_lab();
     let model = Memo::new(move |_| {
-        let group = lab.group.get();
-        let selected = lab.selected_anomaly.get();
+        let group = lab.selection.group.get();
+        let selected = lab.selection.selected_anomaly.get();
         lab.with(|l| {
             let sim = l.sim();
             let focus = selected.and_then(|(g, i)| {
@@ -114,7 +114,7 @@ fn offset_label(offset: u64) -> String {
 
 #[component]
 fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoView {
-    let lab = expect_lab();
+    let selection = expect_selection();
     let lane = Memo::new(move |_| model.with(|m| m.lane(tp).cloned()));
     let first = move || lane.with(|l| l.as_ref().map_or(0, |l| l.first));
     let cell = metrics.cell;
@@ -163,7 +163,7 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
                 class=class
                 data-offset=offset
                 data-key=c.key.clone()
-                on:click=move |_| lab.selected_cell.set(Some((tp, offset)))
+                on:click=move |_| selection.selected_cell.set(Some((tp, offset)))
             >
                 <title>{c.title.clone()}</title>
                 <rect class="lab-cell__box" x=x y=y width=cell height=cell rx="6" style=format!("fill: {fill}")/>
@@ -479,7 +479,7 @@ fn member_card(
             let run = move || {
                 use crate::engine::view::Command;
                 if action == "seek" {
-                    lab.seek_for.set(Some((group, member)));
+                    lab.selection.seek_for.set(Some((group, member)));
                     return;
                 }
                 let command = match action {

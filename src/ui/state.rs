@@ -143,21 +143,10 @@ pub struct Notice {
     pub offers_run: bool,
 }
 
-/// Shared state, provided as context. `Copy`, so closures capture it freely.
+/// The page's chrome: presentation mode, theme, help, the open drawer, and what the page
+/// says (a notice, the screen reader's line, the last step in words).
 #[derive(Clone, Copy)]
-pub struct LabState {
-    lab: StoredValue<Lab, LocalStorage>,
-    persist: bool,
-    version: RwSignal<u64>,
-    /// Bumped every frame while playing: the cheap readouts (clock, counts) follow it,
-    /// while the stage follows `version`, which fast-forward bumps less often.
-    clock: RwSignal<u64>,
-    /// Bumped when time jumps (seek, reset): animations restart from the new state.
-    pub epoch: RwSignal<u64>,
-    /// The play loop runs.
-    pub playing: RwSignal<bool>,
-    /// Index into [`SPEEDS`].
-    pub speed: RwSignal<usize>,
+pub struct Chrome {
     /// Presentation mode: the stage fills the screen.
     pub presenting: RwSignal<bool>,
     /// The colour theme.
@@ -166,22 +155,31 @@ pub struct LabState {
     pub help_open: RwSignal<bool>,
     /// The open drawer tab, if any.
     pub drawer: RwSignal<Option<Tab>>,
-    /// The consumer whose seek control is open.
-    pub seek_for: RwSignal<Option<(GroupId, MemberId)>>,
-    /// The group the stage shows.
-    pub group: RwSignal<GroupId>,
-    /// The anomaly selected: `(group, index)`.
-    pub selected_anomaly: RwSignal<Option<(GroupId, usize)>>,
     /// The last message for the user.
     pub notice: RwSignal<Option<Notice>>,
-    /// The virtual second the engine's rules were last checked at.
-    health_checked_s: StoredValue<Option<u64>>,
     /// What the screen reader hears (rebalances, crashes, duplicates, losses).
     pub announce: RwSignal<String>,
     /// What the last "step" did, in words.
     pub last_step: RwSignal<Option<String>>,
+}
+
+/// What the user has picked out: the group the stage shows, an anomaly, a record, the
+/// consumer whose seek control is open.
+#[derive(Clone, Copy)]
+pub struct Selection {
+    /// The group the stage shows.
+    pub group: RwSignal<GroupId>,
+    /// The anomaly selected: `(group, index)`.
+    pub selected_anomaly: RwSignal<Option<(GroupId, usize)>>,
     /// The record tapped on the stage: `(partition, offset)`.
     pub selected_cell: RwSignal<Option<(Tp, u64)>>,
+    /// The consumer whose seek control is open.
+    pub seek_for: RwSignal<Option<(GroupId, MemberId)>>,
+}
+
+/// The level being played, the learner's progress, and the shipped levels.
+#[derive(Clone, Copy)]
+pub struct LevelRun {
     /// The level being played (`None`: the sandbox).
     pub level: RwSignal<Option<String>>,
     /// Hints shown in the current level.
@@ -200,6 +198,34 @@ pub struct LabState {
     pending_level: StoredValue<Option<String>>,
     /// A shared link (`#run=…`) read at startup, opened once the levels arrive.
     pending_link: StoredValue<Option<String>>,
+}
+
+/// Shared state, provided as context; `Copy`, so closures capture it freely.
+/// The lab handle: the run (the engine's [`Lab`], kept in place), its version and clock,
+/// play and speed; and the narrower parts each panel may take on their own ([`Chrome`],
+/// [`Selection`], [`LevelRun`], the samples), each also provided as its own context.
+#[derive(Clone, Copy)]
+pub struct LabState {
+    lab: StoredValue<Lab, LocalStorage>,
+    persist: bool,
+    version: RwSignal<u64>,
+    /// Bumped every frame while playing: the cheap readouts (clock, counts) follow it,
+    /// while the stage follows `version`, which fast-forward bumps less often.
+    clock: RwSignal<u64>,
+    /// Bumped when time jumps (seek, reset): animations restart from the new state.
+    pub epoch: RwSignal<u64>,
+    /// The play loop runs.
+    pub playing: RwSignal<bool>,
+    /// Index into [`SPEEDS`].
+    pub speed: RwSignal<usize>,
+    /// The virtual second the engine's rules were last checked at.
+    health_checked_s: StoredValue<Option<u64>>,
+    /// The page's chrome.
+    pub chrome: Chrome,
+    /// What is selected.
+    pub selection: Selection,
+    /// The level run.
+    pub run: LevelRun,
     /// Samples for the plots of the shown group.
     pub samples: RwSignal<Samples>,
 }
@@ -264,7 +290,7 @@ impl LabState {
         if link.is_some() {
             forget_link();
         }
-        state.pending_link.set_value(link);
+        state.run.pending_link.set_value(link);
         state.start_loading_levels();
         state
     }
@@ -290,15 +316,15 @@ impl LabState {
     fn levels_arrived(&self, result: Result<Vec<Level>, String>) {
         match result {
             Ok(all) => {
-                self.levels.set_value(Some(Rc::new(all)));
-                self.levels_ready.set(true);
+                self.run.levels.set_value(Some(Rc::new(all)));
+                self.run.levels_ready.set(true);
             }
-            Err(e) => self.levels_problem.set(Some(capped(e))),
+            Err(e) => self.run.levels_problem.set(Some(capped(e))),
         }
-        if let Some(id) = self.pending_level.get_value() {
-            self.pending_level.set_value(None);
+        if let Some(id) = self.run.pending_level.get_value() {
+            self.run.pending_level.set_value(None);
             if self.levels().iter().any(|l| l.id == id) {
-                self.level.set(Some(id));
+                self.run.level.set(Some(id));
                 self.watch_current_level();
             }
         }
@@ -308,10 +334,10 @@ impl LabState {
     /// Opens a run shared as a link (`#run=…`): in its level, or in the sandbox. A bad
     /// link leaves the lab as it was (the saved run, nothing lost) and says why.
     fn open_link(&self) {
-        let Some(hash) = self.pending_link.get_value() else {
+        let Some(hash) = self.run.pending_link.get_value() else {
             return;
         };
-        self.pending_link.set_value(None);
+        self.run.pending_link.set_value(None);
         let opened = link::decode(&hash, &self.levels())
             .map_err(|e| e.to_string())
             .and_then(|shared| self.open_run(shared.level, shared.session));
@@ -339,18 +365,18 @@ impl LabState {
             .and_then(|id| self.levels().iter().find(|l| &l.id == id).cloned());
         self.load_in(chosen.as_ref(), session)?;
         if let Some(id) = &level {
-            self.progress.update(|p| {
+            self.run.progress.update(|p| {
                 if !p.started.contains(id) {
                     p.started.push(id.clone());
                 }
             });
             self.save_progress();
         }
-        self.level.set(level);
-        self.hints.set(0);
-        self.answers.set(Vec::new());
+        self.run.level.set(level);
+        self.run.hints.set(0);
+        self.run.answers.set(Vec::new());
         self.playing.set(false);
-        self.selected_anomaly.set(None);
+        self.selection.selected_anomaly.set(None);
         self.save_prefs();
         Ok(())
     }
@@ -434,12 +460,12 @@ impl LabState {
     /// Clears what belonged to the old moment after time jumped.
     fn after_jump(&self) {
         self.epoch.update(|e| *e += 1);
-        self.selected_cell.set(None);
-        self.last_step.set(None);
+        self.selection.selected_cell.set(None);
+        self.chrome.last_step.set(None);
         let groups = self.with_untracked(|l| crate::engine::view::groups(l.sim()).len());
-        if self.group.get_untracked().index() >= groups {
-            self.group.set(GroupId(0));
-            self.selected_anomaly.set(None);
+        if self.selection.group.get_untracked().index() >= groups {
+            self.selection.group.set(GroupId(0));
+            self.selection.selected_anomaly.set(None);
         }
     }
 
@@ -461,27 +487,33 @@ impl LabState {
             epoch: RwSignal::new(0),
             playing: RwSignal::new(false),
             speed: RwSignal::new(2),
-            presenting: RwSignal::new(false),
-            theme: RwSignal::new(Theme::Auto),
-            help_open: RwSignal::new(false),
-            seek_for: RwSignal::new(None),
-            drawer: RwSignal::new(None),
-            group: RwSignal::new(GroupId(0)),
-            selected_anomaly: RwSignal::new(None),
-            notice: RwSignal::new(None),
             health_checked_s: StoredValue::new(None),
-            announce: RwSignal::new(String::new()),
-            last_step: RwSignal::new(None),
-            selected_cell: RwSignal::new(None),
-            level: RwSignal::new(None),
-            hints: RwSignal::new(0),
-            answers: RwSignal::new(Vec::new()),
-            progress: RwSignal::new(load_progress()),
-            levels: StoredValue::new_local(None),
-            levels_ready: RwSignal::new(false),
-            levels_problem: RwSignal::new(None),
-            pending_level: StoredValue::new(None),
-            pending_link: StoredValue::new(None),
+            chrome: Chrome {
+                presenting: RwSignal::new(false),
+                theme: RwSignal::new(Theme::Auto),
+                help_open: RwSignal::new(false),
+                drawer: RwSignal::new(None),
+                notice: RwSignal::new(None),
+                announce: RwSignal::new(String::new()),
+                last_step: RwSignal::new(None),
+            },
+            selection: Selection {
+                group: RwSignal::new(GroupId(0)),
+                selected_anomaly: RwSignal::new(None),
+                selected_cell: RwSignal::new(None),
+                seek_for: RwSignal::new(None),
+            },
+            run: LevelRun {
+                level: RwSignal::new(None),
+                hints: RwSignal::new(0),
+                answers: RwSignal::new(Vec::new()),
+                progress: RwSignal::new(load_progress()),
+                levels: StoredValue::new_local(None),
+                levels_ready: RwSignal::new(false),
+                levels_problem: RwSignal::new(None),
+                pending_level: StoredValue::new(None),
+                pending_link: StoredValue::new(None),
+            },
             samples: RwSignal::new(Default::default()),
         }
     }
@@ -543,8 +575,8 @@ impl LabState {
                 self.playing.set(false);
                 self.update(|l| *l = lab);
                 self.after_jump();
-                self.group.set(GroupId(0));
-                self.selected_anomaly.set(None);
+                self.selection.group.set(GroupId(0));
+                self.selection.selected_anomaly.set(None);
                 self.save();
             }
             Err(e) => self.error(e.to_string()),
@@ -605,7 +637,7 @@ impl LabState {
                 &events,
             )
         });
-        self.last_step.set(Some(words));
+        self.chrome.last_step.set(Some(words));
     }
 
     /// Goes to `t_ms` (replayed from the nearest checkpoint).
@@ -637,10 +669,10 @@ impl LabState {
             return;
         }
         let prefs = serde_json::json!({
-            "theme": self.theme.get_untracked().name(),
-            "presenting": self.presenting.get_untracked(),
+            "theme": self.chrome.theme.get_untracked().name(),
+            "presenting": self.chrome.presenting.get_untracked(),
             "speed": self.speed.get_untracked(),
-            "level": self.level.get_untracked(),
+            "level": self.run.level.get_untracked(),
         });
         if let Some(storage) = local_storage() {
             let _ = storage.set_item(PREFS_KEY, &prefs.to_string());
@@ -655,10 +687,10 @@ impl LabState {
             return;
         };
         if let Some(t) = v["theme"].as_str() {
-            self.theme.set(Theme::parse(t));
+            self.chrome.theme.set(Theme::parse(t));
         }
         if let Some(p) = v["presenting"].as_bool() {
-            self.presenting.set(p);
+            self.chrome.presenting.set(p);
         }
         if let Some(s) = v["speed"].as_u64() {
             self.speed.set((s as usize).min(SPEEDS.len() - 1));
@@ -666,7 +698,7 @@ impl LabState {
         // The level the saved run belongs to (the run itself is the saved session), once
         // the levels arrive.
         if let Some(id) = v["level"].as_str() {
-            self.pending_level.set_value(Some(id.to_owned()));
+            self.run.pending_level.set_value(Some(id.to_owned()));
         }
     }
 
@@ -687,7 +719,7 @@ impl LabState {
 
     /// Shows an error message.
     pub fn error(&self, text: impl Into<String>) {
-        self.notice.set(Some(Notice {
+        self.chrome.notice.set(Some(Notice {
             is_error: true,
             text: capped(text.into()),
             offers_run: false,
@@ -704,7 +736,7 @@ impl LabState {
         self.health_checked_s.set_value(Some(second));
         if let Err(e) = self.with_untracked(|l| view::health(l.sim())) {
             self.playing.set(false);
-            self.notice.set(Some(Notice {
+            self.chrome.notice.set(Some(Notice {
                 is_error: true,
                 text: format!(
                     "The simulation broke one of its own rules ({e}). That is a bug in Kafka Lab, not Kafka's behaviour: please download this run and report it."
@@ -716,7 +748,7 @@ impl LabState {
 
     /// Shows an informational message.
     pub fn info(&self, text: impl Into<String>) {
-        self.notice.set(Some(Notice {
+        self.chrome.notice.set(Some(Notice {
             is_error: false,
             text: capped(text.into()),
             offers_run: false,
@@ -740,13 +772,13 @@ impl LabState {
     /// Every shipped level, once they have arrived (none before; a reactive reader runs
     /// again when they come).
     pub fn levels(&self) -> Rc<Vec<Level>> {
-        self.levels_ready.track();
-        self.levels.get_value().unwrap_or_default()
+        self.run.levels_ready.track();
+        self.run.levels.get_value().unwrap_or_default()
     }
 
     /// The level being played, if any.
     pub fn current_level(&self) -> Option<Level> {
-        let id = self.level.get_untracked()?;
+        let id = self.run.level.get_untracked()?;
         self.levels().iter().find(|l| l.id == id).cloned()
     }
 
@@ -770,7 +802,7 @@ impl LabState {
                     self.error(e);
                     return;
                 }
-                self.group.set(GroupId(0));
+                self.selection.group.set(GroupId(0));
                 if solution {
                     self.info("The reference solution is loaded: press Play to watch it.");
                 }
@@ -781,7 +813,7 @@ impl LabState {
 
     /// Back to the sandbox (the default scenario at t = 0).
     pub fn leave_level(&self) {
-        self.level.set(None);
+        self.run.level.set(None);
         self.reset(Scenario::default());
         self.save_prefs();
     }
@@ -789,14 +821,15 @@ impl LabState {
     /// A level was solved: remember it.
     pub fn mark_done(&self, id: &str) {
         if self
+            .run
             .progress
             .with_untracked(|p| p.done.iter().any(|d| d == id))
         {
             return;
         }
-        self.progress.update(|p| p.done.push(id.to_owned()));
+        self.run.progress.update(|p| p.done.push(id.to_owned()));
         self.save_progress();
-        self.announce.set(format!("Level {id} solved."));
+        self.chrome.announce.set(format!("Level {id} solved."));
     }
 
     /// Records the answer to round `round` (from 0) of level `id`.
@@ -806,12 +839,12 @@ impl LabState {
         } else {
             format!("{id}/{}", round + 1)
         };
-        self.answers.update(|a| {
+        self.run.answers.update(|a| {
             if a.len() == round {
                 a.push(choice);
             }
         });
-        self.progress.update(|p| {
+        self.run.progress.update(|p| {
             p.predictions.retain(|(l, _)| *l != key);
             p.predictions.push((key, right));
         });
@@ -831,7 +864,8 @@ impl LabState {
 
     /// Progress as JSON, for export.
     pub fn progress_json(&self) -> String {
-        self.progress
+        self.run
+            .progress
             .with_untracked(|p| serde_json::to_string(p).unwrap_or_default())
     }
 
@@ -845,7 +879,7 @@ impl LabState {
         }
         let p: Progress =
             serde_json::from_str(json).map_err(|e| format!("not a progress file: {e}"))?;
-        self.progress.set(p);
+        self.run.progress.set(p);
         self.save_progress();
         Ok(())
     }
@@ -977,6 +1011,29 @@ fn clear_saved() {
 /// The lab state from context.
 pub fn expect_lab() -> LabState {
     expect_context::<LabState>()
+}
+
+/// The page's chrome from context (for panels that need nothing else).
+pub fn expect_chrome() -> Chrome {
+    expect_context::<Chrome>()
+}
+
+/// The selection from context.
+pub fn expect_selection() -> Selection {
+    expect_context::<Selection>()
+}
+
+/// The level run from context.
+pub fn expect_run() -> LevelRun {
+    expect_context::<LevelRun>()
+}
+
+/// Provides the lab and each of its narrow parts as contexts.
+pub fn provide_lab(lab: LabState) {
+    provide_context(lab);
+    provide_context(lab.chrome);
+    provide_context(lab.selection);
+    provide_context(lab.run);
 }
 
 /// Runs `advance` over `ms` of virtual time in slices while the wall time read by `clock`

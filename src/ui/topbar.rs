@@ -186,9 +186,9 @@ pub fn TopBar() -> impl IntoView {
                     class="lab-button"
                     data-testid="drawer-toggle"
                     aria-keyshortcuts="D"
-                    aria-expanded=move || lab.drawer.get().is_some().to_string()
+                    aria-expanded=move || lab.chrome.drawer.get().is_some().to_string()
                     aria-controls="lab-drawer"
-                    on:click=move |_| lab.drawer.update(|d| *d = if d.is_some() { None } else { Some(Tab::Produce) })
+                    on:click=move |_| lab.chrome.drawer.update(|d| *d = if d.is_some() { None } else { Some(Tab::Produce) })
                 >
                     "Panels"
                 </button>
@@ -198,9 +198,9 @@ pub fn TopBar() -> impl IntoView {
                     aria-keyshortcuts="P"
                     aria-label="presentation mode (P)"
                     title="Presentation mode (P): the stage fills the screen"
-                    aria-pressed=move || lab.presenting.get().to_string()
+                    aria-pressed=move || lab.chrome.presenting.get().to_string()
                     on:click=move |_| {
-                        lab.presenting.update(|p| *p = !*p);
+                        lab.chrome.presenting.update(|p| *p = !*p);
                         lab.prefs_changed();
                     }
                 >
@@ -209,10 +209,10 @@ pub fn TopBar() -> impl IntoView {
                 <button
                     class="lab-button lab-button--icon"
                     data-testid="theme"
-                    aria-label=move || format!("colour theme: {} (click to change)", lab.theme.get().name())
+                    aria-label=move || format!("colour theme: {} (click to change)", lab.chrome.theme.get().name())
                     title="Colour theme: system, light or dark"
                     on:click=move |_| {
-                        lab.theme.update(|t| *t = match *t {
+                        lab.chrome.theme.update(|t| *t = match *t {
                             Theme::Auto => Theme::Light,
                             Theme::Light => Theme::Dark,
                             Theme::Dark => Theme::Auto,
@@ -220,14 +220,14 @@ pub fn TopBar() -> impl IntoView {
                         lab.prefs_changed();
                     }
                 >
-                    {move || match lab.theme.get() { Theme::Auto => "◐", Theme::Light => "☀", Theme::Dark => "☾" }}
+                    {move || match lab.chrome.theme.get() { Theme::Auto => "◐", Theme::Light => "☀", Theme::Dark => "☾" }}
                 </button>
                 <button
                     class="lab-button lab-button--icon"
                     data-testid="help"
                     aria-keyshortcuts="?"
                     aria-label="keyboard help (?)"
-                    on:click=move |_| lab.help_open.update(|h| *h = !*h)
+                    on:click=move |_| lab.chrome.help_open.update(|h| *h = !*h)
                 >
                     "?"
                 </button>
@@ -349,7 +349,7 @@ fn permille(at: u64, end: f64) -> u32 {
 fn Counts() -> impl IntoView {
     let lab = expect_lab();
     let totals = Memo::new(move |_| {
-        let g = lab.group.get();
+        let g = lab.selection.group.get();
         lab.with_clock(|l| view::totals(l.sim(), g))
     });
     let count = move |name: &'static str,
