@@ -392,25 +392,34 @@ impl Sim {
         self.drain(out);
     }
 
+    /// The next request (or its response) between a producer and any broker is lost.
+    fn inject_produce_fault(
+        &mut self,
+        producer: super::ids::ProducerId,
+        fault: super::producer::ProduceFault,
+    ) {
+        let p = NodeId::Producer(producer);
+        let acks_zero = self
+            .world
+            .producers
+            .get(producer.index())
+            .is_some_and(|p| p.config.acks == super::config::Acks::Zero);
+        for broker in 0..self.world.brokers.len() {
+            let b = NodeId::Broker(super::ids::BrokerId(broker as u16));
+            let (from, to) = match fault {
+                super::producer::ProduceFault::LostRequest => (p, b),
+                super::producer::ProduceFault::LostAck => (b, p),
+            };
+            // An acks=0 producer never notices a broken connection; only the one request
+            // is lost.
+            self.net.lose_next(from, to, !acks_zero);
+        }
+    }
+
     fn run_command(&mut self, out: &mut Out, command: Command) {
         match command {
             Command::InjectProduceFault { producer, fault } => {
-                let p = NodeId::Producer(producer);
-                let acks_zero = self
-                    .world
-                    .producers
-                    .get(producer.index())
-                    .is_some_and(|p| p.config.acks == super::config::Acks::Zero);
-                for broker in 0..self.world.brokers.len() {
-                    let b = NodeId::Broker(super::ids::BrokerId(broker as u16));
-                    let (from, to) = match fault {
-                        super::producer::ProduceFault::LostRequest => (p, b),
-                        super::producer::ProduceFault::LostAck => (b, p),
-                    };
-                    // An acks=0 producer never notices a broken connection; only the one
-                    // request is lost.
-                    self.net.lose_next(from, to, !acks_zero);
-                }
+                self.inject_produce_fault(producer, fault)
             }
             Command::NetPartition { a, b } => {
                 self.net.partition(&a, &b);

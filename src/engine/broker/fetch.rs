@@ -161,4 +161,57 @@ impl Broker {
             log.epochs.end_offset_for(epoch, log.log_end_offset()),
         )
     }
+
+    /// OffsetsForLeaderEpoch: where each asked epoch ends in this leader's log (KIP-320).
+    pub(super) fn on_offsets_for_leader_epoch(
+        &mut self,
+        ctx: &mut Ctx,
+        from: NodeId,
+        request_id: u64,
+        partitions: Vec<(Tp, u32, u32)>,
+    ) {
+        let partitions = partitions
+            .into_iter()
+            .map(|(tp, epoch, current)| {
+                let (error, end) = self.offsets_for_leader_epoch(tp, epoch, current);
+                (tp, error, end)
+            })
+            .collect();
+        let reply = Msg::OffsetsForLeaderEpochResponse {
+            request_id,
+            partitions,
+        };
+        ctx.out.send(self.node(), from, reply);
+    }
+
+    /// ListOffsets: the log start, the high watermark, or the first offset at or after a
+    /// time. Only the leader answers (NOT_LEADER_OR_FOLLOWER otherwise: no offset).
+    pub(super) fn on_list_offsets(
+        &mut self,
+        ctx: &mut Ctx,
+        from: NodeId,
+        request_id: u64,
+        partitions: Vec<(Tp, OffsetSpec)>,
+    ) {
+        let offsets = partitions
+            .into_iter()
+            .map(|(tp, spec)| {
+                let offset = self.log(tp).filter(|_| self.leads(tp)).map(|l| match spec {
+                    OffsetSpec::Earliest => l.log_start_offset(),
+                    OffsetSpec::Latest => l.high_watermark(),
+                    // Kafka answers -1 when no record is that recent; the lab's seek by
+                    // time then goes to the end (see `SeekTo::Timestamp`).
+                    OffsetSpec::Timestamp(t) => {
+                        l.offset_for_time(t).unwrap_or_else(|| l.high_watermark())
+                    }
+                });
+                (tp, spec, offset)
+            })
+            .collect();
+        let reply = Msg::ListOffsetsResponse {
+            request_id,
+            offsets,
+        };
+        ctx.out.send(self.node(), from, reply);
+    }
 }

@@ -411,4 +411,12 @@ impl Broker {
             );
         }
     }
+
+    /// The controller answered an AlterPartition: the ISR itself comes with the metadata,
+    /// and an error lets the next check try again.
+    pub(super) fn on_alter_partition_response(&mut self, tp: Tp) {
+        if let Some(h) = self.hosted.get_mut(&tp) {
+            h.alter_sent_ms = None;
+        }
+    }
 }

@@ -87,6 +87,21 @@ impl Broker {
         });
     }
 
+    /// Why this broker may not append to `tp` as its leader, if it may not: an unknown
+    /// partition, not the leader, or (Partition.appendRecordsToLeader) `acks=all` while the
+    /// ISR is below `min.insync.replicas`, which writes nothing.
+    fn leader_refusal(&self, ctx: &Ctx, tp: Tp, acks_all: bool) -> Option<KafkaError> {
+        if self.log(tp).is_none() {
+            Some(KafkaError::UnknownTopicOrPartition)
+        } else if !self.leads(tp) {
+            Some(KafkaError::NotLeaderOrFollower)
+        } else if acks_all && self.isr_size(tp) < self.effective_min_isr(ctx, tp) {
+            Some(KafkaError::NotEnoughReplicas)
+        } else {
+            None
+        }
+    }
+
     pub(super) fn produce_batch(
         &mut self,
         ctx: &mut Ctx,
@@ -103,17 +118,8 @@ impl Broker {
             error: KafkaError::None,
             base_offset: None,
         };
-        if self.log(tp).is_none() {
-            result.error = KafkaError::UnknownTopicOrPartition;
-            return result;
-        }
-        if !self.leads(tp) {
-            result.error = KafkaError::NotLeaderOrFollower;
-            return result;
-        }
-        // Partition.appendRecordsToLeader: acks=all below min.insync.replicas writes nothing.
-        if acks_all && self.isr_size(tp) < self.effective_min_isr(ctx, tp) {
-            result.error = KafkaError::NotEnoughReplicas;
+        if let Some(error) = self.leader_refusal(ctx, tp, acks_all) {
+            result.error = error;
             return result;
         }
         let check = match batch.base_sequence {

@@ -332,62 +332,15 @@ impl Broker {
                 partitions,
                 full,
             } => self.on_metadata(ctx, offset, partitions, full),
-            Msg::AlterPartitionResponse { tp, .. } => {
-                // The ISR itself comes with the metadata; an error lets the next check try
-                // again.
-                if let Some(h) = self.hosted.get_mut(&tp) {
-                    h.alter_sent_ms = None;
-                }
-            }
+            Msg::AlterPartitionResponse { tp, .. } => self.on_alter_partition_response(tp),
             Msg::OffsetsForLeaderEpoch {
                 request_id,
                 partitions,
-            } => {
-                let partitions = partitions
-                    .into_iter()
-                    .map(|(tp, epoch, current)| {
-                        let (error, end) = self.offsets_for_leader_epoch(tp, epoch, current);
-                        (tp, error, end)
-                    })
-                    .collect();
-                ctx.out.send(
-                    self.node(),
-                    from,
-                    Msg::OffsetsForLeaderEpochResponse {
-                        request_id,
-                        partitions,
-                    },
-                );
-            }
+            } => self.on_offsets_for_leader_epoch(ctx, from, request_id, partitions),
             Msg::ListOffsets {
                 request_id,
                 partitions,
-            } => {
-                // Only the leader answers (NOT_LEADER_OR_FOLLOWER otherwise: no offset).
-                let offsets = partitions
-                    .into_iter()
-                    .map(|(tp, spec)| {
-                        let offset = self.log(tp).filter(|_| self.leads(tp)).map(|l| match spec {
-                            OffsetSpec::Earliest => l.log_start_offset(),
-                            OffsetSpec::Latest => l.high_watermark(),
-                            // Kafka answers -1 when no record is that recent; the lab's
-                            // seek by time then goes to the end (see `SeekTo::Timestamp`).
-                            OffsetSpec::Timestamp(t) => {
-                                l.offset_for_time(t).unwrap_or_else(|| l.high_watermark())
-                            }
-                        });
-                        (tp, spec, offset)
-                    })
-                    .collect();
-                ctx.out.send(
-                    self.node(),
-                    from,
-                    Msg::ListOffsetsResponse {
-                        request_id,
-                        offsets,
-                    },
-                );
-            }
+            } => self.on_list_offsets(ctx, from, request_id, partitions),
             _ => {}
         }
     }

@@ -354,32 +354,7 @@ impl Coordinator {
         }
         g.protocol = g.select_protocol();
         set_state(ctx, g, GroupState::CompletingRebalance);
-        let leader_id = g.leader.clone().expect("elected above");
-        let order = g.java_order();
-        let members: Vec<MemberId> = g.members.values().map(|m| m.client.member).collect();
-        group_event(
-            ctx,
-            group,
-            GroupEvent::JoinComplete {
-                generation: g.generation,
-                leader: g.members[&leader_id].client.member,
-                members,
-                assignor: g.protocol.map_or("-", Strategy::kafka_name).to_owned(),
-                cooperative: g.cooperative(),
-            },
-        );
-        for id in order {
-            let m = g.members.get_mut(&id).expect("listed");
-            if !m.awaiting_join {
-                continue;
-            }
-            m.awaiting_join = false;
-            m.is_new = false;
-            let deadline = ctx.now_ms + m.session_timeout_ms;
-            m.heartbeat_deadline_ms = deadline;
-            arm_expiry(ctx, broker, group, m);
-            respond_join(ctx, node, g, &id, false);
-        }
+        answer_joins(ctx, node, broker, g);
     }
 
     /// GMM `classicGroupSync`.
@@ -1095,4 +1070,36 @@ fn complete_sync(
         );
     }
     record
+}
+
+/// The generation is formed: the lab records it, and every member waiting in JoinGroup gets
+/// its answer, in Java's map order, with its session restarted (GMM `completeClassicGroupJoin`).
+fn answer_joins(ctx: &mut Ctx, node: NodeId, broker: BrokerId, g: &mut CoordGroup) {
+    let group = g.id;
+    let leader_id = g.leader.clone().expect("elected above");
+    let order = g.java_order();
+    let members: Vec<MemberId> = g.members.values().map(|m| m.client.member).collect();
+    group_event(
+        ctx,
+        g.id,
+        GroupEvent::JoinComplete {
+            generation: g.generation,
+            leader: g.members[&leader_id].client.member,
+            members,
+            assignor: g.protocol.map_or("-", Strategy::kafka_name).to_owned(),
+            cooperative: g.cooperative(),
+        },
+    );
+    for id in order {
+        let m = g.members.get_mut(&id).expect("listed");
+        if !m.awaiting_join {
+            continue;
+        }
+        m.awaiting_join = false;
+        m.is_new = false;
+        let deadline = ctx.now_ms + m.session_timeout_ms;
+        m.heartbeat_deadline_ms = deadline;
+        arm_expiry(ctx, broker, group, m);
+        respond_join(ctx, node, g, &id, false);
+    }
 }

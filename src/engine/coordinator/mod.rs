@@ -245,37 +245,7 @@ impl Coordinator {
     pub fn load_group(&mut self, ctx: &mut Ctx, mut g: CoordGroup, log: &super::log::PartitionLog) {
         let broker = self.broker;
         let id = g.id;
-        let mut committed = BTreeMap::new();
-        let mut snapshot = None;
-        for (_, r) in log.range(log.log_start_offset(), log.log_end_offset()) {
-            if r.record_id >> SEQ_BITS != u32::from(id.0) {
-                continue;
-            }
-            match g
-                .journal
-                .get((r.record_id & ((1 << SEQ_BITS) - 1)) as usize)
-            {
-                Some(&Write::Commit {
-                    tp,
-                    offset,
-                    at_ms,
-                    by,
-                    leader_epoch,
-                }) if ctx.cluster.has(tp) => {
-                    committed.insert(
-                        tp,
-                        CommittedOffset {
-                            offset,
-                            at_ms,
-                            by,
-                            leader_epoch,
-                        },
-                    );
-                }
-                Some(&Write::Group { snapshot: s }) => snapshot = Some(s as usize),
-                _ => {}
-            }
-        }
+        let (committed, snapshot) = replay(&g, ctx, log);
         g.committed = committed;
         let snap = snapshot.and_then(|s| g.snapshots.get(s).cloned());
         g.generation = snap.as_ref().map_or(0, |s| s.generation);
@@ -477,6 +447,46 @@ fn node_broker(node: NodeId) -> BrokerId {
         NodeId::Broker(b) => b,
         _ => BrokerId(0),
     }
+}
+
+/// The group's records in a replica's `__consumer_offsets` log, read back in order (the
+/// shard's replay on load): the committed offsets of partitions that still exist, and the
+/// last group metadata snapshot.
+fn replay(
+    g: &CoordGroup,
+    ctx: &Ctx,
+    log: &super::log::PartitionLog,
+) -> (BTreeMap<Tp, CommittedOffset>, Option<usize>) {
+    let mut committed = BTreeMap::new();
+    let mut snapshot = None;
+    for (_, r) in log.range(log.log_start_offset(), log.log_end_offset()) {
+        if r.record_id >> SEQ_BITS != u32::from(g.id.0) {
+            continue;
+        }
+        let write = g
+            .journal
+            .get((r.record_id & ((1 << SEQ_BITS) - 1)) as usize);
+        match write {
+            Some(&Write::Commit {
+                tp,
+                offset,
+                at_ms,
+                by,
+                leader_epoch,
+            }) if ctx.cluster.has(tp) => {
+                let c = CommittedOffset {
+                    offset,
+                    at_ms,
+                    by,
+                    leader_epoch,
+                };
+                committed.insert(tp, c);
+            }
+            Some(&Write::Group { snapshot: s }) => snapshot = Some(s as usize),
+            _ => {}
+        }
+    }
+    (committed, snapshot)
 }
 
 #[cfg(test)]

@@ -159,6 +159,20 @@ impl GroupLedger {
             offset,
             source,
         };
+        self.passed_over(at_ms, member, tp, ids, deliberate, resumed);
+    }
+
+    /// Records a position passed over without processing: skipped by choice (a seek, the
+    /// first `latest` reset), or lost (a reset after the group had read the partition).
+    fn passed_over(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        tp: Tp,
+        ids: Vec<(u64, u32)>,
+        deliberate: bool,
+        resumed: Cause,
+    ) {
         for (o, id) in ids {
             if self.outcome(id) != Outcome::Pending {
                 continue;

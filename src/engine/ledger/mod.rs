@@ -702,6 +702,38 @@ impl Ledger {
 
     // ---- observing --------------------------------------------------------------------
 
+    /// A producer's records in a log (on the partition's lineage, or stray on a replica
+    /// that is not), or given up on before any log took them.
+    fn observe_producer(
+        &mut self,
+        at_ms: u64,
+        producer: ProducerId,
+        event: &ProducerEvent,
+        logs: &impl LogLookup,
+    ) {
+        match event {
+            ProducerEvent::Appended {
+                tp,
+                base_offset,
+                count,
+                broker,
+                ..
+            } => {
+                let count = u64::from(*count);
+                if logs.lineage(*tp).is_none_or(|l| l == *broker) {
+                    self.appended(at_ms, *tp, *base_offset, count, logs);
+                } else {
+                    self.stray_appended(*broker, *tp, *base_offset, count, logs);
+                }
+            }
+            ProducerEvent::Expired { tp, records } => {
+                let cause = Cause::DeliveryTimedOut { at_ms, producer };
+                self.never_in_log(at_ms, *tp, records, cause);
+            }
+            _ => {}
+        }
+    }
+
     /// Learns from one event.
     pub fn observe(&mut self, event: &Event, logs: &impl LogLookup) {
         self.sync();
@@ -710,29 +742,7 @@ impl Ledger {
                 at_ms,
                 producer,
                 event,
-            } => match event {
-                ProducerEvent::Appended {
-                    tp,
-                    base_offset,
-                    count,
-                    broker,
-                    ..
-                } => {
-                    if logs.lineage(*tp).is_none_or(|l| l == *broker) {
-                        self.appended(*at_ms, *tp, *base_offset, u64::from(*count), logs);
-                    } else {
-                        self.stray_appended(*broker, *tp, *base_offset, u64::from(*count), logs);
-                    }
-                }
-                ProducerEvent::Expired { tp, records } => {
-                    let cause = Cause::DeliveryTimedOut {
-                        at_ms: *at_ms,
-                        producer: *producer,
-                    };
-                    self.never_in_log(*at_ms, *tp, records, cause);
-                }
-                _ => {}
-            },
+            } => self.observe_producer(*at_ms, *producer, event, logs),
             Event::RecordAppended {
                 at_ms, tp, offset, ..
             } => self.appended(*at_ms, *tp, *offset, 1, logs),
