@@ -270,83 +270,67 @@ impl World {
 
     // ---- commands ---------------------------------------------------------------------
 
-    /// Runs a checked command.
-    pub fn execute(&mut self, env: &mut Env, command: Command) {
+    /// A new topic: placed by the controller, its partitions on their brokers at once,
+    /// and the clients' metadata refreshed.
+    fn create_topic(
+        &mut self,
+        env: &mut Env,
+        name: String,
+        partitions: u32,
+        config: super::cluster::TopicConfig,
+    ) {
+        let Ok(topic) = self.cluster.create_topic(&name, partitions, config) else {
+            return;
+        };
+        for b in &mut self.brokers {
+            b.ensure_partitions(topic, partitions);
+        }
+        let tps: Vec<Tp> = (0..partitions).map(|p| Tp::new(topic, p)).collect();
+        self.push_created(env, &tps);
+        env.out.event(Event::TopicCreated {
+            at_ms: env.now_ms,
+            topic,
+            name: name.clone(),
+            partitions,
+        });
+        self.metadata_changed(env, &name);
+    }
+
+    /// A new consumer group: its partition of `__consumer_offsets` goes to the brokers if
+    /// it is the first group there, and only its coordinator holds it.
+    fn add_group(
+        &mut self,
+        env: &mut Env,
+        group_id: String,
+        config: GroupConfig,
+        topics: Vec<String>,
+    ) {
+        let id = GroupId(self.groups.len() as u16);
+        let k = super::cluster::offsets_partition_for(
+            &group_id,
+            super::cluster::OFFSETS_TOPIC_PARTITIONS,
+        );
+        let first_on_k = !self.cluster.offsets_partition_active(k);
+        self.cluster.register_group(id, &group_id);
+        if first_on_k {
+            self.push_created(env, &[Tp::new(OFFSETS_TOPIC, k)]);
+        }
+        let at = self.cluster.coordinator(id).unwrap_or(BrokerId(0));
+        if let Some(c) = self.coordinators.get_mut(at.index()) {
+            c.add_group(id, &group_id);
+        }
+        self.groups.push(GroupClients {
+            id,
+            name: group_id,
+            config,
+            topics,
+            consumers: Vec::new(),
+        });
+    }
+
+    /// What the user does to one consumer: crash, close, restart, slow it down, or seek.
+    fn consumer_command(&mut self, env: &mut Env, command: Command) {
         match command {
-            Command::CreateTopic {
-                name,
-                partitions,
-                config,
-            } => {
-                if let Ok(topic) = self.cluster.create_topic(&name, partitions, config) {
-                    for b in &mut self.brokers {
-                        b.ensure_partitions(topic, partitions);
-                    }
-                    let tps: Vec<Tp> = (0..partitions).map(|p| Tp::new(topic, p)).collect();
-                    self.push_created(env, &tps);
-                    env.out.event(Event::TopicCreated {
-                        at_ms: env.now_ms,
-                        topic,
-                        name: name.clone(),
-                        partitions,
-                    });
-                    self.metadata_changed(env, &name);
-                }
-            }
-            Command::DeleteTopic { topic } => self.delete_topic(env, topic),
-            Command::AddProducer { config, workload } => {
-                let id = ProducerId(self.producers.len() as u16);
-                self.producers.push(Producer::new(id, config));
-                self.set_workload(env, id, workload);
-            }
-            Command::SetWorkload { producer, workload } => {
-                self.set_workload(env, producer, workload)
-            }
-            Command::Send {
-                producer,
-                key,
-                payload_bytes,
-                poison,
-                topic,
-            } => {
-                let key = key.map(|k| self.keys.intern(&k));
-                if let Some(p) = self.producers.get_mut(producer.index()) {
-                    p.send_one(&mut ctx!(env, self), topic, key, payload_bytes, poison);
-                }
-            }
-            Command::AddGroup {
-                group_id,
-                config,
-                topics,
-            } => {
-                let id = GroupId(self.groups.len() as u16);
-                let k = super::cluster::offsets_partition_for(
-                    &group_id,
-                    super::cluster::OFFSETS_TOPIC_PARTITIONS,
-                );
-                let first_on_k = !self.cluster.offsets_partition_active(k);
-                self.cluster.register_group(id, &group_id);
-                if first_on_k {
-                    // Its partition of `__consumer_offsets` goes to the brokers.
-                    self.push_created(env, &[Tp::new(OFFSETS_TOPIC, k)]);
-                }
-                // Only its coordinator holds a group (it moves with its partition).
-                let at = self.cluster.coordinator(id).unwrap_or(BrokerId(0));
-                if let Some(c) = self.coordinators.get_mut(at.index()) {
-                    c.add_group(id, &group_id);
-                }
-                self.groups.push(GroupClients {
-                    id,
-                    name: group_id,
-                    config,
-                    topics,
-                    consumers: Vec::new(),
-                });
-            }
-            Command::AddConsumer {
-                group,
-                group_instance_id,
-            } => self.add_consumer(env, group, group_instance_id),
             Command::CrashConsumer { group, consumer } => {
                 self.with_consumer(env, group, consumer, |c, ctx| {
                     c.crash(ctx, CrashReason::Killed)
@@ -384,6 +368,53 @@ impl World {
             } => self.with_consumer(env, group, consumer, |c, ctx| {
                 c.seek(ctx, Tp::new(topic, partition), to)
             }),
+            _ => {}
+        }
+    }
+
+    /// Runs a checked command.
+    pub fn execute(&mut self, env: &mut Env, command: Command) {
+        match command {
+            Command::CreateTopic {
+                name,
+                partitions,
+                config,
+            } => self.create_topic(env, name, partitions, config),
+            Command::DeleteTopic { topic } => self.delete_topic(env, topic),
+            Command::AddProducer { config, workload } => {
+                let id = ProducerId(self.producers.len() as u16);
+                self.producers.push(Producer::new(id, config));
+                self.set_workload(env, id, workload);
+            }
+            Command::SetWorkload { producer, workload } => {
+                self.set_workload(env, producer, workload)
+            }
+            Command::Send {
+                producer,
+                key,
+                payload_bytes,
+                poison,
+                topic,
+            } => {
+                let key = key.map(|k| self.keys.intern(&k));
+                if let Some(p) = self.producers.get_mut(producer.index()) {
+                    p.send_one(&mut ctx!(env, self), topic, key, payload_bytes, poison);
+                }
+            }
+            Command::AddGroup {
+                group_id,
+                config,
+                topics,
+            } => self.add_group(env, group_id, config, topics),
+            Command::AddConsumer {
+                group,
+                group_instance_id,
+            } => self.add_consumer(env, group, group_instance_id),
+            command @ (Command::CrashConsumer { .. }
+            | Command::CloseConsumer { .. }
+            | Command::RestartConsumer { .. }
+            | Command::SlowConsumer { .. }
+            | Command::Seek { .. }) => self.consumer_command(env, command),
             Command::Produce { key, value, topic } => {
                 self.produce_direct(env, topic, key.as_deref(), &value);
             }

@@ -23,39 +23,59 @@ impl Coordinator {
             return;
         }
         if req.member_id.is_empty() {
-            if let Some(instance) = req.group_instance_id.clone() {
-                let new_id = new_member_id(ctx, client);
-                match g.member_by_instance(&instance) {
-                    Some(old_id) => {
-                        self.replace_static_member(ctx, group, client, old_id, new_id, req)
-                    }
-                    None => self.add_member_and_rebalance(ctx, group, client, new_id, req),
-                }
-            } else {
-                // KIP-394: a new dynamic member gets its id first and must join again with it.
-                let new_id = new_member_id(ctx, client);
-                g.pending.insert(new_id.clone());
-                // GMM `classicGroupJoinNewDynamicMember`: a pending member that never
-                // rejoins expires after its session timeout.
-                ctx.out.timer(
-                    ctx.now_ms.saturating_add(req.session_timeout_ms),
-                    node,
-                    Timer::Coordinator(CoordinatorTimer::PendingMemberExpiry {
-                        group,
-                        member_id: new_id.clone(),
-                    }),
-                );
-                respond_join_error(
-                    ctx,
-                    node,
-                    client,
-                    group,
-                    KafkaError::MemberIdRequired,
-                    &new_id,
-                );
-            }
-            return;
+            self.join_new_member(ctx, client, req);
+        } else {
+            self.join_existing_member(ctx, client, req);
         }
+    }
+
+    /// GMM `classicGroupJoinNewMember`: a static member takes its instance's place (or
+    /// joins), a dynamic one first gets its member id (KIP-394).
+    fn join_new_member(&mut self, ctx: &mut Ctx, client: ConsumerRef, req: JoinGroupRequest) {
+        let group = req.group;
+        let node = self.node();
+        let Some(g) = self.group_mut(group) else {
+            return;
+        };
+        if let Some(instance) = req.group_instance_id.clone() {
+            let new_id = new_member_id(ctx, client);
+            match g.member_by_instance(&instance) {
+                Some(old_id) => self.replace_static_member(ctx, group, client, old_id, new_id, req),
+                None => self.add_member_and_rebalance(ctx, group, client, new_id, req),
+            }
+        } else {
+            // KIP-394: a new dynamic member gets its id first and must join again with it.
+            let new_id = new_member_id(ctx, client);
+            g.pending.insert(new_id.clone());
+            // GMM `classicGroupJoinNewDynamicMember`: a pending member that never
+            // rejoins expires after its session timeout.
+            ctx.out.timer(
+                ctx.now_ms.saturating_add(req.session_timeout_ms),
+                node,
+                Timer::Coordinator(CoordinatorTimer::PendingMemberExpiry {
+                    group,
+                    member_id: new_id.clone(),
+                }),
+            );
+            respond_join_error(
+                ctx,
+                node,
+                client,
+                group,
+                KafkaError::MemberIdRequired,
+                &new_id,
+            );
+        }
+    }
+
+    /// GMM `classicGroupJoinExistingMember`: a pending member completes its join; a known
+    /// one rejoins, and the group rebalances if its metadata changed.
+    fn join_existing_member(&mut self, ctx: &mut Ctx, client: ConsumerRef, req: JoinGroupRequest) {
+        let group = req.group;
+        let node = self.node();
+        let Some(g) = self.group_mut(group) else {
+            return;
+        };
         let member_id = req.member_id.clone();
         if g.pending.remove(&member_id) {
             self.add_member_and_rebalance(ctx, group, client, member_id, req);

@@ -113,72 +113,37 @@ impl Coordinator {
         client: ConsumerRef,
         req: OffsetCommitRequest,
     ) {
+        let error = self
+            .group(req.group)
+            .map_or(KafkaError::CoordinatorNotAvailable, |g| {
+                validate_commit(g, &req)
+            });
+        if error == KafkaError::None {
+            self.write_commit(ctx, client, req);
+            return;
+        }
+        let reply = Msg::OffsetCommitResponse(OffsetCommitResponse {
+            group: req.group,
+            request_id: req.request_id,
+            error,
+        });
+        ctx.out.send(self.node(), NodeId::Consumer(client), reply);
+    }
+
+    /// A valid commit's records go to `__consumer_offsets`; it is answered once they are
+    /// committed (or at once when it names nothing).
+    fn write_commit(&mut self, ctx: &mut Ctx, client: ConsumerRef, req: OffsetCommitRequest) {
         let OffsetCommitRequest {
             group,
             request_id,
-            generation,
-            member_id,
-            group_instance_id,
             offsets,
             leader_epochs,
             auto,
+            ..
         } = req;
-        let error = self.commit_error(
-            ctx,
-            group,
-            client,
-            request_id,
-            generation,
-            &member_id,
-            group_instance_id.as_deref(),
-            (offsets, leader_epochs),
-            auto,
-        );
-        if error != KafkaError::None {
-            let reply = Msg::OffsetCommitResponse(OffsetCommitResponse {
-                group,
-                request_id,
-                error,
-            });
-            ctx.out.send(self.node(), NodeId::Consumer(client), reply);
-        }
-    }
-
-    /// `ClassicGroup.validateOffsetCommit`; on success one OffsetCommit record per
-    /// partition goes to `__consumer_offsets`, and the answer waits for them.
-    #[allow(clippy::too_many_arguments)] // the request's fields
-    /// The commit's error, with the offsets written when there is none.
-    pub(super) fn commit_error(
-        &mut self,
-        ctx: &mut Ctx,
-        group: GroupId,
-        client: ConsumerRef,
-        request_id: u64,
-        generation: i32,
-        member_id: &str,
-        instance: Option<&str>,
-        (offsets, leader_epochs): (Vec<(Tp, u64)>, Vec<Option<u32>>),
-        auto: bool,
-    ) -> KafkaError {
         let Some(g) = self.group_mut(group) else {
-            return KafkaError::CoordinatorNotAvailable;
+            return;
         };
-        let error = if g.state == GroupState::Dead {
-            KafkaError::CoordinatorNotAvailable
-        } else if generation < 0 && g.state == GroupState::Empty {
-            KafkaError::None // a commit from outside the group (manual assignment)
-        } else if let Err(e) = validate_member(g, member_id, instance) {
-            e
-        } else if generation != g.generation {
-            KafkaError::IllegalGeneration
-        } else if g.state == GroupState::CompletingRebalance {
-            KafkaError::RebalanceInProgress
-        } else {
-            KafkaError::None
-        };
-        if error != KafkaError::None {
-            return error;
-        }
         let leader_epochs: Vec<Option<u32>> = (0..offsets.len())
             .map(|i| leader_epochs.get(i).copied().flatten())
             .collect();
@@ -186,53 +151,58 @@ impl Coordinator {
             .iter()
             .zip(&leader_epochs)
             .map(|(&(tp, offset), &leader_epoch)| {
-                g.journal(
-                    ctx.now_ms,
-                    Write::Commit {
-                        tp,
-                        offset,
-                        at_ms: ctx.now_ms,
-                        by: client.member,
-                        leader_epoch,
-                    },
-                )
+                let write = Write::Commit {
+                    tp,
+                    offset,
+                    at_ms: ctx.now_ms,
+                    by: client.member,
+                    leader_epoch,
+                };
+                g.journal(ctx.now_ms, write)
             })
             .collect();
-        let Some(last) = records.last().map(|r| r.record_id) else {
-            // Nothing to write: answered at once.
-            self.answer_commit(
-                ctx,
-                PendingCommit {
-                    group,
-                    client,
-                    request_id,
-                    offsets,
-                    leader_epochs,
-                    auto,
-                    record_id: 0,
-                    required: None,
-                    deadline_ms: 0,
-                },
-                KafkaError::None,
-            );
-            return KafkaError::None;
-        };
-        for r in records {
-            self.write(ctx, group, r);
-        }
-        let deadline_ms = ctx.now_ms + OFFSETS_COMMIT_TIMEOUT_MS;
-        self.pending.push(PendingCommit {
+        let mut pending = PendingCommit {
             group,
             client,
             request_id,
             offsets,
             leader_epochs,
             auto,
-            record_id: last,
+            record_id: 0,
             required: None,
-            deadline_ms,
-        });
+            deadline_ms: 0,
+        };
+        let Some(last) = records.last().map(|r| r.record_id) else {
+            self.answer_commit(ctx, pending, KafkaError::None);
+            return;
+        };
+        for r in records {
+            self.write(ctx, group, r);
+        }
+        pending.record_id = last;
+        pending.deadline_ms = ctx.now_ms + OFFSETS_COMMIT_TIMEOUT_MS;
+        let deadline_ms = pending.deadline_ms;
+        self.pending.push(pending);
         self.arm_commit_timer(ctx, deadline_ms);
+    }
+}
+
+/// GMM `validateOffsetCommit` for a classic group: a dead group, then a commit from outside
+/// the group (generation -1 on an empty group: manual assignment, accepted), then the
+/// member and its generation; none while the group completes a rebalance.
+fn validate_commit(g: &CoordGroup, req: &OffsetCommitRequest) -> KafkaError {
+    let instance = req.group_instance_id.as_deref();
+    if g.state == GroupState::Dead {
+        KafkaError::CoordinatorNotAvailable
+    } else if req.generation < 0 && g.state == GroupState::Empty {
+        KafkaError::None
+    } else if let Err(e) = validate_member(g, &req.member_id, instance) {
+        e
+    } else if req.generation != g.generation {
+        KafkaError::IllegalGeneration
+    } else if g.state == GroupState::CompletingRebalance {
+        KafkaError::RebalanceInProgress
+    } else {
         KafkaError::None
     }
 }
