@@ -255,13 +255,9 @@ fn group_view(sim: &Sim, g: &super::world::GroupClients) -> GroupView {
     }
 }
 
-fn member_view(
-    sim: &Sim,
-    group: GroupId,
-    c: &super::consumer::Consumer,
-    coord: Option<&super::coordinator::CoordGroup>,
-) -> MemberView {
-    let status = match &c.status {
+/// Where a member is, as its card says it.
+fn member_status(c: &super::consumer::Consumer) -> MemberStatus {
+    match &c.status {
         ConsumerStatus::Crashed => MemberStatus::Crashed,
         ConsumerStatus::Closed => MemberStatus::Closed,
         ConsumerStatus::Failed(e) => MemberStatus::Failed(e.clone()),
@@ -272,7 +268,37 @@ fn member_view(
             MemberStatus::Idle
         }
         ConsumerStatus::Active => MemberStatus::Active,
-    };
+    }
+}
+
+/// Why an idle member is idle: no partition (more consumers than partitions), or nothing
+/// new to read.
+fn idle_reason(sim: &Sim, group: GroupId, c: &super::consumer::Consumer) -> String {
+    if !c.assigned.is_empty() {
+        return "waiting for records".to_owned();
+    }
+    let world = sim.world();
+    let partitions: u32 = c
+        .topics
+        .iter()
+        .filter_map(|t| world.cluster.topic_id(t))
+        .map(|t| world.cluster.partition_count(t))
+        .sum();
+    let live = world.groups[group.index()]
+        .consumers
+        .iter()
+        .filter(|x| x.status.alive())
+        .count();
+    format!("no partition: {live} consumers, {partitions} partitions")
+}
+
+fn member_view(
+    sim: &Sim,
+    group: GroupId,
+    c: &super::consumer::Consumer,
+    coord: Option<&super::coordinator::CoordGroup>,
+) -> MemberView {
+    let status = member_status(c);
     let mut deadlines = Vec::new();
     let in_group = coord.and_then(|g| {
         g.member_of(ConsumerRef {
@@ -299,24 +325,7 @@ fn member_view(
         }
     }
     sort::sort_by_key(&mut deadlines, |d| d.1);
-    let idle_reason = (status == MemberStatus::Idle).then(|| {
-        if c.assigned.is_empty() {
-            let partitions: u32 = c
-                .topics
-                .iter()
-                .filter_map(|t| sim.world().cluster.topic_id(t))
-                .map(|t| sim.world().cluster.partition_count(t))
-                .sum();
-            let live = sim.world().groups[group.index()]
-                .consumers
-                .iter()
-                .filter(|x| x.status.alive())
-                .count();
-            format!("no partition: {live} consumers, {partitions} partitions")
-        } else {
-            "waiting for records".to_owned()
-        }
-    });
+    let idle_reason = (status == MemberStatus::Idle).then(|| idle_reason(sim, group, c));
     MemberView {
         member: c.id.member,
         client_id: c.client_id.clone(),

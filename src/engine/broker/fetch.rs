@@ -1,4 +1,5 @@
-//! Consumer fetches: Fetch answered at once or parked until data or `fetch.max.wait.ms`, ListOffsets and OffsetsForLeaderEpoch (ReplicaManager.fetchMessages, DelayedFetch).
+//! Consumer fetches: Fetch answered at once or parked until data or `fetch.max.wait.ms`,
+//! ListOffsets and OffsetsForLeaderEpoch (ReplicaManager.fetchMessages, DelayedFetch).
 
 use super::*;
 

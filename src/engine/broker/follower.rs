@@ -1,4 +1,6 @@
-//! The follower side: fetching from each leader, truncating at a diverging epoch, backing off a failed leader, and applying the partition states the controller publishes (ReplicaFetcherThread, Partition.makeFollower/makeLeader).
+//! The follower side: fetching from each leader, truncating at a diverging epoch, backing
+//! off a failed leader, and applying the partition states the controller publishes
+//! (ReplicaFetcherThread, Partition.makeFollower/makeLeader).
 
 use super::*;
 
@@ -172,6 +174,48 @@ impl Broker {
         }
     }
 
+    /// A `__consumer_offsets` partition's leadership won or lost: the coordinator in this
+    /// process hears of it (it loads or gives up the groups that live there).
+    fn coordinator_news(&mut self, k: u32, tp: Tp, led: bool, state: &PartitionState) {
+        self.offsets_logs.entry(k).or_default();
+        let leads = state.leader == Some(self.id);
+        let new_epoch = self
+            .hosted
+            .get(&tp)
+            .is_none_or(|h| h.state.leader_epoch != state.leader_epoch);
+        if leads && (!led || new_epoch) {
+            self.news.push(CoordinatorNews::Elected(k));
+        } else if led && !leads {
+            self.news.push(CoordinatorNews::Resigned(k));
+        }
+    }
+
+    /// A new leader epoch on this replica: as the leader it starts the epoch at its log end
+    /// and tracks each follower afresh (`Partition.makeLeader`); as a follower it only keeps
+    /// the record.
+    fn new_epoch(&mut self, ctx: &Ctx, tp: Tp, state: &PartitionState, leo: u64) -> Hosted {
+        let leads = state.leader == Some(self.id);
+        let mut followers = Vec::new();
+        if leads {
+            let id = self.id;
+            followers = state
+                .replicas
+                .iter()
+                .filter(|&&b| b != id)
+                .map(|&b| FollowerState::new(b, state.isr.contains(&b), ctx.now_ms))
+                .collect();
+            if let Some(log) = self.log_mut(tp) {
+                log.epochs.assign(state.leader_epoch, leo);
+            }
+        }
+        Hosted {
+            state: state.clone(),
+            followers,
+            epoch_start_offset: leo,
+            alter_sent_ms: None,
+        }
+    }
+
     /// The controller's record of a partition changed (created, a new leader, a new ISR):
     /// become its leader or follower, as `Partition.makeLeader` / `makeFollower` do.
     pub fn apply_state(&mut self, ctx: &mut Ctx, tp: Tp, state: &PartitionState) {
@@ -181,17 +225,7 @@ impl Broker {
             return;
         }
         if let Some(k) = Cluster::offsets_partition_of(tp) {
-            self.offsets_logs.entry(k).or_default();
-            let leads = state.leader == Some(self.id);
-            let new_epoch = self
-                .hosted
-                .get(&tp)
-                .is_none_or(|h| h.state.leader_epoch != state.leader_epoch);
-            if leads && (!led || new_epoch) {
-                self.news.push(CoordinatorNews::Elected(k));
-            } else if led && !leads {
-                self.news.push(CoordinatorNews::Resigned(k));
-            }
+            self.coordinator_news(k, tp, led, state);
         }
         let leo = self.log(tp).map_or(0, PartitionLog::log_end_offset);
         let id = self.id;
@@ -207,45 +241,27 @@ impl Broker {
             h.alter_sent_ms = None;
             h
         } else {
-            let followers = if leads {
-                state
-                    .replicas
-                    .iter()
-                    .filter(|&&b| b != id)
-                    .map(|&b| FollowerState::new(b, state.isr.contains(&b), ctx.now_ms))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            if leads {
-                if let Some(log) = self.log_mut(tp) {
-                    log.epochs.assign(state.leader_epoch, leo);
-                }
-            }
-            Hosted {
-                state: state.clone(),
-                followers,
-                epoch_start_offset: leo,
-                alter_sent_ms: None,
-            }
+            self.new_epoch(ctx, tp, state, leo)
         };
         self.hosted.insert(tp, hosted);
         if !same_epoch && state.leader_epoch > 0 {
+            let event = if leads {
+                BrokerEvent::BecameLeader {
+                    tp,
+                    leader_epoch: state.leader_epoch,
+                }
+            } else {
+                BrokerEvent::BecameFollower {
+                    tp,
+                    leader: state.leader,
+                    leader_epoch: state.leader_epoch,
+                }
+            };
+            let at_ms = ctx.now_ms;
             ctx.out.event(Event::Broker {
-                at_ms: ctx.now_ms,
+                at_ms,
                 broker: id,
-                event: if leads {
-                    BrokerEvent::BecameLeader {
-                        tp,
-                        leader_epoch: state.leader_epoch,
-                    }
-                } else {
-                    BrokerEvent::BecameFollower {
-                        tp,
-                        leader: state.leader,
-                        leader_epoch: state.leader_epoch,
-                    }
-                },
+                event,
             });
         }
         if leads {

@@ -1,4 +1,6 @@
-//! The leader side of replication: the ISR and min.insync.replicas, the high watermark, acks=all produces waiting for followers, follower fetches answered, and the ISR shrinking (Partition.scala's leader half, DelayedProduce).
+//! The leader side of replication: the ISR and min.insync.replicas, the high watermark,
+//! acks=all produces waiting for followers, follower fetches answered, and the ISR
+//! shrinking (Partition.scala's leader half, DelayedProduce).
 
 use super::*;
 

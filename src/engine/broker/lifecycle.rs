@@ -1,4 +1,5 @@
-//! The broker's life with the controller: registration, heartbeats, fencing, metadata, death and restart (BrokerLifecycleManager).
+//! The broker's life with the controller: registration, heartbeats, fencing, metadata,
+//! death and restart (BrokerLifecycleManager).
 
 use super::*;
 

@@ -1,4 +1,6 @@
-//! The log side: Produce with the idempotent producers' sequence checks, the batches remembered for duplicates, and the coordinator's own appends (UnifiedLog.append, ProducerStateManager).
+//! The log side: Produce with the idempotent producers' sequence checks, the batches
+//! remembered for duplicates, and the coordinator's own appends (UnifiedLog.append,
+//! ProducerStateManager).
 
 use super::*;
 

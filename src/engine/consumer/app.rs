@@ -1,4 +1,5 @@
-//! The application thread: `poll()`, handing records out, processing them one by one or as a batch, and the poll-interval watchdog (ClassicKafkaConsumer.poll, FetchCollector).
+//! The application thread: `poll()`, handing records out, processing them one by one or as
+//! a batch, and the poll-interval watchdog (ClassicKafkaConsumer.poll, FetchCollector).
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! Offsets and the group: auto-commit, `commitSync`/`commitAsync` with their retries, and reading the committed offsets back on assignment (ConsumerCoordinator's offset side).
+//! Offsets and the group: auto-commit, `commitSync`/`commitAsync` with their retries, and
+//! reading the committed offsets back on assignment (ConsumerCoordinator's offset side).
 
 use super::*;
 

@@ -1,4 +1,6 @@
-//! The fetcher: one Fetch per leader, the records it buffers, position validation against the leader epoch, and `auto.offset.reset` through ListOffsets (Fetcher, OffsetFetcher, OffsetsForLeaderEpochUtils).
+//! The fetcher: one Fetch per leader, the records it buffers, position validation against
+//! the leader epoch, and `auto.offset.reset` through ListOffsets (Fetcher, OffsetFetcher,
+//! OffsetsForLeaderEpochUtils).
 
 use super::*;
 

@@ -1,4 +1,6 @@
-//! The coordinator client: finding the coordinator, JoinGroup and SyncGroup with the leader's assignor, revocation before a join, heartbeats, and leaving (AbstractCoordinator, ConsumerCoordinator's membership side).
+//! The coordinator client: finding the coordinator, JoinGroup and SyncGroup with the
+//! leader's assignor, revocation before a join, heartbeats, and leaving
+//! (AbstractCoordinator, ConsumerCoordinator's membership side).
 
 use super::*;
 

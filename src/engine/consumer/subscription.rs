@@ -1,4 +1,5 @@
-//! The subscription state: what the client owns and where it reads each partition next (SubscriptionState: seek, positions, dropping a partition's state).
+//! The subscription state: what the client owns and where it reads each partition next
+//! (SubscriptionState: seek, positions, dropping a partition's state).
 
 use super::*;
 use crate::engine::command::SeekTo;

@@ -1,4 +1,6 @@
-//! The classic group protocol (GMM's `classicGroup*` handlers and ClassicGroup): JoinGroup with its join phase, SyncGroup, Heartbeat and LeaveGroup, each opening with the checks Kafka's code makes, and the state machine they drive.
+//! The classic group protocol (GMM's `classicGroup*` handlers and ClassicGroup): JoinGroup
+//! with its join phase, SyncGroup, Heartbeat and LeaveGroup, each opening with the checks
+//! Kafka's code makes, and the state machine they drive.
 
 use super::*;
 use crate::engine::ids::each_once;

@@ -1,4 +1,6 @@
-//! The offsets manager (Kafka's OffsetMetadataManager): OffsetCommit validated against the member and generation, written to `__consumer_offsets` and answered once that write is committed, and OffsetFetch.
+//! The offsets manager (Kafka's OffsetMetadataManager): OffsetCommit validated against the
+//! member and generation, written to `__consumer_offsets` and answered once that write is
+//! committed, and OffsetFetch.
 
 use super::*;
 

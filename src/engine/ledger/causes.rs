@@ -1,4 +1,5 @@
-//! Why: the cause chains the ledger gives each anomaly (a lost range, a duplicate, a reordering), read back from the members' notes.
+//! Why: the cause chains the ledger gives each anomaly (a lost range, a duplicate, a
+//! reordering), read back from the members' notes.
 
 use super::*;
 

@@ -1,8 +1,50 @@
-//! A group's side of the ledger: what each member's position, processing, commits and stops did to each record's outcome.
+//! A group's side of the ledger: what each member's position, processing, commits and stops
+//! did to each record's outcome.
 
 use super::*;
 
 impl GroupLedger {
+    /// A commit's offsets, each noted for its member and applied to the records below it.
+    fn offsets_committed(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        offsets: &[(Tp, u64)],
+        auto: bool,
+        logs: &impl LogLookup,
+    ) {
+        for &(tp, offset) in offsets {
+            self.note(at_ms, member, Note::Committed { tp, offset, auto });
+            self.committed(at_ms, tp, offset, logs);
+        }
+    }
+
+    /// A member stopped owning partitions: revoked, lost, or out of the group after its poll
+    /// timeout (a close leaves the group too, but its ConsumerClosed event tells that story).
+    fn stopped_owning(&mut self, at_ms: u64, event: &GroupEvent) {
+        let (member, how, partitions) = match event {
+            GroupEvent::Revoked { member, partitions } => {
+                let generation = self.generation.get(member).copied().unwrap_or(-1);
+                let how = Stop::Revoked {
+                    generation,
+                    cooperative: self.cooperative,
+                };
+                (*member, how, partitions.clone())
+            }
+            GroupEvent::Lost { member, partitions } => (*member, Stop::Lost, partitions.clone()),
+            GroupEvent::LeaveGroup { member, reason, .. } if !reason.contains("closed") => {
+                (*member, Stop::PollTimeout, Vec::new())
+            }
+            _ => return,
+        };
+        let note = Note::Stopped {
+            how,
+            partitions,
+            abandoned: Vec::new(),
+        };
+        self.note(at_ms, member, note);
+    }
+
     pub(super) fn observe(&mut self, at_ms: u64, event: &GroupEvent, logs: &impl LogLookup) {
         match event {
             GroupEvent::PositionSet {
@@ -34,20 +76,7 @@ impl GroupLedger {
                 member,
                 offsets,
                 auto,
-            } => {
-                for &(tp, o) in offsets {
-                    self.note(
-                        at_ms,
-                        *member,
-                        Note::Committed {
-                            tp,
-                            offset: o,
-                            auto: *auto,
-                        },
-                    );
-                    self.committed(at_ms, tp, o, logs);
-                }
-            }
+            } => self.offsets_committed(at_ms, *member, offsets, *auto, logs),
             GroupEvent::ConsumerCrashed { member, reason } => {
                 self.stopped(at_ms, *member, Stop::Crashed(*reason), Vec::new(), logs)
             }
@@ -57,45 +86,9 @@ impl GroupLedger {
             GroupEvent::ConsumerClosed { member } => {
                 self.stopped(at_ms, *member, Stop::Closed, Vec::new(), logs)
             }
-            GroupEvent::Revoked { member, partitions } => {
-                let generation = self.generation.get(member).copied().unwrap_or(-1);
-                let how = Stop::Revoked {
-                    generation,
-                    cooperative: self.cooperative,
-                };
-                self.note(
-                    at_ms,
-                    *member,
-                    Note::Stopped {
-                        how,
-                        partitions: partitions.clone(),
-                        abandoned: Vec::new(),
-                    },
-                );
-            }
-            GroupEvent::Lost { member, partitions } => {
-                self.note(
-                    at_ms,
-                    *member,
-                    Note::Stopped {
-                        how: Stop::Lost,
-                        partitions: partitions.clone(),
-                        abandoned: Vec::new(),
-                    },
-                );
-            }
-            // A close leaves the group too; its ConsumerClosed event tells the story.
-            GroupEvent::LeaveGroup { member, reason, .. } if !reason.contains("closed") => {
-                self.note(
-                    at_ms,
-                    *member,
-                    Note::Stopped {
-                        how: Stop::PollTimeout,
-                        partitions: Vec::new(),
-                        abandoned: Vec::new(),
-                    },
-                );
-            }
+            GroupEvent::Revoked { .. }
+            | GroupEvent::Lost { .. }
+            | GroupEvent::LeaveGroup { .. } => self.stopped_owning(at_ms, event),
             GroupEvent::Assigned {
                 member, generation, ..
             } => {

@@ -1,4 +1,5 @@
-//! The log side of the ledger: records lost before or after a log took them, strays left by an unclean election, and lineage switches that truncate or bring records back.
+//! The log side of the ledger: records lost before or after a log took them, strays left by
+//! an unclean election, and lineage switches that truncate or bring records back.
 
 use super::*;
 

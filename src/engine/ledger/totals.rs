@@ -1,4 +1,5 @@
-//! A group's totals: the counts per outcome kept as records move between outcomes, and the record-by-record recount that checks them.
+//! A group's totals: the counts per outcome kept as records move between outcomes, and the
+//! record-by-record recount that checks them.
 
 use super::*;
 
