@@ -27,13 +27,28 @@ pub enum CleanupPolicy {
     DeleteAndCompact,
 }
 
-/// Per-topic configs, stored for the retention and compaction work to come.
+/// `segment.bytes`' least value in Kafka 4 (`LogConfig`: 1 MiB).
+pub const MIN_SEGMENT_BYTES: u64 = 1_048_576;
+/// `segment.bytes`' greatest value (an `int` config).
+pub const MAX_SEGMENT_BYTES: u64 = i32::MAX as u64;
+
+/// Per-topic configs. Segments roll by `segment.bytes` and `segment.ms`; retention and
+/// compaction are stored for the work to come.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TopicConfig {
     /// `cleanup.policy`, default delete.
     pub cleanup_policy: CleanupPolicy,
     /// `retention.ms`, default 604800000 (7 days); -1 keeps records forever.
     pub retention_ms: i64,
+    /// `retention.bytes` per partition, default -1 (no limit).
+    #[serde(default = "no_limit")]
+    pub retention_bytes: i64,
+    /// `segment.bytes`, default 1073741824 (1 GiB), at least 1 MiB.
+    #[serde(default = "default_segment_bytes")]
+    pub segment_bytes: u64,
+    /// `segment.ms`, default 604800000 (7 days), at least 1.
+    #[serde(default = "default_segment_ms")]
+    pub segment_ms: u64,
     /// `min.insync.replicas` set on the topic (else the broker's applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_insync_replicas: Option<u16>,
@@ -43,11 +58,26 @@ pub struct TopicConfig {
     pub replication_factor: Option<u16>,
 }
 
+fn no_limit() -> i64 {
+    -1
+}
+
+fn default_segment_bytes() -> u64 {
+    super::log::Roll::default().segment_bytes
+}
+
+fn default_segment_ms() -> u64 {
+    super::log::Roll::default().segment_ms
+}
+
 impl Default for TopicConfig {
     fn default() -> Self {
         TopicConfig {
             cleanup_policy: CleanupPolicy::Delete,
             retention_ms: 604_800_000,
+            retention_bytes: no_limit(),
+            segment_bytes: default_segment_bytes(),
+            segment_ms: default_segment_ms(),
             min_insync_replicas: None,
             replication_factor: None,
         }
@@ -79,6 +109,20 @@ impl TopicConfig {
                 }
                 self.retention_ms = n;
             }
+            "retention.bytes" => {
+                let n: i64 = v
+                    .parse()
+                    .map_err(|_| invalid(name, &format!("`{v}` is not a whole number")))?;
+                // Kafka has no validator here: any negative value means no limit.
+                self.retention_bytes = n.max(-1);
+            }
+            "segment.bytes" => {
+                self.segment_bytes =
+                    super::config::parse_in_range(name, v, MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES)?;
+            }
+            "segment.ms" => {
+                self.segment_ms = super::config::parse_in_range(name, v, 1, i64::MAX as u64)?;
+            }
             "min.insync.replicas" | "replication.factor" => {
                 let max = u64::from(super::replication::MAX_BROKERS);
                 let n = super::config::parse_in_range(name, v, 1, max)? as u16;
@@ -109,10 +153,27 @@ impl TopicConfig {
         if self.retention_ms != d.retention_ms {
             out.push(format!("retention.ms={}", self.retention_ms));
         }
+        if self.retention_bytes != d.retention_bytes {
+            out.push(format!("retention.bytes={}", self.retention_bytes));
+        }
+        if self.segment_bytes != d.segment_bytes {
+            out.push(format!("segment.bytes={}", self.segment_bytes));
+        }
+        if self.segment_ms != d.segment_ms {
+            out.push(format!("segment.ms={}", self.segment_ms));
+        }
         if let Some(n) = self.min_insync_replicas {
             out.push(format!("min.insync.replicas={n}"));
         }
         out
+    }
+
+    /// When the topic's logs roll their active segment.
+    pub fn roll(&self) -> super::log::Roll {
+        super::log::Roll {
+            segment_bytes: self.segment_bytes,
+            segment_ms: self.segment_ms,
+        }
     }
 }
 

@@ -117,6 +117,53 @@ impl PartialEq for SharedRecords {
 
 impl Eq for SharedRecords {}
 
+/// One segment of a replica's log (`LogSegment`): where it starts, how many bytes it
+/// holds, its largest record timestamp, and the timestamp its time-based roll counts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The offset of its first record.
+    pub base_offset: u64,
+    /// The bytes of its records.
+    pub size_bytes: u64,
+    /// The largest record timestamp in it (`maxTimestampSoFar`): what `retention.ms`
+    /// compares.
+    pub largest_timestamp_ms: u64,
+    /// The largest timestamp of its first append (`rollingBasedTimestamp`): `segment.ms`
+    /// counts from it, in record time, not the broker's clock.
+    pub rolling_based_timestamp_ms: u64,
+}
+
+/// When a log rolls its active segment (Kafka's `RollParams` less the jitter, which is 0
+/// at `segment.jitter.ms`' default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Roll {
+    /// `segment.bytes`.
+    pub segment_bytes: u64,
+    /// `segment.ms`.
+    pub segment_ms: u64,
+}
+
+impl Default for Roll {
+    /// Kafka's defaults: 1 GiB, 7 days.
+    fn default() -> Self {
+        Roll {
+            segment_bytes: 1 << 30,
+            segment_ms: 604_800_000,
+        }
+    }
+}
+
+impl Roll {
+    /// `LogSegment.shouldRoll` for an append of `size` bytes whose largest timestamp is
+    /// `max_ts`: it would not fit, or (a segment with data) the time since its first
+    /// append, in record time, is past `segment.ms`. An empty segment never rolls on time.
+    pub fn should_roll(self, active: &Segment, size: u64, max_ts: u64) -> bool {
+        let waited = max_ts.saturating_sub(active.rolling_based_timestamp_ms);
+        active.size_bytes > self.segment_bytes.saturating_sub(size)
+            || (active.size_bytes > 0 && waited > self.segment_ms)
+    }
+}
+
 /// One partition replica's log and its offsets.
 #[derive(Clone, Debug, Default)]
 pub struct PartitionLog {
@@ -125,6 +172,11 @@ pub struct PartitionLog {
     high_watermark: u64,
     /// Which leader epoch wrote which offsets (truncation reads it).
     pub epochs: super::replication::EpochCache,
+    /// Its segments, oldest first; the last is the active one (none before the first
+    /// append).
+    segments: Vec<Segment>,
+    /// When it rolls.
+    roll: Roll,
 }
 
 impl PartitionLog {
@@ -180,6 +232,7 @@ impl PartitionLog {
     /// replicated at once, so the high watermark moves with the log end.
     pub fn append(&mut self, records: &[LogRecord]) -> u64 {
         let base = self.log_end_offset();
+        self.grow_segments(records);
         self.records.extend_from_slice(records);
         self.high_watermark = self.log_end_offset();
         debug_assert!(self.log_start_offset <= self.high_watermark);
@@ -195,10 +248,74 @@ impl PartitionLog {
             self.high_watermark <= base,
             "high watermark past the log end"
         );
+        self.grow_segments(records);
         self.records.extend_from_slice(records);
         // The log end moves by exactly what was appended; offsets are never reused.
         debug_assert_eq!(self.log_end_offset(), base + records.len() as u64);
         base
+    }
+
+    /// The segments, oldest first; the last is the active one.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Sets when the log rolls (the topic's `segment.bytes` and `segment.ms`).
+    pub fn set_roll(&mut self, roll: Roll) {
+        self.roll = roll;
+    }
+
+    /// `UnifiedLog.maybeRoll` before an append: a new active segment at the log end when
+    /// the append would not fit or the active one is old enough; then the append counts
+    /// into the active segment.
+    fn grow_segments(&mut self, records: &[LogRecord]) {
+        if records.is_empty() {
+            return;
+        }
+        let size: u64 = records.iter().map(|r| u64::from(r.size_bytes)).sum();
+        let max_ts = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
+        let roll = match self.segments.last() {
+            None => true,
+            Some(active) => self.roll.should_roll(active, size, max_ts),
+        };
+        if roll {
+            self.segments.push(Segment {
+                base_offset: self.log_end_offset(),
+                size_bytes: 0,
+                largest_timestamp_ms: max_ts,
+                rolling_based_timestamp_ms: max_ts,
+            });
+        }
+        if let Some(active) = self.segments.last_mut() {
+            if active.size_bytes == 0 {
+                // The first append into an empty segment starts its roll clock.
+                active.rolling_based_timestamp_ms = max_ts;
+            }
+            active.size_bytes += size;
+            active.largest_timestamp_ms = active.largest_timestamp_ms.max(max_ts);
+        }
+    }
+
+    /// After a truncation to `offset`: segments that start past it go, and the one that
+    /// holds it (perhaps now empty) is recounted from its remaining records
+    /// (`LocalLog.truncateTo`). Its roll clock restarts from its first record (the lab
+    /// keeps no batch bounds in the log).
+    fn truncate_segments(&mut self, offset: u64) {
+        self.segments.retain(|s| s.base_offset <= offset);
+        let Some(&Segment { base_offset, .. }) = self.segments.last() else {
+            return;
+        };
+        let (mut size, mut largest, mut first) = (0, 0, None);
+        for (_, r) in self.range(base_offset, offset) {
+            size += u64::from(r.size_bytes);
+            largest = largest.max(r.timestamp_ms);
+            first.get_or_insert(r.timestamp_ms);
+        }
+        if let Some(active) = self.segments.last_mut() {
+            active.size_bytes = size;
+            active.largest_timestamp_ms = largest;
+            active.rolling_based_timestamp_ms = first.unwrap_or(0);
+        }
     }
 
     /// Moves the high watermark to `hw` (clamped to the log end). It never goes back
@@ -233,6 +350,7 @@ impl PartitionLog {
         self.records.truncate(keep);
         self.high_watermark = self.high_watermark.min(offset);
         self.epochs.truncate_from(offset);
+        self.truncate_segments(offset);
         // The log now ends where it was cut, and the high watermark is not past it.
         debug_assert_eq!(self.log_end_offset(), offset);
         debug_assert!(self.log_start_offset <= self.high_watermark);
@@ -308,6 +426,100 @@ impl PartitionLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 100-byte record stamped `ts`.
+    fn stamped(id: u32, ts: u64) -> LogRecord {
+        LogRecord {
+            timestamp_ms: ts,
+            record_id: id,
+            key: None,
+            size_bytes: 100,
+            poison: false,
+            producer: NO_PRODUCER,
+        }
+    }
+
+    fn bases(log: &PartitionLog) -> Vec<u64> {
+        log.segments().iter().map(|s| s.base_offset).collect()
+    }
+
+    /// LogSegment.shouldRoll: `size > segment.bytes - messagesSize`, so a segment fills
+    /// exactly to `segment.bytes` and the next append opens a new one at the log end.
+    #[test]
+    fn a_segment_rolls_when_the_next_append_would_not_fit() {
+        let mut log = PartitionLog::new();
+        log.set_roll(Roll {
+            segment_bytes: 1_000,
+            segment_ms: u64::MAX,
+        });
+        for i in 0..10 {
+            log.append_uncommitted(&[stamped(i, 0)]);
+        }
+        assert_eq!(bases(&log), vec![0], "1,000 bytes fit in 1,000");
+        assert_eq!(log.segments()[0].size_bytes, 1_000);
+        log.append_uncommitted(&[stamped(10, 0), stamped(11, 0)]);
+        assert_eq!(bases(&log), vec![0, 10]);
+        assert_eq!(log.segments()[1].size_bytes, 200);
+    }
+
+    /// LogSegment.timeWaitedForRoll: the incoming append's largest timestamp minus the
+    /// first append's, in record time (UnifiedLogTest `testTimeBasedLogRollDuringAppend`);
+    /// strictly greater than `segment.ms`.
+    #[test]
+    fn a_segment_rolls_on_record_time_past_segment_ms() {
+        let mut log = PartitionLog::new();
+        log.set_roll(Roll {
+            segment_bytes: u64::MAX,
+            segment_ms: 500,
+        });
+        log.append_uncommitted(&[stamped(0, 1_000)]);
+        log.append_uncommitted(&[stamped(1, 1_500)]);
+        assert_eq!(bases(&log), vec![0], "500 ms is not past 500 ms");
+        log.append_uncommitted(&[stamped(2, 1_400), stamped(3, 1_501)]);
+        assert_eq!(
+            bases(&log),
+            vec![0, 2],
+            "the append's largest timestamp counts"
+        );
+        let s = log.segments()[1];
+        assert_eq!(
+            (s.rolling_based_timestamp_ms, s.largest_timestamp_ms),
+            (1_501, 1_501)
+        );
+        assert_eq!(log.segments()[0].largest_timestamp_ms, 1_500);
+        // An old timestamp (a producer's CreateTime) does not roll it.
+        log.append_uncommitted(&[stamped(4, 0)]);
+        assert_eq!(bases(&log).len(), 2);
+    }
+
+    /// LocalLog.truncateTo: segments past the target go; the one holding it is recounted,
+    /// and one that starts at the target stays, empty, as the active segment.
+    #[test]
+    fn truncation_drops_later_segments_and_recounts_the_active_one() {
+        let mut log = PartitionLog::new();
+        log.set_roll(Roll {
+            segment_bytes: 300,
+            segment_ms: u64::MAX,
+        });
+        for i in 0..9 {
+            log.append_uncommitted(&[stamped(i, u64::from(i))]);
+        }
+        assert_eq!(bases(&log), vec![0, 3, 6]);
+        log.truncate_to(4);
+        assert_eq!(bases(&log), vec![0, 3]);
+        let active = log.segments()[1];
+        assert_eq!((active.size_bytes, active.largest_timestamp_ms), (100, 3));
+        log.truncate_to(3);
+        assert_eq!(bases(&log), vec![0, 3]);
+        assert_eq!(log.segments()[1].size_bytes, 0);
+        log.append_uncommitted(&[stamped(9, 50)]);
+        assert_eq!(
+            bases(&log),
+            vec![0, 3],
+            "the empty segment takes the next append"
+        );
+        assert_eq!(log.segments()[1].rolling_based_timestamp_ms, 50);
+    }
 
     fn rec(id: u32) -> LogRecord {
         LogRecord {

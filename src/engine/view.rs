@@ -28,6 +28,7 @@ pub use super::ids::{
     PartitionId, ProducerId, TopicId, Tp,
 };
 pub use super::ledger::{AnomalyKind, Outcome, Totals};
+pub use super::log::Segment;
 pub use super::net::Latency;
 pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2, to_positive};
 pub use super::producer::{KeySpace, ProduceFault, Workload};
@@ -956,6 +957,14 @@ pub fn offline_and_under_replicated(sim: &Sim, topic: TopicId) -> (u64, u64) {
             under + u64::from(s.isr.len() < s.replicas.len()),
         )
     })
+}
+
+/// A partition's segments on its leader, oldest first; the last is the active one.
+pub fn segments(sim: &Sim, tp: Tp) -> Vec<Segment> {
+    sim.world()
+        .log(tp)
+        .map(|l| l.segments().to_vec())
+        .unwrap_or_default()
 }
 
 /// A partition's log end offset on its leader's log (0: none).

@@ -20,6 +20,7 @@ mod goals;
 mod props;
 mod random_play;
 mod replication;
+mod segments;
 
 pub const G0: GroupId = GroupId(0);
 pub const T0: TopicId = TopicId(0);

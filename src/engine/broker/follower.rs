@@ -227,6 +227,13 @@ impl Broker {
         if let Some(k) = Cluster::offsets_partition_of(tp) {
             self.coordinator_news(k, tp, led, state);
         }
+        let roll = ctx
+            .cluster
+            .topic(tp.topic)
+            .map_or(OFFSETS_ROLL, |t| t.config.roll());
+        if let Some(log) = self.log_mut(tp) {
+            log.set_roll(roll);
+        }
         let leo = self.log(tp).map_or(0, PartitionLog::log_end_offset);
         let id = self.id;
         let previous = self.hosted.get(&tp).cloned();

@@ -23,6 +23,12 @@ mod leader;
 mod lifecycle;
 mod log;
 
+/// How `__consumer_offsets` rolls: `offsets.topic.segment.bytes` (100 MiB), `segment.ms`'s
+/// default.
+pub const OFFSETS_ROLL: super::log::Roll = super::log::Roll {
+    segment_bytes: 104_857_600,
+    segment_ms: 604_800_000,
+};
 /// `fetch.max.wait.ms`, the consumer default: how long the broker holds a fetch with no data.
 pub const FETCH_MAX_WAIT_MS: u64 = 500;
 /// `max.partition.fetch.bytes`, the consumer default: the most one partition returns.
