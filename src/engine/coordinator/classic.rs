@@ -379,8 +379,8 @@ impl Coordinator {
         answer_joins(ctx, node, broker, g);
     }
 
-    /// GMM `classicGroupSync`.
-    #[allow(clippy::too_many_arguments)] // the request's fields
+    /// GMM `classicGroupSync`: the member and its generation are checked first; the leader's
+    /// assignment completes the rebalance, a follower waits for it.
     pub(super) fn on_sync(&mut self, ctx: &mut Ctx, client: ConsumerRef, req: SyncGroupRequest) {
         let SyncGroupRequest {
             group,
