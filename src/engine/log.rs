@@ -164,10 +164,45 @@ impl Roll {
     }
 }
 
+/// A topic's retention limits at one check (`retention.ms`, `retention.bytes`; -1: none).
+/// A compact-only topic checks with neither (only the log start rule applies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// `retention.ms`.
+    pub retention_ms: i64,
+    /// `retention.bytes`.
+    pub retention_bytes: i64,
+}
+
+/// Which rule deleted segments (`UnifiedLog.deleteOldSegments` runs them in this order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetentionRule {
+    /// Wholly below the log start offset (a follower raised it to its leader's).
+    LogStart,
+    /// The log was over `retention.bytes`.
+    Size,
+    /// The segment's newest record was older than `retention.ms`.
+    Time,
+}
+
+/// Segments one rule deleted, and the log start they left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deleted {
+    /// The rule.
+    pub rule: RetentionRule,
+    /// The segments, oldest first.
+    pub segments: Vec<Segment>,
+    /// The log start offset after them.
+    pub log_start_offset: u64,
+}
+
 /// One partition replica's log and its offsets.
 #[derive(Clone, Debug, Default)]
 pub struct PartitionLog {
     log_start_offset: u64,
+    /// The offset of `records[0]`: at or below the log start (records below it were
+    /// deleted by retention; the lab keeps their memory, not their visibility).
+    records_base: u64,
     records: ChunkVec<LogRecord>,
     high_watermark: u64,
     /// Which leader epoch wrote which offsets (truncation reads it).
@@ -220,7 +255,7 @@ impl PartitionLog {
 
     /// The offset the next appended record will get.
     pub fn log_end_offset(&self) -> u64 {
-        self.log_start_offset + self.records.len() as u64
+        self.records_base + self.records.len() as u64
     }
 
     /// The end of the committed (replicated) prefix; consumers read below it.
@@ -318,6 +353,97 @@ impl PartitionLog {
         }
     }
 
+    /// `UnifiedLog.deleteOldSegments`: the log start rule, then size, then time, each
+    /// deleting an unbroken run of the oldest segments that lie wholly below the high
+    /// watermark. When every segment goes (the active one included: non-empty, HW at the
+    /// log end), the log first rolls an empty one at the log end, as Kafka does.
+    pub fn delete_old_segments(&mut self, now_ms: u64, r: Retention) -> Vec<Deleted> {
+        let mut out = Vec::new();
+        let start = self.log_start_offset;
+        let n = self.deletable(|_, next| next.is_some_and(|n| n.base_offset <= start));
+        out.extend(self.delete_prefix(n, RetentionRule::LogStart));
+        if r.retention_bytes >= 0 {
+            let total: u64 = self.segments.iter().map(|s| s.size_bytes).sum();
+            let limit = r.retention_bytes as u64;
+            if total >= limit {
+                // Whole segments while they fit in the excess: never split, so the log may
+                // stay over the limit by up to a segment.
+                let mut excess = total - limit;
+                let n = self.deletable(|s, _| {
+                    let fits = s.size_bytes <= excess;
+                    if fits {
+                        excess -= s.size_bytes;
+                    }
+                    fits
+                });
+                out.extend(self.delete_prefix(n, RetentionRule::Size));
+            }
+        }
+        if r.retention_ms >= 0 {
+            let limit = r.retention_ms as u64;
+            // Strictly older; a segment stamped in the future is never old enough.
+            let old = |s: &Segment| {
+                now_ms
+                    .checked_sub(s.largest_timestamp_ms)
+                    .is_some_and(|age| age > limit)
+            };
+            let n = self.deletable(|s, _| old(s));
+            out.extend(self.delete_prefix(n, RetentionRule::Time));
+        }
+        out
+    }
+
+    /// `deletableSegments`: how many of the oldest segments in a row pass `rule` and lie
+    /// wholly below the high watermark (the last one up to the log end, and not empty).
+    fn deletable(&self, mut rule: impl FnMut(&Segment, Option<&Segment>) -> bool) -> usize {
+        let mut n = 0;
+        for (i, s) in self.segments.iter().enumerate() {
+            let next = self.segments.get(i + 1);
+            let upper = next.map_or(self.log_end_offset(), |x| x.base_offset);
+            let last_and_empty = next.is_none() && s.size_bytes == 0;
+            if self.high_watermark < upper || last_and_empty || !rule(s, next) {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Deletes the `n` oldest segments (`deleteSegments`), rolling an empty active segment
+    /// first when all would go; the log start moves to the next segment's base.
+    fn delete_prefix(&mut self, n: usize, rule: RetentionRule) -> Option<Deleted> {
+        if n == 0 {
+            return None;
+        }
+        if n == self.segments.len() {
+            self.segments.push(Segment {
+                base_offset: self.log_end_offset(),
+                size_bytes: 0,
+                largest_timestamp_ms: 0,
+                rolling_based_timestamp_ms: 0,
+            });
+        }
+        let segments: Vec<Segment> = self.segments.drain(..n).collect();
+        let next = self.segments[0].base_offset;
+        self.raise_log_start(next);
+        Some(Deleted {
+            rule,
+            segments,
+            log_start_offset: self.log_start_offset,
+        })
+    }
+
+    /// `maybeIncrementLogStartOffset`: the log start only rises, never past the high
+    /// watermark (a follower takes its leader's this way; the segments wholly below it go
+    /// at the next retention check).
+    pub fn raise_log_start(&mut self, offset: u64) {
+        let before = self.log_start_offset;
+        self.log_start_offset = self.log_start_offset.max(offset.min(self.high_watermark));
+        debug_assert!(
+            self.log_start_offset >= before && self.log_start_offset <= self.high_watermark
+        );
+    }
+
     /// Moves the high watermark to `hw` (clamped to the log end). It never goes back
     /// except through [`PartitionLog::truncate_to`].
     pub fn set_high_watermark(&mut self, hw: u64) {
@@ -341,7 +467,7 @@ impl PartitionLog {
             self.epochs.truncate_from(self.log_end_offset());
             return Vec::new();
         }
-        let keep = (offset - self.log_start_offset) as usize;
+        let keep = (offset - self.records_base) as usize;
         let dropped: Vec<LogRecord> = self
             .records
             .range(keep, self.records.len())
@@ -360,7 +486,10 @@ impl PartitionLog {
 
     /// The record at `offset`, if it is in the log.
     pub fn get(&self, offset: u64) -> Option<&LogRecord> {
-        let index = offset.checked_sub(self.log_start_offset)?;
+        if offset < self.log_start_offset {
+            return None;
+        }
+        let index = offset - self.records_base;
         self.records.get(usize::try_from(index).ok()?)
     }
 
@@ -376,7 +505,7 @@ impl PartitionLog {
     pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = (u64, &LogRecord)> + '_ {
         let start = from.clamp(self.log_start_offset, self.log_end_offset());
         let end = to.min(self.log_end_offset()).max(start);
-        let base = self.log_start_offset;
+        let base = self.records_base;
         self.records
             .range((start - base) as usize, (end - base) as usize)
             .enumerate()
@@ -388,7 +517,7 @@ impl PartitionLog {
     pub fn slices(&self, from: u64, to: u64) -> impl Iterator<Item = &[LogRecord]> + '_ {
         let start = from.clamp(self.log_start_offset, self.log_end_offset());
         let end = to.min(self.log_end_offset()).max(start);
-        let base = self.log_start_offset;
+        let base = self.records_base;
         self.records
             .slices((start - base) as usize, (end - base) as usize)
     }
@@ -397,7 +526,7 @@ impl PartitionLog {
     pub fn share(&self, from: u64, to: u64) -> SharedRecords {
         let start = from.clamp(self.log_start_offset, self.log_end_offset());
         let end = to.min(self.log_end_offset()).max(start);
-        let base = self.log_start_offset;
+        let base = self.records_base;
         let parts = self
             .records
             .share((start - base) as usize, (end - base) as usize);
@@ -407,14 +536,14 @@ impl PartitionLog {
         }
     }
 
-    /// Number of records in the log.
+    /// Number of records in the log (from its log start).
     pub fn len(&self) -> u64 {
-        self.records.len() as u64
+        self.log_end_offset() - self.log_start_offset
     }
 
     /// True when the log holds no record.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.len() == 0
     }
 
     /// This log's memory (see [`ChunkVec::memory`]).
@@ -490,6 +619,157 @@ mod tests {
         // An old timestamp (a producer's CreateTime) does not roll it.
         log.append_uncommitted(&[stamped(4, 0)]);
         assert_eq!(bases(&log).len(), 2);
+    }
+
+    /// Nine 100-byte records in three closed-and-active segments of 300 bytes: [0, 3)
+    /// stamped 0–2, [3, 6) stamped 10–12, [6, 9) stamped 20–22; all committed.
+    fn three_segments() -> PartitionLog {
+        let mut log = PartitionLog::new();
+        log.set_roll(Roll {
+            segment_bytes: 300,
+            segment_ms: u64::MAX,
+        });
+        for i in 0..9u32 {
+            let ts = u64::from(i / 3) * 10 + u64::from(i % 3);
+            log.append_uncommitted(&[stamped(i, ts)]);
+        }
+        log.set_high_watermark(9);
+        assert_eq!(bases(&log), vec![0, 3, 6]);
+        log
+    }
+
+    const NO_LIMITS: Retention = Retention {
+        retention_ms: -1,
+        retention_bytes: -1,
+    };
+
+    /// UnifiedLog.deleteRetentionMsBreachedSegments: `now − largestTimestamp > retention.ms`
+    /// on the segment's newest record, deleting an unbroken run from the oldest.
+    #[test]
+    fn retention_ms_compares_a_segments_newest_record() {
+        let mut log = three_segments();
+        let r = Retention {
+            retention_ms: 10,
+            ..NO_LIMITS
+        };
+        // At 12 the first segment's newest record (2) is 10 ms old: not past 10.
+        assert!(log.delete_old_segments(12, r).is_empty());
+        // At 13 it is; the second (newest 12) is 1 ms old and shields every later one.
+        let deleted = log.delete_old_segments(13, r);
+        assert_eq!(deleted.len(), 1);
+        assert_eq!(deleted[0].rule, RetentionRule::Time);
+        assert_eq!(deleted[0].segments[0].base_offset, 0);
+        assert_eq!(
+            log.log_start_offset(),
+            3,
+            "the log start jumps by a whole segment"
+        );
+        assert_eq!(bases(&log), vec![3, 6]);
+        assert_eq!(log.get(2), None);
+        assert_eq!(log.range(0, 9).next().map(|(o, _)| o), Some(3));
+        assert_eq!((log.len(), log.log_end_offset()), (6, 9));
+    }
+
+    /// deletableSegments: nothing at or above the high watermark goes; a segment stamped in
+    /// the future never does.
+    #[test]
+    fn retention_stops_at_the_high_watermark_and_future_timestamps() {
+        let mut held = PartitionLog::new();
+        held.set_roll(Roll {
+            segment_bytes: 300,
+            segment_ms: u64::MAX,
+        });
+        for i in 0..9 {
+            held.append_uncommitted(&[stamped(i, 0)]);
+        }
+        held.set_high_watermark(2);
+        let r = Retention {
+            retention_ms: 0,
+            ..NO_LIMITS
+        };
+        assert!(
+            held.delete_old_segments(1_000, r).is_empty(),
+            "[0, 3) ends above the HW"
+        );
+        held.set_high_watermark(3);
+        assert_eq!(held.delete_old_segments(1_000, r).len(), 1);
+        assert_eq!(held.log_start_offset(), 3);
+        // A record from the future pins its segment.
+        let mut future = PartitionLog::new();
+        future.append_uncommitted(&[stamped(0, 5_000)]);
+        future.append_uncommitted(&[stamped(1, 0)]);
+        future.set_high_watermark(2);
+        assert!(future.delete_old_segments(1_000, r).is_empty());
+    }
+
+    /// deleteSegments: when every segment is breached and the high watermark is at the log
+    /// end, the log rolls an empty segment there and deletes the rest, active one included
+    /// (UnifiedLogTest `testCannotDeleteSegmentsAtOrAboveHighWatermark` ends this way).
+    #[test]
+    fn an_expired_active_segment_goes_after_a_roll() {
+        let mut log = three_segments();
+        let r = Retention {
+            retention_ms: 10,
+            ..NO_LIMITS
+        };
+        let deleted = log.delete_old_segments(1_000, r);
+        assert_eq!(deleted[0].segments.len(), 3);
+        assert_eq!(bases(&log), vec![9]);
+        assert_eq!(log.segments()[0].size_bytes, 0);
+        assert_eq!((log.log_start_offset(), log.log_end_offset()), (9, 9));
+        assert!(log.is_empty());
+        // The empty active segment is never deleted, and the log goes on at offset 9.
+        assert!(log.delete_old_segments(2_000, r).is_empty());
+        assert_eq!(log.append_uncommitted(&[stamped(9, 1_500)]), 9);
+    }
+
+    /// deleteRetentionSizeBreachedSegments: only once the log is at least `retention.bytes`,
+    /// whole segments while they fit in the excess, never split; size and time are OR.
+    #[test]
+    fn retention_bytes_deletes_whole_segments_within_the_excess() {
+        let mut log = three_segments();
+        let r = Retention {
+            retention_ms: -1,
+            retention_bytes: 350,
+        };
+        // 900 bytes, 550 over: the first 300-byte segment fits, the second no longer does.
+        let deleted = log.delete_old_segments(0, r);
+        assert_eq!(deleted[0].rule, RetentionRule::Size);
+        assert_eq!(
+            bases(&log),
+            vec![3, 6],
+            "600 bytes stay, over the limit by less than a segment"
+        );
+        let both = Retention {
+            retention_ms: 5,
+            retention_bytes: 1_000,
+        };
+        let deleted = log.delete_old_segments(18, both);
+        assert_eq!(
+            deleted.len(),
+            1,
+            "under the size limit; the time rule still deletes"
+        );
+        assert_eq!(deleted[0].rule, RetentionRule::Time);
+        assert_eq!(log.log_start_offset(), 6);
+    }
+
+    /// maybeIncrementLogStartOffset, then deleteLogStartOffsetBreachedSegments: a follower
+    /// raised to its leader's log start drops the segments wholly below it, not the one it
+    /// falls in; the start never passes the high watermark nor moves back.
+    #[test]
+    fn a_raised_log_start_deletes_the_segments_below_it() {
+        let mut log = three_segments();
+        log.raise_log_start(7);
+        assert_eq!(log.log_start_offset(), 7);
+        let deleted = log.delete_old_segments(0, NO_LIMITS);
+        assert_eq!(deleted[0].rule, RetentionRule::LogStart);
+        assert_eq!(bases(&log), vec![6]);
+        assert_eq!(log.log_start_offset(), 7, "inside the segment it falls in");
+        log.raise_log_start(5);
+        assert_eq!(log.log_start_offset(), 7, "never back");
+        log.raise_log_start(50);
+        assert_eq!(log.log_start_offset(), 9, "never past the high watermark");
     }
 
     /// LocalLog.truncateTo: segments past the target go; the one holding it is recounted,
