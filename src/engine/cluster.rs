@@ -168,6 +168,18 @@ impl TopicConfig {
         out
     }
 
+    /// What a retention check applies: with `delete` in `cleanup.policy`, `retention.ms`
+    /// and `retention.bytes`; a compact-only topic neither (`UnifiedLog.deleteOldSegments`).
+    pub fn retention(&self) -> super::log::Retention {
+        match self.cleanup_policy {
+            CleanupPolicy::Delete | CleanupPolicy::DeleteAndCompact => super::log::Retention {
+                retention_ms: self.retention_ms,
+                retention_bytes: self.retention_bytes,
+            },
+            CleanupPolicy::Compact => super::log::Retention::NONE,
+        }
+    }
+
     /// When the topic's logs roll their active segment.
     pub fn roll(&self) -> super::log::Roll {
         super::log::Roll {

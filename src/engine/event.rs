@@ -201,6 +201,20 @@ pub enum BrokerEvent {
         /// The dropped records' ids.
         records: Vec<u32>,
     },
+    /// A retention check deleted the oldest segments of this replica's log
+    /// (`UnifiedLog.deleteOldSegments`): its log start jumped.
+    SegmentsDeleted {
+        /// The partition.
+        tp: Tp,
+        /// Which rule deleted them.
+        rule: crate::engine::log::RetentionRule,
+        /// How many segments.
+        segments: u32,
+        /// The records they held.
+        records: u64,
+        /// The new log start offset.
+        log_start_offset: u64,
+    },
 }
 
 /// Declares [`EventKind`] with each kind's name taken from its variant (`stringify!`), so
@@ -240,7 +254,7 @@ event_kinds! {
     ConsumerClosed, ConsumerFailed,
     BrokerKilled, BrokerRestarted, BrokerFenced, BrokerUnfenced, BecameLeader, BecameFollower,
     LeaderElected, BrokerRegistered, BrokerRegistrationRefused, TruncationDetected, IsrChanged,
-    Truncated, CoordinatorMoved,
+    Truncated, CoordinatorMoved, SegmentsDeleted,
 }
 
 impl EventKind {
@@ -300,6 +314,7 @@ impl BrokerEvent {
             BrokerEvent::IsrChanged { .. } => K::IsrChanged,
             BrokerEvent::Truncated { .. } => K::Truncated,
             BrokerEvent::CoordinatorMoved { .. } => K::CoordinatorMoved,
+            BrokerEvent::SegmentsDeleted { .. } => K::SegmentsDeleted,
         }
     }
 }

@@ -174,8 +174,16 @@ pub struct Retention {
     pub retention_bytes: i64,
 }
 
+impl Retention {
+    /// No time or size limit: only the log start rule applies.
+    pub const NONE: Retention = Retention {
+        retention_ms: -1,
+        retention_bytes: -1,
+    };
+}
+
 /// Which rule deleted segments (`UnifiedLog.deleteOldSegments` runs them in this order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RetentionRule {
     /// Wholly below the log start offset (a follower raised it to its leader's).
     LogStart,
@@ -444,6 +452,23 @@ impl PartitionLog {
         );
     }
 
+    /// A follower whose log end is below its leader's log start starts over there
+    /// (`truncateFullyAndStartAt`): every record goes, and the log is empty at `offset`.
+    /// Returns the records dropped.
+    pub fn truncate_fully_and_start_at(&mut self, offset: u64) -> Vec<LogRecord> {
+        let dropped = self
+            .range(self.log_start_offset, self.log_end_offset())
+            .map(|(_, r)| *r)
+            .collect();
+        self.records = ChunkVec::default();
+        self.records_base = offset;
+        self.log_start_offset = offset;
+        self.high_watermark = offset;
+        self.segments.clear();
+        self.epochs = Default::default();
+        dropped
+    }
+
     /// Moves the high watermark to `hw` (clamped to the log end). It never goes back
     /// except through [`PartitionLog::truncate_to`].
     pub fn set_high_watermark(&mut self, hw: u64) {
@@ -504,6 +529,22 @@ impl PartitionLog {
     /// Records in `[from, to)` clamped to what the log holds, with their offsets.
     pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = (u64, &LogRecord)> + '_ {
         let start = from.clamp(self.log_start_offset, self.log_end_offset());
+        let end = to.min(self.log_end_offset()).max(start);
+        let base = self.records_base;
+        self.records
+            .range((start - base) as usize, (end - base) as usize)
+            .enumerate()
+            .map(move |(i, r)| (start + i as u64, r))
+    }
+
+    /// Records in `[from, to)` including those retention deleted (their memory is kept), for
+    /// the ledger to name what a group never read.
+    pub fn range_retained(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = (u64, &LogRecord)> + '_ {
+        let start = from.clamp(self.records_base, self.log_end_offset());
         let end = to.min(self.log_end_offset()).max(start);
         let base = self.records_base;
         self.records

@@ -185,6 +185,8 @@ pub struct ReplicaFetchedPartition {
     pub fetch_offset: u64,
     /// The leader's high watermark.
     pub high_watermark: u64,
+    /// The leader's log start offset (a follower's rises to it).
+    pub log_start_offset: u64,
     /// When the follower's log diverged: `(epoch, end offset)`; it truncates to the end
     /// offset and fetches again (KIP-320's DivergingEpoch).
     pub diverging: Option<(u32, u64)>,
@@ -758,6 +760,12 @@ pub enum BrokerTimer {
     },
     /// The earliest parked `acks=all` produce waited its `request.timeout.ms`.
     ProduceTimeout {
+        /// The broker's life that set it (a restart starts a new one).
+        incarnation: u32,
+    },
+    /// The broker's retention check (`kafka-log-retention`, every
+    /// `log.retention.check.interval.ms`).
+    RetentionCheck {
         /// The broker's life that set it (a restart starts a new one).
         incarnation: u32,
     },

@@ -1,19 +1,21 @@
-//! Segments (issue "Retention and compaction", part 1): each replica's log rolls its active
-//! segment as Kafka's `UnifiedLog.maybeRoll` / `LogSegment.shouldRoll` do, on the topic's
-//! `segment.bytes` and `segment.ms` (`docs/retention-facts.md` §1).
+//! Segments and retention (issue "Retention and compaction"): each replica's log rolls its
+//! active segment as Kafka's `UnifiedLog.maybeRoll` / `LogSegment.shouldRoll` do, and its
+//! retention check deletes old segments as `UnifiedLog.deleteOldSegments` does
+//! (`docs/retention-facts.md` §1–3).
 
 use kafka_lab::engine::cluster::TopicConfig;
 use kafka_lab::engine::config::Acks;
+use kafka_lab::engine::event::{BrokerEvent, Event};
 use kafka_lab::engine::ids::Tp;
-use kafka_lab::engine::log::PartitionLog;
+use kafka_lab::engine::log::{PartitionLog, RetentionRule};
 use kafka_lab::engine::replication::ReplicationConfig;
 use kafka_lab::engine::{view, Command, Sim};
 
 use super::{run_checked, workload, T0};
 
-/// Three brokers, topic `orders` (one partition, RF 3) with `segment.ms` as given, and a
+/// Three brokers, topic `orders` (one partition, RF 3) with the topic configs given, and a
 /// producer at 50 records/s with `acks=all`.
-fn lab(segment_ms: &str) -> Sim {
+fn with_configs(configs: &[(&str, &str)]) -> Sim {
     let replication = ReplicationConfig {
         brokers: 3,
         default_replication_factor: 3,
@@ -21,7 +23,9 @@ fn lab(segment_ms: &str) -> Sim {
     };
     let mut sim = Sim::with_replication(7, replication);
     let mut config = TopicConfig::default();
-    config.set("segment.ms", segment_ms).unwrap();
+    for (name, value) in configs {
+        config.set(name, value).unwrap();
+    }
     sim.apply(Command::CreateTopic {
         name: "orders".into(),
         partitions: 1,
@@ -38,6 +42,16 @@ fn lab(segment_ms: &str) -> Sim {
     })
     .unwrap();
     sim
+}
+
+/// [`with_configs`] with `segment.ms`.
+fn lab(segment_ms: &str) -> Sim {
+    with_configs(&[("segment.ms", segment_ms)])
+}
+
+/// [`with_configs`] with `segment.ms` and `retention.ms`.
+fn retained(segment_ms: &str, retention_ms: &str) -> Sim {
+    with_configs(&[("segment.ms", segment_ms), ("retention.ms", retention_ms)])
 }
 
 fn replica_log(sim: &Sim, b: u16, tp: Tp) -> &PartitionLog {
@@ -125,5 +139,124 @@ fn segment_configs_take_kafka_4s_bounds() {
             "segment.bytes=1048576".to_owned(),
             "segment.ms=60000".to_owned()
         ]
+    );
+}
+
+/// UnifiedLog.deleteOldSegments on every replica at each `log.retention.check.interval.ms`
+/// (5 min, the first 30 s after start): closed segments whose newest record is older than
+/// `retention.ms` go, the log start jumps to the next segment's base, the active segment
+/// stays; followers delete on their own and follow the leader's log start.
+#[test]
+fn retention_ms_deletes_whole_old_segments_on_every_replica() {
+    let mut sim = retained("5000", "20000");
+    let tp = Tp::new(T0, 0);
+    run_checked(&mut sim, 29_000);
+    assert_eq!(
+        view::segments(&sim, tp)[0].base_offset,
+        0,
+        "no check before 30 s"
+    );
+    run_checked(&mut sim, 31_000);
+    let after_first = view::segments(&sim, tp)[0].base_offset;
+    assert!(after_first > 0, "at 30 s the segments older than 10 s went");
+    run_checked(&mut sim, 329_000);
+    assert_eq!(
+        view::segments(&sim, tp)[0].base_offset,
+        after_first,
+        "none until 330 s"
+    );
+    run_checked(&mut sim, 331_000);
+    let deleted: Vec<_> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Broker {
+                broker,
+                event:
+                    BrokerEvent::SegmentsDeleted {
+                        rule,
+                        log_start_offset,
+                        ..
+                    },
+                ..
+            } => Some((*broker, *rule, *log_start_offset)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        deleted.len(),
+        6,
+        "each replica deletes its own, twice: {deleted:?}"
+    );
+    assert!(deleted.iter().all(|d| d.1 == RetentionRule::Time));
+    for b in 0..3 {
+        let log = replica_log(&sim, b, tp);
+        let first = log.segments()[0];
+        assert_eq!(log.log_start_offset(), first.base_offset, "a whole segment");
+        assert!(log.log_start_offset() > 0);
+        // What stays is young enough: the first segment left ends after now − retention.ms.
+        assert!(first.largest_timestamp_ms + 20_000 >= 330_000, "{first:?}");
+        assert_tiled(log);
+    }
+}
+
+/// A consumer whose position falls below the log start gets OFFSET_OUT_OF_RANGE and
+/// applies `auto.offset.reset` (earliest: the new log start); the ledger counts what the
+/// group never read as lost. (Records a client already fetched stay readable from its own
+/// buffer, as in Kafka: here the group's only consumer is down while retention runs, and
+/// comes back to a committed offset that is gone.)
+#[test]
+fn a_consumer_back_below_the_log_start_resets_and_the_ledger_counts_the_gap() {
+    use kafka_lab::engine::config::ManualCommit;
+    use kafka_lab::engine::ids::MemberId;
+    let mut sim = retained("5000", "20000");
+    sim.apply(Command::AddGroup {
+        group_id: "payments".into(),
+        config: super::quick_group(ManualCommit::AfterBatch),
+        topics: vec!["orders".into()],
+    })
+    .unwrap();
+    super::add_consumer(&mut sim, super::G0, None);
+    run_checked(&mut sim, 8_000);
+    let crash = Command::CrashConsumer {
+        group: super::G0,
+        consumer: MemberId(0),
+    };
+    sim.apply(crash).unwrap();
+    let tp = Tp::new(T0, 0);
+    let committed = super::coordinator_group(&sim, super::G0)
+        .committed()
+        .get(&tp)
+        .map_or(0, |c| c.offset);
+    run_checked(&mut sim, 335_000);
+    let start = view::segments(&sim, tp)[0].base_offset;
+    assert!(
+        start > committed,
+        "retention passed the committed offset: {start} ≤ {committed}"
+    );
+    let before = sim.totals(super::G0).unwrap();
+    let restart = Command::RestartConsumer {
+        group: super::G0,
+        consumer: MemberId(0),
+    };
+    sim.apply(restart).unwrap();
+    run_checked(&mut sim, 370_000);
+    let after = sim.totals(super::G0).unwrap();
+    // Every record of the gap it had not processed: all of it but the batch it processed
+    // after its last commit (at most max.poll.records, 20, already counted once).
+    let gap = start - committed;
+    let lost = after.lost - before.lost;
+    assert!(
+        lost <= gap && lost + 20 >= gap,
+        "lost {lost} of a gap of {gap}: {after:?}"
+    );
+    let position = super::consumer(&sim, super::G0, MemberId(0))
+        .positions()
+        .get(&tp)
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        position >= start,
+        "reset to the log start: {position} < {start}"
     );
 }

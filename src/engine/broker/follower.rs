@@ -73,6 +73,13 @@ impl Broker {
             let Some(log) = self.log_mut(part.tp) else {
                 continue;
             };
+            if part.error == KafkaError::OffsetOutOfRange {
+                // ReplicaFetcherThread: below the leader's log start, truncate fully and
+                // start there.
+                let dropped = log.truncate_fully_and_start_at(part.log_start_offset);
+                self.follower_truncated(ctx, part.tp, part.log_start_offset, dropped);
+                continue;
+            }
             if part.error != KafkaError::None {
                 failed = true;
                 continue;
@@ -86,19 +93,7 @@ impl Broker {
                 let leo = log.log_end_offset();
                 let end = replication::truncation_offset(&log.epochs, leo, epoch, leader_end);
                 let dropped = log.truncate_to(end);
-                self.rebuild_producer_state(part.tp, end);
-                if !dropped.is_empty() {
-                    let records = dropped.iter().map(|r| r.record_id).collect();
-                    ctx.out.event(Event::Broker {
-                        at_ms: ctx.now_ms,
-                        broker: self.id,
-                        event: BrokerEvent::Truncated {
-                            tp: part.tp,
-                            to_offset: end,
-                            records,
-                        },
-                    });
-                }
+                self.follower_truncated(ctx, part.tp, end, dropped);
                 continue;
             }
             let base = log.append_uncommitted(&part.records);
@@ -107,6 +102,8 @@ impl Broker {
                 log.epochs.assign(epoch, start);
             }
             log.set_high_watermark(part.high_watermark);
+            // UnifiedLog.maybeIncrementLogStartOffset from the leader's fetch response.
+            log.raise_log_start(part.log_start_offset);
             // UnifiedLog.appendAsFollower: the producer state follows the leader's.
             for &meta in &part.batches {
                 self.remember(part.tp, meta);
@@ -292,5 +289,26 @@ impl Broker {
             self.lifecycle.metadata_offset = offset;
             self.apply_state(ctx, tp, state);
         }
+    }
+
+    /// After a truncation to `end`: the producer state is rebuilt, and dropped records
+    /// are an event (the ledger follows where each record still lives).
+    fn follower_truncated(&mut self, ctx: &mut Ctx, tp: Tp, end: u64, dropped: Vec<LogRecord>) {
+        self.rebuild_producer_state(tp, end);
+        if dropped.is_empty() {
+            return;
+        }
+        let records = dropped.iter().map(|r| r.record_id).collect();
+        let event = BrokerEvent::Truncated {
+            tp,
+            to_offset: end,
+            records,
+        };
+        let at_ms = ctx.now_ms;
+        ctx.out.event(Event::Broker {
+            at_ms,
+            broker: self.id,
+            event,
+        });
     }
 }

@@ -273,6 +273,19 @@ impl Broker {
         );
     }
 
+    /// The idempotent batches a follower gets with records `[from, end)`.
+    fn batches_between(&self, tp: Tp, from: u64, end: u64) -> Vec<BatchMeta> {
+        let Some(metas) = self.batch_meta.get(&tp) else {
+            return Vec::new();
+        };
+        let first = metas.partition_point(|m| m.base_offset < from);
+        metas
+            .range(first, metas.len())
+            .take_while(|m| m.base_offset < end)
+            .copied()
+            .collect()
+    }
+
     pub(super) fn replica_fetch_partition(
         &self,
         p: &ReplicaFetchPartition,
@@ -282,6 +295,7 @@ impl Broker {
             error: KafkaError::None,
             fetch_offset: p.fetch_offset,
             high_watermark: 0,
+            log_start_offset: 0,
             diverging: None,
             epochs: Vec::new(),
             batches: Vec::new(),
@@ -292,6 +306,7 @@ impl Broker {
             return out;
         };
         out.high_watermark = log.high_watermark();
+        out.log_start_offset = log.log_start_offset();
         let epoch = self.hosted.get(&p.tp).map_or(0, |h| h.state.leader_epoch);
         if !self.leads(p.tp) {
             out.error = KafkaError::NotLeaderOrFollower;
@@ -303,6 +318,11 @@ impl Broker {
         }
         if let Some(d) = self.diverging(p) {
             out.diverging = Some(d);
+            return out;
+        }
+        if p.fetch_offset < log.log_start_offset() {
+            // Below what retention left: the follower starts over at the log start.
+            out.error = KafkaError::OffsetOutOfRange;
             return out;
         }
         let mut bytes = 0u64;
@@ -326,18 +346,7 @@ impl Broker {
             .copied()
             .filter(|&(_, start)| start < end.max(p.fetch_offset + 1))
             .collect();
-        out.batches = self
-            .batch_meta
-            .get(&p.tp)
-            .map(|metas| {
-                let first = metas.partition_point(|m| m.base_offset < p.fetch_offset);
-                metas
-                    .range(first, metas.len())
-                    .take_while(|m| m.base_offset < end)
-                    .copied()
-                    .collect()
-            })
-            .unwrap_or_default();
+        out.batches = self.batches_between(p.tp, p.fetch_offset, end);
         out.records = Rc::new(records);
         out
     }

@@ -28,6 +28,7 @@ impl Broker {
         self.lifecycle.fenced = true;
         self.lifecycle.attempts = 0;
         self.lifecycle_timer(ctx, ctx.now_ms);
+        self.arm_retention(ctx, ctx.now_ms + LOG_INITIAL_TASK_DELAY_MS);
     }
 
     /// True when the process runs and has registered: it serves requests.
@@ -39,6 +40,7 @@ impl Broker {
     pub fn start_lifecycle(&mut self, ctx: &mut Ctx) {
         let at = ctx.now_ms + ctx.cluster.replication.broker_heartbeat_interval_ms;
         self.lifecycle_timer(ctx, at);
+        self.arm_retention(ctx, ctx.now_ms + LOG_INITIAL_TASK_DELAY_MS);
     }
 
     pub(super) fn lifecycle_timer(&mut self, ctx: &mut Ctx, at_ms: u64) {

@@ -267,4 +267,50 @@ impl Broker {
             self.remember(tp, *m);
         }
     }
+
+    /// Arms the retention check (`kafka-log-retention`) for this life of the broker.
+    pub(super) fn arm_retention(&self, ctx: &mut Ctx, at_ms: u64) {
+        let timer = BrokerTimer::RetentionCheck {
+            incarnation: self.incarnation,
+        };
+        ctx.out.timer(at_ms, self.node(), Timer::Broker(timer));
+    }
+
+    /// `LogManager.cleanupLogs`: every log this broker hosts, leader or follower, applies its
+    /// topic's retention on its own segments; then the check comes again after
+    /// `log.retention.check.interval.ms`.
+    pub(super) fn retention_check(&mut self, ctx: &mut Ctx) {
+        let tps: Vec<Tp> = self.hosted.keys().copied().collect();
+        for tp in tps {
+            let retention = ctx
+                .cluster
+                .topic(tp.topic)
+                .map_or(crate::engine::log::Retention::NONE, |t| {
+                    t.config.retention()
+                });
+            let Some(log) = self.log_mut(tp) else {
+                continue;
+            };
+            for d in log.delete_old_segments(ctx.now_ms, retention) {
+                let first = d
+                    .segments
+                    .first()
+                    .map_or(d.log_start_offset, |s| s.base_offset);
+                let event = BrokerEvent::SegmentsDeleted {
+                    tp,
+                    rule: d.rule,
+                    segments: d.segments.len() as u32,
+                    records: d.log_start_offset.saturating_sub(first),
+                    log_start_offset: d.log_start_offset,
+                };
+                let at_ms = ctx.now_ms;
+                ctx.out.event(Event::Broker {
+                    at_ms,
+                    broker: self.id,
+                    event,
+                });
+            }
+        }
+        self.arm_retention(ctx, ctx.now_ms + LOG_RETENTION_CHECK_INTERVAL_MS);
+    }
 }

@@ -23,6 +23,11 @@ mod leader;
 mod lifecycle;
 mod log;
 
+/// `log.retention.check.interval.ms`: how often a broker applies retention.
+pub const LOG_RETENTION_CHECK_INTERVAL_MS: u64 = 300_000;
+/// `log.initial.task.delay.ms` (internal): the first retention check after a start.
+pub const LOG_INITIAL_TASK_DELAY_MS: u64 = 30_000;
+
 /// How `__consumer_offsets` rolls: `offsets.topic.segment.bytes` (100 MiB), `segment.ms`'s
 /// default.
 pub const OFFSETS_ROLL: super::log::Roll = super::log::Roll {
@@ -404,6 +409,9 @@ impl Broker {
             }
             BrokerTimer::ReplicaFetchTimeout { incarnation } if incarnation == self.incarnation => {
                 self.replica_fetch_timeouts(ctx);
+            }
+            BrokerTimer::RetentionCheck { incarnation } if incarnation == self.incarnation => {
+                self.retention_check(ctx);
             }
             BrokerTimer::ReplicaFetchBackoff { incarnation } if incarnation == self.incarnation => {
                 self.backoff_armed = false;

@@ -14,10 +14,13 @@ const C1: NodeId = NodeId::Consumer(ConsumerRef {
 
 /// Broker 0 of a one-broker cluster, registered, leading topic `t`'s one partition.
 fn leader() -> (Broker, TestCtx, Tp) {
+    leader_of(TopicConfig::default())
+}
+
+/// The same, for a topic with these configs.
+fn leader_of(config: TopicConfig) -> (Broker, TestCtx, Tp) {
     let mut cluster = Cluster::with_replication(ReplicationConfig::default(), 1);
-    let topic = cluster
-        .create_topic("t", 1, TopicConfig::default())
-        .expect("a topic");
+    let topic = cluster.create_topic("t", 1, config).expect("a topic");
     let tp = Tp::new(topic, 0);
     let state = cluster.state(tp).expect("placed").clone();
     let mut t = TestCtx::new(cluster);
@@ -144,4 +147,76 @@ fn a_fetch_for_an_unknown_partition_is_answered_with_its_error() {
         panic!("a Fetch response");
     };
     assert_eq!(partitions[0].error, KafkaError::UnknownTopicOrPartition);
+}
+
+#[test]
+fn the_retention_check_deletes_old_segments_and_a_follower_below_the_start_is_told() {
+    let mut config = TopicConfig::default();
+    config.set("segment.ms", "1").unwrap();
+    config.set("retention.ms", "1000").unwrap();
+    let (mut b, mut t, tp) = leader_of(config);
+    // Three appends a second apart in record time: three segments.
+    for ts in [0, 1_000, 2_000] {
+        let mut msg = produce(tp, 2, true);
+        if let Msg::Produce { batches, .. } = &mut msg {
+            let records: Vec<LogRecord> = batches[0]
+                .records
+                .iter()
+                .map(|r| LogRecord {
+                    timestamp_ms: ts,
+                    ..*r
+                })
+                .collect();
+            batches[0].records = Rc::new(records);
+        }
+        b.on_message(&mut t.ctx(), P1, msg);
+    }
+    assert_eq!(b.log(tp).unwrap().segments().len(), 3);
+    t.take();
+    t.now_ms = 2_500;
+    let check = BrokerTimer::RetentionCheck {
+        incarnation: b.incarnation,
+    };
+    b.on_timer(&mut t.ctx(), check);
+    let out = t.take();
+    // The first segment's newest record (0) is 2.5 s old, past 1 s; the second's (1,000)
+    // 1.5 s; the active one (2,000) is young and shields nothing older.
+    assert!(
+        matches!(
+            out.events[..],
+            [Event::Broker {
+                event: BrokerEvent::SegmentsDeleted {
+                    segments: 2,
+                    records: 4,
+                    log_start_offset: 4,
+                    ..
+                },
+                ..
+            }]
+        ),
+        "{:?}",
+        out.events
+    );
+    assert_eq!(
+        out.timers[0].0,
+        2_500 + LOG_RETENTION_CHECK_INTERVAL_MS,
+        "again in 5 min"
+    );
+    // A follower fetching below the log start is told where it now is.
+    let fetch = Msg::ReplicaFetch {
+        fetch_id: 1,
+        partitions: vec![ReplicaFetchPartition {
+            tp,
+            fetch_offset: 0,
+            last_fetched_epoch: None,
+            leader_epoch: 0,
+        }],
+    };
+    b.on_message(&mut t.ctx(), NodeId::Broker(BrokerId(1)), fetch);
+    let (_, _, reply) = t.sent_one();
+    let Msg::ReplicaFetchResponse { partitions, .. } = reply else {
+        panic!("a follower's fetch response");
+    };
+    assert_eq!(partitions[0].error, KafkaError::OffsetOutOfRange);
+    assert_eq!(partitions[0].log_start_offset, 4);
 }

@@ -9,6 +9,7 @@ use crate::engine::event::{
 use crate::engine::ids::{
     consumer_client_id, producer_client_id, BrokerId, GroupId, ProducerId, Tp,
 };
+use crate::engine::log::RetentionRule;
 
 /// A list of partitions: `p0 p2` (`nothing` for none).
 pub fn tps(list: &[Tp]) -> String {
@@ -390,6 +391,23 @@ pub fn broker_event_words(broker: BrokerId, event: &BrokerEvent) -> Option<Strin
             tp.p(),
             records.len()
         ),
+        B::SegmentsDeleted {
+            tp,
+            rule,
+            segments,
+            records,
+            log_start_offset,
+        } => {
+            let why = match rule {
+                RetentionRule::Time => "their newest record was older than retention.ms",
+                RetentionRule::Size => "the log was over retention.bytes",
+                RetentionRule::LogStart => "they lay below the leader's log start",
+            };
+            format!(
+                "broker {b} deleted {segments} segment(s) of p{} ({records} records): {why}; the log start is now {log_start_offset}",
+                tp.p()
+            )
+        }
     })
 }
 

@@ -122,12 +122,13 @@ impl GroupLedger {
         // A move forward skips what lies between. It is a choice for a seek, or for
         // auto.offset.reset=latest when the group first reads the partition; a reset to the
         // log end after the group had read it (a member crashed before committing, or its
-        // position fell out of range) loses what nobody processed.
+        // position fell out of range) loses what nobody processed, and so does a reset to
+        // the log start past records retention deleted before the group read them.
         let first_read = self.started.insert(tp);
         let forward = matches!(
             source,
             PositionSource::Reset(crate::engine::config::AutoOffsetReset::Latest)
-                | PositionSource::OutOfRange(crate::engine::config::AutoOffsetReset::Latest)
+                | PositionSource::OutOfRange(_)
                 | PositionSource::Seek
         );
         if !forward {
@@ -141,7 +142,7 @@ impl GroupLedger {
         };
         let held = self.held_offsets(tp);
         let ids: Vec<(u64, u32)> = log
-            .range(from, offset)
+            .range_retained(from, offset)
             .filter(|(o, _)| !held.iter().any(|&(f, t)| f <= *o && *o < t))
             .map(|(o, r)| (o, r.record_id))
             .collect();
