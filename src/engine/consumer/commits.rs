@@ -55,42 +55,23 @@ impl Consumer {
         self.next_request_id += 1;
         let request_id = self.next_request_id;
         c.request_id = Some(request_id);
+        let (offsets, generation, auto) = (c.offsets.clone(), c.generation, c.auto);
+        let deadline = c.deadline_ms;
+        // Each offset carries the leader epoch of the record before it (KIP-320).
+        let leader_epochs = offsets
+            .iter()
+            .map(|(tp, _)| self.position_epochs.get(tp).copied())
+            .collect();
         let msg = Msg::OffsetCommit(OffsetCommitRequest {
             group: self.id.group,
             request_id,
-            generation: c.generation,
+            generation,
             member_id: self.member_id.clone(),
             group_instance_id: self.group_instance_id.clone(),
-            offsets: c.offsets.clone(),
-            leader_epochs: Vec::new(),
-            auto: c.auto,
+            offsets,
+            leader_epochs,
+            auto,
         });
-        let deadline = c.deadline_ms;
-        let msg = match msg {
-            Msg::OffsetCommit(OffsetCommitRequest {
-                group,
-                request_id,
-                generation,
-                member_id,
-                group_instance_id,
-                offsets,
-                auto,
-                ..
-            }) => Msg::OffsetCommit(OffsetCommitRequest {
-                leader_epochs: offsets
-                    .iter()
-                    .map(|(tp, _)| self.position_epochs.get(tp).copied())
-                    .collect(),
-                group,
-                request_id,
-                generation,
-                member_id,
-                group_instance_id,
-                offsets,
-                auto,
-            }),
-            other => other,
-        };
         self.send(ctx, coordinator, msg);
         if let Some(deadline) = deadline {
             // The sync commit's timer runs out even if no answer comes.

@@ -88,6 +88,20 @@ fn joining() -> (Consumer, TestCtx) {
     (c, t)
 }
 
+/// Generation 1 formed with another member as the leader: `c1-m` only syncs.
+fn joined_as_follower() -> Msg {
+    Msg::JoinGroupResponse(JoinGroupResponse {
+        group: GroupId(0),
+        error: KafkaError::None,
+        generation: 1,
+        protocol: Some(Strategy::Range),
+        leader: "someone-else".to_owned(),
+        member_id: "c1-m".to_owned(),
+        members: Vec::new(),
+        skip_assignment: false,
+    })
+}
+
 #[test]
 fn a_started_consumer_looks_its_coordinator_up_first() {
     let (mut c, mut t) = consumer();
@@ -152,17 +166,7 @@ fn the_leader_assigns_and_sends_sync_group_with_everyones_partitions() {
 #[test]
 fn an_assignment_is_followed_by_an_offset_fetch() {
     let (mut c, mut t) = joining();
-    let joined = JoinGroupResponse {
-        group: GroupId(0),
-        error: KafkaError::None,
-        generation: 1,
-        protocol: Some(Strategy::Range),
-        leader: "someone-else".to_owned(),
-        member_id: "c1-m".to_owned(),
-        members: Vec::new(),
-        skip_assignment: false,
-    };
-    c.on_message(&mut t.ctx(), Msg::JoinGroupResponse(joined));
+    c.on_message(&mut t.ctx(), joined_as_follower());
     assert!(
         matches!(&sent(&mut t)[..], [Msg::SyncGroup(_)]),
         "a follower syncs too"
@@ -192,17 +196,7 @@ fn an_assignment_is_followed_by_an_offset_fetch() {
 #[test]
 fn rebalance_in_progress_on_a_heartbeat_asks_for_a_rejoin() {
     let (mut c, mut t) = joining();
-    let joined = JoinGroupResponse {
-        group: GroupId(0),
-        error: KafkaError::None,
-        generation: 1,
-        protocol: Some(Strategy::Range),
-        leader: "someone-else".to_owned(),
-        member_id: "c1-m".to_owned(),
-        members: Vec::new(),
-        skip_assignment: false,
-    };
-    c.on_message(&mut t.ctx(), Msg::JoinGroupResponse(joined));
+    c.on_message(&mut t.ctx(), joined_as_follower());
     let synced = SyncGroupResponse {
         group: GroupId(0),
         error: KafkaError::None,
