@@ -208,10 +208,12 @@ pub enum BrokerEvent {
         tp: Tp,
         /// Which rule deleted them.
         rule: crate::engine::log::RetentionRule,
-        /// How many segments.
-        segments: u32,
-        /// The records they held.
-        records: u64,
+        /// The rule's setting at the check (`retention.ms` or `retention.bytes`; -1 for
+        /// the log start rule).
+        limit: i64,
+        /// The segments, oldest first (each ends where the next begins, the last at
+        /// `log_start_offset`).
+        segments: Vec<crate::engine::log::SegmentSpan>,
         /// The new log start offset.
         log_start_offset: u64,
     },

@@ -193,6 +193,38 @@ pub enum RetentionRule {
     Time,
 }
 
+/// A deleted segment's offsets and newest timestamp, as its event and the ledger keep them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SegmentSpan {
+    /// Its first offset.
+    pub base_offset: u64,
+    /// The offset after its last record (the next segment's base).
+    pub end_offset: u64,
+    /// Its largest record timestamp.
+    pub largest_timestamp_ms: u64,
+}
+
+impl Deleted {
+    /// The deleted segments as spans, oldest first.
+    pub fn spans(&self) -> Vec<SegmentSpan> {
+        let ends = self
+            .segments
+            .iter()
+            .skip(1)
+            .map(|s| s.base_offset)
+            .chain(std::iter::once(self.log_start_offset));
+        self.segments
+            .iter()
+            .zip(ends)
+            .map(|(s, end_offset)| SegmentSpan {
+                base_offset: s.base_offset,
+                end_offset,
+                largest_timestamp_ms: s.largest_timestamp_ms,
+            })
+            .collect()
+    }
+}
+
 /// Segments one rule deleted, and the log start they left.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Deleted {

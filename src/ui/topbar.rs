@@ -357,7 +357,7 @@ fn Counts() -> impl IntoView {
                       f: fn(&view::Totals) -> u64,
                       always: bool| {
         let value = move || totals.with(|t| t.as_ref().map_or(0, f));
-        let alerting = name == "duplicate" || name == "lost" || name == "failed";
+        let alerting = matches!(name, "duplicate" | "lost" | "failed" | "deleted");
         let alert = move || alerting && value() != 0;
         view! {
             <div
@@ -381,6 +381,7 @@ fn Counts() -> impl IntoView {
             {count("pending", "pending", |t| t.pending, true)}
             {count("skipped", "skipped", |t| t.skipped, false)}
             {count("failed", "failed", |t| t.failed, false)}
+            {count("deleted", "deleted unread", |t| t.deleted, false)}
         </div>
     }
 }
@@ -393,6 +394,7 @@ fn count_title(name: &str) -> &'static str {
         "out-of-order" => "records processed before an earlier record with the same key",
         "pending" => "records not processed yet (in the producer, or in the log)",
         "skipped" => "records skipped on purpose (a seek)",
+        "deleted" => "records retention deleted before this group read them",
         _ => "records whose processing failed",
     }
 }

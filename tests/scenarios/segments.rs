@@ -201,14 +201,16 @@ fn retention_ms_deletes_whole_old_segments_on_every_replica() {
 }
 
 /// A consumer whose position falls below the log start gets OFFSET_OUT_OF_RANGE and
-/// applies `auto.offset.reset` (earliest: the new log start); the ledger counts what the
-/// group never read as lost. (Records a client already fetched stay readable from its own
-/// buffer, as in Kafka: here the group's only consumer is down while retention runs, and
-/// comes back to a committed offset that is gone.)
+/// applies `auto.offset.reset` (earliest: the new log start); the ledger settles what the
+/// group never read as deleted by retention, with the deletion that took each segment.
+/// (Records a client already fetched stay readable from its own buffer, as in Kafka: here
+/// the group's only consumer is down while retention runs, and comes back to a committed
+/// offset that is gone.)
 #[test]
 fn a_consumer_back_below_the_log_start_resets_and_the_ledger_counts_the_gap() {
     use kafka_lab::engine::config::ManualCommit;
     use kafka_lab::engine::ids::MemberId;
+    use kafka_lab::engine::ledger::{AnomalyKind, Cause};
     let mut sim = retained("5000", "20000");
     sim.apply(Command::AddGroup {
         group_id: "payments".into(),
@@ -235,6 +237,10 @@ fn a_consumer_back_below_the_log_start_resets_and_the_ledger_counts_the_gap() {
         "retention passed the committed offset: {start} ≤ {committed}"
     );
     let before = sim.totals(super::G0).unwrap();
+    assert_eq!(
+        before.deleted, 0,
+        "nothing is settled before the group comes back"
+    );
     let restart = Command::RestartConsumer {
         group: super::G0,
         consumer: MemberId(0),
@@ -245,10 +251,11 @@ fn a_consumer_back_below_the_log_start_resets_and_the_ledger_counts_the_gap() {
     // Every record of the gap it had not processed: all of it but the batch it processed
     // after its last commit (at most max.poll.records, 20, already counted once).
     let gap = start - committed;
-    let lost = after.lost - before.lost;
+    assert_eq!(after.lost, before.lost, "deleted, not lost: {after:?}");
     assert!(
-        lost <= gap && lost + 20 >= gap,
-        "lost {lost} of a gap of {gap}: {after:?}"
+        after.deleted <= gap && after.deleted + 20 >= gap,
+        "deleted {} of a gap of {gap}: {after:?}",
+        after.deleted
     );
     let position = super::consumer(&sim, super::G0, MemberId(0))
         .positions()
@@ -258,5 +265,82 @@ fn a_consumer_back_below_the_log_start_resets_and_the_ledger_counts_the_gap() {
     assert!(
         position >= start,
         "reset to the log start: {position} < {start}"
+    );
+    // One anomaly per deleted segment, each naming its segment, the rule and the time.
+    let anomalies: Vec<_> = sim.ledger().groups[0]
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::Deleted)
+        .collect();
+    assert!(anomalies.len() >= 2, "{anomalies:?}");
+    let counted: u64 = anomalies.iter().map(|a| a.count).sum();
+    assert_eq!(counted, after.deleted);
+    for a in &anomalies {
+        let Some(Cause::DeletedByRetention {
+            rule,
+            limit,
+            segment,
+            at_ms,
+            ..
+        }) = a.causes.first()
+        else {
+            panic!("no deletion in {:?}", a.causes);
+        };
+        assert_eq!((*rule, *limit), (RetentionRule::Time, 20_000));
+        assert!(segment.base_offset <= a.first_offset && a.last_offset < segment.end_offset);
+        assert!(*at_ms > 8_000 && *at_ms <= 335_000);
+        assert!(
+            at_ms - segment.largest_timestamp_ms > 20_000,
+            "older than retention.ms"
+        );
+        assert!(matches!(a.causes.last(), Some(Cause::Resumed { .. })));
+    }
+    let words = view::anomalies(&sim, super::G0);
+    let deleted = words
+        .iter()
+        .find(|w| w.kind == AnomalyKind::Deleted)
+        .expect("explained");
+    assert!(
+        deleted.sentence.contains("deleted by retention"),
+        "{}",
+        deleted.sentence
+    );
+    assert!(
+        deleted
+            .chain
+            .iter()
+            .any(|(_, l)| l.contains("retention.ms=20000")),
+        "{:?}",
+        deleted.chain
+    );
+}
+
+/// A group that starts after deletion with `auto.offset.reset=earliest` starts at the log
+/// start (ListOffsets EARLIEST returns it); the records already deleted are settled as
+/// deleted for it, and the totals balance.
+#[test]
+fn a_new_group_reading_earliest_starts_at_the_log_start() {
+    use kafka_lab::engine::config::ManualCommit;
+    let mut sim = retained("5000", "20000");
+    run_checked(&mut sim, 40_000);
+    let tp = Tp::new(T0, 0);
+    let start = view::segments(&sim, tp)[0].base_offset;
+    assert!(start > 0);
+    let mut config = super::quick_group(ManualCommit::AfterBatch);
+    config.set("auto.offset.reset", "earliest").unwrap();
+    sim.apply(Command::AddGroup {
+        group_id: "late".into(),
+        config,
+        topics: vec!["orders".into()],
+    })
+    .unwrap();
+    super::add_consumer(&mut sim, super::G0, None);
+    run_checked(&mut sim, 50_000);
+    let t = sim.totals(super::G0).unwrap();
+    assert_eq!(t.deleted, start, "{t:?}");
+    assert_eq!(t.lost + t.skipped, 0, "{t:?}");
+    assert_eq!(
+        t.produced,
+        t.once + t.duplicate + t.deleted + t.pending + t.lost + t.skipped + t.failed
     );
 }

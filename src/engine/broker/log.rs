@@ -292,15 +292,16 @@ impl Broker {
                 continue;
             };
             for d in log.delete_old_segments(ctx.now_ms, retention) {
-                let first = d
-                    .segments
-                    .first()
-                    .map_or(d.log_start_offset, |s| s.base_offset);
+                let limit = match d.rule {
+                    crate::engine::log::RetentionRule::Time => retention.retention_ms,
+                    crate::engine::log::RetentionRule::Size => retention.retention_bytes,
+                    crate::engine::log::RetentionRule::LogStart => -1,
+                };
                 let event = BrokerEvent::SegmentsDeleted {
                     tp,
                     rule: d.rule,
-                    segments: d.segments.len() as u32,
-                    records: d.log_start_offset.saturating_sub(first),
+                    limit,
+                    segments: d.spans(),
                     log_start_offset: d.log_start_offset,
                 };
                 let at_ms = ctx.now_ms;

@@ -186,13 +186,13 @@ fn the_retention_check_deletes_old_segments_and_a_follower_below_the_start_is_to
             out.events[..],
             [Event::Broker {
                 event: BrokerEvent::SegmentsDeleted {
-                    segments: 2,
-                    records: 4,
+                    limit: 1_000,
+                    ref segments,
                     log_start_offset: 4,
                     ..
                 },
                 ..
-            }]
+            }] if segments.iter().map(|s| (s.base_offset, s.end_offset)).eq([(0, 2), (2, 4)])
         ),
         "{:?}",
         out.events

@@ -9,7 +9,7 @@ use crate::engine::event::{
 use crate::engine::ids::{
     consumer_client_id, producer_client_id, BrokerId, GroupId, ProducerId, Tp,
 };
-use crate::engine::log::RetentionRule;
+use crate::engine::log::{RetentionRule, SegmentSpan};
 
 /// A list of partitions: `p0 p2` (`nothing` for none).
 pub fn tps(list: &[Tp]) -> String {
@@ -395,20 +395,31 @@ pub fn broker_event_words(broker: BrokerId, event: &BrokerEvent) -> Option<Strin
             tp,
             rule,
             segments,
-            records,
             log_start_offset,
-        } => {
-            let why = match rule {
-                RetentionRule::Time => "their newest record was older than retention.ms",
-                RetentionRule::Size => "the log was over retention.bytes",
-                RetentionRule::LogStart => "they lay below the leader's log start",
-            };
-            format!(
-                "broker {b} deleted {segments} segment(s) of p{} ({records} records): {why}; the log start is now {log_start_offset}",
-                tp.p()
-            )
-        }
+            ..
+        } => segments_deleted_words(b, *tp, *rule, segments, *log_start_offset),
     })
+}
+
+/// `SegmentsDeleted` in words: how many segments and records went, and why.
+fn segments_deleted_words(
+    b: u16,
+    tp: Tp,
+    rule: RetentionRule,
+    segments: &[SegmentSpan],
+    log_start_offset: u64,
+) -> String {
+    let records = log_start_offset - segments.first().map_or(log_start_offset, |s| s.base_offset);
+    let why = match rule {
+        RetentionRule::Time => "their newest record was older than retention.ms",
+        RetentionRule::Size => "the log was over retention.bytes",
+        RetentionRule::LogStart => "they lay below the leader's log start",
+    };
+    format!(
+        "broker {b} deleted {} segment(s) of p{} ({records} records): {why}; the log start is now {log_start_offset}",
+        segments.len(),
+        tp.p()
+    )
 }
 
 #[cfg(test)]

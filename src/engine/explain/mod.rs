@@ -8,6 +8,7 @@ use super::config::AutoOffsetReset;
 use super::event::{CrashReason, PositionSource};
 use super::ids::{consumer_client_id, producer_client_id, GroupId, MemberId, Tp};
 use super::ledger::{Anomaly, AnomalyKind, Cause, Stop};
+use super::log::{RetentionRule, SegmentSpan};
 
 mod events;
 pub use events::{broker_event_words, event_words, state_words, step_words, tps};
@@ -71,6 +72,129 @@ fn stop_words(how: Stop) -> String {
         Stop::Lost => "found it was no longer in the group and dropped its partitions".into(),
         Stop::PollTimeout => "left the group: its poll was later than max.poll.interval.ms".into(),
     }
+}
+
+/// A span of simulated time in the two largest units that are not zero: `500 ms`,
+/// `12.5 s`, `10 min`, `7 d`, `1 d 6 h`.
+pub fn duration(ms: u64) -> String {
+    if ms < 1_000 {
+        return format!("{ms} ms");
+    }
+    if ms < 60_000 {
+        return if ms.is_multiple_of(1_000) {
+            format!("{} s", ms / 1_000)
+        } else {
+            format!("{:.1} s", ms as f64 / 1_000.0)
+        };
+    }
+    let units = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "min"),
+        (1_000, "s"),
+    ];
+    let mut left = ms;
+    let mut parts = Vec::new();
+    for (size, name) in units {
+        let n = left / size;
+        left %= size;
+        if n > 0 || !parts.is_empty() {
+            parts.push((n, name));
+        }
+    }
+    let shown: Vec<String> = parts
+        .iter()
+        .take(2)
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, name)| format!("{n} {name}"))
+        .collect();
+    shown.join(" ")
+}
+
+/// A byte count in the largest binary unit it fills: `512 B`, `1 MiB`, `1.5 GiB`.
+pub fn bytes(n: u64) -> String {
+    let units = [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, name) in units {
+        if n >= size {
+            return if n.is_multiple_of(size) {
+                format!("{} {name}", n / size)
+            } else {
+                format!("{:.1} {name}", n as f64 / size as f64)
+            };
+        }
+    }
+    format!("{n} B")
+}
+
+fn retention_words(rule: RetentionRule, limit: i64, segment: &SegmentSpan, at_ms: u64) -> String {
+    let limit = u64::try_from(limit).unwrap_or(0);
+    match rule {
+        RetentionRule::Time => format!(
+            "its newest record was {} old, past retention.ms={limit} ({})",
+            duration(at_ms.saturating_sub(segment.largest_timestamp_ms)),
+            duration(limit)
+        ),
+        RetentionRule::Size => format!(
+            "the partition held more than retention.bytes={limit} ({}); the oldest segments go first",
+            bytes(limit)
+        ),
+        RetentionRule::LogStart => {
+            "it lay below the leader's log start, which this follower took from a fetch".into()
+        }
+    }
+}
+
+/// The steps where a broker's log lost records: a truncation, or a segment retention
+/// deleted (which broker, which offsets, which rule).
+fn log_step(cause: &Cause, p: &str) -> String {
+    if let Cause::Truncated {
+        broker, to_offset, ..
+    } = cause
+    {
+        return format!(
+            "broker {} came back as a follower and truncated its log of {p} to offset {to_offset} to match the leader's: it was the last replica holding them",
+            broker.0
+        );
+    }
+    let Cause::DeletedByRetention {
+        at_ms,
+        broker,
+        rule,
+        limit,
+        segment,
+    } = cause
+    else {
+        return String::new();
+    };
+    format!(
+        "broker {}'s retention check deleted the segment of {p} holding offsets {}–{}: {}",
+        broker.0,
+        segment.base_offset,
+        segment.end_offset.saturating_sub(1),
+        retention_words(*rule, *limit, segment, *at_ms)
+    )
+}
+
+/// The sentence for records that left the log unread: truncated after a failover, or
+/// deleted by retention before the group read them.
+fn log_loss_sentence(a: &Anomaly, p: &str, member: &str) -> String {
+    let n = a.count;
+    if matches!(a.kind, AnomalyKind::WrittenThenLost) {
+        return format!("{n} record{} for {p} reached a leader's log, then were lost when the last replica holding them truncated its log after a failover. Their producer was never told they were written (acks=0, or it gave up), so nobody sends them again.", if n == 1 { "" } else { "s" });
+    }
+    let why = a
+        .causes
+        .iter()
+        .find_map(|c| match c {
+            Cause::DeletedByRetention {
+                rule: RetentionRule::Size,
+                ..
+            } => Some("the partition grew past retention.bytes"),
+            Cause::DeletedByRetention { .. } => Some("their segment grew older than retention.ms"),
+            _ => None,
+        })
+        .unwrap_or("their segment was deleted");
+    format!("{n} record{} of {p} were deleted by retention before {member} read them: {why} while the group's position was still below them. When it came back for them, the log started later, and it went on from there. Read faster (more consumers, faster processing) or keep the log longer.", if n == 1 { "" } else { "s" })
 }
 
 /// One line per cause, for the chain.
@@ -199,17 +323,9 @@ pub fn step(cause: &Cause, names: &impl Names, tp: Tp) -> (u64, String) {
                 ),
             },
         ),
-        Cause::Truncated {
-            at_ms,
-            broker,
-            to_offset,
-        } => (
-            *at_ms,
-            format!(
-                "broker {} came back as a follower and truncated its log of {p} to offset {to_offset} to match the leader's: it was the last replica holding them",
-                broker.0
-            ),
-        ),
+        Cause::Truncated { at_ms, .. } | Cause::DeletedByRetention { at_ms, .. } => {
+            (*at_ms, log_step(cause, &p))
+        }
     }
 }
 
@@ -306,10 +422,7 @@ pub fn sentence(a: &Anomaly, names: &impl Names) -> String {
             };
             format!("{n} record{} for {p} were acknowledged, then lost: {why}. {fix}.", if n == 1 { "" } else { "s" })
         }
-        AnomalyKind::WrittenThenLost => {
-            let n = a.count;
-            format!("{n} record{} for {p} reached a leader's log, then were lost when the last replica holding them truncated its log after a failover. Their producer was never told they were written (acks=0, or it gave up), so nobody sends them again.", if n == 1 { "" } else { "s" })
-        }
+        AnomalyKind::Deleted | AnomalyKind::WrittenThenLost => log_loss_sentence(a, &p, &member),
     }
 }
 

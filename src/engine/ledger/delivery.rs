@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// A member's new position on a partition, and why it is there.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Position {
+    pub(super) member: MemberId,
+    pub(super) tp: Tp,
+    pub(super) offset: u64,
+    pub(super) source: PositionSource,
+}
+
 impl GroupLedger {
     /// A commit's offsets, each noted for its member and applied to the records below it.
     fn offsets_committed(
@@ -45,14 +54,28 @@ impl GroupLedger {
         self.note(at_ms, member, note);
     }
 
-    pub(super) fn observe(&mut self, at_ms: u64, event: &GroupEvent, logs: &impl LogLookup) {
+    pub(super) fn observe(
+        &mut self,
+        at_ms: u64,
+        event: &GroupEvent,
+        logs: &impl LogLookup,
+        deletions: &BTreeMap<Tp, Vec<Deletion>>,
+    ) {
         match event {
             GroupEvent::PositionSet {
                 member,
                 tp,
                 offset,
                 source,
-            } => self.position_set(at_ms, *member, *tp, *offset, *source, logs),
+            } => {
+                let at = Position {
+                    member: *member,
+                    tp: *tp,
+                    offset: *offset,
+                    source: *source,
+                };
+                self.position_set(at_ms, at, logs, deletions)
+            }
             GroupEvent::Polled { member, ranges } => {
                 self.held
                     .entry(*member)
@@ -102,12 +125,16 @@ impl GroupLedger {
     pub(super) fn position_set(
         &mut self,
         at_ms: u64,
-        member: MemberId,
-        tp: Tp,
-        offset: u64,
-        source: PositionSource,
+        at: Position,
         logs: &impl LogLookup,
+        deletions: &BTreeMap<Tp, Vec<Deletion>>,
     ) {
+        let Position {
+            member,
+            tp,
+            offset,
+            source,
+        } = at;
         let generation = self.generation.get(&member).copied().unwrap_or(-1);
         self.note(
             at_ms,
@@ -125,6 +152,7 @@ impl GroupLedger {
         // position fell out of range) loses what nobody processed, and so does a reset to
         // the log start past records retention deleted before the group read them.
         let first_read = self.started.insert(tp);
+        self.deleted_before_read(at_ms, at, logs, deletions);
         let forward = matches!(
             source,
             PositionSource::Reset(crate::engine::config::AutoOffsetReset::Latest)
@@ -142,7 +170,7 @@ impl GroupLedger {
         };
         let held = self.held_offsets(tp);
         let ids: Vec<(u64, u32)> = log
-            .range_retained(from, offset)
+            .range_retained(from.max(log.log_start_offset()), offset)
             .filter(|(o, _)| !held.iter().any(|&(f, t)| f <= *o && *o < t))
             .map(|(o, r)| (o, r.record_id))
             .collect();
@@ -154,6 +182,67 @@ impl GroupLedger {
             source,
         };
         self.passed_over(at_ms, member, tp, ids, deliberate, resumed);
+    }
+
+    /// Records below the log start the group never read went with their segments: a
+    /// position set at or past the log start (whatever its source: a reset after
+    /// OFFSET_OUT_OF_RANGE, or a new group's first `earliest`) settles them as deleted
+    /// by retention, each with the deletion that took it.
+    fn deleted_before_read(
+        &mut self,
+        at_ms: u64,
+        at: Position,
+        logs: &impl LogLookup,
+        deletions: &BTreeMap<Tp, Vec<Deletion>>,
+    ) {
+        let Some(log) = logs.log(at.tp) else {
+            return;
+        };
+        let from = self.classified_to.get(&at.tp).copied().unwrap_or(0);
+        let to = log.log_start_offset().min(at.offset);
+        let held = self.held_offsets(at.tp);
+        let ids: Vec<(u64, u32)> = log
+            .range_retained(from, to)
+            .filter(|(o, _)| !held.iter().any(|&(f, t)| f <= *o && *o < t))
+            .map(|(o, r)| (o, r.record_id))
+            .collect();
+        for (o, id) in ids {
+            if self.outcome(id) != Outcome::Pending {
+                continue;
+            }
+            self.set(at.tp, id, Outcome::Deleted);
+            let resumed = Cause::Resumed {
+                at_ms,
+                member: at.member,
+                generation: self.generation.get(&at.member).copied().unwrap_or(-1),
+                offset: at.offset,
+                source: at.source,
+            };
+            let causes = || {
+                let deleted = deletion_of(deletions, at.tp, o);
+                deleted.into_iter().chain([resumed]).collect()
+            };
+            // One anomaly per segment, so each names the deletion that took it.
+            let segment_starts = deletions
+                .get(&at.tp)
+                .is_some_and(|d| d.iter().any(|d| d.segment.base_offset == o));
+            if segment_starts {
+                let mut a =
+                    Anomaly::single(AnomalyKind::Deleted, Some(self.group), at.tp, o, at_ms);
+                a.member = Some(at.member);
+                a.causes = causes();
+                push_bounded(&mut self.anomalies, a);
+            } else {
+                self.anomaly_at(
+                    AnomalyKind::Deleted,
+                    at.tp,
+                    o,
+                    at_ms,
+                    Some(at.member),
+                    causes,
+                );
+            }
+        }
     }
 
     /// Records a position passed over without processing: skipped by choice (a seek, the

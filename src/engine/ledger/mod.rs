@@ -6,7 +6,7 @@
 //! logs to map offsets to records. Per record and group it keeps one byte.
 //!
 //! Invariant, per group at every step:
-//! produced = once + duplicate + lost + skipped + failed + pending, where `lost` includes
+//! produced = once + duplicate + lost + skipped + failed + deleted + pending, where `lost` includes
 //! the records lost before the log, and pending = in the producer + in the log, unprocessed.
 
 use std::collections::BTreeMap;
@@ -39,6 +39,9 @@ pub enum Outcome {
     Skipped,
     /// Its processing failed (a poison record): never processed successfully.
     Failed,
+    /// Deleted by retention before the group read it: its segment expired while the
+    /// group's position was below it.
+    Deleted,
 }
 
 impl Outcome {
@@ -51,6 +54,7 @@ impl Outcome {
             Outcome::Lost => "lost",
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
+            Outcome::Deleted => "deleted",
         }
     }
 }
@@ -65,6 +69,7 @@ fn outcome_of(byte: u8) -> Outcome {
         3 => Outcome::Lost,
         4 => Outcome::Skipped,
         5 => Outcome::Failed,
+        6 => Outcome::Deleted,
         _ => Outcome::Pending,
     }
 }
@@ -77,6 +82,7 @@ fn byte_of(outcome: Outcome) -> u8 {
         Outcome::Lost => 3,
         Outcome::Skipped => 4,
         Outcome::Failed => 5,
+        Outcome::Deleted => 6,
     }
 }
 
@@ -97,6 +103,8 @@ pub struct Totals {
     pub skipped: u64,
     /// Processing failed (poison records).
     pub failed: u64,
+    /// Deleted by retention before the group read them.
+    pub deleted: u64,
     /// Not yet: `in_producer + in_log`.
     pub pending: u64,
     /// Of `pending`: still in the producer (accumulator or on the wire).
@@ -118,6 +126,8 @@ pub enum AnomalyKind {
     Skipped,
     /// A record whose processing failed.
     Failed,
+    /// Records retention deleted before the group read them.
+    Deleted,
     /// A record processed before an earlier one with the same key.
     OutOfOrder,
     /// A retry left a second copy of a record in the log (producer side).
@@ -141,7 +151,10 @@ impl AnomalyKind {
     pub fn in_log(self) -> bool {
         !matches!(
             self,
-            AnomalyKind::LostBeforeLog | AnomalyKind::AckedThenLost | AnomalyKind::WrittenThenLost
+            AnomalyKind::LostBeforeLog
+                | AnomalyKind::AckedThenLost
+                | AnomalyKind::WrittenThenLost
+                | AnomalyKind::Deleted
         )
     }
 
@@ -152,6 +165,7 @@ impl AnomalyKind {
             AnomalyKind::Lost => "lost",
             AnomalyKind::Skipped => "skipped",
             AnomalyKind::Failed => "failed",
+            AnomalyKind::Deleted => "deleted before read",
             AnomalyKind::OutOfOrder => "out of order",
             AnomalyKind::LogDuplicate => "duplicate in log",
             AnomalyKind::LostBeforeLog => "lost before the log",
@@ -301,6 +315,19 @@ pub enum Cause {
         /// there on are not in the new one.
         new_log_end_offset: u64,
     },
+    /// A retention check deleted the segment that held the records.
+    DeletedByRetention {
+        /// When.
+        at_ms: u64,
+        /// The broker whose check it was (the first replica to delete it).
+        broker: BrokerId,
+        /// Which rule.
+        rule: super::log::RetentionRule,
+        /// The rule's setting then (`retention.ms` or `retention.bytes`).
+        limit: i64,
+        /// The segment.
+        segment: super::log::SegmentSpan,
+    },
     /// The last replica holding the records truncated its log to follow the new leader.
     Truncated {
         /// When.
@@ -445,6 +472,7 @@ struct Counts {
     lost: u64,
     skipped: u64,
     failed: u64,
+    deleted: u64,
     out_of_order: u64,
     /// Records this group settled that left every log and are back in the producer
     /// (`Held::Returned`): not pending for it.
@@ -459,12 +487,13 @@ impl Counts {
             Outcome::Lost => Some(&mut self.lost),
             Outcome::Skipped => Some(&mut self.skipped),
             Outcome::Failed => Some(&mut self.failed),
+            Outcome::Deleted => Some(&mut self.deleted),
             Outcome::Pending => None,
         }
     }
 
     /// Adds per-outcome changes, indexed by outcome byte (`Pending` is not counted).
-    fn add(&mut self, delta: &[i64; 6]) {
+    fn add(&mut self, delta: &[i64; 7]) {
         for (byte, &d) in delta.iter().enumerate().skip(1) {
             if let Some(c) = self.counter(outcome_of(byte as u8)) {
                 *c = c.wrapping_add_signed(d);
@@ -520,7 +549,7 @@ fn in_order(
 #[derive(Default)]
 struct Tally {
     /// Per-outcome changes other than first processings, by outcome byte.
-    delta: [i64; 6],
+    delta: [i64; 7],
     /// Records processed for the first time (pending to once), counted in a register.
     first_times: i64,
     /// `(offset, record id, duplicate)` of records to explain after the loop, in log order:
@@ -616,7 +645,23 @@ pub struct Ledger {
     failovers: BTreeMap<Tp, Cause>,
     /// Partitions that had an unclean election.
     unclean: std::collections::BTreeSet<Tp>,
+    /// Per partition, the segments retention deleted, oldest first (each span once: the
+    /// first replica's deletion; the others' repeat it).
+    deletions: BTreeMap<Tp, Vec<Deletion>>,
 }
+
+/// A segment retention deleted, as the ledger explains it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Deletion {
+    at_ms: u64,
+    broker: BrokerId,
+    rule: super::log::RetentionRule,
+    limit: i64,
+    segment: super::log::SegmentSpan,
+}
+
+/// The most deleted segments the ledger remembers per partition (the oldest go first).
+const MAX_DELETIONS: usize = 1024;
 
 /// What the ledger reads while observing: the partition logs.
 pub trait LogLookup {
@@ -752,7 +797,7 @@ impl Ledger {
                 event,
             } => {
                 if let Some(g) = self.groups.get_mut(group.index()) {
-                    g.observe(*at_ms, event, logs);
+                    g.observe(*at_ms, event, logs, &self.deletions);
                 }
             }
             Event::Broker {
@@ -790,9 +835,68 @@ impl Ledger {
             } if super::cluster::Cluster::offsets_partition_of(*tp).is_none() => {
                 self.truncated(*at_ms, *broker, *tp, *to_offset, records, logs);
             }
+            Event::Broker {
+                at_ms,
+                broker,
+                event:
+                    BrokerEvent::SegmentsDeleted {
+                        tp,
+                        rule,
+                        limit,
+                        segments,
+                        ..
+                    },
+            } => self.segments_deleted(*at_ms, *broker, *tp, *rule, *limit, segments),
             _ => {}
         }
     }
+}
+
+impl Ledger {
+    /// Remembers the segments a retention check deleted that no replica had deleted
+    /// before, for the causes of records that go with them.
+    fn segments_deleted(
+        &mut self,
+        at_ms: u64,
+        broker: BrokerId,
+        tp: Tp,
+        rule: super::log::RetentionRule,
+        limit: i64,
+        segments: &[super::log::SegmentSpan],
+    ) {
+        let known = self.deletions.entry(tp).or_default();
+        for &segment in segments {
+            let seen_to = known.last().map_or(0, |d| d.segment.end_offset);
+            if segment.end_offset <= seen_to {
+                continue;
+            }
+            if known.len() >= MAX_DELETIONS {
+                known.drain(..MAX_DELETIONS / 4);
+            }
+            known.push(Deletion {
+                at_ms,
+                broker,
+                rule,
+                limit,
+                segment,
+            });
+        }
+    }
+}
+
+/// The deletion of the segment that held `offset`, if the ledger still remembers it.
+fn deletion_of(deletions: &BTreeMap<Tp, Vec<Deletion>>, tp: Tp, offset: u64) -> Option<Cause> {
+    let d = deletions
+        .get(&tp)?
+        .iter()
+        .find(|d| d.segment.base_offset <= offset && offset < d.segment.end_offset)?;
+    Some(Cause::DeletedByRetention {
+        at_ms: d.at_ms,
+        broker: d.broker,
+        rule: d.rule,
+        limit: d.limit,
+        segment: d.segment,
+    })
 }
 
 fn push_bounded(list: &mut Vec<Anomaly>, a: Anomaly) {
@@ -843,8 +947,6 @@ impl GroupLedger {
         });
     }
 }
-
-impl Ledger {}
 
 #[cfg(test)]
 mod tests {

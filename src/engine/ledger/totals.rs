@@ -30,7 +30,8 @@ impl Ledger {
             .count() as u64;
         let produced = tc.produced + unsynced;
         let c = g.counts(topics);
-        let settled = c.once + c.duplicate + c.lost + c.skipped + c.failed + tc.lost_before_log;
+        let settled =
+            c.once + c.duplicate + c.lost + c.skipped + c.failed + c.deleted + tc.lost_before_log;
         // Saturating: a ledger out of balance is reported by `invariants::check` (and the
         // page's health check), not by a panic in the middle of a redraw.
         let pending = produced.saturating_sub(settled);
@@ -45,6 +46,7 @@ impl Ledger {
             lost_before_log: tc.lost_before_log,
             skipped: c.skipped,
             failed: c.failed,
+            deleted: c.deleted,
             pending,
             in_producer,
             in_log: pending - in_producer,
@@ -85,6 +87,7 @@ impl Ledger {
                 Outcome::Lost => t.lost += 1,
                 Outcome::Skipped => t.skipped += 1,
                 Outcome::Failed => t.failed += 1,
+                Outcome::Deleted => t.deleted += 1,
             }
         }
         Some(t)
@@ -110,6 +113,7 @@ impl GroupLedger {
             c.lost += x.lost;
             c.skipped += x.skipped;
             c.failed += x.failed;
+            c.deleted += x.deleted;
             c.out_of_order += x.out_of_order;
             c.settled_returned += x.settled_returned;
         }

@@ -139,6 +139,7 @@ pub fn metric(
         Metric::Pending => totals().pending,
         Metric::Skipped => totals().skipped,
         Metric::Failed => totals().failed,
+        Metric::Deleted => totals().deleted,
         Metric::OutOfOrder => totals().out_of_order,
         Metric::LogDuplicates => sim.ledger().log_duplicates,
         // acks=0 records are sent, never acknowledged (their callback gets offset -1).
@@ -147,10 +148,8 @@ pub fn metric(
         Metric::AckedThenLost => sim.ledger().acked_then_lost(),
         Metric::BrokersAlive => view::brokers_alive(sim),
         Metric::OfflinePartitions | Metric::UnderReplicated => {
-            let Some(t) = topic_or_orders() else {
-                return 0;
-            };
-            let (offline, under) = view::offline_and_under_replicated(sim, t);
+            let (offline, under) =
+                topic_or_orders().map_or((0, 0), |t| view::offline_and_under_replicated(sim, t));
             if m == Metric::OfflinePartitions {
                 offline
             } else {

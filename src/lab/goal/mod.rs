@@ -182,6 +182,8 @@ metrics! {
     Skipped = "skipped", Group, "records skipped by a seek";
     /// Processing failed.
     Failed = "failed", Group, "records whose processing failed (poison)";
+    /// Deleted by retention before the group read them.
+    Deleted = "deleted", Group, "records retention deleted before the group read them";
     /// Processed before an earlier record of the same key.
     OutOfOrder = "out_of_order", Group, "records processed before an earlier record with the same key";
     /// Second copies in the log.
