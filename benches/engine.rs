@@ -199,7 +199,7 @@ mod engine {
                 key: Some((i % 1000) as u32),
                 timestamp_ms: i / 1000,
                 size_bytes: 117,
-                poison: false,
+                flags: 0,
                 producer: kafka_lab::engine::log::NO_PRODUCER,
             });
         }

@@ -508,7 +508,7 @@ mod tests {
             record_id: id,
             key: None,
             size_bytes: 100,
-            poison: false,
+            flags: 0,
             producer: crate::engine::log::NO_PRODUCER,
         }
     }

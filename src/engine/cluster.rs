@@ -32,8 +32,9 @@ pub const MIN_SEGMENT_BYTES: u64 = 1_048_576;
 /// `segment.bytes`' greatest value (an `int` config).
 pub const MAX_SEGMENT_BYTES: u64 = i32::MAX as u64;
 
-/// Per-topic configs. Segments roll by `segment.bytes` and `segment.ms`; retention and
-/// compaction are stored for the work to come.
+/// Per-topic configs: segments roll by `segment.bytes` and `segment.ms`, retention deletes
+/// by `retention.ms` and `retention.bytes`, and the cleaner compacts by the compaction
+/// settings.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TopicConfig {
     /// `cleanup.policy`, default delete.
@@ -49,6 +50,10 @@ pub struct TopicConfig {
     /// `segment.ms`, default 604800000 (7 days), at least 1.
     #[serde(default = "default_segment_ms")]
     pub segment_ms: u64,
+    /// The compaction settings (`min.cleanable.dirty.ratio`, the compaction lags and
+    /// `delete.retention.ms`).
+    #[serde(default)]
+    pub compaction: Compaction,
     /// `min.insync.replicas` set on the topic (else the broker's applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_insync_replicas: Option<u16>,
@@ -78,6 +83,7 @@ impl Default for TopicConfig {
             retention_bytes: no_limit(),
             segment_bytes: default_segment_bytes(),
             segment_ms: default_segment_ms(),
+            compaction: Compaction::default(),
             min_insync_replicas: None,
             replication_factor: None,
         }
@@ -132,7 +138,7 @@ impl TopicConfig {
                     self.replication_factor = Some(n);
                 }
             }
-            _ => return Err(invalid(name, "not a topic config the lab models")),
+            _ => return self.compaction.set(name, v),
         }
         Ok(())
     }
@@ -162,10 +168,16 @@ impl TopicConfig {
         if self.segment_ms != d.segment_ms {
             out.push(format!("segment.ms={}", self.segment_ms));
         }
+        out.extend(self.compaction.overrides());
         if let Some(n) = self.min_insync_replicas {
             out.push(format!("min.insync.replicas={n}"));
         }
         out
+    }
+
+    /// Whether the cleaner compacts this topic's logs (`compact` in `cleanup.policy`).
+    pub fn compacted(&self) -> bool {
+        self.cleanup_policy != CleanupPolicy::Delete
     }
 
     /// What a retention check applies: with `delete` in `cleanup.policy`, `retention.ms`
@@ -187,6 +199,115 @@ impl TopicConfig {
             segment_ms: self.segment_ms,
         }
     }
+}
+
+/// Parts per million in a ratio: `min.cleanable.dirty.ratio` is kept exact, as an integer.
+pub const RATIO_ONE: u32 = 1_000_000;
+
+/// A topic's compaction settings (Kafka's `LogConfig`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Compaction {
+    /// `min.cleanable.dirty.ratio` in millionths (default 0.5): the cleaner takes a log once
+    /// its dirty bytes are more than this share of its cleanable bytes.
+    pub min_cleanable_dirty_ratio_ppm: u32,
+    /// `min.compaction.lag.ms` (default 0): a record stays uncompacted at least this long.
+    pub min_compaction_lag_ms: u64,
+    /// `max.compaction.lag.ms` (default Long.MAX_VALUE): a log with a dirty record older
+    /// than this is cleaned whatever its dirty ratio.
+    pub max_compaction_lag_ms: u64,
+    /// `delete.retention.ms` (default 1 day): how long a tombstone outlives the cleaning
+    /// pass that first kept it.
+    pub delete_retention_ms: u64,
+}
+
+impl Default for Compaction {
+    fn default() -> Self {
+        Compaction {
+            min_cleanable_dirty_ratio_ppm: RATIO_ONE / 2,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX as u64,
+            delete_retention_ms: 86_400_000,
+        }
+    }
+}
+
+impl Compaction {
+    /// Sets one compaction config by its Kafka name; on error nothing changes.
+    ///
+    /// # Errors
+    /// An unknown name, a bad value, or a minimum lag over the maximum (Kafka's
+    /// `LogConfig.validateValues` refuses that pair too).
+    pub fn set(&mut self, name: &str, v: &str) -> Result<(), EngineError> {
+        let max = i64::MAX as u64;
+        let mut next = *self;
+        match name {
+            "min.cleanable.dirty.ratio" => {
+                next.min_cleanable_dirty_ratio_ppm = parse_ratio(name, v)?
+            }
+            "min.compaction.lag.ms" => {
+                next.min_compaction_lag_ms = super::config::parse_in_range(name, v, 0, max)?;
+            }
+            "max.compaction.lag.ms" => {
+                next.max_compaction_lag_ms = super::config::parse_in_range(name, v, 1, max)?;
+            }
+            "delete.retention.ms" => {
+                next.delete_retention_ms = super::config::parse_in_range(name, v, 0, max)?;
+            }
+            _ => return Err(invalid(name, "not a topic config the lab models")),
+        }
+        if next.min_compaction_lag_ms > next.max_compaction_lag_ms {
+            return Err(invalid(
+                name,
+                "min.compaction.lag.ms must not be more than max.compaction.lag.ms",
+            ));
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// The compaction configs set away from their defaults, as `name=value`.
+    pub fn overrides(&self) -> Vec<String> {
+        let d = Compaction::default();
+        let mut out = Vec::new();
+        if self.min_cleanable_dirty_ratio_ppm != d.min_cleanable_dirty_ratio_ppm {
+            let ratio = f64::from(self.min_cleanable_dirty_ratio_ppm) / f64::from(RATIO_ONE);
+            out.push(format!("min.cleanable.dirty.ratio={ratio}"));
+        }
+        let lags = [
+            (
+                "min.compaction.lag.ms",
+                self.min_compaction_lag_ms,
+                d.min_compaction_lag_ms,
+            ),
+            (
+                "max.compaction.lag.ms",
+                self.max_compaction_lag_ms,
+                d.max_compaction_lag_ms,
+            ),
+            (
+                "delete.retention.ms",
+                self.delete_retention_ms,
+                d.delete_retention_ms,
+            ),
+        ];
+        for (name, v, default) in lags {
+            if v != default {
+                out.push(format!("{name}={v}"));
+            }
+        }
+        out
+    }
+}
+
+/// A ratio in `[0, 1]` (Kafka's `between(0, 1)` on a double), kept in millionths.
+fn parse_ratio(name: &str, v: &str) -> Result<u32, EngineError> {
+    let x: f64 = v
+        .parse()
+        .map_err(|_| invalid(name, &format!("`{v}` is not a number")))?;
+    if !(0.0..=1.0).contains(&x) {
+        return Err(invalid(name, &format!("must be between 0 and 1, not {v}")));
+    }
+    Ok((x * f64::from(RATIO_ONE)).round() as u32)
 }
 
 /// One topic's metadata.

@@ -67,6 +67,9 @@ pub enum Command {
         payload_bytes: u32,
         /// A poison record crashes the consumer that processes it.
         poison: bool,
+        /// A tombstone: the key with a null value (deletes the key from a compacted topic).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        tombstone: bool,
         /// The topic.
         #[serde(default)]
         topic: TopicId,

@@ -217,6 +217,25 @@ pub enum BrokerEvent {
         /// The new log start offset.
         log_start_offset: u64,
     },
+    /// The log cleaner compacted this replica's log (`Cleaner.doClean`): the latest record
+    /// per key stays, superseded records and expired tombstones go, and offsets keep their
+    /// numbers (gaps appear).
+    LogCleaned {
+        /// The partition.
+        tp: Tp,
+        /// The dirty part it read, `[from, to)`; `to` is its new cleaner checkpoint.
+        dirty: (u64, u64),
+        /// Its dirty ratio when the cleaner took it, in millionths.
+        dirty_ratio_ppm: u64,
+        /// Taken because a dirty record was older than `max.compaction.lag.ms`.
+        forced: bool,
+        /// How many records it removed.
+        removed: u64,
+        /// The tombstones it removed, with the delete horizon each had passed.
+        tombstones_removed: Vec<(u64, u64)>,
+        /// The tombstones it kept for the first time, with their delete horizon.
+        horizons: Vec<(u64, u64)>,
+    },
 }
 
 /// Declares [`EventKind`] with each kind's name taken from its variant (`stringify!`), so
@@ -256,7 +275,7 @@ event_kinds! {
     ConsumerClosed, ConsumerFailed,
     BrokerKilled, BrokerRestarted, BrokerFenced, BrokerUnfenced, BecameLeader, BecameFollower,
     LeaderElected, BrokerRegistered, BrokerRegistrationRefused, TruncationDetected, IsrChanged,
-    Truncated, CoordinatorMoved, SegmentsDeleted,
+    Truncated, CoordinatorMoved, SegmentsDeleted, LogCleaned,
 }
 
 impl EventKind {
@@ -317,6 +336,7 @@ impl BrokerEvent {
             BrokerEvent::Truncated { .. } => K::Truncated,
             BrokerEvent::CoordinatorMoved { .. } => K::CoordinatorMoved,
             BrokerEvent::SegmentsDeleted { .. } => K::SegmentsDeleted,
+            BrokerEvent::LogCleaned { .. } => K::LogCleaned,
         }
     }
 }

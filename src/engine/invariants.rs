@@ -19,7 +19,14 @@ pub fn check(sim: &Sim) -> Result<(), String> {
         // Never more settled records than produced (totals() asserts it), and pending
         // splits exactly into the producer's and the log's.
         let t = sim.totals(g.group).ok_or("a group without totals")?;
-        let sum = t.once + t.duplicate + t.lost + t.skipped + t.failed + t.deleted + t.pending;
+        let sum = t.once
+            + t.duplicate
+            + t.lost
+            + t.skipped
+            + t.failed
+            + t.deleted
+            + t.compacted
+            + t.pending;
         if sum != t.produced || t.in_producer + t.in_log != t.pending {
             return Err(format!(
                 "group {} out of balance at t={}: {t:?}",

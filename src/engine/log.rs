@@ -22,9 +22,8 @@ pub struct LogRecord {
     pub key: Option<KeyId>,
     /// Estimated size on the wire: key, value and framing (capped at 65535).
     pub size_bytes: u16,
-    /// A poison record crashes the consumer that processes it (the lab's stand-in for a
-    /// value the application cannot handle).
-    pub poison: bool,
+    /// [`LogRecord::POISON`], [`LogRecord::TOMBSTONE`] and [`LogRecord::CLEANED`], or'd.
+    pub flags: u8,
     /// The producer's index, or [`NO_PRODUCER`] for a record typed by hand. Kept here
     /// (in a byte of padding) so the ledger's order check reads the log sequentially
     /// instead of jumping into the record table for every processed record.
@@ -35,6 +34,39 @@ pub struct LogRecord {
 pub const NO_PRODUCER: u8 = u8::MAX;
 
 impl LogRecord {
+    /// A poison record crashes the consumer that processes it (the lab's stand-in for a
+    /// value the application cannot handle).
+    pub const POISON: u8 = 1;
+    /// A tombstone: a key with a null value, which deletes the key from a compacted topic.
+    pub const TOMBSTONE: u8 = 2;
+    /// Removed by the log cleaner: the offset stays taken (offsets are never renumbered) but
+    /// no fetch returns it. The lab keeps the entry so the ledger can name what went.
+    pub const CLEANED: u8 = 4;
+
+    /// Whether processing it throws.
+    pub fn poison(&self) -> bool {
+        self.flags & Self::POISON != 0
+    }
+
+    /// Whether it is a tombstone (a null value).
+    pub fn tombstone(&self) -> bool {
+        self.flags & Self::TOMBSTONE != 0
+    }
+
+    /// Whether the log cleaner removed it.
+    pub fn cleaned(&self) -> bool {
+        self.flags & Self::CLEANED != 0
+    }
+
+    /// The bytes it takes in its segment: none once the cleaner removed it.
+    pub fn stored_bytes(&self) -> u64 {
+        if self.cleaned() {
+            0
+        } else {
+            u64::from(self.size_bytes)
+        }
+    }
+
     /// The producer that sent it, if any.
     pub fn producer(&self) -> Option<super::ids::ProducerId> {
         (self.producer != NO_PRODUCER).then(|| super::ids::ProducerId(u16::from(self.producer)))
@@ -252,6 +284,9 @@ pub struct PartitionLog {
     segments: Vec<Segment>,
     /// When it rolls.
     roll: Roll,
+    /// Tombstones a cleaning pass kept, by offset: when a later pass may remove them
+    /// (`deleteHorizonMs`, stamped on the batch in Kafka, here per record).
+    delete_horizons: std::collections::BTreeMap<u64, u64>,
 }
 
 impl PartitionLog {
@@ -347,7 +382,7 @@ impl PartitionLog {
         if records.is_empty() {
             return;
         }
-        let size: u64 = records.iter().map(|r| u64::from(r.size_bytes)).sum();
+        let size: u64 = records.iter().map(LogRecord::stored_bytes).sum();
         let max_ts = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
         let roll = match self.segments.last() {
             None => true,
@@ -382,7 +417,7 @@ impl PartitionLog {
         };
         let (mut size, mut largest, mut first) = (0, 0, None);
         for (_, r) in self.range(base_offset, offset) {
-            size += u64::from(r.size_bytes);
+            size += r.stored_bytes();
             largest = largest.max(r.timestamp_ms);
             first.get_or_insert(r.timestamp_ms);
         }
@@ -466,6 +501,7 @@ impl PartitionLog {
         let segments: Vec<Segment> = self.segments.drain(..n).collect();
         let next = self.segments[0].base_offset;
         self.raise_log_start(next);
+        self.delete_horizons = self.delete_horizons.split_off(&self.log_start_offset);
         Some(Deleted {
             rule,
             segments,
@@ -497,6 +533,7 @@ impl PartitionLog {
         self.log_start_offset = offset;
         self.high_watermark = offset;
         self.segments.clear();
+        self.delete_horizons.clear();
         self.epochs = Default::default();
         dropped
     }
@@ -531,6 +568,7 @@ impl PartitionLog {
             .copied()
             .collect();
         self.records.truncate(keep);
+        self.delete_horizons.split_off(&offset);
         self.high_watermark = self.high_watermark.min(offset);
         self.epochs.truncate_from(offset);
         self.truncate_segments(offset);
@@ -539,6 +577,56 @@ impl PartitionLog {
         debug_assert!(self.log_start_offset <= self.high_watermark);
         debug_assert!(self.high_watermark <= self.log_end_offset());
         dropped
+    }
+
+    /// When the cleaner may remove the tombstone at `offset`: set by the first pass that
+    /// kept it; `None` before that (or for any other record).
+    pub fn delete_horizon(&self, offset: u64) -> Option<u64> {
+        self.delete_horizons.get(&offset).copied()
+    }
+
+    /// Applies a cleaning pass (`Cleaner.cleanSegments`): the records at `removed` leave
+    /// their segments (their offsets stay taken: nothing is renumbered), and each kept
+    /// tombstone in `horizons` gets its delete horizon. Each touched segment's size and
+    /// largest timestamp are recounted from the records it keeps.
+    pub fn apply_cleaning(&mut self, removed: &[u64], horizons: &[(u64, u64)]) {
+        for &offset in removed {
+            let index = (offset - self.records_base) as usize;
+            if let Some(r) = self.records.get_mut(index) {
+                r.flags |= LogRecord::CLEANED;
+            }
+            self.delete_horizons.remove(&offset);
+        }
+        self.delete_horizons.extend(horizons.iter().copied());
+        let touched: Vec<usize> = (0..self.segments.len())
+            .filter(|&i| {
+                let (from, to) = self.segment_bounds(i);
+                removed.iter().any(|&o| from <= o && o < to)
+            })
+            .collect();
+        for i in touched {
+            let (from, to) = self.segment_bounds(i);
+            let (mut size, mut largest) = (0, None);
+            for (_, r) in self.range(from, to).filter(|(_, r)| !r.cleaned()) {
+                size += r.stored_bytes();
+                largest = Some(largest.unwrap_or(0).max(r.timestamp_ms));
+            }
+            let s = &mut self.segments[i];
+            s.size_bytes = size;
+            // An emptied segment keeps its old largest timestamp (the lab merges no
+            // segments after cleaning, so nothing else would stamp it).
+            s.largest_timestamp_ms = largest.unwrap_or(s.largest_timestamp_ms);
+        }
+    }
+
+    /// The offsets segment `i` spans: its base to the next one's base (or the log end).
+    pub fn segment_bounds(&self, i: usize) -> (u64, u64) {
+        let from = self.segments[i].base_offset;
+        let to = self
+            .segments
+            .get(i + 1)
+            .map_or(self.log_end_offset(), |s| s.base_offset);
+        (from, to)
     }
 
     /// The record at `offset`, if it is in the log.
@@ -554,7 +642,7 @@ impl PartitionLog {
     /// `t_ms` (the time index's answer to ListOffsets with a timestamp).
     pub fn offset_for_time(&self, t_ms: u64) -> Option<u64> {
         self.range(self.log_start_offset, self.high_watermark())
-            .find(|(_, r)| r.timestamp_ms >= t_ms)
+            .find(|(_, r)| !r.cleaned() && r.timestamp_ms >= t_ms)
             .map(|(offset, _)| offset)
     }
 
@@ -636,7 +724,7 @@ mod tests {
             record_id: id,
             key: None,
             size_bytes: 100,
-            poison: false,
+            flags: 0,
             producer: NO_PRODUCER,
         }
     }
@@ -880,7 +968,7 @@ mod tests {
             key: None,
             timestamp_ms: 0,
             size_bytes: 10,
-            poison: false,
+            flags: 0,
             producer: NO_PRODUCER,
         }
     }

@@ -16,6 +16,7 @@ pub mod assignor;
 pub mod broker;
 pub mod checks;
 pub mod chunked;
+pub mod cleaner;
 pub mod cluster;
 pub mod command;
 pub mod config;

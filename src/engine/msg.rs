@@ -769,6 +769,11 @@ pub enum BrokerTimer {
         /// The broker's life that set it (a restart starts a new one).
         incarnation: u32,
     },
+    /// The log cleaner wakes (after `log.cleaner.backoff.ms` with nothing to clean).
+    LogCleaner {
+        /// The broker's life that set it (a restart starts a new one).
+        incarnation: u32,
+    },
     /// The leader's periodic ISR check (`isr-expiration`, every
     /// `replica.lag.time.max.ms / 2`).
     IsrExpiration {

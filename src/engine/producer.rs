@@ -305,7 +305,7 @@ impl Producer {
         let mut count = 0u32;
         while self.workload_sent < due && (ctx.records.len() as u64) < record_cap {
             let key = self.key_pool.draw(ctx.rng);
-            if !self.send_record(ctx, w.topic, key, w.payload_bytes, false) {
+            if !self.send_record(ctx, w.topic, key, w.payload_bytes, 0) {
                 break;
             }
             self.workload_sent += 1;
@@ -339,10 +339,10 @@ impl Producer {
         topic: TopicId,
         key: Option<KeyId>,
         payload_bytes: u32,
-        poison: bool,
+        flags: u8,
     ) {
         let first = ctx.next_record_id();
-        if self.send_record(ctx, topic, key, payload_bytes, poison) {
+        if self.send_record(ctx, topic, key, payload_bytes, flags) {
             self.event(
                 ctx,
                 ProducerEvent::Sent {
@@ -360,7 +360,7 @@ impl Producer {
         topic: TopicId,
         key: Option<KeyId>,
         payload_bytes: u32,
-        poison: bool,
+        flags: u8,
     ) -> bool {
         let n = ctx.cluster.partition_count(topic);
         if n == 0 {
@@ -380,14 +380,14 @@ impl Producer {
             Some(self.id),
             tag_of(&reason),
             n,
-            poison,
+            flags & LogRecord::POISON != 0,
         ));
         let record = LogRecord {
             timestamp_ms: ctx.now_ms,
             record_id,
             key,
             size_bytes: bytes.min(u32::from(u16::MAX)) as u16,
-            poison,
+            flags,
             // MAX_PRODUCERS (8) keeps every index well below NO_PRODUCER.
             producer: self.id.0 as u8,
         };

@@ -473,7 +473,7 @@ pub fn lane(sim: &Sim, tp: Tp, group: GroupId, window: u64, from: Option<u64>) -
                         out_of_order: ledger.out_of_order(group, r.record_id),
                         log_duplicate: info.is_some_and(|i| i.first_offset() != Some(offset)),
                         reason: info.map_or(PartitionReason::Random, |i| i.reason(&world.keys)),
-                        poison: r.poison,
+                        poison: r.poison(),
                         value: world.values.get(&r.record_id).cloned(),
                         produced_ms: r.timestamp_ms,
                     }

@@ -394,11 +394,16 @@ impl World {
                 key,
                 payload_bytes,
                 poison,
+                tombstone,
                 topic,
             } => {
                 let key = key.map(|k| self.keys.intern(&k));
+                let flags = (u8::from(poison) * LogRecord::POISON)
+                    | (u8::from(tombstone) * LogRecord::TOMBSTONE);
+                // A tombstone has no value: only its key and framing go on the wire.
+                let payload_bytes = if tombstone { 0 } else { payload_bytes };
                 if let Some(p) = self.producers.get_mut(producer.index()) {
-                    p.send_one(&mut ctx!(env, self), topic, key, payload_bytes, poison);
+                    p.send_one(&mut ctx!(env, self), topic, key, payload_bytes, flags);
                 }
             }
             Command::AddGroup {
@@ -599,7 +604,7 @@ impl World {
             record_id,
             key: key_id,
             size_bytes: bytes.min(u32::from(u16::MAX)) as u16,
-            poison: false,
+            flags: 0,
             producer: super::log::NO_PRODUCER,
         };
         let offset = {

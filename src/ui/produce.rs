@@ -236,6 +236,7 @@ fn HandRecord(topic_sel: RwSignal<TopicId>) -> impl IntoView {
                     key: Some("poison".into()),
                     payload_bytes: 100,
                     poison: true,
+                    tombstone: false,
                     topic: topic_sel.get_untracked(),
                 })
             >

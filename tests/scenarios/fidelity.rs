@@ -110,6 +110,7 @@ fn send(sim: &mut Sim, key: &str) {
         key: Some(key.into()),
         payload_bytes: 10,
         poison: false,
+        tombstone: false,
         topic: T0,
     })
     .unwrap();
@@ -641,6 +642,7 @@ fn poison_runs(processing_ms: u64) {
             key: Some("poison".into()),
             payload_bytes: 10,
             poison: true,
+            tombstone: false,
             topic: T0,
         })
         .unwrap();

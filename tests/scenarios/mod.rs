@@ -13,6 +13,7 @@ use kafka_lab::engine::ledger::{AnomalyKind, Totals};
 use kafka_lab::engine::producer::{KeySpace, ProduceFault, Workload};
 use kafka_lab::engine::{invariants, view, Command, Sim};
 
+mod compaction;
 mod compound;
 mod failover;
 mod fidelity;
@@ -376,6 +377,7 @@ fn send(sim: &mut Sim, key: &str) {
         key: Some(key.into()),
         payload_bytes: 10,
         poison: false,
+        tombstone: false,
         topic: T0,
     })
     .unwrap();

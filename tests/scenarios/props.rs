@@ -157,6 +157,7 @@ fn to_command(sim: &Sim, op: &Op) -> Option<Command> {
             key: (key % 5 != 0).then(|| format!("k{key}")),
             payload_bytes: 50,
             poison,
+            tombstone: false,
             topic: TopicId(0),
         },
         Op::Workload {
@@ -404,6 +405,7 @@ fn wide_command() -> impl Strategy<Value = Command> {
             key: Some(key),
             payload_bytes: n as u32,
             poison: false,
+            tombstone: false,
             topic: TopicId(0),
         }),
         (wide(), wide()).prop_map(|(n, t)| Command::AddPartitions {

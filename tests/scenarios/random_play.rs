@@ -137,6 +137,7 @@ fn random_command(rng: &mut Rng, kind: &str, groups: u16, consumers: u16) -> Opt
             key: Some(format!("order-{}", rng.below(12))),
             payload_bytes: 100,
             poison: rng.below(2) == 0,
+            tombstone: false,
             topic: TopicId(0),
         },
         "Produce" => Command::Produce {

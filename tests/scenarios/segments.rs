@@ -15,7 +15,7 @@ use super::{run_checked, workload, T0};
 
 /// Three brokers, topic `orders` (one partition, RF 3) with the topic configs given, and a
 /// producer at 50 records/s with `acks=all`.
-fn with_configs(configs: &[(&str, &str)]) -> Sim {
+pub(super) fn with_configs(configs: &[(&str, &str)]) -> Sim {
     let replication = ReplicationConfig {
         brokers: 3,
         default_replication_factor: 3,
@@ -54,7 +54,7 @@ fn retained(segment_ms: &str, retention_ms: &str) -> Sim {
     with_configs(&[("segment.ms", segment_ms), ("retention.ms", retention_ms)])
 }
 
-fn replica_log(sim: &Sim, b: u16, tp: Tp) -> &PartitionLog {
+pub(super) fn replica_log(sim: &Sim, b: u16, tp: Tp) -> &PartitionLog {
     sim.world().brokers[usize::from(b)]
         .log(tp)
         .expect("a replica")
@@ -75,7 +75,7 @@ fn assert_tiled(log: &PartitionLog) {
             !records.is_empty() || i + 1 == segs.len(),
             "an empty closed segment"
         );
-        let bytes: u64 = records.iter().map(|r| u64::from(r.size_bytes)).sum();
+        let bytes: u64 = records.iter().map(|r| r.stored_bytes()).sum();
         assert_eq!(s.size_bytes, bytes, "segment {i} at {}", s.base_offset);
         let newest = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
         assert_eq!(s.largest_timestamp_ms, newest);

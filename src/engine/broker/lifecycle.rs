@@ -29,6 +29,7 @@ impl Broker {
         self.lifecycle.attempts = 0;
         self.lifecycle_timer(ctx, ctx.now_ms);
         self.arm_retention(ctx, ctx.now_ms + LOG_INITIAL_TASK_DELAY_MS);
+        self.arm_cleaner(ctx, ctx.now_ms + LOG_CLEANER_BACKOFF_MS);
     }
 
     /// True when the process runs and has registered: it serves requests.
@@ -41,6 +42,7 @@ impl Broker {
         let at = ctx.now_ms + ctx.cluster.replication.broker_heartbeat_interval_ms;
         self.lifecycle_timer(ctx, at);
         self.arm_retention(ctx, ctx.now_ms + LOG_INITIAL_TASK_DELAY_MS);
+        self.arm_cleaner(ctx, ctx.now_ms + LOG_CLEANER_BACKOFF_MS);
     }
 
     pub(super) fn lifecycle_timer(&mut self, ctx: &mut Ctx, at_ms: u64) {

@@ -314,4 +314,73 @@ impl Broker {
         }
         self.arm_retention(ctx, ctx.now_ms + LOG_RETENTION_CHECK_INTERVAL_MS);
     }
+
+    /// Arms the log cleaner's next wake for this life of the broker.
+    pub(super) fn arm_cleaner(&self, ctx: &mut Ctx, at_ms: u64) {
+        let timer = BrokerTimer::LogCleaner {
+            incarnation: self.incarnation,
+        };
+        ctx.out.timer(at_ms, self.node(), Timer::Broker(timer));
+    }
+
+    /// `CleanerThread.doWork`: clean the filthiest compacted log this broker hosts (leader
+    /// or follower: each replica cleans its own), again while one needs it, then sleep
+    /// `log.cleaner.backoff.ms`. A pass takes no simulated time.
+    pub(super) fn clean_logs(&mut self, ctx: &mut Ctx) {
+        let compacted: Vec<(Tp, Compaction)> = self
+            .hosted
+            .keys()
+            .filter_map(|&tp| {
+                let t = ctx.cluster.topic(tp.topic)?;
+                t.config.compacted().then_some((tp, t.config.compaction))
+            })
+            .collect();
+        // Each log at most once per wake: after a pass its dirty part is empty.
+        for _ in 0..compacted.len() {
+            let filthiest = compacted
+                .iter()
+                .filter_map(|&(tp, c)| {
+                    let log = self.log(tp)?;
+                    let checkpoint = self.cleaner_checkpoints.get(&tp).copied();
+                    let ltc = cleaner::log_to_clean(log, checkpoint, ctx.now_ms, &c);
+                    ltc.eligible(&c)
+                        .then_some((ltc.cleanable_ratio_ppm(), tp, ltc, c))
+                })
+                // The highest ratio; on a tie the first partition (a stable order).
+                .fold(None, |best: Option<(u64, Tp, _, _)>, x| match best {
+                    Some(b) if b.0 >= x.0 => Some(b),
+                    _ => Some(x),
+                });
+            let Some((ratio, tp, ltc, c)) = filthiest else {
+                break;
+            };
+            self.clean_one(ctx, tp, ltc, ratio, &c);
+        }
+        self.arm_cleaner(ctx, ctx.now_ms + LOG_CLEANER_BACKOFF_MS);
+    }
+
+    /// One cleaning pass over `tp`'s log, its checkpoint moved, and its event.
+    fn clean_one(&mut self, ctx: &mut Ctx, tp: Tp, ltc: LogToClean, ratio: u64, c: &Compaction) {
+        let now_ms = ctx.now_ms;
+        let Some(log) = self.log_mut(tp) else {
+            return;
+        };
+        let pass = cleaner::clean_pass(log, &ltc, now_ms, c);
+        log.apply_cleaning(&pass.removed, &pass.horizons);
+        self.cleaner_checkpoints.insert(tp, pass.dirty.1);
+        let event = BrokerEvent::LogCleaned {
+            tp,
+            dirty: pass.dirty,
+            dirty_ratio_ppm: ratio,
+            forced: ltc.need_compaction_now,
+            removed: pass.removed.len() as u64,
+            tombstones_removed: pass.tombstones_removed,
+            horizons: pass.horizons,
+        };
+        ctx.out.event(Event::Broker {
+            at_ms: now_ms,
+            broker: self.id,
+            event,
+        });
+    }
 }

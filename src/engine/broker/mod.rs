@@ -7,7 +7,8 @@ use std::rc::Rc;
 
 use super::actor::Ctx;
 use super::chunked::ChunkVec;
-use super::cluster::{Cluster, OFFSETS_TOPIC};
+use super::cleaner::{self, LogToClean, LOG_CLEANER_BACKOFF_MS};
+use super::cluster::{Cluster, Compaction, OFFSETS_TOPIC};
 use super::event::{BrokerEvent, Event, ProducerEvent};
 use super::ids::{BrokerId, ConsumerRef, NodeId, ProducerId, TopicId, Tp};
 use super::log::{LogRecord, PartitionLog, SharedRecords};
@@ -135,6 +136,9 @@ pub struct Broker {
     pub(crate) lifecycle: Lifecycle,
     /// Its replicas of the `__consumer_offsets` partitions some group lives on, by number.
     offsets_logs: BTreeMap<u32, PartitionLog>,
+    /// The log cleaner's checkpoint per compacted log: where its last pass stopped (kept
+    /// on disk in Kafka, so a restart keeps it too).
+    cleaner_checkpoints: BTreeMap<Tp, u64>,
     /// What its group coordinator must hear (the same process): leadership of an offsets
     /// partition won or lost, its high watermark moved.
     news: Vec<CoordinatorNews>,
@@ -206,6 +210,7 @@ impl Broker {
                 token: 0,
             },
             offsets_logs: BTreeMap::new(),
+            cleaner_checkpoints: BTreeMap::new(),
             news: Vec::new(),
         }
     }
@@ -412,6 +417,9 @@ impl Broker {
             }
             BrokerTimer::RetentionCheck { incarnation } if incarnation == self.incarnation => {
                 self.retention_check(ctx);
+            }
+            BrokerTimer::LogCleaner { incarnation } if incarnation == self.incarnation => {
+                self.clean_logs(ctx);
             }
             BrokerTimer::ReplicaFetchBackoff { incarnation } if incarnation == self.incarnation => {
                 self.backoff_armed = false;

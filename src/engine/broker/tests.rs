@@ -45,7 +45,7 @@ fn produce(tp: Tp, records: u32, acks_zero: bool) -> Msg {
             record_id: i,
             key: None,
             size_bytes: 10,
-            poison: false,
+            flags: 0,
             producer: 0,
         })
         .collect();

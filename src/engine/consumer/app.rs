@@ -106,7 +106,7 @@ impl Consumer {
             let Some((tp, offset, record)) = self.pop_record() else {
                 break;
             };
-            if record.poison {
+            if record.poison() {
                 self.poisoned(ctx, run, tp, offset);
                 return;
             }
@@ -136,15 +136,22 @@ impl Consumer {
             let tp = front.tp;
             let from = front.next_offset;
             let rest = front.end - front.next;
-            let clean = front
+            let stop = front
                 .records
                 .slices(front.next, front.end)
                 .flatten()
-                .position(|r| r.poison)
-                .unwrap_or(rest);
-            let poison = clean < rest;
-            // The poison record is taken off the batch too, as `pop_record` would.
-            let taken = clean + usize::from(poison);
+                .position(|r| r.poison() || r.cleaned());
+            let clean = stop.unwrap_or(rest);
+            let poison = stop.is_some_and(|i| {
+                front
+                    .records
+                    .get(front.next + i)
+                    .is_some_and(|r| r.poison())
+            });
+            // The record that stopped the scan is taken off the batch too, as `pop_record`
+            // would: a poison record to crash on, or one the cleaner removed, never handed
+            // to the application (a gap in the offsets).
+            let taken = clean + usize::from(stop.is_some());
             front.next += taken;
             front.next_offset += taken as u64;
             if clean > 0 {
@@ -199,13 +206,18 @@ impl Consumer {
         self.crash(ctx, CrashReason::Poison { tp, offset });
     }
 
+    /// The next record to hand to the application; records the cleaner removed are gaps
+    /// in the offsets, never handed out.
     pub(super) fn pop_record(&mut self) -> Option<(Tp, u64, LogRecord)> {
         loop {
             let front = self.batch.front_mut()?;
-            if let Some((o, r)) = front.pop() {
-                return Some((front.tp, o, r));
+            match front.pop() {
+                Some((_, r)) if r.cleaned() => {}
+                Some((o, r)) => return Some((front.tp, o, r)),
+                None => {
+                    self.batch.pop_front();
+                }
             }
-            self.batch.pop_front();
         }
     }
 

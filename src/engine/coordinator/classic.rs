@@ -751,7 +751,7 @@ impl CoordGroup {
             record_id: (u32::from(self.id.0) << SEQ_BITS) | (seq & ((1 << SEQ_BITS) - 1)),
             key: None,
             size_bytes: 120,
-            poison: false,
+            flags: 0,
             producer: crate::engine::log::NO_PRODUCER,
         }
     }

@@ -398,7 +398,52 @@ pub fn broker_event_words(broker: BrokerId, event: &BrokerEvent) -> Option<Strin
             log_start_offset,
             ..
         } => segments_deleted_words(b, *tp, *rule, segments, *log_start_offset),
+        B::LogCleaned { .. } => log_cleaned_words(b, event),
     })
+}
+
+/// `LogCleaned` in words: why the cleaner took the log, what it read, what went.
+fn log_cleaned_words(b: u16, event: &BrokerEvent) -> String {
+    let BrokerEvent::LogCleaned {
+        tp,
+        dirty,
+        dirty_ratio_ppm,
+        forced,
+        removed,
+        tombstones_removed,
+        horizons,
+    } = event
+    else {
+        return String::new();
+    };
+    let why = if *forced {
+        "a dirty record was older than max.compaction.lag.ms".to_owned()
+    } else {
+        format!(
+            "its dirty ratio {:.2} was over min.cleanable.dirty.ratio",
+            *dirty_ratio_ppm as f64 / 1e6
+        )
+    };
+    let mut words = format!(
+        "broker {b}'s cleaner compacted p{} ({why}): it read offsets {}–{} for the latest record per key and removed {removed} record(s) below {}; the rest keep their offsets",
+        tp.p(),
+        dirty.0,
+        dirty.1.saturating_sub(1),
+        dirty.1
+    );
+    if !tombstones_removed.is_empty() {
+        words.push_str(&format!(
+            "; {} tombstone(s) past their delete horizon went",
+            tombstones_removed.len()
+        ));
+    }
+    if !horizons.is_empty() {
+        words.push_str(&format!(
+            "; {} tombstone(s) stay until their delete horizon (delete.retention.ms from now)",
+            horizons.len()
+        ));
+    }
+    words
 }
 
 /// `SegmentsDeleted` in words: how many segments and records went, and why.

@@ -144,8 +144,39 @@ fn retention_words(rule: RetentionRule, limit: i64, segment: &SegmentSpan, at_ms
     }
 }
 
-/// The steps where a broker's log lost records: a truncation, or a segment retention
-/// deleted (which broker, which offsets, which rule).
+/// The step for a leader election that moved or lost the partition's log.
+fn failover_step(cause: &Cause, p: &str) -> String {
+    let Cause::LeaderFailover {
+        old_leader,
+        new_leader,
+        unclean,
+        new_log_end_offset,
+        ..
+    } = cause
+    else {
+        return String::new();
+    };
+    match new_leader {
+        Some(l) => format!(
+            "the controller moved {p}'s leadership from broker {} to broker {} {}; their logs part at offset {new_log_end_offset}, so what broker {} held from there on is no longer in the partition (still on its disk)",
+            old_leader.0,
+            l.0,
+            if *unclean {
+                "from outside the ISR (unclean.leader.election.enable=true)"
+            } else {
+                "from the ISR (a clean election)"
+            },
+            old_leader.0
+        ),
+        None => format!(
+            "leader broker {} died and no replica could take over: {p} went offline",
+            old_leader.0
+        ),
+    }
+}
+
+/// The steps where a broker's log lost records: a truncation, a segment retention
+/// deleted (which broker, which offsets, which rule), or a tombstone the cleaner removed.
 fn log_step(cause: &Cause, p: &str) -> String {
     if let Cause::Truncated {
         broker, to_offset, ..
@@ -153,6 +184,18 @@ fn log_step(cause: &Cause, p: &str) -> String {
     {
         return format!(
             "broker {} came back as a follower and truncated its log of {p} to offset {to_offset} to match the leader's: it was the last replica holding them",
+            broker.0
+        );
+    }
+    if let Cause::TombstoneRemoved {
+        broker,
+        offset,
+        horizon_ms,
+        ..
+    } = cause
+    {
+        return format!(
+            "broker {}'s cleaner removed the tombstone at {p}/{offset}: its delete horizon (t={horizon_ms} ms, delete.retention.ms after the pass that first kept it) had passed",
             broker.0
         );
     }
@@ -175,10 +218,34 @@ fn log_step(cause: &Cause, p: &str) -> String {
     )
 }
 
-/// The sentence for records that left the log unread: truncated after a failover, or
-/// deleted by retention before the group read them.
+/// The sentence for records that left the log unread: truncated after a failover
+/// (acknowledged or not), deleted by retention before the group read them, or a tombstone
+/// the cleaner removed before the group read it.
 fn log_loss_sentence(a: &Anomaly, p: &str, member: &str) -> String {
     let n = a.count;
+    if a.kind == AnomalyKind::AckedThenLost {
+        let unclean = a
+            .causes
+            .iter()
+            .any(|c| matches!(c, Cause::LeaderFailover { unclean: true, .. }));
+        let fix = if unclean {
+            "unclean.leader.election.enable=false (the default) would have kept the partition offline instead"
+        } else {
+            "acks=all with min.insync.replicas=2 would have waited for a follower before saying yes"
+        };
+        let why = if unclean {
+            "the in-sync replicas had them, but the controller elected a replica outside the ISR, and the replicas that held them truncated them"
+        } else {
+            "the leader acknowledged them before any follower had them, lost its leadership, and then truncated them"
+        };
+        return format!(
+            "{n} record{} for {p} were acknowledged, then lost: {why}. {fix}.",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    if a.kind == AnomalyKind::Resurrected {
+        return format!("The tombstone at {p}/{} deleted its key, but the cleaner removed it before {member} read it. The group never saw the delete, so the value it read earlier lives on in its state: a resurrected key. A reader must reach the end of a compacted topic within delete.retention.ms to see every delete.", a.first_offset);
+    }
     if matches!(a.kind, AnomalyKind::WrittenThenLost) {
         return format!("{n} record{} for {p} reached a leader's log, then were lost when the last replica holding them truncated its log after a failover. Their producer was never told they were written (acks=0, or it gave up), so nobody sends them again.", if n == 1 { "" } else { "s" });
     }
@@ -297,33 +364,10 @@ pub fn step(cause: &Cause, names: &impl Names, tp: Tp) -> (u64, String) {
                 producer_client_id(*producer)
             ),
         ),
-        Cause::LeaderFailover {
-            at_ms,
-            old_leader,
-            new_leader,
-            unclean,
-            new_log_end_offset,
-        } => (
-            *at_ms,
-            match new_leader {
-                Some(l) => format!(
-                    "the controller moved {p}'s leadership from broker {} to broker {} {}; their logs part at offset {new_log_end_offset}, so what broker {} held from there on is no longer in the partition (still on its disk)",
-                    old_leader.0,
-                    l.0,
-                    if *unclean {
-                        "from outside the ISR (unclean.leader.election.enable=true)"
-                    } else {
-                        "from the ISR (a clean election)"
-                    },
-                    old_leader.0
-                ),
-                None => format!(
-                    "leader broker {} died and no replica could take over: {p} went offline",
-                    old_leader.0
-                ),
-            },
-        ),
-        Cause::Truncated { at_ms, .. } | Cause::DeletedByRetention { at_ms, .. } => {
+        Cause::LeaderFailover { at_ms, .. } => (*at_ms, failover_step(cause, &p)),
+        Cause::Truncated { at_ms, .. }
+        | Cause::DeletedByRetention { at_ms, .. }
+        | Cause::TombstoneRemoved { at_ms, .. } => {
             (*at_ms, log_step(cause, &p))
         }
     }
@@ -404,25 +448,12 @@ pub fn sentence(a: &Anomaly, names: &impl Names) -> String {
             let n = a.count;
             format!("{n} record{} for {p} never reached the log: {why}. They are lost for every group.", if n == 1 { "" } else { "s" })
         }
-        AnomalyKind::AckedThenLost => {
-            let n = a.count;
-            let unclean = a
-                .causes
-                .iter()
-                .any(|c| matches!(c, Cause::LeaderFailover { unclean: true, .. }));
-            let fix = if unclean {
-                "unclean.leader.election.enable=false (the default) would have kept the partition offline instead"
-            } else {
-                "acks=all with min.insync.replicas=2 would have waited for a follower before saying yes"
-            };
-            let why = if unclean {
-                "the in-sync replicas had them, but the controller elected a replica outside the ISR, and the replicas that held them truncated them"
-            } else {
-                "the leader acknowledged them before any follower had them, lost its leadership, and then truncated them"
-            };
-            format!("{n} record{} for {p} were acknowledged, then lost: {why}. {fix}.", if n == 1 { "" } else { "s" })
+        AnomalyKind::Deleted
+        | AnomalyKind::WrittenThenLost
+        | AnomalyKind::AckedThenLost
+        | AnomalyKind::Resurrected => {
+            log_loss_sentence(a, &p, &member)
         }
-        AnomalyKind::Deleted | AnomalyKind::WrittenThenLost => log_loss_sentence(a, &p, &member),
     }
 }
 

@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// What a position passed over: whose, where, by choice or not, and the move.
+struct Passed {
+    member: MemberId,
+    tp: Tp,
+    deliberate: bool,
+    resumed: Cause,
+}
+
 /// A member's new position on a partition, and why it is there.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Position {
@@ -21,10 +29,11 @@ impl GroupLedger {
         offsets: &[(Tp, u64)],
         auto: bool,
         logs: &impl LogLookup,
+        cleanups: &Cleanups,
     ) {
         for &(tp, offset) in offsets {
             self.note(at_ms, member, Note::Committed { tp, offset, auto });
-            self.committed(at_ms, tp, offset, logs);
+            self.committed(at_ms, tp, offset, logs, cleanups);
         }
     }
 
@@ -59,22 +68,22 @@ impl GroupLedger {
         at_ms: u64,
         event: &GroupEvent,
         logs: &impl LogLookup,
-        deletions: &BTreeMap<Tp, Vec<Deletion>>,
+        cleanups: &Cleanups,
     ) {
         match event {
-            GroupEvent::PositionSet {
+            &GroupEvent::PositionSet {
                 member,
                 tp,
                 offset,
                 source,
             } => {
                 let at = Position {
-                    member: *member,
-                    tp: *tp,
-                    offset: *offset,
-                    source: *source,
+                    member,
+                    tp,
+                    offset,
+                    source,
                 };
-                self.position_set(at_ms, at, logs, deletions)
+                self.position_set(at_ms, at, logs, cleanups)
             }
             GroupEvent::Polled { member, ranges } => {
                 self.held
@@ -99,15 +108,15 @@ impl GroupLedger {
                 member,
                 offsets,
                 auto,
-            } => self.offsets_committed(at_ms, *member, offsets, *auto, logs),
+            } => self.offsets_committed(at_ms, *member, offsets, *auto, logs, cleanups),
             GroupEvent::ConsumerCrashed { member, reason } => {
-                self.stopped(at_ms, *member, Stop::Crashed(*reason), Vec::new(), logs)
+                self.stopped(at_ms, *member, Stop::Crashed(*reason), logs, cleanups)
             }
             GroupEvent::ConsumerFailed { member, .. } => {
-                self.stopped(at_ms, *member, Stop::Failed, Vec::new(), logs)
+                self.stopped(at_ms, *member, Stop::Failed, logs, cleanups)
             }
             GroupEvent::ConsumerClosed { member } => {
-                self.stopped(at_ms, *member, Stop::Closed, Vec::new(), logs)
+                self.stopped(at_ms, *member, Stop::Closed, logs, cleanups)
             }
             GroupEvent::Revoked { .. }
             | GroupEvent::Lost { .. }
@@ -127,7 +136,7 @@ impl GroupLedger {
         at_ms: u64,
         at: Position,
         logs: &impl LogLookup,
-        deletions: &BTreeMap<Tp, Vec<Deletion>>,
+        cleanups: &Cleanups,
     ) {
         let Position {
             member,
@@ -152,7 +161,7 @@ impl GroupLedger {
         // position fell out of range) loses what nobody processed, and so does a reset to
         // the log start past records retention deleted before the group read them.
         let first_read = self.started.insert(tp);
-        self.deleted_before_read(at_ms, at, logs, deletions);
+        self.deleted_before_read(at_ms, at, logs, cleanups);
         let forward = matches!(
             source,
             PositionSource::Reset(crate::engine::config::AutoOffsetReset::Latest)
@@ -169,10 +178,10 @@ impl GroupLedger {
             return;
         };
         let held = self.held_offsets(tp);
-        let ids: Vec<(u64, u32)> = log
+        let records: Vec<(u64, LogRecord)> = log
             .range_retained(from.max(log.log_start_offset()), offset)
             .filter(|(o, _)| !held.iter().any(|&(f, t)| f <= *o && *o < t))
-            .map(|(o, r)| (o, r.record_id))
+            .map(|(o, r)| (o, *r))
             .collect();
         let resumed = Cause::Resumed {
             at_ms,
@@ -181,82 +190,37 @@ impl GroupLedger {
             offset,
             source,
         };
-        self.passed_over(at_ms, member, tp, ids, deliberate, resumed);
-    }
-
-    /// Records below the log start the group never read went with their segments: a
-    /// position set at or past the log start (whatever its source: a reset after
-    /// OFFSET_OUT_OF_RANGE, or a new group's first `earliest`) settles them as deleted
-    /// by retention, each with the deletion that took it.
-    fn deleted_before_read(
-        &mut self,
-        at_ms: u64,
-        at: Position,
-        logs: &impl LogLookup,
-        deletions: &BTreeMap<Tp, Vec<Deletion>>,
-    ) {
-        let Some(log) = logs.log(at.tp) else {
-            return;
+        let passed = Passed {
+            member,
+            tp,
+            deliberate,
+            resumed,
         };
-        let from = self.classified_to.get(&at.tp).copied().unwrap_or(0);
-        let to = log.log_start_offset().min(at.offset);
-        let held = self.held_offsets(at.tp);
-        let ids: Vec<(u64, u32)> = log
-            .range_retained(from, to)
-            .filter(|(o, _)| !held.iter().any(|&(f, t)| f <= *o && *o < t))
-            .map(|(o, r)| (o, r.record_id))
-            .collect();
-        for (o, id) in ids {
-            if self.outcome(id) != Outcome::Pending {
-                continue;
-            }
-            self.set(at.tp, id, Outcome::Deleted);
-            let resumed = Cause::Resumed {
-                at_ms,
-                member: at.member,
-                generation: self.generation.get(&at.member).copied().unwrap_or(-1),
-                offset: at.offset,
-                source: at.source,
-            };
-            let causes = || {
-                let deleted = deletion_of(deletions, at.tp, o);
-                deleted.into_iter().chain([resumed]).collect()
-            };
-            // One anomaly per segment, so each names the deletion that took it.
-            let segment_starts = deletions
-                .get(&at.tp)
-                .is_some_and(|d| d.iter().any(|d| d.segment.base_offset == o));
-            if segment_starts {
-                let mut a =
-                    Anomaly::single(AnomalyKind::Deleted, Some(self.group), at.tp, o, at_ms);
-                a.member = Some(at.member);
-                a.causes = causes();
-                push_bounded(&mut self.anomalies, a);
-            } else {
-                self.anomaly_at(
-                    AnomalyKind::Deleted,
-                    at.tp,
-                    o,
-                    at_ms,
-                    Some(at.member),
-                    causes,
-                );
-            }
-        }
+        self.passed_over(at_ms, passed, records, logs, cleanups);
     }
 
     /// Records a position passed over without processing: skipped by choice (a seek, the
-    /// first `latest` reset), or lost (a reset after the group had read the partition).
+    /// first `latest` reset), or lost (a reset after the group had read the partition);
+    /// records the cleaner removed are compacted instead.
     fn passed_over(
         &mut self,
         at_ms: u64,
-        member: MemberId,
-        tp: Tp,
-        ids: Vec<(u64, u32)>,
-        deliberate: bool,
-        resumed: Cause,
+        passed: Passed,
+        records: Vec<(u64, LogRecord)>,
+        logs: &impl LogLookup,
+        cleanups: &Cleanups,
     ) {
-        for (o, id) in ids {
+        let Passed {
+            member,
+            tp,
+            deliberate,
+            resumed,
+        } = passed;
+        for (o, r) in records {
+            let id = r.record_id;
+            if self.settle_cleaned(at_ms, Some(member), tp, o, &r, logs, cleanups) {
+                continue;
+            }
             if self.outcome(id) != Outcome::Pending {
                 continue;
             }
@@ -336,8 +300,11 @@ impl GroupLedger {
             self.extend_run(at_ms, member, generation, tp, start, end - 1);
         }
         if let Some(ranges) = self.held.get_mut(&member) {
+            // A member processes what it polled in order, so a run ending at `end` passed
+            // everything of its ranges below it: records it processed, and records the
+            // cleaner had removed from what it fetched (never handed out).
             for r in ranges.iter_mut() {
-                if r.0 == tp && r.1 >= start && r.1 < end {
+                if r.0 == tp && r.1 < end {
                     r.1 = end.min(r.2);
                 }
             }
@@ -397,9 +364,10 @@ impl GroupLedger {
         at_ms: u64,
         member: MemberId,
         how: Stop,
-        partitions: Vec<Tp>,
         logs: &impl LogLookup,
+        cleanups: &Cleanups,
     ) {
+        let partitions = Vec::new();
         let abandoned = self.held.remove(&member).unwrap_or_default();
         self.note(
             at_ms,
@@ -413,13 +381,20 @@ impl GroupLedger {
         // Records it fetched and the group already committed past are lost now.
         for (tp, from, to) in abandoned {
             let committed = self.classified_to.get(&tp).copied().unwrap_or(0);
-            self.mark_lost_range(at_ms, tp, from..to.min(committed), logs);
+            self.mark_lost_range(at_ms, tp, from..to.min(committed), logs, cleanups);
         }
     }
 
     /// The committed offset of `tp` advanced to `committed`: records below it that nobody
     /// processed and no live member still holds are lost.
-    pub(super) fn committed(&mut self, at_ms: u64, tp: Tp, committed: u64, logs: &impl LogLookup) {
+    pub(super) fn committed(
+        &mut self,
+        at_ms: u64,
+        tp: Tp,
+        committed: u64,
+        logs: &impl LogLookup,
+        cleanups: &Cleanups,
+    ) {
         let from = self.classified_to.get(&tp).copied().unwrap_or(0);
         if committed <= from {
             return;
@@ -432,10 +407,10 @@ impl GroupLedger {
             .copied()
             .filter(|&(f, t)| f < committed && t > from)
         {
-            self.mark_lost_range(at_ms, tp, start..f.max(start), logs);
+            self.mark_lost_range(at_ms, tp, start..f.max(start), logs, cleanups);
             start = start.max(t);
         }
-        self.mark_lost_range(at_ms, tp, start..committed, logs);
+        self.mark_lost_range(at_ms, tp, start..committed, logs, cleanups);
     }
 
     pub(super) fn mark_lost_range(
@@ -444,6 +419,7 @@ impl GroupLedger {
         tp: Tp,
         offsets: std::ops::Range<u64>,
         logs: &impl LogLookup,
+        cleanups: &Cleanups,
     ) {
         if offsets.is_empty() {
             return;
@@ -451,11 +427,15 @@ impl GroupLedger {
         let Some(log) = logs.log(tp) else {
             return;
         };
-        let ids: Vec<(u64, u32)> = log
+        let records: Vec<(u64, LogRecord)> = log
             .range(offsets.start, offsets.end)
-            .map(|(o, r)| (o, r.record_id))
+            .map(|(o, r)| (o, *r))
             .collect();
-        for (offset, id) in ids {
+        for (offset, r) in records {
+            let id = r.record_id;
+            if self.settle_cleaned(at_ms, None, tp, offset, &r, logs, cleanups) {
+                continue;
+            }
             if self.outcome(id) != Outcome::Pending {
                 continue;
             }

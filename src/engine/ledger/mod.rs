@@ -6,7 +6,7 @@
 //! logs to map offsets to records. Per record and group it keeps one byte.
 //!
 //! Invariant, per group at every step:
-//! produced = once + duplicate + lost + skipped + failed + deleted + pending, where `lost` includes
+//! produced = once + duplicate + lost + skipped + failed + deleted + compacted + pending, where `lost` includes
 //! the records lost before the log, and pending = in the producer + in the log, unprocessed.
 
 use std::collections::BTreeMap;
@@ -16,8 +16,10 @@ use super::event::{BrokerEvent, CrashReason, Event, GroupEvent, PositionSource, 
 use super::ids::{BrokerId, GroupId, MemberId, ProducerId, TopicId, Tp};
 use super::log::{KeyId, LogRecord, PartitionLog};
 use super::record::{Held, ProduceStatus, RecordInfo};
+use cleanup::Cleanups;
 
 mod causes;
+mod cleanup;
 mod delivery;
 
 mod logs;
@@ -42,6 +44,9 @@ pub enum Outcome {
     /// Deleted by retention before the group read it: its segment expired while the
     /// group's position was below it.
     Deleted,
+    /// Removed by the log cleaner before the group read it: a later record with its key
+    /// (or, for a tombstone past its horizon, the key's absence) stands for it.
+    Compacted,
 }
 
 impl Outcome {
@@ -55,6 +60,7 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
             Outcome::Deleted => "deleted",
+            Outcome::Compacted => "compacted",
         }
     }
 }
@@ -70,6 +76,7 @@ fn outcome_of(byte: u8) -> Outcome {
         4 => Outcome::Skipped,
         5 => Outcome::Failed,
         6 => Outcome::Deleted,
+        7 => Outcome::Compacted,
         _ => Outcome::Pending,
     }
 }
@@ -83,6 +90,7 @@ fn byte_of(outcome: Outcome) -> u8 {
         Outcome::Skipped => 4,
         Outcome::Failed => 5,
         Outcome::Deleted => 6,
+        Outcome::Compacted => 7,
     }
 }
 
@@ -105,6 +113,9 @@ pub struct Totals {
     pub failed: u64,
     /// Deleted by retention before the group read them.
     pub deleted: u64,
+    /// Removed by the cleaner before the group read them (superseded by their key's later
+    /// records).
+    pub compacted: u64,
     /// Not yet: `in_producer + in_log`.
     pub pending: u64,
     /// Of `pending`: still in the producer (accumulator or on the wire).
@@ -128,6 +139,9 @@ pub enum AnomalyKind {
     Failed,
     /// Records retention deleted before the group read them.
     Deleted,
+    /// A tombstone the cleaner removed before the group read it, for a key the group last
+    /// read as a value: the value lives on in the group's state.
+    Resurrected,
     /// A record processed before an earlier one with the same key.
     OutOfOrder,
     /// A retry left a second copy of a record in the log (producer side).
@@ -155,6 +169,7 @@ impl AnomalyKind {
                 | AnomalyKind::AckedThenLost
                 | AnomalyKind::WrittenThenLost
                 | AnomalyKind::Deleted
+                | AnomalyKind::Resurrected
         )
     }
 
@@ -166,6 +181,7 @@ impl AnomalyKind {
             AnomalyKind::Skipped => "skipped",
             AnomalyKind::Failed => "failed",
             AnomalyKind::Deleted => "deleted before read",
+            AnomalyKind::Resurrected => "resurrected key",
             AnomalyKind::OutOfOrder => "out of order",
             AnomalyKind::LogDuplicate => "duplicate in log",
             AnomalyKind::LostBeforeLog => "lost before the log",
@@ -328,6 +344,17 @@ pub enum Cause {
         /// The segment.
         segment: super::log::SegmentSpan,
     },
+    /// The cleaner removed a tombstone past its delete horizon.
+    TombstoneRemoved {
+        /// When.
+        at_ms: u64,
+        /// The broker whose cleaner it was (the first replica to remove it).
+        broker: BrokerId,
+        /// The tombstone's offset.
+        offset: u64,
+        /// Its delete horizon (the pass that first kept it + `delete.retention.ms`).
+        horizon_ms: u64,
+    },
     /// The last replica holding the records truncated its log to follow the new leader.
     Truncated {
         /// When.
@@ -473,6 +500,7 @@ struct Counts {
     skipped: u64,
     failed: u64,
     deleted: u64,
+    compacted: u64,
     out_of_order: u64,
     /// Records this group settled that left every log and are back in the producer
     /// (`Held::Returned`): not pending for it.
@@ -488,12 +516,13 @@ impl Counts {
             Outcome::Skipped => Some(&mut self.skipped),
             Outcome::Failed => Some(&mut self.failed),
             Outcome::Deleted => Some(&mut self.deleted),
+            Outcome::Compacted => Some(&mut self.compacted),
             Outcome::Pending => None,
         }
     }
 
     /// Adds per-outcome changes, indexed by outcome byte (`Pending` is not counted).
-    fn add(&mut self, delta: &[i64; 7]) {
+    fn add(&mut self, delta: &[i64; 8]) {
         for (byte, &d) in delta.iter().enumerate().skip(1) {
             if let Some(c) = self.counter(outcome_of(byte as u8)) {
                 *c = c.wrapping_add_signed(d);
@@ -549,7 +578,7 @@ fn in_order(
 #[derive(Default)]
 struct Tally {
     /// Per-outcome changes other than first processings, by outcome byte.
-    delta: [i64; 7],
+    delta: [i64; 8],
     /// Records processed for the first time (pending to once), counted in a register.
     first_times: i64,
     /// `(offset, record id, duplicate)` of records to explain after the loop, in log order:
@@ -645,23 +674,9 @@ pub struct Ledger {
     failovers: BTreeMap<Tp, Cause>,
     /// Partitions that had an unclean election.
     unclean: std::collections::BTreeSet<Tp>,
-    /// Per partition, the segments retention deleted, oldest first (each span once: the
-    /// first replica's deletion; the others' repeat it).
-    deletions: BTreeMap<Tp, Vec<Deletion>>,
+    /// What retention deleted and the cleaner removed, for the causes.
+    cleanups: Cleanups,
 }
-
-/// A segment retention deleted, as the ledger explains it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Deletion {
-    at_ms: u64,
-    broker: BrokerId,
-    rule: super::log::RetentionRule,
-    limit: i64,
-    segment: super::log::SegmentSpan,
-}
-
-/// The most deleted segments the ledger remembers per partition (the oldest go first).
-const MAX_DELETIONS: usize = 1024;
 
 /// What the ledger reads while observing: the partition logs.
 pub trait LogLookup {
@@ -797,106 +812,67 @@ impl Ledger {
                 event,
             } => {
                 if let Some(g) = self.groups.get_mut(group.index()) {
-                    g.observe(*at_ms, event, logs, &self.deletions);
+                    g.observe(*at_ms, event, logs, &self.cleanups);
                 }
             }
             Event::Broker {
                 at_ms,
-                event:
-                    BrokerEvent::LeaderElected {
-                        leader: Some(leader),
-                        previous: Some(previous),
-                        unclean,
-                        tp,
-                        ..
-                    },
-                ..
-            } if leader != previous
-                && super::cluster::Cluster::offsets_partition_of(*tp).is_none() =>
-            {
-                self.switch_lineage(
-                    *at_ms,
-                    *tp,
-                    *previous,
-                    *leader,
-                    *unclean == Some(true),
-                    logs,
-                );
-            }
-            Event::Broker {
-                at_ms,
                 broker,
-                event:
-                    BrokerEvent::Truncated {
-                        tp,
-                        to_offset,
-                        records,
-                    },
-            } if super::cluster::Cluster::offsets_partition_of(*tp).is_none() => {
-                self.truncated(*at_ms, *broker, *tp, *to_offset, records, logs);
-            }
-            Event::Broker {
-                at_ms,
-                broker,
-                event:
-                    BrokerEvent::SegmentsDeleted {
-                        tp,
-                        rule,
-                        limit,
-                        segments,
-                        ..
-                    },
-            } => self.segments_deleted(*at_ms, *broker, *tp, *rule, *limit, segments),
+                event,
+            } => self.observe_broker(*at_ms, *broker, event, logs),
             _ => {}
         }
     }
 }
 
 impl Ledger {
-    /// Remembers the segments a retention check deleted that no replica had deleted
-    /// before, for the causes of records that go with them.
-    fn segments_deleted(
+    /// Learns from one broker event: an election that moved a log, a truncation, a
+    /// retention deletion, a cleaning pass.
+    fn observe_broker(
         &mut self,
         at_ms: u64,
         broker: BrokerId,
-        tp: Tp,
-        rule: super::log::RetentionRule,
-        limit: i64,
-        segments: &[super::log::SegmentSpan],
+        event: &BrokerEvent,
+        logs: &impl LogLookup,
     ) {
-        let known = self.deletions.entry(tp).or_default();
-        for &segment in segments {
-            let seen_to = known.last().map_or(0, |d| d.segment.end_offset);
-            if segment.end_offset <= seen_to {
-                continue;
+        let internal = |tp: Tp| super::cluster::Cluster::offsets_partition_of(tp).is_some();
+        match event {
+            BrokerEvent::LeaderElected {
+                leader: Some(leader),
+                previous: Some(previous),
+                unclean,
+                tp,
+                ..
+            } if leader != previous && !internal(*tp) => {
+                let unclean = *unclean == Some(true);
+                self.switch_lineage(at_ms, *tp, *previous, *leader, unclean, logs);
             }
-            if known.len() >= MAX_DELETIONS {
-                known.drain(..MAX_DELETIONS / 4);
+            BrokerEvent::Truncated {
+                tp,
+                to_offset,
+                records,
+            } if !internal(*tp) => {
+                self.truncated(at_ms, broker, *tp, *to_offset, records, logs);
             }
-            known.push(Deletion {
-                at_ms,
-                broker,
+            BrokerEvent::SegmentsDeleted {
+                tp,
                 rule,
                 limit,
-                segment,
-            });
+                segments,
+                ..
+            } => self
+                .cleanups
+                .segments_deleted(at_ms, broker, *tp, *rule, *limit, segments),
+            BrokerEvent::LogCleaned {
+                tp,
+                tombstones_removed,
+                ..
+            } => self
+                .cleanups
+                .log_cleaned(at_ms, broker, *tp, tombstones_removed),
+            _ => {}
         }
     }
-}
-
-/// The deletion of the segment that held `offset`, if the ledger still remembers it.
-fn deletion_of(deletions: &BTreeMap<Tp, Vec<Deletion>>, tp: Tp, offset: u64) -> Option<Cause> {
-    let d = deletions
-        .get(&tp)?
-        .iter()
-        .find(|d| d.segment.base_offset <= offset && offset < d.segment.end_offset)?;
-    Some(Cause::DeletedByRetention {
-        at_ms: d.at_ms,
-        broker: d.broker,
-        rule: d.rule,
-        limit: d.limit,
-        segment: d.segment,
-    })
 }
 
 fn push_bounded(list: &mut Vec<Anomaly>, a: Anomaly) {
@@ -980,7 +956,7 @@ mod tests {
                 record_id: id,
                 key: None,
                 size_bytes: 10,
-                poison: false,
+                flags: 0,
                 producer: crate::engine::log::NO_PRODUCER,
             }]);
         }

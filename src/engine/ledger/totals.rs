@@ -30,8 +30,14 @@ impl Ledger {
             .count() as u64;
         let produced = tc.produced + unsynced;
         let c = g.counts(topics);
-        let settled =
-            c.once + c.duplicate + c.lost + c.skipped + c.failed + c.deleted + tc.lost_before_log;
+        let settled = c.once
+            + c.duplicate
+            + c.lost
+            + c.skipped
+            + c.failed
+            + c.deleted
+            + c.compacted
+            + tc.lost_before_log;
         // Saturating: a ledger out of balance is reported by `invariants::check` (and the
         // page's health check), not by a panic in the middle of a redraw.
         let pending = produced.saturating_sub(settled);
@@ -47,6 +53,7 @@ impl Ledger {
             skipped: c.skipped,
             failed: c.failed,
             deleted: c.deleted,
+            compacted: c.compacted,
             pending,
             in_producer,
             in_log: pending - in_producer,
@@ -88,6 +95,7 @@ impl Ledger {
                 Outcome::Skipped => t.skipped += 1,
                 Outcome::Failed => t.failed += 1,
                 Outcome::Deleted => t.deleted += 1,
+                Outcome::Compacted => t.compacted += 1,
             }
         }
         Some(t)
@@ -114,6 +122,7 @@ impl GroupLedger {
             c.skipped += x.skipped;
             c.failed += x.failed;
             c.deleted += x.deleted;
+            c.compacted += x.compacted;
             c.out_of_order += x.out_of_order;
             c.settled_returned += x.settled_returned;
         }
