@@ -630,7 +630,7 @@ mod tidy {
         ("bin/kafka-lab-check.rs:check_level", 88),
         ("engine/assignor/sticky.rs:constrained", 96),
         ("engine/assignor/sticky.rs:general", 145),
-        ("engine/checks.rs:check", 175),
+        ("engine/checks.rs:check", 167),
         ("engine/explain/mod.rs:step", 107),
         ("engine/explain/mod.rs:sentence", 77),
         ("lab/goal/mod.rs:compile_one", 173),

@@ -147,15 +147,7 @@ pub fn check(world: &World, command: &Command, produced: u64) -> Result<(), Engi
             Ok(())
         }
         Command::Produce { key, value, topic } => {
-            check_key(key.as_deref())?;
-            if value.len() > MAX_VALUE_BYTES {
-                return refuse(format!(
-                    "a value may be at most {MAX_VALUE_BYTES} bytes; this one has {}",
-                    value.len()
-                ));
-            }
-            world.cluster.check_topic(*topic)?;
-            record_cap(1)
+            check_produce(world, key.as_deref(), value, *topic)
         }
         Command::ProduceRandomOrders { count, topic } => {
             if !(1..=1000).contains(count) {
@@ -238,6 +230,33 @@ fn node_exists(world: &World, n: NodeId) -> Result<(), EngineError> {
         NodeId::Consumer(c) => consumer_exists(world, c.group, c.member).map(|_| ()),
         NodeId::Controller => Ok(()),
     }
+}
+
+/// A record typed by hand: its key and value sizes, its topic, and a key for a compacted
+/// topic (what the broker's LogValidator answers with INVALID_RECORD).
+fn check_produce(
+    world: &World,
+    key: Option<&str>,
+    value: &str,
+    topic: TopicId,
+) -> Result<(), EngineError> {
+    check_key(key)?;
+    if value.len() > MAX_VALUE_BYTES {
+        return refuse(format!(
+            "a value may be at most {MAX_VALUE_BYTES} bytes; this one has {}",
+            value.len()
+        ));
+    }
+    world.cluster.check_topic(topic)?;
+    let compacted = world
+        .cluster
+        .topic(topic)
+        .is_some_and(|t| t.config.compacted());
+    if compacted && key.is_none() {
+        // What the broker's LogValidator answers (INVALID_RECORD).
+        return refuse("a compacted topic cannot accept a record without a key");
+    }
+    Ok(())
 }
 
 /// Keys longer than the lab's limit are refused, however they arrive.

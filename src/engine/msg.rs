@@ -41,6 +41,9 @@ pub enum KafkaError {
     UnknownTopicOrPartition,
     /// `NOT_LEADER_OR_FOLLOWER`: this broker does not lead the partition (any more).
     NotLeaderOrFollower,
+    /// `INVALID_RECORD`: the broker's validation refused the batch (a record without a key
+    /// for a compacted topic: `LogValidator.validateKey`). Not retriable.
+    InvalidRecord,
     /// `NOT_ENOUGH_REPLICAS`: `acks=all` and the ISR is below `min.insync.replicas`; the
     /// batch was not written.
     NotEnoughReplicas,
@@ -87,6 +90,7 @@ impl KafkaError {
             KafkaError::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
             KafkaError::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
             KafkaError::NotLeaderOrFollower => "NOT_LEADER_OR_FOLLOWER",
+            KafkaError::InvalidRecord => "INVALID_RECORD",
             KafkaError::NotEnoughReplicas => "NOT_ENOUGH_REPLICAS",
             KafkaError::NotEnoughReplicasAfterAppend => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
             KafkaError::RequestTimedOut => "REQUEST_TIMED_OUT",

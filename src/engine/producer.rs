@@ -778,6 +778,19 @@ impl Producer {
                     self.release_sequence(&batch);
                     self.fail_batch(ctx, batch);
                 }
+                KafkaError::InvalidRecord => {
+                    // Not retriable: the batch fails, and an idempotent producer's sequence
+                    // for the partition has a gap, so its epoch is bumped
+                    // (TransactionManager `handleFailedBatch`).
+                    let rejected = ProducerEvent::Rejected {
+                        request_id,
+                        tp: batch.tp,
+                        error,
+                    };
+                    self.event(ctx, rejected);
+                    self.unresolve(&batch);
+                    self.fail_batch(ctx, batch);
+                }
                 KafkaError::NotLeaderOrFollower
                 | KafkaError::NotEnoughReplicas
                 | KafkaError::NotEnoughReplicasAfterAppend
@@ -817,6 +830,17 @@ impl Producer {
             if s.epoch == epoch {
                 s.last_acked = Some(s.last_acked.map_or(last, |l| l.max(last)));
             }
+        }
+    }
+
+    /// A batch that failed after it was sent: its sequences are unresolved until nothing is
+    /// in flight on its partition (TransactionManager `markSequenceUnresolved`).
+    fn unresolve(&mut self, batch: &Batch) {
+        if let Some(base) = batch.base_sequence {
+            let after = super::msg::last_sequence(base, batch.records.len()).wrapping_add(1);
+            let s = self.seq(batch.tp);
+            s.in_flight = s.in_flight.saturating_sub(1);
+            s.unresolved = Some(s.unresolved.map_or(after, |u| u.max(after)));
         }
     }
 

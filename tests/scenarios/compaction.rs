@@ -270,3 +270,46 @@ fn a_consumer_away_past_delete_retention_ms_resurrects_the_key() {
         "{none:?}"
     );
 }
+
+/// `LogValidator.validateKey`: a compacted topic refuses a record without a key with
+/// INVALID_RECORD, which the producer does not retry; the records after it still land
+/// (the idempotent producer bumps its epoch past the gap in its sequence).
+#[test]
+fn a_compacted_topic_refuses_a_record_without_a_key() {
+    use kafka_lab::engine::event::ProducerEvent;
+    use kafka_lab::engine::msg::KafkaError;
+    let mut sim = with_configs(&[("cleanup.policy", "compact")]);
+    super::stop_producers(&mut sim);
+    run_checked(&mut sim, 2_000);
+    let produced = replica_log(&sim, 0, tp()).log_end_offset();
+    for key in [None, Some("user-1".to_owned())] {
+        sim.apply(Command::Send {
+            producer: P0,
+            key,
+            payload_bytes: 100,
+            poison: false,
+            tombstone: false,
+            topic: T0,
+        })
+        .unwrap();
+        let next = sim.now_ms() + 2_000;
+        run_checked(&mut sim, next);
+    }
+    let rejected = super::producer_events(&sim).into_iter().any(|(_, e)| {
+        matches!(
+            e,
+            ProducerEvent::Rejected {
+                error: KafkaError::InvalidRecord,
+                ..
+            }
+        )
+    });
+    assert!(rejected, "INVALID_RECORD");
+    let log = replica_log(&sim, 0, tp());
+    let keys: Vec<_> = log
+        .range(produced, log.log_end_offset())
+        .map(|(_, r)| r.key.is_some())
+        .collect();
+    assert_eq!(keys, vec![true], "only the keyed record is in the log");
+    assert_eq!(view::producers(&sim)[0].failed, 1);
+}

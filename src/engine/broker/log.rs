@@ -92,13 +92,26 @@ impl Broker {
     /// Why this broker may not append to `tp` as its leader, if it may not: an unknown
     /// partition, not the leader, or (Partition.appendRecordsToLeader) `acks=all` while the
     /// ISR is below `min.insync.replicas`, which writes nothing.
-    fn leader_refusal(&self, ctx: &Ctx, tp: Tp, acks_all: bool) -> Option<KafkaError> {
+    fn leader_refusal(
+        &self,
+        ctx: &Ctx,
+        acks_all: bool,
+        batch: &ProduceBatch,
+    ) -> Option<KafkaError> {
+        let tp = batch.tp;
+        // LogValidator.validateKey: a compacted topic cannot accept a record without a key.
+        let compacted = ctx
+            .cluster
+            .topic(tp.topic)
+            .is_some_and(|t| t.config.compacted());
         if self.log(tp).is_none() {
             Some(KafkaError::UnknownTopicOrPartition)
         } else if !self.leads(tp) {
             Some(KafkaError::NotLeaderOrFollower)
         } else if acks_all && self.isr_size(tp) < self.effective_min_isr(ctx, tp) {
             Some(KafkaError::NotEnoughReplicas)
+        } else if compacted && batch.records.iter().any(|r| r.key.is_none()) {
+            Some(KafkaError::InvalidRecord)
         } else {
             None
         }
@@ -120,7 +133,7 @@ impl Broker {
             error: KafkaError::None,
             base_offset: None,
         };
-        if let Some(error) = self.leader_refusal(ctx, tp, acks_all) {
+        if let Some(error) = self.leader_refusal(ctx, acks_all, batch) {
             result.error = error;
             return result;
         }
