@@ -19,6 +19,7 @@ mod failover;
 mod fidelity;
 mod goals;
 mod props;
+mod props_cleanup;
 mod random_play;
 mod replication;
 mod segments;
