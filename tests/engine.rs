@@ -634,11 +634,11 @@ mod tidy {
         ("engine/explain/mod.rs:step", 107),
         ("engine/explain/mod.rs:sentence", 77),
         ("lab/goal/mod.rs:compile_one", 173),
-        ("lab/goal/measure.rs:metric", 114),
+        ("lab/goal/measure.rs:metric", 108),
         ("lab/goal/monitor.rs:check", 94),
         ("lab/level.rs:validate", 87),
         ("lab/link.rs:decode", 80),
-        ("lab/reproduce.rs:reproduce", 186),
+        ("lab/reproduce.rs:reproduce", 179),
     ];
 
     /// The code lines of a source: neither blank nor only a comment.

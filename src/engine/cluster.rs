@@ -27,6 +27,17 @@ pub enum CleanupPolicy {
     DeleteAndCompact,
 }
 
+impl CleanupPolicy {
+    /// Its value as Kafka writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CleanupPolicy::Delete => "delete",
+            CleanupPolicy::Compact => "compact",
+            CleanupPolicy::DeleteAndCompact => "delete,compact",
+        }
+    }
+}
+
 /// `segment.bytes`' least value in Kafka 4 (`LogConfig`: 1 MiB).
 pub const MIN_SEGMENT_BYTES: u64 = 1_048_576;
 /// `segment.bytes`' greatest value (an `int` config).
@@ -149,12 +160,7 @@ impl TopicConfig {
         let d = TopicConfig::default();
         let mut out = Vec::new();
         if self.cleanup_policy != d.cleanup_policy {
-            let v = match self.cleanup_policy {
-                CleanupPolicy::Delete => "delete",
-                CleanupPolicy::Compact => "compact",
-                CleanupPolicy::DeleteAndCompact => "delete,compact",
-            };
-            out.push(format!("cleanup.policy={v}"));
+            out.push(format!("cleanup.policy={}", self.cleanup_policy.name()));
         }
         if self.retention_ms != d.retention_ms {
             out.push(format!("retention.ms={}", self.retention_ms));
@@ -173,6 +179,39 @@ impl TopicConfig {
             out.push(format!("min.insync.replicas={n}"));
         }
         out
+    }
+
+    /// The topic configs [`TopicConfig::get`] and [`TopicConfig::set`] know that a lab's
+    /// setup may change (the replication settings are the cluster's).
+    pub const NAMES: [&'static str; 9] = [
+        "cleanup.policy",
+        "retention.ms",
+        "retention.bytes",
+        "segment.bytes",
+        "segment.ms",
+        "min.cleanable.dirty.ratio",
+        "min.compaction.lag.ms",
+        "max.compaction.lag.ms",
+        "delete.retention.ms",
+    ];
+
+    /// One config's value by its Kafka name, as `kafka-configs --describe` prints it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let c = &self.compaction;
+        Some(match name {
+            "cleanup.policy" => self.cleanup_policy.name().to_owned(),
+            "retention.ms" => self.retention_ms.to_string(),
+            "retention.bytes" => self.retention_bytes.to_string(),
+            "segment.bytes" => self.segment_bytes.to_string(),
+            "segment.ms" => self.segment_ms.to_string(),
+            "min.cleanable.dirty.ratio" => {
+                (f64::from(c.min_cleanable_dirty_ratio_ppm) / f64::from(RATIO_ONE)).to_string()
+            }
+            "min.compaction.lag.ms" => c.min_compaction_lag_ms.to_string(),
+            "max.compaction.lag.ms" => c.max_compaction_lag_ms.to_string(),
+            "delete.retention.ms" => c.delete_retention_ms.to_string(),
+            _ => return None,
+        })
     }
 
     /// Whether the cleaner compacts this topic's logs (`compact` in `cleanup.policy`).

@@ -42,6 +42,7 @@ pub mod replication;
 pub mod rng;
 pub mod sim;
 pub mod sort;
+pub mod table;
 pub mod view;
 pub mod world;
 

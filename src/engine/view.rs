@@ -33,6 +33,7 @@ pub use super::net::Latency;
 pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2, to_positive};
 pub use super::producer::{KeySpace, ProduceFault, Workload};
 pub use super::sim::Sim;
+pub use super::table::{partition_sizes, table, PartitionSize, TableRow};
 pub use super::world::{
     MAX_CONSUMERS_PER_GROUP, MAX_GROUPS, MAX_KEY_BYTES, MAX_PRODUCERS, MAX_VALUE_BYTES,
 };
@@ -49,6 +50,8 @@ pub struct TopicView {
     pub name: String,
     /// Its partition count.
     pub partitions: u32,
+    /// Its logs are compacted (`compact` in `cleanup.policy`).
+    pub compacted: bool,
 }
 
 /// Every existing topic.
@@ -60,6 +63,7 @@ pub fn topics(sim: &Sim) -> Vec<TopicView> {
             id: t.id,
             name: t.name.clone(),
             partitions: t.partitions,
+            compacted: t.config.compacted(),
         })
         .collect()
 }
@@ -381,6 +385,10 @@ pub struct CellView {
     pub reason: PartitionReason,
     /// A poison record.
     pub poison: bool,
+    /// A tombstone (a null value).
+    pub tombstone: bool,
+    /// Removed by the log cleaner: its offset is a gap no fetch returns.
+    pub cleaned: bool,
     /// The value typed by hand, if any.
     pub value: Option<String>,
     /// When it was produced.
@@ -474,6 +482,8 @@ pub fn lane(sim: &Sim, tp: Tp, group: GroupId, window: u64, from: Option<u64>) -
                         log_duplicate: info.is_some_and(|i| i.first_offset() != Some(offset)),
                         reason: info.map_or(PartitionReason::Random, |i| i.reason(&world.keys)),
                         poison: r.poison(),
+                        tombstone: r.tombstone(),
+                        cleaned: r.cleaned(),
                         value: world.values.get(&r.record_id).cloned(),
                         produced_ms: r.timestamp_ms,
                     }

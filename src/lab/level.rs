@@ -398,9 +398,9 @@ impl Level {
         }
         for a in &self.allowed {
             if let Some(name) = a.strip_prefix("config:") {
-                let family = name
-                    .strip_suffix(".*")
-                    .is_some_and(|f| matches!(f, "consumer" | "producer" | "cluster" | "lab"));
+                let family = name.strip_suffix(".*").is_some_and(|f| {
+                    matches!(f, "consumer" | "producer" | "cluster" | "topic" | "lab")
+                });
                 if name != "*" && !family && !known_setting(name) {
                     return bad(format!(
                         "allows `{a}`, which is not a setting or a family of them"
@@ -555,7 +555,8 @@ impl Level {
     }
 
     /// Whether changing a setting is allowed: by its name, by its family
-    /// (`config:consumer.*`, `config:producer.*`, `config:cluster.*`, `config:lab.*`; see
+    /// (`config:consumer.*`, `config:producer.*`, `config:cluster.*`, `config:topic.*`,
+    /// `config:lab.*`; see
     /// [`setting_family`]) or by `config:*`.
     pub fn allows_setting(&self, name: &str) -> bool {
         self.allowed
@@ -706,7 +707,8 @@ fn apply_config(s: &mut Scenario, config: &BTreeMap<String, String>) -> Result<(
 }
 
 /// The family a setting belongs to, as `allowed` names families: `producer` (the
-/// producer's configs), `cluster` (brokers and replication), `lab` (the lab's own knobs:
+/// producer's configs), `cluster` (brokers and replication), `topic` (topic `orders`'
+/// retention, segment and compaction configs), `lab` (the lab's own knobs:
 /// partitions, rate, keys, consumers, processing time), `consumer` (the consumer's
 /// configs and the commit mode). The seed and the network latency belong to none: a
 /// level allows them by name only, so a challenge cannot be passed by trying seeds.
@@ -716,6 +718,8 @@ pub fn setting_family(name: &str) -> Option<&'static str> {
         Some("producer")
     } else if s.cluster_setting(name) {
         Some("cluster")
+    } else if crate::engine::cluster::TopicConfig::NAMES.contains(&name) {
+        Some("topic")
     } else if matches!(
         name,
         "partitions" | "rate" | "keys" | "consumers" | "processing.ms"

@@ -46,6 +46,8 @@ shipped![
     "L26-an-unclean-election.json",
     "L27-restarted-too-soon.json",
     "L28-truncation-detected.json",
+    "L29-when-does-offset-0-vanish.json",
+    "L30-the-latest-value-per-key.json",
     "L35-cheat-sheet-review.json",
     "C01-ten-thousand-orders.json",
     "C02-keep-each-order-in-order.json",
@@ -61,6 +63,8 @@ shipped![
     "C12-get-past-the-poison.json",
     "C14-a-new-reporting-service.json",
     "C16-no-loss-on-leader-failure.json",
+    "C18-latest-profile-per-user.json",
+    "C19-outrun-retention.json",
 ];
 
 /// Parses level files, naming the file of any that does not parse.

@@ -30,22 +30,15 @@ pub fn reproduce(s: &Scenario) -> String {
             ""
         }
     );
-    let mut topic_configs = String::new();
-    if c.min_insync_replicas != 1 {
-        let _ = write!(
-            topic_configs,
-            " --config min.insync.replicas={}",
-            c.min_insync_replicas
-        );
-    }
-    if c.unclean_leader_election_enable {
-        topic_configs.push_str(" --config unclean.leader.election.enable=true");
-    }
+    let (topic_configs, alter) = topic_config_lines(s);
     let _ = writeln!(
         out,
         "bin/kafka-topics.sh --bootstrap-server {BOOTSTRAP} --create --topic orders --partitions {} --replication-factor {rf}{topic_configs}",
         s.partitions
     );
+    if let Some(alter) = alter {
+        let _ = writeln!(out, "{alter}");
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "# 2. producer.properties (Java client)");
     let _ = writeln!(out, "bootstrap.servers={BOOTSTRAP}");
@@ -208,6 +201,43 @@ fn py_bool(b: bool) -> &'static str {
     }
 }
 
+/// Topic `orders`' configs as set (min ISR, unclean election, retention, segments,
+/// compaction): `--config` flags for the create, and the `kafka-configs` line that sets them on an existing topic. The lab
+/// takes Kafka's minimums (such as segment.bytes' 1 MiB) when they are typed, so they apply
+/// as they are.
+fn topic_config_lines(s: &Scenario) -> (String, Option<String>) {
+    let c = &s.cluster;
+    let mut flags = String::new();
+    if c.min_insync_replicas != 1 {
+        let _ = write!(
+            flags,
+            " --config min.insync.replicas={}",
+            c.min_insync_replicas
+        );
+    }
+    if c.unclean_leader_election_enable {
+        flags.push_str(" --config unclean.leader.election.enable=true");
+    }
+    let overrides = s.topic.overrides();
+    flags.extend(overrides.iter().map(|c| format!(" --config {c}")));
+    if overrides.is_empty() {
+        return (flags, None);
+    }
+    // kafka-configs splits --add-config on commas: a list value goes in brackets.
+    let list: Vec<String> = overrides
+        .iter()
+        .map(|c| match c.split_once('=') {
+            Some((k, v)) if v.contains(',') => format!("{k}=[{v}]"),
+            _ => c.clone(),
+        })
+        .collect();
+    let alter = format!(
+        "# or on an existing topic:\nbin/kafka-configs.sh --bootstrap-server {BOOTSTRAP} --alter --entity-type topics --entity-name orders --add-config {}",
+        list.join(",")
+    );
+    (flags, Some(alter))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +272,15 @@ mod tests {
         assert!(text.contains("enable.idempotence=false"));
         assert!(text.contains("commitSync()"));
         assert!(text.contains("enable.auto.commit=false"));
+    }
+
+    #[test]
+    fn topic_configs_go_on_the_create_and_on_kafka_configs() {
+        let mut s = Scenario::default();
+        s.set("cleanup.policy", "delete,compact").unwrap();
+        s.set("retention.ms", "60000").unwrap();
+        let text = reproduce(&s);
+        assert!(text.contains("--config cleanup.policy=delete,compact --config retention.ms=60000"));
+        assert!(text.contains("--add-config cleanup.policy=[delete,compact],retention.ms=60000"));
     }
 }

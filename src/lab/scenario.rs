@@ -3,6 +3,7 @@
 //! topics, groups, producers) applied at t = 0. The UI's setup panel, levels and tests
 //! build labs the same way.
 
+use crate::engine::cluster::TopicConfig;
 use crate::engine::command::Command;
 use crate::engine::config::{AutoOffsetReset, GroupConfig, ManualCommit, ProducerConfig};
 use crate::engine::error::EngineError;
@@ -44,6 +45,14 @@ pub struct Scenario {
     /// had brokers has none, and reads as the one broker it was recorded on.
     #[serde(default)]
     pub cluster: ReplicationConfig,
+    /// Topic `orders`' configs (retention, segments, compaction): written only when set
+    /// away from Kafka's defaults, so older sessions and links read the same.
+    #[serde(default, skip_serializing_if = "is_default_topic")]
+    pub topic: TopicConfig,
+}
+
+fn is_default_topic(t: &TopicConfig) -> bool {
+    *t == TopicConfig::default()
 }
 
 impl Default for Scenario {
@@ -74,6 +83,7 @@ impl Default for Scenario {
                 default_replication_factor: 3,
                 ..ReplicationConfig::default()
             },
+            topic: TopicConfig::default(),
         }
     }
 }
@@ -163,6 +173,7 @@ impl Scenario {
             }
             "seed" => self.seed = number(0, u64::MAX)?,
             "network.latency.ms" => self.latency = parse_latency(v)?,
+            _ if TopicConfig::NAMES.contains(&name) => self.topic.set(name, v)?,
             _ if cluster_name(name).is_some() => {
                 self.cluster.set(cluster_name(name).expect("checked"), v)?
             }
@@ -200,6 +211,13 @@ impl Scenario {
         }
         if let Some(c) = cluster_name(name) {
             return s.cluster.get(c).unwrap_or_default();
+        }
+        if let Some(v) = s
+            .topic
+            .get(name)
+            .filter(|_| TopicConfig::NAMES.contains(&name))
+        {
+            return v;
         }
         match name {
             "commit.mode" => s.commit_mode().to_owned(),
@@ -241,6 +259,15 @@ impl Scenario {
             "replica.fetch.wait.max.ms",
             "broker.session.timeout.ms",
             "partitions",
+            "cleanup.policy",
+            "retention.ms",
+            "retention.bytes",
+            "segment.bytes",
+            "segment.ms",
+            "min.cleanable.dirty.ratio",
+            "min.compaction.lag.ms",
+            "max.compaction.lag.ms",
+            "delete.retention.ms",
             "rate",
             "keys",
             "consumers",
@@ -363,7 +390,7 @@ impl Scenario {
         sim.apply(Command::CreateTopic {
             name: "orders".into(),
             partitions: self.partitions,
-            config: Default::default(),
+            config: self.topic.clone(),
         })?;
         sim.set_latency(self.latency)?;
         sim.apply(Command::AddGroup {

@@ -51,7 +51,7 @@ pub fn App(#[prop(optional)] ephemeral: bool) -> impl IntoView {
                 <Drawer/>
             </main>
             <p class="lab-footer">
-                "Simplified: three brokers and three copies of each partition unless Setup says otherwise; clients' metadata follows the controller at once; elections follow Kafka 4.0 (ELR off); timeouts are shortened so a crash plays out in seconds. Partitioning and assignment are bit-exact with Kafka's Java client."
+                "Simplified: three brokers and three copies of each partition unless Setup says otherwise; clients' metadata follows the controller at once; elections follow Kafka 4.0 (ELR off); timeouts are shortened so a crash plays out in seconds; the log cleaner's passes take no time. Partitioning and assignment are bit-exact with Kafka's Java client."
             </p>
             <Help/>
             <super::seek::SeekDialog/>

@@ -6,6 +6,9 @@ use leptos::prelude::*;
 use super::state::expect_lab;
 use crate::engine::view;
 
+/// The most keys a compacted topic's table lists.
+const MAX_TABLE_ROWS: usize = 40;
+
 /// The describe output for the shown group, as monospaced columns (scrolls sideways
 /// inside its box, never clipped).
 #[component]
@@ -92,6 +95,54 @@ pub fn DescribePanel() -> impl IntoView {
             out.trim_end().to_owned()
         })
     });
+    // kafka-log-dirs reports each partition's size; the segments and log start say why.
+    let sizes = Memo::new(move |_| {
+        lab.with(|l| {
+            let sim = l.sim();
+            let mut out = String::from("TOPIC     PARTITION SIZE(B)  SEGMENTS LOG-START LOG-END");
+            for t in view::topics(sim) {
+                for s in view::partition_sizes(sim, t.id) {
+                    out.push_str(&format!(
+                        "\n{:<9} {:<9} {:<8} {:<8} {:<9} {}",
+                        t.name,
+                        s.partition,
+                        s.size_bytes,
+                        s.segments,
+                        s.log_start_offset,
+                        s.log_end_offset
+                    ));
+                }
+            }
+            out
+        })
+    });
+    // The table each compacted topic stands for: what a reader from the log start rebuilds.
+    let tables = Memo::new(move |_| {
+        lab.with(|l| {
+            let sim = l.sim();
+            let mut out = Vec::new();
+            for t in view::topics(sim).into_iter().filter(|t| t.compacted) {
+                let rows = view::table(sim, t.id);
+                let live = rows.iter().filter(|r| r.value.is_some()).count();
+                let mut text = format!("{}: {live} key(s) with a value", t.name);
+                for r in rows.iter().take(MAX_TABLE_ROWS) {
+                    let value = r
+                        .value
+                        .clone()
+                        .unwrap_or_else(|| "null (tombstone: deleted)".into());
+                    text.push_str(&format!(
+                        "\n  {} = {value}   (p{}, offset {}, update {})",
+                        r.key, r.partition, r.offset, r.version
+                    ));
+                }
+                if rows.len() > MAX_TABLE_ROWS {
+                    text.push_str(&format!("\n  … and {} more", rows.len() - MAX_TABLE_ROWS));
+                }
+                out.push(text);
+            }
+            out.join("\n")
+        })
+    });
     let coordinator = move || {
         lab.with(|l| {
             let group = lab.selection.group.get();
@@ -117,6 +168,21 @@ pub fn DescribePanel() -> impl IntoView {
             <pre class="lab-describe__out" data-testid="describe-topics" tabindex="0" aria-label="the topics' describe output; scroll sideways for every column">{move || topics.get()}</pre>
             <p class="lab-hint">"Leader none means the partition is offline. The TopicId and the Elr columns Kafka 4 prints are left out."</p>
             <p data-testid="coordinator">{coordinator}</p>
+        </section>
+        <section class="lab-panel lab-describe" aria-labelledby="log-dirs-title">
+            <h2 id="log-dirs-title" class="lab-panel__title">
+                <code>"kafka-log-dirs --bootstrap-server localhost:9092 --describe"</code>
+            </h2>
+            <pre class="lab-describe__out" data-testid="log-dirs" tabindex="0" aria-label="each partition's size, segments and log start">{move || sizes.get()}</pre>
+            <p class="lab-hint">"The tool prints JSON with a size per partition; the lab adds the segment count and the log start, on each partition's leader."</p>
+            {move || {
+                let t = tables.get();
+                (!t.is_empty()).then(|| view! {
+                    <h3 class="lab-panel__subtitle">"The table a compacted topic stands for"</h3>
+                    <pre class="lab-describe__out" data-testid="compacted-table" tabindex="0" aria-label="each key with its latest value">{t}</pre>
+                    <p class="lab-hint">"Each key with its latest record a reader from the log start sees. Older records of a key stay until the cleaner passes; the active segment is never cleaned."</p>
+                })
+            }}
         </section>
         <section class="lab-panel lab-describe" aria-labelledby="describe-title">
             <h2 id="describe-title" class="lab-panel__title">

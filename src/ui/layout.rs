@@ -116,6 +116,12 @@ pub struct CellModel {
     pub copy: bool,
     /// A poison record.
     pub poison: bool,
+    /// A tombstone (a null value).
+    pub tombstone: bool,
+    /// Removed by the log cleaner (drawn as a gap).
+    pub cleaned: bool,
+    /// The first record of a segment after the log start (a segment boundary).
+    pub segment_start: bool,
     /// Part of the selected anomaly.
     pub highlighted: bool,
     /// Hover text.
@@ -130,7 +136,10 @@ impl CellModel {
         let flags = u8::from(self.out_of_order)
             | u8::from(self.copy) << 1
             | u8::from(self.poison) << 2
-            | u8::from(self.highlighted) << 3;
+            | u8::from(self.highlighted) << 3
+            | u8::from(self.tombstone) << 4
+            | u8::from(self.cleaned) << 5
+            | u8::from(self.segment_start) << 6;
         (self.offset, self.outcome, self.hue, flags)
     }
 }
@@ -154,6 +163,8 @@ pub struct LaneModel {
     pub position: Option<u64>,
     /// Log end offset.
     pub leo: u64,
+    /// Log start offset (above 0 once retention deleted segments).
+    pub log_start: u64,
     /// High watermark.
     pub hw: u64,
     /// `leo − committed`.
@@ -297,6 +308,19 @@ fn anomaly_note(kind: view::AnomalyKind, tp: &str, a: u64, b: u64) -> String {
     }
 }
 
+/// What a cell's hover adds for compaction and segments: a tombstone, a gap the cleaner
+/// left, the first record of a segment.
+fn cell_notes(c: &view::CellView, segment_start: bool) -> &'static str {
+    match (c.cleaned, c.tombstone, segment_start) {
+        (true, true, _) => "\nremoved by the log cleaner: a tombstone past its delete horizon",
+        (true, false, _) => "\nremoved by the log cleaner: a later record with its key stands for it; the offset stays a gap",
+        (false, true, true) => "\nvalue null: a tombstone (deletes its key)\nfirst record of a segment",
+        (false, true, false) => "\nvalue null: a tombstone (deletes its key)",
+        (false, false, true) => "\nfirst record of a segment",
+        (false, false, false) => "",
+    }
+}
+
 /// Builds the stage's model from the engine (read model only).
 pub fn build_model(
     sim: &view::Sim,
@@ -334,6 +358,11 @@ pub fn build_model(
             let focus = selected.filter(|s| s.0 == tp);
             let from = focus.map(|(_, first, _)| first.saturating_sub(2));
             let l = view::lane(sim, tp, group, VISIBLE, from);
+            let bases: Vec<u64> = view::segments(sim, tp)
+                .iter()
+                .map(|s| s.base_offset)
+                .filter(|&b| b > l.log_start_offset)
+                .collect();
             let first = l.cells.first().map_or(l.log_end_offset, |c| c.offset);
             let cells = l
                 .cells
@@ -347,6 +376,7 @@ pub fn build_model(
                     if let Some(v) = &c.value {
                         title.push_str(&format!("\nvalue {v}"));
                     }
+                    title.push_str(cell_notes(c, bases.contains(&c.offset)));
                     CellModel {
                         offset: c.offset,
                         hue: c.key_hash.map(key_hue),
@@ -354,6 +384,9 @@ pub fn build_model(
                         out_of_order: c.out_of_order,
                         copy: c.log_duplicate,
                         poison: c.poison,
+                        tombstone: c.tombstone,
+                        cleaned: c.cleaned,
+                        segment_start: bases.contains(&c.offset),
                         highlighted,
                         title,
                         key: c.key.clone(),
@@ -375,6 +408,7 @@ pub fn build_model(
                 committed: l.committed,
                 position: l.position,
                 leo: l.log_end_offset,
+                log_start: l.log_start_offset,
                 hw: l.high_watermark,
                 lag: l.lag,
                 leader_note: l.leader.map(|b| match b {

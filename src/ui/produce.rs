@@ -213,6 +213,29 @@ fn HandRecord(topic_sel: RwSignal<TopicId>) -> impl IntoView {
                 />
             </label>
             <button type="submit" class="lab-button lab-button--primary" data-testid="produce">"Produce"</button>
+            <button
+                type="button"
+                class="lab-button"
+                data-testid="tombstone"
+                title="This key with a null value, sent by producer-1: on a compacted topic it deletes the key"
+                on:click=move |_| {
+                    let k = key.get_untracked();
+                    if k.is_empty() {
+                        lab.error("A tombstone deletes a key: type the key first.".to_owned());
+                        return;
+                    }
+                    lab.act(Command::Send {
+                        producer: ProducerId(0),
+                        key: Some(k),
+                        payload_bytes: 0,
+                        poison: false,
+                        tombstone: true,
+                        topic: topic_sel.get_untracked(),
+                    })
+                }
+            >
+                "∅ Tombstone"
+            </button>
         </form>
         <p class="lab-computation lab-mono" data-testid="computation" aria-live="polite">
             {move || last.get().unwrap_or_else(|| "Produce a record to see where its key lands.".into())}

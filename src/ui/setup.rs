@@ -87,6 +87,39 @@ const FIELDS: &[(&str, Input, &str)] = &[
     ),
     ("partitions", Input::Text, "lab: partitions of topic orders"),
     (
+        "cleanup.policy",
+        Input::Choice(&["delete", "compact", "delete,compact"]),
+        "topic orders: delete drops old segments; compact keeps each key's latest record",
+    ),
+    (
+        "retention.ms",
+        Input::Text,
+        "a closed segment goes once its newest record is this old (Kafka's default: 7 days); -1 keeps it",
+    ),
+    ("retention.bytes", Input::Text, "per partition; -1: no limit"),
+    (
+        "segment.ms",
+        Input::Text,
+        "the active segment rolls this long after its first record (Kafka's default: 7 days)",
+    ),
+    (
+        "segment.bytes",
+        Input::Text,
+        "at least 1 MiB in Kafka 4; a lab record is a little over 100 bytes",
+    ),
+    (
+        "min.cleanable.dirty.ratio",
+        Input::Text,
+        "the cleaner takes a compacted log once its dirty share is over this (lab: a pass takes no time)",
+    ),
+    ("min.compaction.lag.ms", Input::Text, ""),
+    ("max.compaction.lag.ms", Input::Text, ""),
+    (
+        "delete.retention.ms",
+        Input::Text,
+        "a tombstone stays this long after the cleaning pass that first kept it (Kafka's default: 1 day)",
+    ),
+    (
         "brokers",
         Input::Text,
         "lab: brokers in the cluster, 1 to 9",

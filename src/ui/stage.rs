@@ -112,6 +112,21 @@ fn offset_label(offset: u64) -> String {
     }
 }
 
+/// A lane's offsets at its right: the log start once retention moved it, the log end, and
+/// the high watermark when it trails (replicas still fetching).
+fn log_offsets(l: &LaneModel) -> String {
+    let start = if l.log_start > 0 {
+        format!("start {} · ", l.log_start)
+    } else {
+        String::new()
+    };
+    if l.hw < l.leo {
+        format!("{start}LEO {} HW {}", l.leo, l.hw)
+    } else {
+        format!("{start}LEO {}", l.leo)
+    }
+}
+
 #[component]
 fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoView {
     let selection = expect_selection();
@@ -133,8 +148,9 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
             (None, _) => "#bfc4cb".to_owned(),
         };
         let class = format!(
-            "lab-cell lab-cell--{}{}{}{}",
+            "lab-cell lab-cell--{}{}{}{}{}",
             c.outcome,
+            if c.cleaned { " lab-cell--cleaned" } else { "" },
             if c.highlighted {
                 " lab-cell--highlight"
             } else {
@@ -144,6 +160,7 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
             if c.copy { " lab-cell--copy" } else { "" },
         );
         let badge = match c.outcome {
+            _ if c.cleaned => None,
             "duplicate" => Some("×2"),
             "lost" => Some("lost"),
             "skipped" => Some("skip"),
@@ -169,6 +186,8 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
                 <rect class="lab-cell__box" x=x y=y width=cell height=cell rx="6" style=format!("fill: {fill}")/>
                 <text class="lab-cell__offset" class:lab-cell__offset--small=small class:lab-cell__offset--tiny=tiny x=x + cell / 2.0 y=y + cell / 2.0 + 6.0>{label}</text>
                 {c.poison.then(|| view! { <text class="lab-cell__poison" x=x + cell - 4.0 y=y + 16.0>"☠"</text> })}
+                {c.tombstone.then(|| view! { <text class="lab-cell__tombstone" x=x + cell - 4.0 y=y + 16.0>"∅"</text> })}
+                {c.segment_start.then(|| view! { <line class="lab-cell__segment" x1=x - 3.0 y1=y - 9.0 x2=x - 3.0 y2=y + cell + 4.0/> })}
                 {badge.map(|b| view! { <text class="lab-cell__badge" x=x + cell / 2.0 y=y - 5.0>{b}</text> })}
             </g>
         }
@@ -264,17 +283,7 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
     let span_x = move || span().map_or(0.0, |(c, _)| slot_x(c) + 3.0);
     let span_w = move || span().map_or(0.0, |(c, p)| (slot_x(p) - slot_x(c)).max(0.0));
     // The high watermark shows when it trails the log end (replicas still fetching).
-    let leo = move || {
-        lane.with(|l| {
-            l.as_ref().map_or_else(String::new, |l| {
-                if l.hw < l.leo {
-                    format!("LEO {} HW {}", l.leo, l.hw)
-                } else {
-                    format!("LEO {}", l.leo)
-                }
-            })
-        })
-    };
+    let leo = move || lane.with(|l| l.as_ref().map_or_else(String::new, log_offsets));
     let lag = move || {
         lane.with(|l| {
             l.as_ref()

@@ -120,7 +120,8 @@ impl Broker {
         let mut count = 0u64;
         'scan: for slice in log.slices(offset, hw) {
             for r in slice {
-                bytes += u64::from(r.size_bytes);
+                // A record the cleaner removed takes no room in the response.
+                bytes += r.stored_bytes();
                 if bytes > MAX_PARTITION_FETCH_BYTES && count > 0 {
                     break 'scan;
                 }

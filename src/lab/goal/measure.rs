@@ -140,6 +140,7 @@ pub fn metric(
         Metric::Skipped => totals().skipped,
         Metric::Failed => totals().failed,
         Metric::Deleted => totals().deleted,
+        Metric::Compacted => totals().compacted,
         Metric::OutOfOrder => totals().out_of_order,
         Metric::LogDuplicates => sim.ledger().log_duplicates,
         // acks=0 records are sent, never acknowledged (their callback gets offset -1).
@@ -194,15 +195,27 @@ pub fn metric(
                 pm.committed.unwrap_or(0)
             }
         }
-        Metric::LogEndOffset => {
-            let Some(t) = topic_or_orders() else {
-                return 0;
-            };
-            let leo = |p: u32| view::log_end_offset(sim, Tp::new(t, p));
-            match partition {
-                Some(p) => leo(p),
-                None => (0..view::partition_count(sim, t)).map(leo).sum(),
-            }
+        Metric::LogEndOffset | Metric::LogStartOffset | Metric::LogBytes | Metric::TableKeys => {
+            topic_or_orders().map_or(0, |t| log_metric(sim, m, t, partition))
         }
+    }
+}
+
+/// The metrics of a topic's logs on their leaders: log end, log start and bytes of one
+/// partition (or the topic's sum, smallest start), and the keys of its table.
+fn log_metric(sim: &view::Sim, m: Metric, t: TopicId, partition: Option<u32>) -> u64 {
+    if m == Metric::TableKeys {
+        return view::table(sim, t)
+            .iter()
+            .filter(|r| r.value.is_some())
+            .count() as u64;
+    }
+    let sizes = view::partition_sizes(sim, t)
+        .into_iter()
+        .filter(|s| partition.is_none_or(|p| s.partition == p));
+    match m {
+        Metric::LogStartOffset => sizes.map(|s| s.log_start_offset).min().unwrap_or(0),
+        Metric::LogBytes => sizes.map(|s| s.size_bytes).sum(),
+        _ => sizes.map(|s| s.log_end_offset).sum(),
     }
 }

@@ -226,6 +226,14 @@ metrics! {
     LogEndOffset = "log_end_offset", Partition, "a partition's log end offset (the topic's sum without `partition`)";
     /// A partition's committed offset.
     Committed = "committed", GroupPartition, "the group's committed offset of one partition (0 when none)";
+    /// A partition's log start offset (or the topic's smallest).
+    LogStartOffset = "log_start_offset", Partition, "a partition's log start offset (the topic's smallest without `partition`)";
+    /// Bytes in a partition's segments (or the topic's, summed).
+    LogBytes = "log_bytes", Partition, "bytes in a partition's segments on its leader (the topic's sum without `partition`)";
+    /// Keys with a value in a compacted topic's table.
+    TableKeys = "table_keys", Topic, "keys with a value in the table the topic stands for (a tombstoned key does not count)";
+    /// Removed by the cleaner before the group read them.
+    Compacted = "compacted", Group, "records the log cleaner removed before the group read them";
 }
 
 /// The measures a goal can name, with what each means (documented in the format).
