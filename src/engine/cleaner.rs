@@ -3,8 +3,6 @@
 //! `Cleaner.doClean` with its record filter). Pure functions of a replica's log; the broker
 //! runs them every `log.cleaner.backoff.ms` on every log it hosts, leader or follower.
 
-use std::collections::BTreeMap;
-
 use super::cluster::{Compaction, RATIO_ONE};
 use super::log::{KeyId, PartitionLog};
 
@@ -127,6 +125,9 @@ fn overdue(log: &PartitionLog, dirty: &[usize], now_ms: u64, c: &Compaction) -> 
         .is_some_and(|earliest| earliest < clean_until)
 }
 
+/// A key the offset map has not seen.
+const NOT_MAPPED: u64 = u64::MAX;
+
 /// What one cleaning pass does to a log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pass {
@@ -149,12 +150,18 @@ pub struct Pass {
 /// first uncleanable offset.
 pub fn clean_pass(log: &PartitionLog, ltc: &LogToClean, now_ms: u64, c: &Compaction) -> Pass {
     let (from, to) = (ltc.first_dirty_offset, ltc.first_uncleanable_offset);
-    let mut latest: BTreeMap<KeyId, u64> = BTreeMap::new();
+    // The offset map, indexed by interned key (keys are small dense numbers).
+    let mut latest: Vec<u64> = Vec::new();
     for (offset, r) in log.range(from, to).filter(|(_, r)| !r.cleaned()) {
         if let Some(k) = r.key {
-            latest.insert(k, offset);
+            let k = k as usize;
+            if latest.len() <= k {
+                latest.resize(k + 1, NOT_MAPPED);
+            }
+            latest[k] = offset;
         }
     }
+    let latest_of = |k: KeyId| latest.get(k as usize).copied().filter(|&o| o != NOT_MAPPED);
     let mut pass = Pass {
         dirty: (from, to),
         ..Pass::default()
@@ -166,7 +173,7 @@ pub fn clean_pass(log: &PartitionLog, ltc: &LogToClean, now_ms: u64, c: &Compact
         // A keyless record cannot be compacted: the cleaner drops it as invalid.
         let latest_for_key = r
             .key
-            .is_some_and(|k| latest.get(&k).is_none_or(|&l| offset >= l));
+            .is_some_and(|k| latest_of(k).is_none_or(|l| offset >= l));
         let horizon = log.delete_horizon(offset);
         let keep_delete = horizon.is_none_or(|h| now_ms < h);
         let keep = latest_for_key && (!r.tombstone() || keep_delete);

@@ -3,7 +3,7 @@
 //! outside it changes an actor except through a command; the UI reads `view` only (the
 //! tidy test keeps this module out of `src/ui`).
 
-use std::collections::BTreeMap;
+use super::vecmap::VecMap;
 
 use super::broker::{Broker, Lifecycle};
 use super::config::ProducerConfig;
@@ -57,7 +57,7 @@ impl Consumer {
     }
 
     /// Per owned partition, the next offset `poll()` returns.
-    pub fn positions(&self) -> &BTreeMap<Tp, u64> {
+    pub fn positions(&self) -> &VecMap<Tp, u64> {
         &self.positions
     }
 }
@@ -74,12 +74,12 @@ impl CoordGroup {
     }
 
     /// The members, by member id.
-    pub fn members(&self) -> &BTreeMap<String, GroupMember> {
+    pub fn members(&self) -> &VecMap<String, GroupMember> {
         &self.members
     }
 
     /// The committed offsets.
-    pub fn committed(&self) -> &BTreeMap<Tp, CommittedOffset> {
+    pub fn committed(&self) -> &VecMap<Tp, CommittedOffset> {
         &self.committed
     }
 

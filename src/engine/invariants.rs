@@ -1,6 +1,7 @@
 //! The engine's invariants, checked in one place that tests, levels and debug runs share.
 //! Each is stated as what must never happen; `check` names the first one broken.
 
+use super::vecmap::VecMap;
 use std::collections::BTreeMap;
 
 use super::consumer::MemberState;
@@ -86,7 +87,7 @@ fn one_owner_per_generation(sim: &Sim, group: GroupId) -> Result<(), String> {
     if coord.state != GroupState::Stable {
         return Ok(());
     }
-    let mut owners: BTreeMap<Tp, String> = BTreeMap::new();
+    let mut owners: VecMap<Tp, String> = VecMap::new();
     for m in coord.members.values() {
         for tp in &m.assignment {
             if let Some(other) = owners.insert(*tp, m.member_id.clone()) {
@@ -143,7 +144,7 @@ pub fn check_full(sim: &Sim) -> Result<(), String> {
         for p in 0..topic.partitions {
             let tp = Tp::new(topic.id, p);
             let Some(log) = world.log(tp) else { continue };
-            let mut last: BTreeMap<u16, u32> = BTreeMap::new();
+            let mut last: VecMap<u16, u32> = VecMap::new();
             for (offset, r) in log.range(log.log_start_offset(), log.log_end_offset()) {
                 let Some(info) = ledger.records.get(r.record_id as usize) else {
                     return Err(format!(

@@ -284,9 +284,10 @@ pub struct PartitionLog {
     segments: Vec<Segment>,
     /// When it rolls.
     roll: Roll,
-    /// Tombstones a cleaning pass kept, by offset: when a later pass may remove them
-    /// (`deleteHorizonMs`, stamped on the batch in Kafka, here per record).
-    delete_horizons: std::collections::BTreeMap<u64, u64>,
+    /// Tombstones a cleaning pass kept, `(offset, horizon)` in offset order: when a later
+    /// pass may remove them (`deleteHorizonMs`, stamped on the batch in Kafka, here per
+    /// record).
+    delete_horizons: Vec<(u64, u64)>,
 }
 
 impl PartitionLog {
@@ -501,7 +502,8 @@ impl PartitionLog {
         let segments: Vec<Segment> = self.segments.drain(..n).collect();
         let next = self.segments[0].base_offset;
         self.raise_log_start(next);
-        self.delete_horizons = self.delete_horizons.split_off(&self.log_start_offset);
+        let start = self.log_start_offset;
+        self.delete_horizons.retain(|h| h.0 >= start);
         Some(Deleted {
             rule,
             segments,
@@ -568,7 +570,7 @@ impl PartitionLog {
             .copied()
             .collect();
         self.records.truncate(keep);
-        self.delete_horizons.split_off(&offset);
+        self.delete_horizons.retain(|h| h.0 < offset);
         self.high_watermark = self.high_watermark.min(offset);
         self.epochs.truncate_from(offset);
         self.truncate_segments(offset);
@@ -582,7 +584,10 @@ impl PartitionLog {
     /// When the cleaner may remove the tombstone at `offset`: set by the first pass that
     /// kept it; `None` before that (or for any other record).
     pub fn delete_horizon(&self, offset: u64) -> Option<u64> {
-        self.delete_horizons.get(&offset).copied()
+        self.delete_horizons
+            .binary_search_by_key(&offset, |h| h.0)
+            .ok()
+            .map(|i| self.delete_horizons[i].1)
     }
 
     /// Applies a cleaning pass (`Cleaner.cleanSegments`): the records at `removed` leave
@@ -595,9 +600,11 @@ impl PartitionLog {
             if let Some(r) = self.records.get_mut(index) {
                 r.flags |= LogRecord::CLEANED;
             }
-            self.delete_horizons.remove(&offset);
         }
+        self.delete_horizons
+            .retain(|h| removed.binary_search(&h.0).is_err());
         self.delete_horizons.extend(horizons.iter().copied());
+        super::sort::sort(&mut self.delete_horizons);
         let touched: Vec<usize> = (0..self.segments.len())
             .filter(|&i| {
                 let (from, to) = self.segment_bounds(i);

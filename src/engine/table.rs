@@ -2,8 +2,6 @@
 //! its latest value, as a reader from the log start rebuilds it) and the size of each
 //! partition on disk (what `kafka-log-dirs --describe` reports). Part of the view.
 
-use std::collections::BTreeMap;
-
 use super::ids::{TopicId, Tp};
 use super::sim::Sim;
 
@@ -33,37 +31,46 @@ pub fn table(sim: &Sim, topic: TopicId) -> Vec<TableRow> {
         let Some(log) = world.log(Tp::new(topic, p)) else {
             continue;
         };
-        let mut versions: BTreeMap<u32, u32> = BTreeMap::new();
-        let mut latest: BTreeMap<String, TableRow> = BTreeMap::new();
+        // Indexed by interned key: updates seen, and the latest record a reader sees.
+        let mut versions: Vec<u32> = Vec::new();
+        let mut latest: Vec<Option<(u64, u32, u32)>> = Vec::new();
         for (offset, r) in log.range_retained(0, log.log_end_offset()) {
-            let Some(k) = r.key else {
+            let Some(k) = r.key.map(|k| k as usize) else {
                 continue;
             };
-            let version = versions.entry(k).or_insert(0);
-            *version += 1;
-            if offset < log.log_start_offset() || r.cleaned() {
-                continue;
+            if versions.len() <= k {
+                versions.resize(k + 1, 0);
+                latest.resize(k + 1, None);
             }
-            let Some(key) = world.keys.get(k).map(|k| k.name.clone()) else {
-                continue;
-            };
-            let value = (!r.tombstone()).then(|| {
-                world
-                    .values
-                    .get(&r.record_id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("v{version}"))
-            });
-            let row = TableRow {
-                key: key.clone(),
-                partition: p,
-                offset,
-                version: *version,
-                value,
-            };
-            latest.insert(key, row);
+            versions[k] += 1;
+            if offset >= log.log_start_offset() && !r.cleaned() {
+                latest[k] = Some((offset, r.record_id, versions[k]));
+            }
         }
-        rows.extend(latest.into_values());
+        let mut part: Vec<TableRow> = latest
+            .iter()
+            .enumerate()
+            .filter_map(|(k, seen)| {
+                let (offset, record_id, version) = (*seen)?;
+                let record = log.get(offset)?;
+                let value = (!record.tombstone()).then(|| {
+                    world
+                        .values
+                        .get(&record_id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("v{version}"))
+                });
+                Some(TableRow {
+                    key: world.keys.get(k as u32)?.name.clone(),
+                    partition: p,
+                    offset,
+                    version,
+                    value,
+                })
+            })
+            .collect();
+        super::sort::sort_by(&mut part, |a, b| a.key.cmp(&b.key));
+        rows.extend(part);
     }
     rows
 }

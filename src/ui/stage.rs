@@ -112,18 +112,23 @@ fn offset_label(offset: u64) -> String {
     }
 }
 
-/// A lane's offsets at its right: the log start once retention moved it, the log end, and
-/// the high watermark when it trails (replicas still fetching).
+/// A lane's log end at its right, and the high watermark when it trails (replicas still
+/// fetching).
 fn log_offsets(l: &LaneModel) -> String {
-    let start = if l.log_start > 0 {
-        format!("start {} · ", l.log_start)
-    } else {
-        String::new()
-    };
     if l.hw < l.leo {
-        format!("{start}LEO {} HW {}", l.leo, l.hw)
+        format!("LEO {} HW {}", l.leo, l.hw)
     } else {
-        format!("{start}LEO {}", l.leo)
+        format!("LEO {}", l.leo)
+    }
+}
+
+/// A lane's third line: its leader (several brokers) and its log start once retention
+/// moved it.
+fn leader_and_start(l: &LaneModel) -> Option<String> {
+    let start = (l.log_start > 0).then(|| format!("start {}", l.log_start));
+    match (l.leader_note.clone(), start) {
+        (Some(leader), Some(start)) => Some(format!("{leader} · {start}")),
+        (leader, start) => leader.or(start),
     }
 }
 
@@ -292,7 +297,7 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
         })
     };
     // Its own line under the lag, so the ownership links keep their room.
-    let leader = move || lane.with(|l| l.as_ref().and_then(|l| l.leader_note.clone()));
+    let leader = move || lane.with(|l| l.as_ref().and_then(leader_and_start));
     let empty = move || lane.with(|l| l.as_ref().and_then(|l| l.empty_reason.clone()));
     let end = metrics.cells_end();
     view! {

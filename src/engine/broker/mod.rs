@@ -2,6 +2,7 @@
 //! Produce, Fetch and ListOffsets requests. (The group coordinator it hosts is its own
 //! actor, in `coordinator/`.)
 
+use super::vecmap::VecMap;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
@@ -117,13 +118,13 @@ pub struct Broker {
     pub(crate) alive: bool,
     /// Its life: a restart starts a new one, and timers of an old life are ignored.
     pub(crate) incarnation: u32,
-    hosted: BTreeMap<Tp, Hosted>,
+    hosted: VecMap<Tp, Hosted>,
     pending: Vec<PendingProduce>,
     /// When the one timeout timer of the parked produces is set to fire, if armed.
     produce_timer_at: Option<u64>,
     parked_replica: Vec<ParkedReplicaFetch>,
     /// Follower side: the fetch in flight to each leader, with when it was sent.
-    fetching: BTreeMap<BrokerId, (u64, u64)>,
+    fetching: VecMap<BrokerId, (u64, u64)>,
     /// When the one replica-fetch timeout timer fires, if armed.
     fetch_timer_at: Option<u64>,
     next_fetch_id: u64,
@@ -131,14 +132,14 @@ pub struct Broker {
     backoff_armed: bool,
     /// Per replicated partition, the idempotent batches in its log, oldest first (in shared
     /// chunks: a time-travel checkpoint clones this, and it grows with the log).
-    batch_meta: BTreeMap<Tp, ChunkVec<BatchMeta>>,
+    batch_meta: VecMap<Tp, ChunkVec<BatchMeta>>,
     /// The lifecycle manager's state (registration, heartbeats, fencing).
     pub(crate) lifecycle: Lifecycle,
     /// Its replicas of the `__consumer_offsets` partitions some group lives on, by number.
-    offsets_logs: BTreeMap<u32, PartitionLog>,
+    offsets_logs: VecMap<u32, PartitionLog>,
     /// The log cleaner's checkpoint per compacted log: where its last pass stopped (kept
     /// on disk in Kafka, so a restart keeps it too).
-    cleaner_checkpoints: BTreeMap<Tp, u64>,
+    cleaner_checkpoints: VecMap<Tp, u64>,
     /// What its group coordinator must hear (the same process): leadership of an offsets
     /// partition won or lost, its high watermark moved.
     news: Vec<CoordinatorNews>,
@@ -191,16 +192,16 @@ impl Broker {
             parked: Vec::new(),
             alive: true,
             incarnation: 0,
-            hosted: BTreeMap::new(),
+            hosted: VecMap::new(),
             pending: Vec::new(),
             produce_timer_at: None,
             parked_replica: Vec::new(),
-            fetching: BTreeMap::new(),
+            fetching: VecMap::new(),
             fetch_timer_at: None,
             next_fetch_id: 0,
             isr_timer_armed: false,
             backoff_armed: false,
-            batch_meta: BTreeMap::new(),
+            batch_meta: VecMap::new(),
             lifecycle: Lifecycle {
                 registered: true,
                 fenced: false,
@@ -209,8 +210,8 @@ impl Broker {
                 attempts: 0,
                 token: 0,
             },
-            offsets_logs: BTreeMap::new(),
-            cleaner_checkpoints: BTreeMap::new(),
+            offsets_logs: VecMap::new(),
+            cleaner_checkpoints: VecMap::new(),
             news: Vec::new(),
         }
     }

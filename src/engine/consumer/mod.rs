@@ -6,6 +6,7 @@
 //! ConsumerCoordinator, FetchCollector, CompletedFetch) and ClassicKafkaConsumer.
 
 use super::sort;
+use super::vecmap::VecMap;
 use std::collections::{BTreeMap, VecDeque};
 
 use super::actor::Ctx;
@@ -276,25 +277,25 @@ pub struct Consumer {
     /// records are handed out).
     pub(crate) assigned: Vec<Tp>,
     /// Per owned partition: the next offset `poll()` returns.
-    pub(crate) positions: BTreeMap<Tp, u64>,
+    pub(crate) positions: VecMap<Tp, u64>,
     /// Owned partitions whose position is being looked up.
-    resolving: BTreeMap<Tp, Resolve>,
+    resolving: VecMap<Tp, Resolve>,
     /// Per owned partition: the leader epoch of the last record consumed (`offsetEpoch`),
     /// when known.
-    position_epochs: BTreeMap<Tp, u32>,
+    position_epochs: VecMap<Tp, u32>,
     /// Per owned partition: the leader epoch the position was last checked against
     /// (`FetchPosition.currentLeader`).
-    checked_epochs: BTreeMap<Tp, u32>,
+    checked_epochs: VecMap<Tp, u32>,
     /// Partitions awaiting validation (AWAIT_VALIDATION): not fetched until the leader
     /// says where the position's epoch ends.
-    validating: BTreeMap<Tp, Validation>,
+    validating: VecMap<Tp, Validation>,
     offsets_in_flight: bool,
     sticky_user_data: Option<(Vec<Tp>, i32)>,
     pending_assignment: Option<Vec<Tp>>,
     buffer: VecDeque<Chunk>,
     /// The fetch in flight to each leader, with when it was sent (one per broker, as the
     /// Java fetcher sends).
-    fetch_in_flight: BTreeMap<BrokerId, (u64, u64)>,
+    fetch_in_flight: VecMap<BrokerId, (u64, u64)>,
     /// Leaders whose last fetch failed, and until when the fetcher leaves them alone
     /// (`retry.backoff.ms`, while the metadata refreshes).
     fetch_backoff_until: BTreeMap<BrokerId, u64>,
@@ -304,7 +305,7 @@ pub struct Consumer {
     /// Polled records not yet processed, in order, as chunks per partition.
     pub(crate) batch: VecDeque<Chunk>,
     /// Per partition: processed up to (next offset), for commits after processing.
-    processed: BTreeMap<Tp, u64>,
+    processed: VecMap<Tp, u64>,
     app_token: u64,
     /// Lab: per-record processing time override ("slow down").
     pub(crate) processing_ms_override: Option<u64>,
@@ -383,21 +384,21 @@ impl Consumer {
             needs_join_prepare: true,
             is_leader: false,
             assigned: Vec::new(),
-            positions: BTreeMap::new(),
-            resolving: BTreeMap::new(),
-            position_epochs: BTreeMap::new(),
-            checked_epochs: BTreeMap::new(),
-            validating: BTreeMap::new(),
+            positions: VecMap::new(),
+            resolving: VecMap::new(),
+            position_epochs: VecMap::new(),
+            checked_epochs: VecMap::new(),
+            validating: VecMap::new(),
             offsets_in_flight: false,
             sticky_user_data: None,
             pending_assignment: None,
             buffer: VecDeque::new(),
-            fetch_in_flight: BTreeMap::new(),
+            fetch_in_flight: VecMap::new(),
             fetch_backoff_until: BTreeMap::new(),
             next_request_id: 0,
             app: AppState::Polling,
             batch: VecDeque::new(),
-            processed: BTreeMap::new(),
+            processed: VecMap::new(),
             app_token: 0,
             processing_ms_override: None,
             crashed: None,

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::engine::ids::each_once;
+use crate::engine::vecmap::VecMap;
 
 impl Coordinator {
     /// GMM `classicGroupJoin`.
@@ -690,13 +691,13 @@ pub struct CoordGroup {
     /// The leader's member id.
     pub(crate) leader: Option<String>,
     /// Members by member id.
-    pub(crate) members: BTreeMap<String, GroupMember>,
+    pub(crate) members: VecMap<String, GroupMember>,
     /// Member ids handed out with MEMBER_ID_REQUIRED, not yet rejoined (KIP-394).
     pub(super) pending: BTreeSet<String>,
     /// Member ids in the order they were put into Kafka's `HashMap` (for its iteration order).
     pub(super) put_history: Vec<String>,
     /// Committed offsets.
-    pub(crate) committed: BTreeMap<Tp, CommittedOffset>,
+    pub(crate) committed: VecMap<Tp, CommittedOffset>,
     pub(super) rebalance_token: u64,
     pub(super) new_member_added: bool,
     pub(super) rebalance_started_ms: Option<u64>,
@@ -726,10 +727,10 @@ impl CoordGroup {
             generation: 0,
             protocol: None,
             leader: None,
-            members: BTreeMap::new(),
+            members: VecMap::new(),
             pending: BTreeSet::new(),
             put_history: Vec::new(),
-            committed: BTreeMap::new(),
+            committed: VecMap::new(),
             rebalance_token: 0,
             new_member_added: false,
             rebalance_started_ms: None,

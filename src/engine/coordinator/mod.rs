@@ -6,7 +6,8 @@
 //! (GMM) and `classic/ClassicGroup.java` unless said otherwise.
 
 use super::sort;
-use std::collections::{BTreeMap, BTreeSet};
+use super::vecmap::VecMap;
+use std::collections::BTreeSet;
 
 use super::actor::Ctx;
 use super::assignor::{java_hashmap_order, rebalance_protocol, Protocol, Strategy};
@@ -69,7 +70,7 @@ pub struct GroupSnapshot {
     generation: i32,
     protocol: Option<Strategy>,
     leader: Option<String>,
-    members: BTreeMap<String, GroupMember>,
+    members: VecMap<String, GroupMember>,
 }
 
 /// An OffsetCommit waiting for its records to be committed in `__consumer_offsets`.
@@ -456,8 +457,8 @@ fn replay(
     g: &CoordGroup,
     ctx: &Ctx,
     log: &super::log::PartitionLog,
-) -> (BTreeMap<Tp, CommittedOffset>, Option<usize>) {
-    let mut committed = BTreeMap::new();
+) -> (VecMap<Tp, CommittedOffset>, Option<usize>) {
+    let mut committed = VecMap::new();
     let mut snapshot = None;
     for (_, r) in log.range(log.log_start_offset(), log.log_end_offset()) {
         if r.record_id >> SEQ_BITS != u32::from(g.id.0) {

@@ -9,34 +9,15 @@ use super::*;
 /// What the ledger remembers of retention and cleaning, per partition, to name the causes.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Cleanups {
-    /// The segments retention deleted, oldest first (each span once: the first replica's
-    /// deletion; the others' repeat it).
-    deletions: BTreeMap<Tp, Vec<Deletion>>,
-    /// The tombstones the cleaner removed, by offset (the first replica's removal).
-    tombstones: BTreeMap<Tp, BTreeMap<u64, TombstoneRemoval>>,
+    /// Per partition, oldest first, as the causes they become: the segments retention
+    /// deleted (each span once: the first replica's deletion; the others' repeat it) and the
+    /// tombstones the cleaner removed (each once).
+    causes: VecMap<Tp, Vec<Cause>>,
 }
 
-/// A segment retention deleted, as the ledger explains it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Deletion {
-    at_ms: u64,
-    broker: BrokerId,
-    rule: crate::engine::log::RetentionRule,
-    limit: i64,
-    segment: crate::engine::log::SegmentSpan,
-}
-
-/// A tombstone the cleaner removed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct TombstoneRemoval {
-    at_ms: u64,
-    broker: BrokerId,
-    horizon_ms: u64,
-}
-
-/// The most deleted segments (and removed tombstones) the ledger remembers per partition
+/// The most deleted segments and removed tombstones the ledger remembers per partition
 /// (the oldest go first).
-const MAX_DELETIONS: usize = 1024;
+const MAX_CLEANUPS: usize = 1024;
 
 impl Cleanups {
     /// Remembers the segments a retention check deleted that no replica had deleted
@@ -50,16 +31,17 @@ impl Cleanups {
         limit: i64,
         segments: &[crate::engine::log::SegmentSpan],
     ) {
-        let known = self.deletions.entry(tp).or_default();
+        let known = self.causes.entry(tp).or_default();
         for &segment in segments {
-            let seen_to = known.last().map_or(0, |d| d.segment.end_offset);
-            if segment.end_offset <= seen_to {
+            let seen_to = known.iter().rev().find_map(|c| match c {
+                Cause::DeletedByRetention { segment, .. } => Some(segment.end_offset),
+                _ => None,
+            });
+            if segment.end_offset <= seen_to.unwrap_or(0) {
                 continue;
             }
-            if known.len() >= MAX_DELETIONS {
-                known.drain(..MAX_DELETIONS / 4);
-            }
-            known.push(Deletion {
+            bound(known);
+            known.push(Cause::DeletedByRetention {
                 at_ms,
                 broker,
                 rule,
@@ -77,51 +59,60 @@ impl Cleanups {
         tp: Tp,
         removed: &[(u64, u64)],
     ) {
-        let known = self.tombstones.entry(tp).or_default();
         for &(offset, horizon_ms) in removed {
-            known.entry(offset).or_insert(TombstoneRemoval {
+            if self.tombstone_removal(tp, offset).is_some() {
+                continue;
+            }
+            let known = self.causes.entry(tp).or_default();
+            bound(known);
+            known.push(Cause::TombstoneRemoved {
                 at_ms,
                 broker,
+                offset,
                 horizon_ms,
             });
-        }
-        while known.len() > MAX_DELETIONS {
-            known.pop_first();
         }
     }
 
     /// The deletion of the segment that held `offset`, if the ledger still remembers it.
     fn deletion_of(&self, tp: Tp, offset: u64) -> Option<Cause> {
-        let d = self
-            .deletions
+        self.causes
             .get(&tp)?
             .iter()
-            .find(|d| d.segment.base_offset <= offset && offset < d.segment.end_offset)?;
-        Some(Cause::DeletedByRetention {
-            at_ms: d.at_ms,
-            broker: d.broker,
-            rule: d.rule,
-            limit: d.limit,
-            segment: d.segment,
-        })
+            .find(|c| {
+                matches!(c,
+            Cause::DeletedByRetention { segment, .. }
+                if segment.base_offset <= offset && offset < segment.end_offset)
+            })
+            .cloned()
     }
 
     /// Whether a deleted segment starts at `offset`.
     fn segment_starts(&self, tp: Tp, offset: u64) -> bool {
-        self.deletions
-            .get(&tp)
-            .is_some_and(|d| d.iter().any(|d| d.segment.base_offset == offset))
+        self.causes.get(&tp).is_some_and(|c| {
+            c.iter().any(|c| {
+                matches!(c, Cause::DeletedByRetention { segment, .. } if segment.base_offset == offset)
+            })
+        })
     }
 
     /// The removal of the tombstone at `offset`, as a cause.
     fn tombstone_removal(&self, tp: Tp, offset: u64) -> Option<Cause> {
-        let r = self.tombstones.get(&tp)?.get(&offset)?;
-        Some(Cause::TombstoneRemoved {
-            at_ms: r.at_ms,
-            broker: r.broker,
-            offset,
-            horizon_ms: r.horizon_ms,
-        })
+        self.causes
+            .get(&tp)?
+            .iter()
+            .find(|c| {
+                matches!(c,
+            Cause::TombstoneRemoved { offset: o, .. } if *o == offset)
+            })
+            .cloned()
+    }
+}
+
+/// Makes room for one more remembered cleanup: the oldest quarter goes when full.
+fn bound(known: &mut Vec<Cause>) {
+    if known.len() >= MAX_CLEANUPS {
+        known.drain(..MAX_CLEANUPS / 4);
     }
 }
 

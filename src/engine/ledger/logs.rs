@@ -287,7 +287,7 @@ impl Ledger {
         logs: &impl LogLookup,
     ) {
         let replicas = logs.replicas(tp);
-        let mut by_kind: BTreeMap<u8, Anomaly> = BTreeMap::new();
+        let mut by_kind: VecMap<u8, Anomaly> = VecMap::new();
         for (i, &id) in records.iter().enumerate() {
             let offset = to_offset + i as u64;
             let Some(info) = self.records.get(id as usize) else {

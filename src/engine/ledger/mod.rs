@@ -9,6 +9,7 @@
 //! produced = once + duplicate + lost + skipped + failed + deleted + compacted + pending, where `lost` includes
 //! the records lost before the log, and pending = in the producer + in the log, unprocessed.
 
+use super::vecmap::VecMap;
 use std::collections::BTreeMap;
 
 use super::chunked::ChunkVec;
@@ -476,13 +477,13 @@ pub struct GroupLedger {
     counts: Vec<Counts>,
     /// Per producer, per key: the highest record id processed plus one.
     last_by_key: Vec<Vec<u32>>,
-    runs: BTreeMap<Tp, Vec<ProcessingRun>>,
-    classified_to: BTreeMap<Tp, u64>,
+    runs: VecMap<Tp, Vec<ProcessingRun>>,
+    classified_to: VecMap<Tp, u64>,
     /// Partitions some member of the group has had a position on.
     started: std::collections::BTreeSet<Tp>,
     held: BTreeMap<MemberId, Vec<(Tp, u64, u64)>>,
     generation: BTreeMap<MemberId, i32>,
-    failures: BTreeMap<u32, u32>,
+    failures: VecMap<u32, u32>,
     processed: u64,
     /// The last join phase was cooperative (its revocations commit nothing).
     cooperative: bool,
@@ -671,7 +672,7 @@ pub struct Ledger {
     /// counts them lost too).
     gone: Vec<u32>,
     /// Per partition, the last election that moved its log to another replica.
-    failovers: BTreeMap<Tp, Cause>,
+    failovers: VecMap<Tp, Cause>,
     /// Partitions that had an unclean election.
     unclean: std::collections::BTreeSet<Tp>,
     /// What retention deleted and the cleaner removed, for the causes.
