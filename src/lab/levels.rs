@@ -48,6 +48,7 @@ shipped![
     "L28-truncation-detected.json",
     "L29-when-does-offset-0-vanish.json",
     "L30-the-latest-value-per-key.json",
+    "L31-the-delete-that-never-arrived.json",
     "L35-cheat-sheet-review.json",
     "C01-ten-thousand-orders.json",
     "C02-keep-each-order-in-order.json",

@@ -180,7 +180,7 @@ pub fn metric(
         }),
         Metric::LagTotal => lags().iter().sum(),
         Metric::LagMax => lags().into_iter().max().unwrap_or(0),
-        Metric::Processed => group.map_or(0, |g| sim.ledger().groups[g.index()].processed_count()),
+        Metric::Processed | Metric::Resurrected => group.map_or(0, |g| ledger_metric(sim, m, g)),
         Metric::Lag | Metric::Committed => {
             let (Some(gid), Some(t), Some(p)) = (group, topic_or_orders(), partition) else {
                 return 0;
@@ -218,4 +218,18 @@ fn log_metric(sim: &view::Sim, m: Metric, t: TopicId, partition: Option<u32>) ->
         Metric::LogBytes => sizes.map(|s| s.size_bytes).sum(),
         _ => sizes.map(|s| s.log_end_offset).sum(),
     }
+}
+
+/// A group's ledger counts: records processed (repeats counted), or resurrected keys.
+fn ledger_metric(sim: &view::Sim, m: Metric, group: GroupId) -> u64 {
+    let Some(g) = sim.ledger().groups.get(group.index()) else {
+        return 0;
+    };
+    if m == Metric::Processed {
+        return g.processed_count();
+    }
+    let resurrected = |a: &&crate::engine::ledger::Anomaly| {
+        a.kind == crate::engine::ledger::AnomalyKind::Resurrected
+    };
+    g.anomalies.iter().filter(resurrected).count() as u64
 }

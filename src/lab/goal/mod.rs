@@ -234,6 +234,8 @@ metrics! {
     TableKeys = "table_keys", Topic, "keys with a value in the table the topic stands for (a tombstoned key does not count)";
     /// Removed by the cleaner before the group read them.
     Compacted = "compacted", Group, "records the log cleaner removed before the group read them";
+    /// Keys the group still holds because their tombstone was removed before it read it.
+    Resurrected = "resurrected", Group, "keys the group never saw deleted: their tombstone was cleaned away before it read it";
 }
 
 /// The measures a goal can name, with what each means (documented in the format).
