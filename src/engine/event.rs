@@ -219,23 +219,27 @@ pub enum BrokerEvent {
     },
     /// The log cleaner compacted this replica's log (`Cleaner.doClean`): the latest record
     /// per key stays, superseded records and expired tombstones go, and offsets keep their
-    /// numbers (gaps appear).
-    LogCleaned {
-        /// The partition.
-        tp: Tp,
-        /// The dirty part it read, `[from, to)`; `to` is its new cleaner checkpoint.
-        dirty: (u64, u64),
-        /// Its dirty ratio when the cleaner took it, in millionths.
-        dirty_ratio_ppm: u64,
-        /// Taken because a dirty record was older than `max.compaction.lag.ms`.
-        forced: bool,
-        /// How many records it removed.
-        removed: u64,
-        /// The tombstones it removed, with the delete horizon each had passed.
-        tombstones_removed: Vec<(u64, u64)>,
-        /// The tombstones it kept for the first time, with their delete horizon.
-        horizons: Vec<(u64, u64)>,
-    },
+    /// numbers (gaps appear). Boxed: a rare event should not widen every event.
+    LogCleaned(Box<CleanedLog>),
+}
+
+/// One cleaning pass over a replica's log, as [`BrokerEvent::LogCleaned`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CleanedLog {
+    /// The partition.
+    pub tp: Tp,
+    /// The dirty part it read, `[from, to)`; `to` is its new cleaner checkpoint.
+    pub dirty: (u64, u64),
+    /// Its dirty ratio when the cleaner took it, in millionths.
+    pub dirty_ratio_ppm: u64,
+    /// Taken because a dirty record was older than `max.compaction.lag.ms`.
+    pub forced: bool,
+    /// How many records it removed.
+    pub removed: u64,
+    /// The tombstones it removed, with the delete horizon each had passed.
+    pub tombstones_removed: Vec<(u64, u64)>,
+    /// The tombstones it kept for the first time, with their delete horizon.
+    pub horizons: Vec<(u64, u64)>,
 }
 
 /// Declares [`EventKind`] with each kind's name taken from its variant (`stringify!`), so
@@ -336,7 +340,7 @@ impl BrokerEvent {
             BrokerEvent::Truncated { .. } => K::Truncated,
             BrokerEvent::CoordinatorMoved { .. } => K::CoordinatorMoved,
             BrokerEvent::SegmentsDeleted { .. } => K::SegmentsDeleted,
-            BrokerEvent::LogCleaned { .. } => K::LogCleaned,
+            BrokerEvent::LogCleaned(_) => K::LogCleaned,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! partition on disk (what `kafka-log-dirs --describe` reports). Part of the view.
 
 use super::ids::{TopicId, Tp};
+use super::ledger::LogLookup;
 use super::sim::Sim;
 
 /// One key of a compacted topic's table.
@@ -106,6 +107,38 @@ pub fn partition_sizes(sim: &Sim, topic: TopicId) -> Vec<PartitionSize> {
             })
         })
         .collect()
+}
+
+/// Where the cleaner stands on a compacted partition's leader: the clean tail below the
+/// first dirty offset, the dirty head above it, and the head's share of the cleanable bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CleanerView {
+    /// The first offset the cleaner has not cleaned (its checkpoint, at least the log start).
+    pub first_dirty_offset: u64,
+    /// The dirty ratio in millionths: what `min.cleanable.dirty.ratio` is compared with.
+    pub dirty_ratio_ppm: u64,
+}
+
+/// The cleaner's state for `tp`, when its topic is compacted.
+pub fn cleaner(sim: &Sim, tp: Tp) -> Option<CleanerView> {
+    let world = sim.world();
+    let topic = world.cluster.topic(tp.topic)?;
+    if !topic.config.compacted() {
+        return None;
+    }
+    let leader = world.lineage(tp)?;
+    let broker = world.brokers.get(leader.index())?;
+    let log = broker.log(tp)?;
+    let ltc = super::cleaner::log_to_clean(
+        log,
+        broker.cleaner_checkpoint(tp),
+        sim.now_ms(),
+        &topic.config.compaction,
+    );
+    Some(CleanerView {
+        first_dirty_offset: ltc.first_dirty_offset,
+        dirty_ratio_ppm: ltc.cleanable_ratio_ppm(),
+    })
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub use super::net::Latency;
 pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2, to_positive};
 pub use super::producer::{KeySpace, ProduceFault, Workload};
 pub use super::sim::Sim;
-pub use super::table::{partition_sizes, table, PartitionSize, TableRow};
+pub use super::table::{cleaner, partition_sizes, table, CleanerView, PartitionSize, TableRow};
 pub use super::world::{
     MAX_CONSUMERS_PER_GROUP, MAX_GROUPS, MAX_KEY_BYTES, MAX_PRODUCERS, MAX_VALUE_BYTES,
 };

@@ -165,6 +165,8 @@ pub struct LaneModel {
     pub leo: u64,
     /// Log start offset (above 0 once retention deleted segments).
     pub log_start: u64,
+    /// A compacted partition's cleaner: its first dirty offset and dirty ratio (millionths).
+    pub cleaner: Option<(u64, u64)>,
     /// High watermark.
     pub hw: u64,
     /// `leo − committed`.
@@ -409,6 +411,7 @@ pub fn build_model(
                 position: l.position,
                 leo: l.log_end_offset,
                 log_start: l.log_start_offset,
+                cleaner: view::cleaner(sim, tp).map(|c| (c.first_dirty_offset, c.dirty_ratio_ppm)),
                 hw: l.high_watermark,
                 lag: l.lag,
                 leader_note: l.leader.map(|b| match b {

@@ -122,14 +122,18 @@ fn log_offsets(l: &LaneModel) -> String {
     }
 }
 
-/// A lane's third line: its leader (several brokers) and its log start once retention
-/// moved it.
+/// A lane's third line: its leader (several brokers), its log start once retention moved
+/// it, and a compacted partition's dirty ratio.
 fn leader_and_start(l: &LaneModel) -> Option<String> {
-    let start = (l.log_start > 0).then(|| format!("start {}", l.log_start));
-    match (l.leader_note.clone(), start) {
-        (Some(leader), Some(start)) => Some(format!("{leader} · {start}")),
-        (leader, start) => leader.or(start),
-    }
+    let parts: Vec<String> = [
+        l.leader_note.clone(),
+        (l.log_start > 0).then(|| format!("start {}", l.log_start)),
+        l.cleaner.map(|(_, ppm)| format!("dirty {}%", ppm / 10_000)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 #[component]
@@ -298,6 +302,9 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
     };
     // Its own line under the lag, so the ownership links keep their room.
     let leader = move || lane.with(|l| l.as_ref().and_then(leader_and_start));
+    // A compacted partition: the cleaner's boundary, the clean tail left of it.
+    let boundary = move || lane.with(|l| l.as_ref().and_then(|l| l.cleaner));
+    let boundary_x = move || boundary().map_or(-1000.0, |(d, _)| slot_x(d) + 0.5);
     let empty = move || lane.with(|l| l.as_ref().and_then(|l| l.empty_reason.clone()));
     let end = metrics.cells_end();
     view! {
@@ -313,6 +320,9 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
             <rect class="lab-span" x=span_x y=y + cell + 1.0 width=span_w height="6" rx="2" style=move || if span().is_some() { "" } else { "display: none" }>
                 <title>"processed but not committed: a crash now repeats these records"</title>
             </rect>
+            <line class="lab-lane__cleaned-to" data-testid=format!("cleaned-to-p{p}") x1=boundary_x y1=y - 12.0 x2=boundary_x y2=y + cell + 2.0 style=move || if boundary().is_some() { "" } else { "display: none" }>
+                <title>"The cleaner's checkpoint: left of it the clean tail (compacted), right of it the dirty head, which the cleaner takes once its share of the bytes is over min.cleanable.dirty.ratio; the active segment is never cleaned"</title>
+            </line>
             {committed}
             {position}
             <text class="lab-lane__info" x=end + 6.0 y=y + cell / 2.0 - 2.0 data-testid=format!("lane-leo-p{p}")>{leo}</text>

@@ -28,6 +28,8 @@ test('retention.ms in the page: the log start jumps and a group away too long ha
   await advance(page, 10);
   await page.getByRole('button', { name: 'crash c1' }).click();
   await expect(page.getByTestId('lane-leader-p0')).not.toContainText('start');
+  // A topic with the delete policy has no cleaner boundary.
+  await expect(page.getByTestId('cleaned-to-p0')).toHaveAttribute('style', /display: none/);
   // The first retention check runs 30 s after the brokers start.
   await advance(page, 30);
   await expect(page.getByTestId('lane-leader-p0')).toContainText('start ');
@@ -70,6 +72,9 @@ test('L30 through the page: a tombstone deletes a key from the compacted table, 
   // The tombstone started a new segment: its first record has the segment bar.
   await expect(page.locator('[data-testid="lane-p0"] .lab-cell__segment').first()).toBeAttached();
   await expect(page.locator('[data-testid="lane-p0"] .lab-cell__tombstone').first()).toBeAttached();
+  // The cleaner's checkpoint splits the clean tail from the dirty head; the lane says how dirty.
+  await expect(page.getByTestId('cleaned-to-p0')).not.toHaveAttribute('style', /display: none/);
+  await expect(page.getByTestId('lane-leader-p0')).toContainText('dirty ');
   await snap(page, 'compaction-gaps');
   await openTab(page, 'describe');
   await expect(page.getByTestId('compacted-table')).toContainText('order-3 = null');

@@ -29,16 +29,9 @@ fn passes(sim: &Sim) -> Vec<PassSeen> {
         .filter_map(|e| match e {
             Event::Broker {
                 broker,
-                event:
-                    BrokerEvent::LogCleaned {
-                        dirty,
-                        dirty_ratio_ppm,
-                        forced,
-                        removed,
-                        ..
-                    },
+                event: BrokerEvent::LogCleaned(c),
                 ..
-            } => Some((broker.0, *dirty, *dirty_ratio_ppm, *forced, *removed)),
+            } => Some((broker.0, c.dirty, c.dirty_ratio_ppm, c.forced, c.removed)),
             _ => None,
         })
         .collect()
@@ -207,14 +200,10 @@ fn a_tombstone_survives_one_pass_and_not_a_later_one_past_its_horizon() {
         if let &Event::Broker {
             at_ms,
             broker,
-            event:
-                BrokerEvent::LogCleaned {
-                    ref horizons,
-                    ref tombstones_removed,
-                    ..
-                },
+            event: BrokerEvent::LogCleaned(ref c),
         } = e
         {
+            let (horizons, tombstones_removed) = (&c.horizons, &c.tombstones_removed);
             if broker.0 != 0 {
                 continue;
             }

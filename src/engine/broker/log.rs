@@ -381,7 +381,7 @@ impl Broker {
         let pass = cleaner::clean_pass(log, &ltc, now_ms, c);
         log.apply_cleaning(&pass.removed, &pass.horizons);
         self.cleaner_checkpoints.insert(tp, pass.dirty.1);
-        let event = BrokerEvent::LogCleaned {
+        let event = BrokerEvent::LogCleaned(Box::new(CleanedLog {
             tp,
             dirty: pass.dirty,
             dirty_ratio_ppm: ratio,
@@ -389,7 +389,7 @@ impl Broker {
             removed: pass.removed.len() as u64,
             tombstones_removed: pass.tombstones_removed,
             horizons: pass.horizons,
-        };
+        }));
         ctx.out.event(Event::Broker {
             at_ms: now_ms,
             broker: self.id,

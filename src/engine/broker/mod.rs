@@ -10,7 +10,7 @@ use super::actor::Ctx;
 use super::chunked::ChunkVec;
 use super::cleaner::{self, LogToClean, LOG_CLEANER_BACKOFF_MS};
 use super::cluster::{Cluster, Compaction, OFFSETS_TOPIC};
-use super::event::{BrokerEvent, Event, ProducerEvent};
+use super::event::{BrokerEvent, CleanedLog, Event, ProducerEvent};
 use super::ids::{BrokerId, ConsumerRef, NodeId, ProducerId, TopicId, Tp};
 use super::log::{LogRecord, PartitionLog, SharedRecords};
 use super::msg::{
@@ -267,6 +267,12 @@ impl Broker {
     /// A topic's logs.
     pub fn topic_logs(&self, topic: TopicId) -> &[PartitionLog] {
         self.logs.get(topic.index()).map_or(&[], Vec::as_slice)
+    }
+
+    /// Where the log cleaner's last pass over `tp` stopped (its first dirty offset), if it
+    /// cleaned it.
+    pub fn cleaner_checkpoint(&self, tp: Tp) -> Option<u64> {
+        self.cleaner_checkpoints.get(&tp).copied()
     }
 
     fn log_mut(&mut self, tp: Tp) -> Option<&mut PartitionLog> {

@@ -398,13 +398,13 @@ pub fn broker_event_words(broker: BrokerId, event: &BrokerEvent) -> Option<Strin
             log_start_offset,
             ..
         } => segments_deleted_words(b, *tp, *rule, segments, *log_start_offset),
-        B::LogCleaned { .. } => log_cleaned_words(b, event),
+        B::LogCleaned(c) => log_cleaned_words(b, c),
     })
 }
 
 /// `LogCleaned` in words: why the cleaner took the log, what it read, what went.
-fn log_cleaned_words(b: u16, event: &BrokerEvent) -> String {
-    let BrokerEvent::LogCleaned {
+fn log_cleaned_words(b: u16, c: &crate::engine::event::CleanedLog) -> String {
+    let crate::engine::event::CleanedLog {
         tp,
         dirty,
         dirty_ratio_ppm,
@@ -412,10 +412,7 @@ fn log_cleaned_words(b: u16, event: &BrokerEvent) -> String {
         removed,
         tombstones_removed,
         horizons,
-    } = event
-    else {
-        return String::new();
-    };
+    } = c;
     let why = if *forced {
         "a dirty record was older than max.compaction.lag.ms".to_owned()
     } else {

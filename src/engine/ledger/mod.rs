@@ -864,13 +864,10 @@ impl Ledger {
             } => self
                 .cleanups
                 .segments_deleted(at_ms, broker, *tp, *rule, *limit, segments),
-            BrokerEvent::LogCleaned {
-                tp,
-                tombstones_removed,
-                ..
-            } => self
-                .cleanups
-                .log_cleaned(at_ms, broker, *tp, tombstones_removed),
+            BrokerEvent::LogCleaned(c) => {
+                self.cleanups
+                    .log_cleaned(at_ms, broker, c.tp, &c.tombstones_removed)
+            }
             _ => {}
         }
     }
