@@ -128,6 +128,7 @@ pub fn Dock() -> impl IntoView {
             {body}
             <p class="lab-legend">
                 "Cell colour = key · faded = not processed yet · ×2 = processed twice · hatched = lost · C = committed offset · P = position · amber bar = processed, not committed · click a cell or an anomaly for details"
+                {move || logs_have_segments(lab).then_some(" · black bar = first record of a segment · ∅ = tombstone (null value) · empty dashed box = removed by the cleaner")}
             </p>
         </section>
     }
@@ -307,4 +308,16 @@ fn capitalise(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
+}
+
+/// Whether the legend should name segments, tombstones and the cleaner's gaps: a topic is
+/// compacted, or some partition has rolled a segment.
+fn logs_have_segments(lab: super::state::LabState) -> bool {
+    lab.with(|l| {
+        let sim = l.sim();
+        view::topics(sim).iter().any(|t| {
+            t.compacted
+                || (0..t.partitions).any(|p| view::segments(sim, view::Tp::new(t.id, p)).len() > 1)
+        })
+    })
 }

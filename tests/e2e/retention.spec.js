@@ -20,6 +20,8 @@ async function setConfig(page, name, value) {
 test('retention.ms in the page: the log start jumps and a group away too long has records deleted unread', async ({ page }) => {
   await fresh(page, { width: 1280, height: 720 });
   await openTab(page, 'setup');
+  // The default lab's legend leaves segments out: nothing has rolled.
+  await expect(page.locator('.lab-legend')).not.toContainText('segment');
   await setConfig(page, 'partitions', '1');
   await setConfig(page, 'consumers', '1');
   await setConfig(page, 'segment.ms', '5000');
@@ -33,6 +35,7 @@ test('retention.ms in the page: the log start jumps and a group away too long ha
   // The first retention check runs 30 s after the brokers start.
   await advance(page, 30);
   await expect(page.getByTestId('lane-leader-p0')).toContainText('start ');
+  await expect(page.locator('.lab-legend')).toContainText('first record of a segment');
   await snap(page, 'retention-log-start');
   // The crashed member's card on the stage offers the restart.
   await page.getByRole('button', { name: 'restart c1' }).click();
