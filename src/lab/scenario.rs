@@ -259,15 +259,6 @@ impl Scenario {
             "replica.fetch.wait.max.ms",
             "broker.session.timeout.ms",
             "partitions",
-            "cleanup.policy",
-            "retention.ms",
-            "retention.bytes",
-            "segment.bytes",
-            "segment.ms",
-            "min.cleanable.dirty.ratio",
-            "min.compaction.lag.ms",
-            "max.compaction.lag.ms",
-            "delete.retention.ms",
             "rate",
             "keys",
             "consumers",
@@ -280,6 +271,7 @@ impl Scenario {
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
+        names.extend(TopicConfig::NAMES.iter().map(|s| (*s).to_owned()));
         names.extend(
             self.group
                 .java_properties()

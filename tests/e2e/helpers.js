@@ -43,6 +43,19 @@ async function owners(page) {
   return Object.fromEntries(links.map((l) => l.split('-')));
 }
 
+// Sets one Setup field as a teacher would: pick it, or type it and press Enter.
+async function setConfig(page, name, value) {
+  const field = page.locator(`[data-config="${name}"]`);
+  if ((await field.evaluate((el) => el.tagName)) === 'SELECT') {
+    await field.selectOption(value);
+  } else {
+    await field.fill(value);
+    await field.press('Enter');
+    await field.blur();
+  }
+  await expect(field).toHaveValue(value);
+}
+
 const snap = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, animations: 'disabled' });
 
-module.exports = { shots, SESSION_KEY, PREFS_KEY, fresh, advance, openTab, closeDrawer, commitMode, count, owners, snap };
+module.exports = { shots, SESSION_KEY, PREFS_KEY, fresh, advance, openTab, closeDrawer, commitMode, count, owners, setConfig, snap };

@@ -4,19 +4,7 @@
 // ledger names the acknowledged records lost then. A second run cuts a leader off and
 // heals the network: everything comes back.
 const { test, expect } = require('@playwright/test');
-const { fresh, advance, openTab, closeDrawer, snap } = require('./helpers');
-
-async function setConfig(page, name, value) {
-  const field = page.locator(`[data-config="${name}"]`);
-  if ((await field.evaluate((el) => el.tagName)) === 'SELECT') {
-    await field.selectOption(value);
-  } else {
-    await field.fill(value);
-    await field.press('Enter');
-    await field.blur();
-  }
-  await expect(field).toHaveValue(value);
-}
+const { fresh, advance, openTab, closeDrawer, setConfig, snap } = require('./helpers');
 
 test('a leader killed in the page: a new leader, and acknowledged records lost with acks=1', async ({ page }) => {
   await fresh(page, { width: 1280, height: 720 });

@@ -3,19 +3,7 @@
 // it and has records deleted before it read them, explained. Then a learner deletes a key
 // from a compacted topic with a tombstone (lesson L30) and sees the cleaner's gaps.
 const { test, expect } = require('@playwright/test');
-const { fresh, advance, openTab, closeDrawer, count, snap } = require('./helpers');
-
-async function setConfig(page, name, value) {
-  const field = page.locator(`[data-config="${name}"]`);
-  if ((await field.evaluate((el) => el.tagName)) === 'SELECT') {
-    await field.selectOption(value);
-  } else {
-    await field.fill(value);
-    await field.press('Enter');
-    await field.blur();
-  }
-  await expect(field).toHaveValue(value);
-}
+const { fresh, advance, openTab, closeDrawer, count, setConfig, snap } = require('./helpers');
 
 test('retention.ms in the page: the log start jumps and a group away too long has records deleted unread', async ({ page }) => {
   await fresh(page, { width: 1280, height: 720 });
