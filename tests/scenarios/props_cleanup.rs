@@ -9,12 +9,10 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
-use kafka_lab::engine::cluster::TopicConfig;
 use kafka_lab::engine::config::{ManualCommit, ProducerConfig};
 use kafka_lab::engine::event::{BrokerEvent, Event};
 use kafka_lab::engine::ids::{GroupId, ProducerId, TopicId, Tp};
 use kafka_lab::engine::log::{KeyId, PartitionLog, RetentionRule};
-use kafka_lab::engine::replication::ReplicationConfig;
 use kafka_lab::engine::{invariants, Command, Sim};
 
 use super::{quick_group, workload};
@@ -22,25 +20,10 @@ use super::{quick_group, workload};
 /// Fixed, so a CI failure reproduces; the failing input is printed.
 const PROPTEST_SEED: u64 = 0x636c_6561_6e65_7221;
 
-/// Three brokers and one partition (RF 3) with these topic configs.
+/// [`super::segments::cluster`] with owned config values (the strategies build them).
 fn cluster(seed: u64, configs: &[(&str, String)]) -> Sim {
-    let replication = ReplicationConfig {
-        brokers: 3,
-        default_replication_factor: 3,
-        ..ReplicationConfig::default()
-    };
-    let mut sim = Sim::with_replication(seed, replication);
-    let mut config = TopicConfig::default();
-    for (name, value) in configs {
-        config.set(name, value).unwrap();
-    }
-    sim.apply(Command::CreateTopic {
-        name: "t".into(),
-        partitions: 1,
-        config,
-    })
-    .unwrap();
-    sim
+    let configs: Vec<(&str, &str)> = configs.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    super::segments::cluster(seed, &configs)
 }
 
 /// Per key, its latest record in `log` as `(record id, tombstone)`: over every record the
@@ -141,7 +124,7 @@ proptest! {
         let mut group = quick_group(ManualCommit::AfterBatch);
         group.processing_ms = 0;
         group.max_poll_records = 500;
-        sim.apply(Command::AddGroup { group_id: "g".into(), config: group, topics: vec!["t".into()] }).unwrap();
+        sim.apply(Command::AddGroup { group_id: "g".into(), config: group, topics: vec!["orders".into()] }).unwrap();
         sim.apply(Command::AddConsumer { group: GroupId(0), group_instance_id: None }).unwrap();
         sim.run_until(run_ms);
         invariants::check(&sim).map_err(TestCaseError::fail)?;

@@ -13,15 +13,15 @@ use kafka_lab::engine::{view, Command, Sim};
 
 use super::{run_checked, workload, T0};
 
-/// Three brokers, topic `orders` (one partition, RF 3) with the topic configs given, and a
-/// producer at 50 records/s with `acks=all`.
-pub(super) fn with_configs(configs: &[(&str, &str)]) -> Sim {
+/// Three brokers (seed `seed`) and topic `orders` (one partition, RF 3) with the topic
+/// configs given.
+pub(super) fn cluster(seed: u64, configs: &[(&str, &str)]) -> Sim {
     let replication = ReplicationConfig {
         brokers: 3,
         default_replication_factor: 3,
         ..ReplicationConfig::default()
     };
-    let mut sim = Sim::with_replication(7, replication);
+    let mut sim = Sim::with_replication(seed, replication);
     let mut config = TopicConfig::default();
     for (name, value) in configs {
         config.set(name, value).unwrap();
@@ -32,6 +32,12 @@ pub(super) fn with_configs(configs: &[(&str, &str)]) -> Sim {
         config,
     })
     .unwrap();
+    sim
+}
+
+/// [`cluster`] (seed 7) and a producer at 50 records/s with `acks=all`.
+pub(super) fn with_configs(configs: &[(&str, &str)]) -> Sim {
+    let mut sim = cluster(7, configs);
     let producer = kafka_lab::engine::config::ProducerConfig {
         acks: Acks::All,
         ..Default::default()
