@@ -21,8 +21,9 @@ use super::net::{Latency, Network, Route};
 use super::rng::Rng;
 use super::world::{Env, World};
 
-/// The furthest a lab may run, in virtual ms (one day).
-pub const MAX_TIME_MS: u64 = 86_400_000;
+/// The furthest a lab may run, in virtual ms: eight days, so a week of Kafka's default
+/// `retention.ms` can pass and its retention check fire.
+pub const MAX_TIME_MS: u64 = 8 * 86_400_000;
 
 /// The most events kept in memory; older ones are dropped (the trace hash keeps them all).
 pub const MAX_EVENTS_KEPT: usize = 200_000;

@@ -20,8 +20,8 @@ pub use super::config::{
 };
 pub use super::error::EngineError;
 pub use super::event::{
-    CommitError, CrashReason, Event, GroupEvent, GroupState, HeartbeatResult, NetEvent,
-    PartitionReason, PositionSource, ProducerEvent, RemovalReason,
+    BrokerEvent, CommitError, CrashReason, Event, GroupEvent, GroupState, HeartbeatResult,
+    NetEvent, PartitionReason, PositionSource, ProducerEvent, RemovalReason,
 };
 pub use super::ids::{
     consumer_client_id, producer_client_id, BrokerId, ConsumerRef, GroupId, MemberId, NodeId,

@@ -176,6 +176,26 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Refuses a skip ahead to `t_ms` that could take the run past [`MAX_OPEN_RECORDS`]
+    /// records (a week of the classroom default is 7 million): the tab would run out of
+    /// memory, and the run could no longer be shared.
+    ///
+    /// # Errors
+    /// The bound, the limit and the way out, in words.
+    pub fn check_skip(&self, t_ms: u64) -> Result<(), EngineError> {
+        let bound = self.records_bound_at(t_ms.min(MAX_TIME_MS));
+        if bound > MAX_OPEN_RECORDS {
+            return Err(EngineError::InvalidCommand(format!(
+                "skipping to t = {} could produce up to {bound} records, more than a browser tab \
+                 holds ({MAX_OPEN_RECORDS}): lower the producers' rate or stop them first",
+                crate::engine::explain::duration(t_ms)
+            )));
+        }
+        Ok(())
+    }
+}
+
 fn check_time(t_ms: u64) -> Result<(), EngineError> {
     if t_ms > MAX_TIME_MS {
         return Err(EngineError::LimitExceeded {
@@ -406,7 +426,29 @@ mod tests {
         heavy.scenario.set("rate", "10000").unwrap();
         heavy.now_ms = MAX_TIME_MS;
         let e = heavy.check_openable().unwrap_err().to_string();
-        assert!(e.contains("864000") && e.contains("5000000"), "{e}");
+        assert!(e.contains("691200") && e.contains("5000000"), "{e}");
+    }
+
+    /// A week of the classroom default (12 records/s) is refused before it runs, with the
+    /// bound and the way out; an hour of it, or a week once the producer stopped, is not.
+    #[test]
+    fn a_skip_that_would_overfill_the_tab_is_refused() {
+        let mut s = Session::new(Scenario::default());
+        let week = 7 * 86_400_000;
+        let e = s.check_skip(week).unwrap_err().to_string();
+        assert!(
+            e.contains("7257601") && e.contains("t = 7 d") && e.contains("stop them"),
+            "{e}"
+        );
+        assert!(s.check_skip(3_600_000).is_ok());
+        s.commands.push((
+            60_000,
+            Command::SetWorkload {
+                producer: crate::engine::ids::ProducerId(0),
+                workload: None,
+            },
+        ));
+        assert!(s.check_skip(week).is_ok());
     }
 
     #[test]

@@ -70,7 +70,9 @@ fn on_key(lab: LabState, ev: &web_sys::KeyboardEvent) {
         .as_ref()
         .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
     if ev.key() == "Escape" {
-        if lab.selection.seek_for.get_untracked().is_some() {
+        if lab.skip.get_untracked().is_some() {
+            super::skip::stop_skip(lab);
+        } else if lab.selection.seek_for.get_untracked().is_some() {
             lab.selection.seek_for.set(None);
         } else if lab.chrome.help_open.get_untracked() {
             lab.chrome.help_open.set(false);
@@ -157,7 +159,7 @@ fn Help() -> impl IntoView {
                     <dt>"1 – 9, 0"</dt><dd>"Levels, Produce, Groups, Setup, Anomalies, Describe, Protocol, Calculator, Real Kafka, Cluster"</dd>
                     <dt>"P"</dt><dd>"presentation mode"</dd>
                     <dt>"F"</dt><dd>"full screen"</dd>
-                    <dt>"Esc"</dt><dd>"close the explanation, then the panels"</dd>
+                    <dt>"Esc"</dt><dd>"stop a skip; close the explanation, then the panels"</dd>
                     <dt>"?"</dt><dd>"this help"</dd>
                 </dl>
                 <button class="lab-button" on:click=move |_| lab.chrome.help_open.set(false)>"Close"</button>

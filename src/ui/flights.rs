@@ -11,7 +11,9 @@ use leptos::prelude::*;
 use super::format::{key_hue, short_reason};
 use super::layout::{StageModel, CONSUMER_H, CONSUMER_W, CONSUMER_X, PRODUCER_RIGHT, VISIBLE};
 use super::state::{expect_lab, LabState};
-use crate::engine::view::{self, AnomalyKind, CrashReason, Event, GroupEvent, ProducerEvent, Tp};
+use crate::engine::view::{
+    self, AnomalyKind, BrokerEvent, CrashReason, Event, GroupEvent, ProducerEvent, Tp,
+};
 
 /// Flights alive at once, at most.
 const MAX_ALIVE: usize = 48;
@@ -81,6 +83,18 @@ struct Found {
     commits: Vec<(Tp, u64, bool)>,
     crashes: Vec<(view::MemberId, CrashReason)>,
     rebalances: Vec<i32>,
+    /// Log cleaning and retention, one of each per partition (every replica reports its
+    /// own; the lane shows the leader's log, and the replicas do alike).
+    cleanups: Vec<(Tp, Cleanup)>,
+}
+
+/// What the log cleaner or a retention check did to a partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cleanup {
+    /// A cleaning pass: its new checkpoint, and how many records it removed.
+    Cleaned { to: u64, removed: u64 },
+    /// A retention check deleted segments: the new log start.
+    Deleted { log_start: u64 },
 }
 
 fn scan(lab: &LabState, from: u64, group: view::GroupId) -> (Found, u64) {
@@ -129,6 +143,35 @@ fn scan(lab: &LabState, from: u64, group: view::GroupId) -> (Found, u64) {
                 GroupEvent::JoinComplete { generation, .. } => found.rebalances.push(*generation),
                 _ => {}
             },
+            Event::Broker { event, .. } => {
+                let cleanup = match event {
+                    BrokerEvent::LogCleaned(c) => (
+                        c.tp,
+                        Cleanup::Cleaned {
+                            to: c.dirty.1,
+                            removed: c.removed,
+                        },
+                    ),
+                    BrokerEvent::SegmentsDeleted {
+                        tp,
+                        log_start_offset,
+                        ..
+                    } => (
+                        *tp,
+                        Cleanup::Deleted {
+                            log_start: *log_start_offset,
+                        },
+                    ),
+                    _ => return,
+                };
+                let same = |c: &(Tp, Cleanup)| {
+                    c.0 == cleanup.0
+                        && std::mem::discriminant(&c.1) == std::mem::discriminant(&cleanup.1)
+                };
+                if !found.cleanups.iter().any(same) {
+                    found.cleanups.push(cleanup);
+                }
+            }
             _ => {}
         })
     });
@@ -337,6 +380,7 @@ fn other_flights(launch: &mut Launcher, m: &StageModel, found: &Found, readable:
         let label = Some(if auto { "auto-commit" } else { "commit" }.to_owned());
         launch.push("commit", at, at, String::new(), label, 1_000.0);
     }
+    cleanup_flights(launch, m, found);
     for &(member, reason) in &found.crashes {
         let Some(y) = m.member_mid(member) else {
             continue;
@@ -347,6 +391,32 @@ fn other_flights(launch: &mut Launcher, m: &StageModel, found: &Found, readable:
             CrashReason::Killed => "crashed".to_owned(),
         };
         launch.push("card", at, at, String::new(), Some(label), 1_600.0);
+    }
+}
+
+/// The cleaner sweeps its lane from the log start to its new checkpoint, saying how many
+/// records it removed; a retention check flashes the log start it left.
+fn cleanup_flights(launch: &mut Launcher, m: &StageModel, found: &Found) {
+    for &(tp, cleanup) in found.cleanups.iter().take(OTHERS_PER_FRAME) {
+        let (Some(lane), Some(y)) = (m.lane(tp), m.lane_mid(tp)) else {
+            continue;
+        };
+        let x = |offset: u64| {
+            m.metrics
+                .cell_x(offset.saturating_sub(lane.first).min(VISIBLE))
+        };
+        match cleanup {
+            Cleanup::Cleaned { to, removed } => {
+                let label = format!("cleaner: {removed} removed");
+                let (from, to) = ((x(lane.first), y), (x(to), y));
+                launch.push("sweep", from, to, String::new(), Some(label), 1_600.0);
+            }
+            Cleanup::Deleted { log_start } => {
+                let at = (x(lane.first), y);
+                let label = format!("retention: log start {log_start}");
+                launch.push("retention", at, at, String::new(), Some(label), 1_600.0);
+            }
+        }
     }
 }
 
@@ -399,6 +469,9 @@ fn flight_view(f: &Flight) -> impl IntoView {
         _ => None,
     };
     let ring = (f.kind == "commit").then(|| view! { <circle class="lab-flight__ring" r="14"/> });
+    let broom = (f.kind == "sweep").then(
+        || view! { <rect class="lab-flight__broom" x="-3" y="-32" width="6" height="64" rx="3"/> },
+    );
     let card = (f.kind == "card").then(
         || view! { <rect class="lab-flight__card" width=CONSUMER_W height=CONSUMER_H rx="10"/> },
     );
@@ -407,6 +480,8 @@ fn flight_view(f: &Flight) -> impl IntoView {
             "record" | "fetch" => (0.0, -18.0),
             "commit" => (0.0, 34.0),
             "card" => (CONSUMER_W / 2.0, CONSUMER_H / 2.0 + 8.0),
+            // Beside the broom, across the cells (the label's halo keeps it readable).
+            "sweep" | "retention" => (10.0, 6.0),
             _ => (0.0, 6.0),
         };
         view! {
@@ -418,6 +493,7 @@ fn flight_view(f: &Flight) -> impl IntoView {
     view! {
         <g class=class style=style data-flight=f.kind>
             {card}
+            {broom}
             {dot}
             {ring}
             {label}

@@ -14,6 +14,26 @@ pub fn secs(ms: u64) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
 }
 
+/// The clock in the top bar: `t = 12.3 s` under an hour (to the millisecond when paused
+/// between tenths, after a step), then `t = 1:02:03.4`, and from a day on `t = 2 d 03:04`
+/// (minutes: the top bar has no room for more, and retention checks run every 5 min).
+pub fn clock(ms: u64, playing: bool) -> String {
+    if ms < 3_600_000 {
+        return if ms.is_multiple_of(100) || playing {
+            format!("t = {:.1} s", ms as f64 / 1000.0)
+        } else {
+            format!("t = {:.3} s", ms as f64 / 1000.0)
+        };
+    }
+    let (days, rest) = (ms / 86_400_000, ms % 86_400_000);
+    let (h, m, s) = (rest / 3_600_000, rest / 60_000 % 60, rest / 1_000 % 60);
+    if days == 0 {
+        format!("t = {h}:{m:02}:{s:02}.{}", rest / 100 % 10)
+    } else {
+        format!("t = {days} d {h:02}:{m:02}")
+    }
+}
+
 /// The partition computation written out, e.g.
 /// `murmur2("order-42") = 501153024 → 501153024 mod 3 = 0`.
 pub fn computation(key: Option<&str>, reason: &PartitionReason, partition: u32) -> String {
@@ -100,6 +120,15 @@ mod tests {
         };
         let text = computation(Some("21"), &reason, 1);
         assert!(text.contains("toPositive = 1173551340"), "{text}");
+    }
+
+    /// Seconds under an hour (the e2e suite reads them), then hours, then days.
+    #[test]
+    fn the_clock_grows_units_with_time() {
+        assert_eq!(clock(12_300, true), "t = 12.3 s");
+        assert_eq!(clock(38_018, false), "t = 38.018 s");
+        assert_eq!(clock(3_723_400, false), "t = 1:02:03.4");
+        assert_eq!(clock(2 * 86_400_000 + 3_723_000, true), "t = 2 d 01:02");
     }
 
     #[test]

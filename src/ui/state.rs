@@ -216,8 +216,13 @@ pub struct LabState {
     pub epoch: RwSignal<u64>,
     /// The play loop runs.
     pub playing: RwSignal<bool>,
+    /// A skip ahead under way, `(from_ms, to_ms)` of virtual time (its own frame loop runs
+    /// while this is set).
+    pub skip: RwSignal<Option<(u64, u64)>>,
     /// Index into [`SPEEDS`].
     pub speed: RwSignal<usize>,
+    /// The virtual length of one slice of [`Self::advance_within`], learned (ms).
+    slice_ms: StoredValue<u64>,
     /// The virtual second the engine's rules were last checked at.
     health_checked_s: StoredValue<Option<u64>>,
     /// The page's chrome.
@@ -459,6 +464,8 @@ impl LabState {
 
     /// Clears what belonged to the old moment after time jumped.
     fn after_jump(&self) {
+        // A jump ends a skip where the user left it.
+        self.skip.set(None);
         self.epoch.update(|e| *e += 1);
         self.selection.selected_cell.set(None);
         self.chrome.last_step.set(None);
@@ -486,7 +493,9 @@ impl LabState {
             clock: RwSignal::new(0),
             epoch: RwSignal::new(0),
             playing: RwSignal::new(false),
+            skip: RwSignal::new(None),
             speed: RwSignal::new(2),
+            slice_ms: StoredValue::new(FIRST_SLICE_MS),
             health_checked_s: StoredValue::new(None),
             chrome: Chrome {
                 presenting: RwSignal::new(false),
@@ -552,9 +561,15 @@ impl LabState {
     /// Under a load the page cannot simulate in real time, virtual time runs slower
     /// instead of the page freezing. Returns the virtual ms actually run.
     pub fn advance_within(&self, ms: u64, budget_ms: f64, clock: impl Fn() -> f64) -> u64 {
-        self.lab
-            .try_update_value(|l| run_within(ms, budget_ms, clock, |step| l.advance_by(step)))
-            .expect("lab state is alive")
+        let mut slice = self.slice_ms.get_value();
+        let done = self
+            .lab
+            .try_update_value(|l| {
+                run_within(ms, budget_ms, clock, &mut slice, |step| l.advance_by(step))
+            })
+            .expect("lab state is alive");
+        self.slice_ms.set_value(slice);
+        done
     }
 
     /// Tells every view the lab changed (after [`Self::advance_within`]).
@@ -1040,15 +1055,20 @@ pub fn provide_lab(lab: LabState) {
 /// stays within `budget_ms`, and returns the virtual ms run. A slice runs only if the last
 /// one's cost still fits, so a frame stops *before* it overruns instead of after; the first
 /// slice always runs, so time never stalls however slow a slice is.
+///
+/// `slice` is the virtual length of a slice, learned from frame to frame: it doubles while
+/// a slice costs under a sixteenth of the budget and shrinks in proportion when one costs
+/// more than a quarter, so a quiet week and a busy second both fill a frame without
+/// overrunning it.
 fn run_within(
     ms: u64,
     budget_ms: f64,
     clock: impl Fn() -> f64,
+    slice: &mut u64,
     mut advance: impl FnMut(u64),
 ) -> u64 {
     let start = clock();
-    // Small slices, so one slice never blows the budget (replication doubles its cost).
-    let slice = (ms / 32).max(5);
+    let target = budget_ms / 4.0;
     let mut done = 0;
     let mut last_cost = 0.0;
     while done < ms {
@@ -1056,13 +1076,27 @@ fn run_within(
         if done > 0 && before - start + last_cost > budget_ms {
             break;
         }
-        let step = slice.min(ms - done);
+        let step = (*slice).clamp(MIN_SLICE_MS, MAX_SLICE_MS).min(ms - done);
         advance(step);
         done += step;
         last_cost = clock() - before;
+        if step == *slice {
+            if last_cost < target / 4.0 {
+                *slice = (*slice * 2).min(MAX_SLICE_MS);
+            } else if last_cost > target {
+                *slice = ((*slice as f64 * target / last_cost) as u64).max(MIN_SLICE_MS);
+            }
+        }
     }
     done
 }
+
+/// The shortest slice of virtual time (ms): below it a frame's overhead dominates.
+const MIN_SLICE_MS: u64 = 5;
+/// The longest slice (ms): an hour, so a quiet stretch still reports its progress.
+const MAX_SLICE_MS: u64 = 3_600_000;
+/// The slice a fresh page starts from (ms).
+const FIRST_SLICE_MS: u64 = 50;
 
 /// A lab of `session`, watched by `level`'s monitor when a level is played.
 fn lab_for(level: Option<&Level>, session: Session) -> Result<Lab, EngineError> {
@@ -1077,15 +1111,17 @@ mod tests {
     use super::run_within;
     use std::cell::Cell;
 
-    /// Runs `run_within` with a fake clock where every slice costs `cost_ms`; returns the
-    /// virtual ms run, the slices and the wall time spent.
+    /// Runs `run_within` with a fake clock where every slice costs `cost_ms`, from a slice
+    /// of 52 ms; returns the virtual ms run, the slices and the wall time spent.
     fn run(ms: u64, budget_ms: f64, cost_ms: f64) -> (u64, Vec<u64>, f64) {
         let now = Cell::new(0.0);
         let mut steps = Vec::new();
+        let mut slice = 52;
         let done = run_within(
             ms,
             budget_ms,
             || now.get(),
+            &mut slice,
             |step| {
                 steps.push(step);
                 now.set(now.get() + cost_ms);
@@ -1099,24 +1135,54 @@ mod tests {
         let (done, steps, spent) = run(1_670, 5.0, 0.1);
         assert_eq!(done, 1_670);
         assert_eq!(steps.iter().sum::<u64>(), 1_670);
+        // The slice doubled: 52, 104, 208, 416, 832, then the rest.
+        assert_eq!(steps, vec![52, 104, 208, 416, 832, 58]);
         assert!(spent <= 5.0, "{spent}");
     }
 
     #[test]
     fn stops_before_a_slice_would_overrun() {
-        // 1.5 ms a slice in a 5 ms budget: three slices (4.5 ms), not a fourth (6 ms).
+        // 1.5 ms a slice in a 5 ms budget: three slices (4.5 ms), not a fourth (6 ms); each
+        // costs more than a quarter of the budget, so the slice shrinks.
         let (done, steps, spent) = run(1_670, 5.0, 1.5);
-        assert_eq!(steps.len(), 3);
-        assert_eq!(done, 3 * (1_670 / 32));
+        assert_eq!(steps, vec![52, 43, 35]);
+        assert_eq!(done, 52 + 43 + 35);
         assert!(spent <= 5.0, "{spent}");
     }
 
     #[test]
     fn one_slice_always_runs() {
         let (done, steps, _) = run(1_670, 5.0, 40.0);
-        assert_eq!(steps, vec![1_670 / 32]);
+        assert_eq!(steps, vec![52]);
         assert_eq!(done, 52);
         // Below the smallest slice, the frame's whole time runs.
         assert_eq!(run(3, 5.0, 40.0).0, 3);
+    }
+
+    /// A quiet stretch learns long slices (a week skips in few frames); a costly one
+    /// comes back to short ones within a frame.
+    #[test]
+    fn the_slice_follows_the_cost() {
+        let now = Cell::new(0.0);
+        let mut slice = 50;
+        for _ in 0..3 {
+            run_within(
+                u64::MAX,
+                8.0,
+                || now.get(),
+                &mut slice,
+                |_| now.set(now.get() + 0.01),
+            );
+        }
+        assert_eq!(slice, super::MAX_SLICE_MS);
+        run_within(
+            u64::MAX,
+            8.0,
+            || now.get(),
+            &mut slice,
+            |step| now.set(now.get() + step as f64 / 100_000.0),
+        );
+        // One slice of an hour cost 36 ms: the next is sized to a quarter of the budget.
+        assert_eq!(slice, 200_000);
     }
 }

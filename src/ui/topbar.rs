@@ -2,14 +2,10 @@
 //! speed, the clock, the timeline with the marks of the whole recorded history, the
 //! ledger counts, and the buttons for the drawer, presentation mode, theme and help.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use leptos::prelude::*;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
 
 use super::format::secs;
+use super::frame::{each_frame, wall_ms};
 use super::state::{expect_lab, LabState, Tab, Theme, SPEEDS};
 use crate::engine::view;
 
@@ -26,14 +22,9 @@ const FAST_REDRAW_MS: f64 = 1_000.0;
 /// From this speed on, redraws are spaced out.
 const FAST_SPEED: f64 = SPEEDS[super::state::FAST_SPEED_INDEX];
 
-fn wall_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
-}
-
 /// Starts or stops the play loop to match `lab.playing`.
 pub fn toggle_play(lab: LabState) {
+    super::skip::stop_skip(lab);
     lab.playing.update(|p| *p = !*p);
 }
 
@@ -49,21 +40,16 @@ pub fn change_speed(lab: LabState, up: bool) {
     lab.prefs_changed();
 }
 
-type FrameFn = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
-
 /// Runs one `requestAnimationFrame` loop while the lab plays: each frame advances
 /// virtual time by the wall-clock gap × speed (fractions carried to the next frame).
 fn run_loop(lab: LabState) {
-    let frame: FrameFn = Rc::new(RefCell::new(None));
-    let again = frame.clone();
     let mut last: Option<f64> = None;
     let mut carry = 0.0;
     let mut drawn_at = f64::NEG_INFINITY;
-    *again.borrow_mut() = Some(Closure::new(move |t: f64| {
+    each_frame(move |t| {
         // Stop when paused, or when the page that owned the loop is gone.
         if lab.playing.try_get_untracked() != Some(true) {
-            frame.borrow_mut().take();
-            return;
+            return false;
         }
         if let Some(prev) = last {
             let speed = lab.speed_factor();
@@ -83,25 +69,12 @@ fn run_loop(lab: LabState) {
             }
             if lab.with_untracked(|l| l.now_ms()) >= crate::lab::MAX_TIME_MS {
                 lab.playing.set(false);
-                lab.info("The lab stops at 24 hours of virtual time.");
+                lab.info(super::skip::limit_words());
             }
         }
         last = Some(t);
-        if let Some(cb) = frame.borrow().as_ref() {
-            request_frame(cb);
-        }
-    }));
-    let first = again.borrow();
-    if let Some(cb) = first.as_ref() {
-        request_frame(cb);
-    }
-    drop(first);
-}
-
-fn request_frame(cb: &Closure<dyn FnMut(f64)>) {
-    if let Some(w) = web_sys::window() {
-        let _ = w.request_animation_frame(cb.as_ref().unchecked_ref());
-    }
+        true
+    });
 }
 
 /// The control bar.
@@ -121,7 +94,7 @@ pub fn TopBar() -> impl IntoView {
         playing
     });
     view! {
-        <header class="lab-bar" aria-label="controls">
+        <header class="lab-bar" class:lab-bar--skipping=move || lab.skip.get().is_some() aria-label="controls">
             <div class="lab-bar__group">
                 <button
                     class="lab-button lab-button--primary lab-bar__play"
@@ -134,7 +107,7 @@ pub fn TopBar() -> impl IntoView {
                     <span class="lab-bar__play-word">{move || if lab.playing.get() { "Pause" } else { "Play" }}</span>
                 </button>
                 <button
-                    class="lab-button"
+                    class="lab-button lab-bar__stepper"
                     data-testid="step"
                     aria-keyshortcuts="ArrowRight"
                     title="Run the next event and say what it was (→)"
@@ -142,12 +115,13 @@ pub fn TopBar() -> impl IntoView {
                 >
                     "Step"
                 </button>
-                <button class="lab-button" data-testid="advance-1s" title="One second of virtual time" on:click=move |_| lab.advance(1_000)>
+                <button class="lab-button lab-bar__stepper" data-testid="advance-1s" title="One second of virtual time" on:click=move |_| lab.advance(1_000)>
                     "+1 s"
                 </button>
-                <button class="lab-button" data-testid="advance-10s" title="Ten seconds of virtual time" on:click=move |_| lab.advance(10_000)>
+                <button class="lab-button lab-bar__stepper" data-testid="advance-10s" title="Ten seconds of virtual time" on:click=move |_| lab.advance(10_000)>
                     "+10 s"
                 </button>
+                <super::skip::SkipControl/>
                 <select
                     class="lab-select"
                     aria-label="speed"
@@ -167,16 +141,9 @@ pub fn TopBar() -> impl IntoView {
                         .map(|(i, s)| view! { <option value=i.to_string()>{format!("{s}×")}</option> })
                         .collect_view()}
                 </select>
-                <span class="lab-bar__time" data-testid="time" aria-live="off">
+                <span class="lab-bar__time" data-testid="time" aria-live="off" title=move || lab.with_clock(|l| format!("virtual time: {} ms", l.now_ms()))>
                     // Tenths while playing; the millisecond once paused between them (a step).
-                    {move || lab.with_clock(|l| {
-                        let t = l.now_ms();
-                        if t % 100 == 0 || lab.playing.get() {
-                            format!("t = {:.1} s", t as f64 / 1000.0)
-                        } else {
-                            format!("t = {:.3} s", t as f64 / 1000.0)
-                        }
-                    })}
+                    {move || lab.with_clock(|l| super::format::clock(l.now_ms(), lab.playing.get() || lab.skip.get().is_some()))}
                 </span>
             </div>
             <Timeline/>

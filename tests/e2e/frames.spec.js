@@ -40,13 +40,13 @@ async function seek(page, t) {
 }
 
 // Builds the session through the page itself (the default scenario with settings changed).
-async function load(page, settings, extraGroups, consumersPerGroup) {
+async function load(page, settings, extraGroups, consumersPerGroup, extraCommands = []) {
   await page.goto('/');
   await page.evaluate(() => localStorage.clear());
   await page.goto('/');
   await expect(page.getByTestId('stage')).toBeVisible();
   await page.getByTestId('advance-1s').click(); // the page saves a session to start from
-  await page.evaluate(({ key, settings, extraGroups, consumersPerGroup }) => {
+  await page.evaluate(({ key, settings, extraGroups, consumersPerGroup, extraCommands }) => {
     // Start from the page's own saved default (written on the first change).
     const s = JSON.parse(localStorage.getItem(key));
     Object.assign(s.scenario, settings);
@@ -55,9 +55,10 @@ async function load(page, settings, extraGroups, consumersPerGroup) {
       s.commands.push([0, { AddGroup: { group_id: `group-${g + 1}`, config: s.scenario.group, topics: ['orders'] } }]);
       for (let c = 0; c < consumersPerGroup; c++) s.commands.push([0, { AddConsumer: { group: g, group_instance_id: null } }]);
     }
+    s.commands.push(...extraCommands);
     s.now_ms = 0;
     localStorage.setItem(key, JSON.stringify(s));
-  }, { key: SESSION_KEY, settings, extraGroups, consumersPerGroup });
+  }, { key: SESSION_KEY, settings, extraGroups, consumersPerGroup, extraCommands });
   await page.reload();
   await expect(page.getByTestId('time')).toHaveText('t = 0.0 s');
 }
@@ -130,4 +131,49 @@ test('frame times under load, and seeks on a million-record session @benchmark',
   fs.writeFileSync('../../target/e2e/frames.json', JSON.stringify(result, null, 2));
   console.log('frames:', JSON.stringify(result));
   expect(result.loaded_virtual_time).not.toBe('t = 1.0 s'); // the load really ran
+});
+
+// Collects rAF intervals until the skip under way ends (at most `ms` of wall time).
+async function framesUntilSkipped(page, ms) {
+  return page.evaluate((ms) => new Promise((resolve) => {
+    const gaps = [];
+    const start = performance.now();
+    let last = start;
+    function tick(now) {
+      gaps.push(now - last);
+      last = now;
+      const running = document.querySelector('[data-testid="skip-progress"]') !== null;
+      if (running && now - start < ms) requestAnimationFrame(tick);
+      else resolve({ gaps: gaps.slice(1), wall_ms: now - start });
+    }
+    requestAnimationFrame(tick);
+  }), ms);
+}
+
+test('a simulated week of a busy topic skipped in the page @benchmark', async ({ page }) => {
+  test.setTimeout(600_000);
+  const result = {};
+  // The default cluster (3 brokers, replication factor 3), 6 partitions written at 100
+  // records/s for the first hour (360,000 records; the group of two works through them for
+  // hours), segments rolled hourly and kept a day; then the producer stops and the skip
+  // runs the rest of the week: retention checks every 5 min, the group's fetches and
+  // heartbeats, the followers' fetches.
+  const topic = {
+    cleanup_policy: 'Delete', retention_ms: 86_400_000, retention_bytes: -1,
+    segment_bytes: 1_073_741_824, segment_ms: 3_600_000,
+  };
+  const stop = [3_600_000, { SetWorkload: { producer: 0, workload: null } }];
+  await load(page, { partitions: 6, rate_per_sec: 100, keys: 1000, topic }, 0, 0, [stop]);
+  result.idle = summary(await frames(page, 5_000));
+  await page.getByTestId('skip').selectOption({ label: '+7 days' });
+  const run = await framesUntilSkipped(page, 540_000);
+  await expect(page.getByTestId('time')).toHaveText('t = 7 d 00:00', { timeout: 10_000 });
+  result.week = summary(run.gaps);
+  result.week_wall_ms = Math.round(run.wall_ms);
+  result.week_p95_over_idle = result.week.p95_ms / result.idle.p95_ms;
+  result.log_p0 = await page.getByTestId('lane-leader-p0').textContent();
+  fs.mkdirSync('../../target/e2e', { recursive: true });
+  fs.writeFileSync('../../target/e2e/week.json', JSON.stringify(result, null, 2));
+  console.log('week:', JSON.stringify(result));
+  await page.screenshot({ path: '../../target/e2e/week-skipped.png' });
 });

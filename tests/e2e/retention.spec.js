@@ -72,3 +72,53 @@ test('L30 through the page: a tombstone deletes a key from the compacted table, 
   await expect(page.getByTestId('compacted-table')).toContainText('4 key(s)');
   await snap(page, 'compaction-table');
 });
+
+test('skip ahead: an hour runs in slices and retention fires on the way; a week of the default is refused; Esc stops a skip', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  // A week at the classroom rate would overfill the tab: refused with the way out.
+  await page.getByTestId('skip').selectOption({ label: '+7 days' });
+  await expect(page.getByTestId('notice')).toContainText('more than a browser tab holds');
+  await expect(page.getByTestId('time')).toHaveText('t = 0.0 s');
+  await openTab(page, 'setup');
+  await setConfig(page, 'partitions', '1');
+  await setConfig(page, 'segment.ms', '600000');
+  await setConfig(page, 'retention.ms', '1800000');
+  await closeDrawer(page);
+  await page.getByTestId('skip').selectOption({ label: '+1 hour' });
+  await expect(page.getByTestId('skip-progress')).toBeVisible();
+  await snap(page, 'skip-running');
+  await expect(page.getByTestId('time')).toHaveText('t = 1:00:00.0', { timeout: 60_000 });
+  await expect(page.getByTestId('skip-progress')).toHaveCount(0);
+  // Segments of 10 min, kept 30 min: by the hour the log start has jumped.
+  await expect(page.getByTestId('lane-leader-p0')).toContainText('start ');
+  await snap(page, 'skip-an-hour');
+  // A skip of a day stops where it stands on Esc.
+  await page.getByTestId('skip').selectOption({ label: '+1 day' });
+  await expect(page.getByTestId('skip-progress')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('skip-progress')).toHaveCount(0);
+  await expect(page.getByTestId('time')).not.toContainText(' d ');
+  await page.getByTestId('advance-1s').click();
+  await expect(page.getByTestId('skip')).toBeVisible();
+});
+
+test('the log cleaner sweeps its lane as it passes, and says how many records it removed', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await openTab(page, 'setup');
+  await setConfig(page, 'partitions', '1');
+  await setConfig(page, 'keys', '5');
+  await setConfig(page, 'cleanup.policy', 'compact');
+  await setConfig(page, 'segment.ms', '5000');
+  await closeDrawer(page);
+  await advance(page, 20);
+  // Played at 3× (flights fly below 10×): the cleaner wakes every 15 s of virtual time.
+  await page.getByTestId('speed').selectOption('3');
+  await page.getByTestId('play').click();
+  const sweep = page.locator('[data-flight="sweep"]').first();
+  await expect(sweep).toBeAttached({ timeout: 15_000 });
+  await expect(sweep).toContainText(/cleaner: \d+ removed/);
+  await page.waitForTimeout(300);
+  // Mid-flight: the sweep's own animation is the picture.
+  await page.screenshot({ path: '../../target/e2e/cleaner-sweep.png' });
+  await page.getByTestId('play').click();
+});
