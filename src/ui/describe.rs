@@ -8,6 +8,51 @@ use crate::engine::view;
 
 /// The most keys a compacted topic's table lists.
 const MAX_TABLE_ROWS: usize = 40;
+/// Partitions per topic whose segment files are listed.
+const MAX_SEGMENT_PARTITIONS: u32 = 6;
+/// Newest segments listed per partition.
+const MAX_SEGMENTS_LISTED: usize = 4;
+
+/// Each partition's segment files on its leader, as `ls` of the partition's directory would
+/// name them (the base offset, 20 digits), with the size, the newest record's timestamp
+/// (what `retention.ms` compares) and whether it is the active segment (never deleted or
+/// cleaned while active).
+pub fn segment_files(sim: &view::Sim) -> String {
+    let mut out = Vec::new();
+    for t in view::topics(sim) {
+        for p in 0..t.partitions.min(MAX_SEGMENT_PARTITIONS) {
+            let segments = view::segments(sim, view::Tp::new(t.id, p));
+            out.push(format!("{}-{p}/", t.name));
+            let older = segments.len().saturating_sub(MAX_SEGMENTS_LISTED);
+            if older > 0 {
+                out.push(format!("  … {older} older segment(s)"));
+            }
+            for (i, s) in segments.iter().enumerate().skip(older) {
+                let newest = if s.size_bytes == 0 {
+                    "empty".to_owned()
+                } else {
+                    format!(
+                        "newest record {}",
+                        super::format::clock(s.largest_timestamp_ms, true)
+                    )
+                };
+                let state = if i + 1 == segments.len() {
+                    "active"
+                } else {
+                    "closed"
+                };
+                // Two lines each, so the state is in view in a narrow drawer.
+                out.push(format!("  {:020}.log  {state}", s.base_offset));
+                out.push(format!("      {} B, {newest}", s.size_bytes));
+            }
+        }
+        if t.partitions > MAX_SEGMENT_PARTITIONS {
+            let more = t.partitions - MAX_SEGMENT_PARTITIONS;
+            out.push(format!("{}: {more} more partition(s) not listed", t.name));
+        }
+    }
+    out.join("\n")
+}
 
 /// The describe output for the shown group, as monospaced columns (scrolls sideways
 /// inside its box, never clipped).
@@ -175,6 +220,9 @@ pub fn DescribePanel() -> impl IntoView {
             </h2>
             <pre class="lab-describe__out" data-testid="log-dirs" tabindex="0" aria-label="each partition's size, segments and log start">{move || sizes.get()}</pre>
             <p class="lab-hint">"The tool prints JSON with a size per partition; the lab adds the segment count and the log start, on each partition's leader."</p>
+            <h3 class="lab-panel__subtitle">"Segment files on each leader"</h3>
+            <pre class="lab-describe__out" data-testid="segment-files" tabindex="0" aria-label="each partition's segment files">{move || lab.with(|l| segment_files(l.sim()))}</pre>
+            <p class="lab-hint">"Retention deletes a closed segment once its newest record is older than retention.ms; the active one only rolls (segment.ms, segment.bytes)."</p>
             {move || {
                 let t = tables.get();
                 (!t.is_empty()).then(|| view! {
@@ -197,5 +245,27 @@ pub fn DescribePanel() -> impl IntoView {
             </h2>
             <pre class="lab-describe__out" data-testid="describe" tabindex="0" aria-label="the describe output; scroll sideways for every column">{move || text.get()}</pre>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment_files;
+    use crate::lab::{history::Session, Scenario};
+
+    /// Segments that roll every 5 s: by 12 s p0 has closed ones and one active, named by
+    /// base offset as Kafka names the files.
+    #[test]
+    fn segment_files_name_each_segment_and_the_active_one() {
+        let mut scenario = Scenario::default();
+        scenario.set("partitions", "1").unwrap();
+        scenario.set("segment.ms", "5000").unwrap();
+        let sim = Session::new(scenario).replay_to(12_000).unwrap();
+        let text = segment_files(&sim);
+        assert!(text.starts_with("orders-0/"), "{text}");
+        assert!(text.contains("00000000000000000000.log"), "{text}");
+        assert_eq!(text.matches(" active").count(), 1, "{text}");
+        assert!(text.contains(" closed"), "{text}");
+        assert!(text.contains("newest record t = "), "{text}");
     }
 }

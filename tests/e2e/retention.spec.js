@@ -39,6 +39,12 @@ test('retention.ms in the page: the log start jumps and a group away too long ha
   await snap(page, 'retention-deleted-explained');
   await openTab(page, 'describe');
   await expect(page.getByTestId('log-dirs')).toContainText('LOG-START');
+  // The segment files, named by base offset: closed ones, then the active one.
+  await expect(page.getByTestId('segment-files')).toContainText('orders-0/');
+  await expect(page.getByTestId('segment-files')).toContainText(/\d{20}\.log {2}closed/);
+  await expect(page.getByTestId('segment-files')).toContainText('active');
+  await page.getByTestId('segment-files').scrollIntoViewIfNeeded();
+  await snap(page, 'segment-files');
 });
 
 test('L30 through the page: a tombstone deletes a key from the compacted table, and the cleaner leaves gaps', async ({ page }) => {
