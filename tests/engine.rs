@@ -634,7 +634,7 @@ mod tidy {
         ("engine/explain/mod.rs:step", 107),
         ("engine/explain/mod.rs:sentence", 77),
         ("lab/goal/mod.rs:compile_one", 173),
-        ("lab/goal/measure.rs:metric", 108),
+        ("lab/goal/measure.rs:metric", 106),
         ("lab/goal/monitor.rs:check", 94),
         ("lab/level.rs:validate", 87),
         ("lab/link.rs:decode", 80),

@@ -401,6 +401,34 @@ impl ManualCommit {
     }
 }
 
+/// Lab: how a group's application guards its database against a record delivered twice
+/// (the idempotent consumer of the seeds, 004 §9 and §20).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum Dedupe {
+    /// Every delivery applies its effect: a record delivered twice is charged twice.
+    #[default]
+    Off,
+    /// Each record's event id is stored with its effect, in the same write, and a record
+    /// whose id is already stored is skipped: duplicates in delivery, none in effect.
+    EventId,
+}
+
+impl Dedupe {
+    /// Its name in settings and level files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dedupe::Off => "off",
+            Dedupe::EventId => "event-id",
+        }
+    }
+
+    fn is_off(&self) -> bool {
+        *self == Dedupe::Off
+    }
+}
+
 /// A consumer group's configuration: Kafka's consumer configs plus the lab's application model.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct GroupConfig {
@@ -424,6 +452,10 @@ pub struct GroupConfig {
     pub manual_commit: ManualCommit,
     /// Lab: how long the application takes to process one record.
     pub processing_ms: u64,
+    /// Lab: whether the application skips records its database has already applied.
+    /// Written only when on, so older sessions and links read the same.
+    #[serde(default, skip_serializing_if = "Dedupe::is_off")]
+    pub dedupe: Dedupe,
 }
 
 impl Default for GroupConfig {
@@ -439,6 +471,7 @@ impl Default for GroupConfig {
             auto_offset_reset: AutoOffsetReset::Latest,
             manual_commit: ManualCommit::Off,
             processing_ms: 10,
+            dedupe: Dedupe::Off,
         }
     }
 }
@@ -538,6 +571,13 @@ impl GroupConfig {
                 next.enable_auto_commit = next.manual_commit == ManualCommit::Off;
             }
             "processing.ms" => next.processing_ms = parse_u64(name, v)?,
+            "dedupe" => {
+                next.dedupe = match v {
+                    "off" => Dedupe::Off,
+                    "event-id" => Dedupe::EventId,
+                    _ => return Err(invalid(name, "must be off or event-id")),
+                }
+            }
             _ => return Err(invalid(name, "not a consumer config the lab models")),
         }
         next.validate()?;

@@ -452,8 +452,9 @@ impl Sim {
                 });
                 out.sends.extend(released);
             }
-            Command::AddGroup { .. } => {
+            Command::AddGroup { ref config, .. } => {
                 let group = super::ids::GroupId(self.world.groups.len() as u16);
+                let dedupe = config.dedupe;
                 let mut env = env(
                     self.now_ms,
                     &mut self.rng,
@@ -462,7 +463,7 @@ impl Sim {
                     &mut self.trace,
                 );
                 self.world.execute(&mut env, command);
-                self.ledger.add_group(group);
+                self.ledger.add_group(group, dedupe);
             }
             command => {
                 let mut env = env(

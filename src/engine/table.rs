@@ -1,10 +1,96 @@
-//! Read models of what a log holds: the table a compacted topic stands for (each key with
-//! its latest value, as a reader from the log start rebuilds it) and the size of each
-//! partition on disk (what `kafka-log-dirs --describe` reports). Part of the view.
+//! Read models of tables: the table a compacted topic stands for (each key with its latest
+//! value, as a reader from the log start rebuilds it), the size of each partition on disk
+//! (what `kafka-log-dirs --describe` reports), and a group's application database (what
+//! processing charged to each key). Part of the view.
 
 use super::ids::{TopicId, Tp};
 use super::ledger::LogLookup;
 use super::sim::Sim;
+
+/// One key's row in a group's application database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EffectRow {
+    /// The key (`null` for records without one).
+    pub key: String,
+    /// Charges applied.
+    pub charges: u32,
+    /// Their total amount.
+    pub amount: u64,
+    /// Records of this key charged more than once.
+    pub doubled: u32,
+}
+
+/// A group's application database: its rows and what its guard did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EffectsView {
+    /// The guard's name (`off`, `event-id`).
+    pub dedupe: &'static str,
+    /// Records charged more than once.
+    pub double_charges: u64,
+    /// Deliveries the idempotent consumer skipped.
+    pub deduped: u64,
+    /// Rows with a charge: double-charged keys first, then by key.
+    pub rows: Vec<EffectRow>,
+}
+
+/// The application database of `group`, if the group exists.
+pub fn effects(sim: &Sim, group: super::ids::GroupId) -> Option<EffectsView> {
+    let e = &sim.ledger().groups.get(group.index())?.effects;
+    let keys = &sim.world().keys;
+    let mut rows: Vec<EffectRow> = e
+        .rows()
+        .map(|(k, r)| EffectRow {
+            key: k
+                .and_then(|k| keys.get(k))
+                .map_or_else(|| "null".to_owned(), |i| i.name.clone()),
+            charges: r.charges,
+            amount: r.amount,
+            doubled: r.doubled,
+        })
+        .collect();
+    super::sort::sort_by(&mut rows, |a, b| {
+        (b.doubled > 0, &a.key).cmp(&(a.doubled > 0, &b.key))
+    });
+    Some(EffectsView {
+        dedupe: e.dedupe().name(),
+        double_charges: e.doubled(),
+        deduped: e.skipped(),
+        rows,
+    })
+}
+
+/// The effect of a duplicate run on `group`'s database, as the last step of its cause
+/// chain: the repeated records charged again (how many, how much), or skipped by the
+/// idempotent consumer. `None` for other anomalies.
+pub fn duplicate_effect(
+    sim: &Sim,
+    group: super::ids::GroupId,
+    a: &super::ledger::Anomaly,
+) -> Option<(u64, String)> {
+    if a.kind != super::ledger::AnomalyKind::Duplicate {
+        return None;
+    }
+    let g = sim.ledger().groups.get(group.index())?;
+    let e = &g.effects;
+    if e.dedupe() == super::config::Dedupe::EventId {
+        let words = "the application skipped them: their event ids were already in its database \
+                     with their charges (dedupe=event-id), so nothing was charged twice";
+        return Some((a.at_ms, words.to_owned()));
+    }
+    let log = sim.world().log(a.tp)?;
+    let (mut n, mut amount) = (0u64, 0u64);
+    for (_, r) in log.range_retained(a.first_offset, a.last_offset + 1) {
+        if g.outcome(r.record_id) == super::ledger::Outcome::Duplicate {
+            n += 1;
+            amount += super::ledger::effects::order_amount(r.record_id);
+        }
+    }
+    let words = format!(
+        "the application charged them again: {n} record(s), ${amount} charged twice (its \
+         database kept no event ids, dedupe=off)"
+    );
+    Some((a.at_ms, words))
+}
 
 /// One key of a compacted topic's table.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -33,7 +33,10 @@ pub use super::net::Latency;
 pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2, to_positive};
 pub use super::producer::{KeySpace, ProduceFault, Workload};
 pub use super::sim::Sim;
-pub use super::table::{cleaner, partition_sizes, table, CleanerView, PartitionSize, TableRow};
+pub use super::table::{
+    cleaner, effects, partition_sizes, table, CleanerView, EffectRow, EffectsView, PartitionSize,
+    TableRow,
+};
 pub use super::world::{
     MAX_CONSUMERS_PER_GROUP, MAX_GROUPS, MAX_KEY_BYTES, MAX_PRODUCERS, MAX_VALUE_BYTES,
 };
@@ -731,17 +734,22 @@ pub fn anomalies(sim: &Sim, group: GroupId) -> Vec<AnomalyView> {
     own.iter()
         .chain(&ledger.producer_anomalies)
         .enumerate()
-        .map(|(index, a)| AnomalyView {
-            index,
-            kind: a.kind,
-            tp: a.tp,
-            first_offset: a.first_offset,
-            last_offset: a.last_offset,
-            count: a.count,
-            at_ms: a.at_ms,
-            member: a.member,
-            sentence: explain::sentence(a, &names),
-            chain: explain::chain(a, &names),
+        .map(|(index, a)| {
+            let mut chain = explain::chain(a, &names);
+            // A duplicate's last step is what it did to the application's database.
+            chain.extend(super::table::duplicate_effect(sim, group, a));
+            AnomalyView {
+                index,
+                kind: a.kind,
+                tp: a.tp,
+                first_offset: a.first_offset,
+                last_offset: a.last_offset,
+                count: a.count,
+                at_ms: a.at_ms,
+                member: a.member,
+                sentence: explain::sentence(a, &names),
+                chain,
+            }
         })
         .collect()
 }

@@ -709,7 +709,8 @@ fn apply_config(s: &mut Scenario, config: &BTreeMap<String, String>) -> Result<(
 /// The family a setting belongs to, as `allowed` names families: `producer` (the
 /// producer's configs), `cluster` (brokers and replication), `topic` (topic `orders`'
 /// retention, segment and compaction configs), `lab` (the lab's own knobs:
-/// partitions, rate, keys, consumers, processing time), `consumer` (the consumer's
+/// partitions, rate, keys, consumers, the application's processing time and dedupe),
+/// `consumer` (the consumer's
 /// configs and the commit mode). The seed and the network latency belong to none: a
 /// level allows them by name only, so a challenge cannot be passed by trying seeds.
 pub fn setting_family(name: &str) -> Option<&'static str> {
@@ -722,7 +723,7 @@ pub fn setting_family(name: &str) -> Option<&'static str> {
         Some("topic")
     } else if matches!(
         name,
-        "partitions" | "rate" | "keys" | "consumers" | "processing.ms"
+        "partitions" | "rate" | "keys" | "consumers" | "processing.ms" | "dedupe"
     ) {
         Some("lab")
     } else if matches!(name, "seed" | "network.latency.ms") {

@@ -50,6 +50,7 @@ shipped![
     "L30-the-latest-value-per-key.json",
     "L31-the-delete-that-never-arrived.json",
     "L32-retention-or-compaction.json",
+    "L33-the-idempotent-consumer.json",
     "L35-cheat-sheet-review.json",
     "C01-ten-thousand-orders.json",
     "C02-keep-each-order-in-order.json",

@@ -222,6 +222,7 @@ impl Scenario {
         match name {
             "commit.mode" => s.commit_mode().to_owned(),
             "processing.ms" => s.group.processing_ms.to_string(),
+            "dedupe" => s.group.dedupe.name().to_owned(),
             "partitions" => s.partitions.to_string(),
             "rate" => s.rate_per_sec.to_string(),
             "keys" => s.keys.to_string(),
@@ -265,6 +266,7 @@ impl Scenario {
             "seed",
             "network.latency.ms",
             "processing.ms",
+            "dedupe",
             "partition.assignment.strategy",
             "producer.partitioner.class",
         ]

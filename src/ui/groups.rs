@@ -93,6 +93,7 @@ pub fn GroupsPanel() -> impl IntoView {
                                 <p class="lab-hint">{format!("A group has at most {MAX_CONSUMERS_PER_GROUP} consumers in the lab.")}</p>
                             })}
                             <super::metrics::Plots/>
+                            <super::effects::AppTable/>
                         }
                     })
             }}

@@ -7,6 +7,7 @@ mod cluster;
 mod describe;
 mod dock;
 mod drawer;
+mod effects;
 mod files;
 mod flights;
 pub mod format;

@@ -64,6 +64,11 @@ const FIELDS: &[(&str, Input, &str)] = &[
         Input::Text,
         "lab only: the time the application spends per record",
     ),
+    (
+        "dedupe",
+        Input::Choice(&["off", "event-id"]),
+        "lab only: event-id stores each record's id with its effect, in one write, and skips ids it has (the idempotent consumer)",
+    ),
     ("producer.acks", Input::Choice(&["all", "1", "0"]), ""),
     (
         "producer.enable.idempotence",

@@ -285,16 +285,21 @@ impl GroupLedger {
                 offset,
                 &mut tally,
             );
+            // The application writes its database in the same step; repeats below.
+            self.effects.apply(slice);
         }
         self.processed += offset - start;
         tally.delta[usize::from(byte_of(Outcome::Once))] += tally.first_times;
         self.counts[tp.topic.index()].add(&tally.delta);
-        for (offset, id, duplicate) in tally.rare {
-            if duplicate {
-                self.explain_duplicate(at_ms, member, tp, offset);
-            } else {
+        for (offset, id, rare) in tally.rare {
+            if rare == Rare::OutOfOrder {
                 self.out_of_order(at_ms, member, tp, offset, id);
+                continue;
             }
+            if let Some(r) = log.get(offset) {
+                self.effects.repeated(r, rare == Rare::Second);
+            }
+            self.explain_duplicate(at_ms, member, tp, offset);
         }
         if start < end {
             self.extend_run(at_ms, member, generation, tp, start, end - 1);

@@ -22,6 +22,7 @@ use cleanup::Cleanups;
 mod causes;
 mod cleanup;
 mod delivery;
+pub mod effects;
 
 mod logs;
 mod totals;
@@ -490,6 +491,8 @@ pub struct GroupLedger {
     notes: Vec<MemberNote>,
     /// The group's anomalies, oldest first.
     pub anomalies: Vec<Anomaly>,
+    /// The application's database: what processing did (the effect side).
+    pub effects: effects::Effects,
 }
 
 /// Outcome counts of one group on one topic.
@@ -582,9 +585,20 @@ struct Tally {
     delta: [i64; 8],
     /// Records processed for the first time (pending to once), counted in a register.
     first_times: i64,
-    /// `(offset, record id, duplicate)` of records to explain after the loop, in log order:
-    /// a second processing, or (not duplicate) a key seen out of order.
-    rare: Vec<(u64, u32, bool)>,
+    /// Records to explain after the loop, in log order: a repeated processing, or a key
+    /// seen out of order.
+    rare: Vec<(u64, u32, Rare)>,
+}
+
+/// Why a processed record needs a second look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rare {
+    /// Processed before, once: this is its second processing.
+    Second,
+    /// Processed twice or more before.
+    Again,
+    /// Processed before an earlier record with its key.
+    OutOfOrder,
 }
 
 /// The hot path of a processed range: marks each record of `slice` (starting at `offset`)
@@ -625,10 +639,12 @@ fn mark_processed(
                 tally.delta[usize::from(after)] += 1;
             }
             if again {
-                tally.rare.push((offset, r.record_id, true));
+                let second = before == byte_of(Outcome::Once);
+                let rare = if second { Rare::Second } else { Rare::Again };
+                tally.rare.push((offset, r.record_id, rare));
             } else if let (Some(producer), Some(key)) = (r.producer(), r.key) {
                 if !in_order(last_by_key, producer, key, r.record_id) {
-                    tally.rare.push((offset, r.record_id, false));
+                    tally.rare.push((offset, r.record_id, Rare::OutOfOrder));
                 }
             }
             offset += 1;
@@ -716,9 +732,10 @@ impl Ledger {
     }
 
     /// Starts tracking a new group.
-    pub fn add_group(&mut self, group: GroupId) {
+    pub fn add_group(&mut self, group: GroupId, dedupe: super::config::Dedupe) {
         let mut g = GroupLedger {
             group,
+            effects: effects::Effects::new(dedupe),
             ..GroupLedger::default()
         };
         for &id in &self.gone {
@@ -958,7 +975,7 @@ mod tests {
                 producer: crate::engine::log::NO_PRODUCER,
             }]);
         }
-        ledger.add_group(GroupId(0));
+        ledger.add_group(GroupId(0), Default::default());
         let logs = Logs(log);
         if n > 1 {
             // All but the last record reach the log; the last stays in the producer.

@@ -102,6 +102,7 @@ pub fn metric(
     let topic_or_orders = || topic_id(sim, topic.unwrap_or("orders"));
     let totals = || group.and_then(|g| view::totals(sim, g)).unwrap_or_default();
     let g = || group.and_then(|g| view::group(sim, g));
+    let ledger = || group.map_or(0, |g| ledger_metric(sim, m, g));
     let alive = |m: &&view::MemberView| {
         matches!(
             m.status,
@@ -151,11 +152,7 @@ pub fn metric(
         Metric::OfflinePartitions | Metric::UnderReplicated => {
             let (offline, under) =
                 topic_or_orders().map_or((0, 0), |t| view::offline_and_under_replicated(sim, t));
-            if m == Metric::OfflinePartitions {
-                offline
-            } else {
-                under
-            }
+            [offline, under][usize::from(m == Metric::UnderReplicated)]
         }
         Metric::Partitions => {
             topic_or_orders().map_or(0, |t| u64::from(view::partition_count(sim, t)))
@@ -180,7 +177,8 @@ pub fn metric(
         }),
         Metric::LagTotal => lags().iter().sum(),
         Metric::LagMax => lags().into_iter().max().unwrap_or(0),
-        Metric::Processed | Metric::Resurrected => group.map_or(0, |g| ledger_metric(sim, m, g)),
+        Metric::Processed | Metric::Resurrected => ledger(),
+        Metric::DoubleCharges | Metric::Deduped => ledger(),
         Metric::Lag | Metric::Committed => {
             let (Some(gid), Some(t), Some(p)) = (group, topic_or_orders(), partition) else {
                 return 0;
@@ -220,13 +218,17 @@ fn log_metric(sim: &view::Sim, m: Metric, t: TopicId, partition: Option<u32>) ->
     }
 }
 
-/// A group's ledger counts: records processed (repeats counted), or resurrected keys.
+/// A group's ledger counts: records processed (repeats counted), resurrected keys, and the
+/// effect side (double charges, deliveries the idempotent consumer skipped).
 fn ledger_metric(sim: &view::Sim, m: Metric, group: GroupId) -> u64 {
     let Some(g) = sim.ledger().groups.get(group.index()) else {
         return 0;
     };
-    if m == Metric::Processed {
-        return g.processed_count();
+    match m {
+        Metric::Processed => return g.processed_count(),
+        Metric::DoubleCharges => return g.effects.doubled(),
+        Metric::Deduped => return g.effects.skipped(),
+        _ => {}
     }
     let resurrected = |a: &&crate::engine::ledger::Anomaly| {
         a.kind == crate::engine::ledger::AnomalyKind::Resurrected

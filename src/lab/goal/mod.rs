@@ -236,6 +236,10 @@ metrics! {
     Compacted = "compacted", Group, "records the log cleaner removed before the group read them";
     /// Keys the group still holds because their tombstone was removed before it read it.
     Resurrected = "resurrected", Group, "keys the group never saw deleted: their tombstone was cleaned away before it read it";
+    /// Records the group's application charged more than once.
+    DoubleCharges = "double_charges", Group, "records the group's application charged to its database more than once (a duplicate with an effect)";
+    /// Deliveries the idempotent consumer skipped.
+    Deduped = "deduped", Group, "deliveries the group's application skipped because its database already held the record's event id";
 }
 
 /// The measures a goal can name, with what each means (documented in the format).

@@ -1,0 +1,60 @@
+//! The effect side of the shown group: its application's database (a balance per key) in
+//! the Groups panel, double charges in red, and what the idempotent consumer skipped.
+
+use leptos::prelude::*;
+
+use super::state::expect_lab;
+use crate::engine::view;
+
+/// Rows shown (double-charged keys first).
+const MAX_ROWS: usize = 12;
+
+/// The shown group's application database.
+#[component]
+pub fn AppTable() -> impl IntoView {
+    let lab = expect_lab();
+    let effects = Memo::new(move |_| {
+        let g = lab.selection.group.get();
+        lab.with(|l| view::effects(l.sim(), g))
+    });
+    move || {
+        effects.get().map(|e| {
+            let summary = if e.dedupe == "event-id" {
+                format!(
+                    "dedupe=event-id: each record's id is stored with its charge; {} repeated deliveries skipped, 0 charged twice",
+                    e.deduped
+                )
+            } else if e.double_charges > 0 {
+                format!(
+                    "dedupe=off: {} record(s) charged twice or more: each duplicate delivery charged again",
+                    e.double_charges
+                )
+            } else {
+                "dedupe=off: every delivery charges; nothing charged twice yet".to_owned()
+            };
+            let alert = e.double_charges > 0;
+            let more = e.rows.len().saturating_sub(MAX_ROWS);
+            view! {
+                <h3 class="lab-panel__subtitle">"The application's database: balance per key"</h3>
+                <p class="lab-effects__summary" class:lab-effects__summary--alert=alert data-testid="effects-summary">{summary}</p>
+                <table class="lab-effects" data-testid="effects-table">
+                    <thead><tr><th>"key"</th><th>"charges"</th><th>"balance"</th></tr></thead>
+                    <tbody>
+                        {e.rows.into_iter().take(MAX_ROWS).map(|r| {
+                            let doubled = r.doubled > 0;
+                            view! {
+                                <tr class:lab-effects__row--doubled=doubled>
+                                    <td><code>{r.key}</code></td>
+                                    <td>{r.charges}{doubled.then(|| format!(" ({} charged twice)", r.doubled))}</td>
+                                    <td>{format!("${}", r.amount)}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                {(more > 0).then(|| view! { <p class="lab-hint">{format!("… and {more} more keys")}</p> })}
+                <p class="lab-hint">"Lab: each record charges an amount derived from its id to its key's row, in the same step it is processed; the database survives a crash."</p>
+            }
+        })
+    }
+}
