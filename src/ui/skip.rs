@@ -79,7 +79,8 @@ fn run_skip(lab: LabState) {
         };
         let now = lab.with_untracked(|l| l.now_ms());
         if now < to_ms {
-            lab.advance_within(to_ms - now, SKIP_BUDGET_MS, wall_ms);
+            let max_slice = super::state::MAX_SLICE_MS;
+            lab.advance_within(to_ms - now, SKIP_BUDGET_MS, max_slice, wall_ms);
         }
         let now = lab.with_untracked(|l| l.now_ms());
         if now >= to_ms {

@@ -556,16 +556,23 @@ impl LabState {
         out
     }
 
-    /// Advances virtual time by up to `ms` in slices, stopping once `budget_ms` of wall
-    /// time (read by `clock`) is spent, without notifying the views (see [`Self::refresh`]).
+    /// Advances virtual time by up to `ms` in slices of at most `max_slice_ms`, stopping
+    /// once `budget_ms` of wall time (read by `clock`) is spent, without notifying the views (see [`Self::refresh`]).
     /// Under a load the page cannot simulate in real time, virtual time runs slower
     /// instead of the page freezing. Returns the virtual ms actually run.
-    pub fn advance_within(&self, ms: u64, budget_ms: f64, clock: impl Fn() -> f64) -> u64 {
+    pub fn advance_within(
+        &self,
+        ms: u64,
+        budget_ms: f64,
+        max_slice_ms: u64,
+        clock: impl Fn() -> f64,
+    ) -> u64 {
         let mut slice = self.slice_ms.get_value();
         let done = self
             .lab
             .try_update_value(|l| {
-                run_within(ms, budget_ms, clock, &mut slice, |step| l.advance_by(step))
+                let advance = |step| l.advance_by(step);
+                run_within(ms, budget_ms, clock, (&mut slice, max_slice_ms), advance)
             })
             .expect("lab state is alive");
         self.slice_ms.set_value(slice);
@@ -1056,17 +1063,20 @@ pub fn provide_lab(lab: LabState) {
 /// one's cost still fits, so a frame stops *before* it overruns instead of after; the first
 /// slice always runs, so time never stalls however slow a slice is.
 ///
-/// `slice` is the virtual length of a slice, learned from frame to frame: it doubles while
-/// a slice costs under a sixteenth of the budget and shrinks in proportion when one costs
-/// more than a quarter, so a quiet week and a busy second both fill a frame without
-/// overrunning it.
+/// `slice` is the virtual length of a slice, learned from frame to frame, and at most
+/// `max_slice`: it doubles while a slice costs under a sixteenth of the budget and shrinks
+/// in proportion when one costs more than a quarter, so a quiet week and a busy second both
+/// fill a frame without overrunning it. Play caps it at a 32nd of the frame's virtual time
+/// (a load's bursts stay small); a skip lets it grow to an hour.
 fn run_within(
     ms: u64,
     budget_ms: f64,
     clock: impl Fn() -> f64,
-    slice: &mut u64,
+    (slice, max_slice): (&mut u64, u64),
     mut advance: impl FnMut(u64),
 ) -> u64 {
+    let max_slice = max_slice.clamp(MIN_SLICE_MS, MAX_SLICE_MS);
+    *slice = (*slice).min(max_slice);
     let start = clock();
     let target = budget_ms / 4.0;
     let mut done = 0;
@@ -1076,13 +1086,13 @@ fn run_within(
         if done > 0 && before - start + last_cost > budget_ms {
             break;
         }
-        let step = (*slice).clamp(MIN_SLICE_MS, MAX_SLICE_MS).min(ms - done);
+        let step = (*slice).max(MIN_SLICE_MS).min(ms - done);
         advance(step);
         done += step;
         last_cost = clock() - before;
         if step == *slice {
             if last_cost < target / 4.0 {
-                *slice = (*slice * 2).min(MAX_SLICE_MS);
+                *slice = (*slice * 2).min(max_slice);
             } else if last_cost > target {
                 *slice = ((*slice as f64 * target / last_cost) as u64).max(MIN_SLICE_MS);
             }
@@ -1094,7 +1104,7 @@ fn run_within(
 /// The shortest slice of virtual time (ms): below it a frame's overhead dominates.
 const MIN_SLICE_MS: u64 = 5;
 /// The longest slice (ms): an hour, so a quiet stretch still reports its progress.
-const MAX_SLICE_MS: u64 = 3_600_000;
+pub const MAX_SLICE_MS: u64 = 3_600_000;
 /// The slice a fresh page starts from (ms).
 const FIRST_SLICE_MS: u64 = 50;
 
@@ -1111,8 +1121,9 @@ mod tests {
     use super::run_within;
     use std::cell::Cell;
 
-    /// Runs `run_within` with a fake clock where every slice costs `cost_ms`, from a slice
-    /// of 52 ms; returns the virtual ms run, the slices and the wall time spent.
+    /// Runs `run_within` as play does (slices at most a 32nd of the frame's 1,670 ms) with a
+    /// fake clock where every slice costs `cost_ms`, from a slice of 52 ms; returns the
+    /// virtual ms run, the slices and the wall time spent.
     fn run(ms: u64, budget_ms: f64, cost_ms: f64) -> (u64, Vec<u64>, f64) {
         let now = Cell::new(0.0);
         let mut steps = Vec::new();
@@ -1121,7 +1132,7 @@ mod tests {
             ms,
             budget_ms,
             || now.get(),
-            &mut slice,
+            (&mut slice, 1_670 / 32),
             |step| {
                 steps.push(step);
                 now.set(now.get() + cost_ms);
@@ -1135,8 +1146,9 @@ mod tests {
         let (done, steps, spent) = run(1_670, 5.0, 0.1);
         assert_eq!(done, 1_670);
         assert_eq!(steps.iter().sum::<u64>(), 1_670);
-        // The slice doubled: 52, 104, 208, 416, 832, then the rest.
-        assert_eq!(steps, vec![52, 104, 208, 416, 832, 58]);
+        // Cheap, but play's slices never grow past a 32nd of the frame.
+        assert!(steps.iter().all(|&s| s <= 52), "{steps:?}");
+        assert_eq!(steps.len(), 33);
         assert!(spent <= 5.0, "{spent}");
     }
 
@@ -1170,7 +1182,7 @@ mod tests {
                 u64::MAX,
                 8.0,
                 || now.get(),
-                &mut slice,
+                (&mut slice, super::MAX_SLICE_MS),
                 |_| now.set(now.get() + 0.01),
             );
         }
@@ -1179,7 +1191,7 @@ mod tests {
             u64::MAX,
             8.0,
             || now.get(),
-            &mut slice,
+            (&mut slice, super::MAX_SLICE_MS),
             |step| now.set(now.get() + step as f64 / 100_000.0),
         );
         // One slice of an hour cost 36 ms: the next is sized to a quarter of the budget.

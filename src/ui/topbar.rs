@@ -57,7 +57,9 @@ fn run_loop(lab: LabState) {
             let ms = carry.floor();
             carry -= ms;
             if ms >= 1.0 {
-                lab.advance_within(ms as u64, ENGINE_BUDGET_MS, wall_ms);
+                // Slices of at most a 32nd of the frame's time: a load's bursts stay small.
+                let ms = ms as u64;
+                lab.advance_within(ms, ENGINE_BUDGET_MS, (ms / 32).max(1), wall_ms);
                 // Virtual time the budget did not allow is dropped, not owed.
                 carry = carry.min(1.0);
                 if speed < FAST_SPEED || t - drawn_at >= FAST_REDRAW_MS {
