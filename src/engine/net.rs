@@ -7,7 +7,8 @@
 //! (`deliver_at = max(now + latency, last delivery on the link)`), and a lost message
 //! breaks its connection: nothing more gets through until the client closes it.
 
-use std::collections::{BTreeMap, VecDeque};
+use super::vecmap::VecMap;
+use std::collections::VecDeque;
 
 use super::ids::NodeId;
 use super::msg::Msg;
@@ -71,7 +72,7 @@ pub enum Route {
 #[derive(Clone, Debug, Default)]
 pub struct Network {
     latency: Latency,
-    links: BTreeMap<(NodeId, NodeId), Link>,
+    links: VecMap<(NodeId, NodeId), Link>,
 }
 
 impl Network {
@@ -79,7 +80,7 @@ impl Network {
     pub fn new(latency: Latency) -> Self {
         Network {
             latency,
-            links: BTreeMap::new(),
+            links: VecMap::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! hands each message, timer or command to the actor that owns it (turmoil's split: the
 //! kernel in `sim.rs` drives time, this holds the state).
 
-use std::collections::BTreeMap;
+use super::vecmap::VecMap;
 
 use super::actor::{Ctx, Out};
 use super::broker::{Broker, CoordinatorNews};
@@ -88,7 +88,7 @@ pub struct World {
     /// The KRaft controller.
     pub controller: Controller,
     /// Values typed by hand, by record id.
-    pub values: BTreeMap<u32, String>,
+    pub values: VecMap<u32, String>,
 }
 
 impl LogLookup for World {
@@ -150,7 +150,7 @@ impl World {
             producers: Vec::new(),
             groups: Vec::new(),
             keys: KeyTable::default(),
-            values: BTreeMap::new(),
+            values: VecMap::new(),
         }
     }
 

@@ -10,7 +10,7 @@ impl Broker {
         if !self.alive {
             return;
         }
-        let mut by_leader: BTreeMap<BrokerId, Vec<ReplicaFetchPartition>> = BTreeMap::new();
+        let mut by_leader: VecMap<BrokerId, Vec<ReplicaFetchPartition>> = VecMap::new();
         for (&tp, h) in &self.hosted {
             let Some(leader) = h.state.leader else {
                 continue;

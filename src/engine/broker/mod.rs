@@ -3,7 +3,7 @@
 //! actor, in `coordinator/`.)
 
 use super::vecmap::VecMap;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::actor::Ctx;
@@ -112,7 +112,7 @@ pub struct Broker {
     pub(crate) id: BrokerId,
     /// Partition logs by topic, then partition.
     logs: Vec<Vec<PartitionLog>>,
-    producer_states: BTreeMap<(i64, Tp), ProducerStateEntry>,
+    producer_states: VecMap<(i64, Tp), ProducerStateEntry>,
     parked: Vec<ParkedFetch>,
     /// Running (a killed broker keeps its logs, as its disk would, and loses the rest).
     pub(crate) alive: bool,
@@ -188,7 +188,7 @@ impl Broker {
         Broker {
             id,
             logs: Vec::new(),
-            producer_states: BTreeMap::new(),
+            producer_states: VecMap::new(),
             parked: Vec::new(),
             alive: true,
             incarnation: 0,

@@ -110,7 +110,7 @@ impl Consumer {
     /// OffsetFetcher `validatePositionsAsync`: one OffsetsForLeaderEpoch per leader.
     pub(super) fn send_validations(&mut self, ctx: &mut Ctx) {
         let now = ctx.now_ms;
-        let mut by_leader: BTreeMap<BrokerId, Vec<(Tp, u32, u32)>> = BTreeMap::new();
+        let mut by_leader: VecMap<BrokerId, Vec<(Tp, u32, u32)>> = VecMap::new();
         for (&tp, v) in &self.validating {
             let Some(state) = ctx.cluster.state(tp) else {
                 continue;
@@ -225,7 +225,7 @@ impl Consumer {
     /// a lost one is sent again); a partition without a leader waits for the next poll.
     pub(super) fn send_resets(&mut self, ctx: &mut Ctx) {
         let now = ctx.now_ms;
-        let mut by_leader: BTreeMap<BrokerId, Vec<(Tp, OffsetSpec)>> = BTreeMap::new();
+        let mut by_leader: VecMap<BrokerId, Vec<(Tp, OffsetSpec)>> = VecMap::new();
         for (&tp, r) in &self.resolving {
             let (Some(spec), Some(leader)) = (r.spec, ctx.cluster.leader(tp)) else {
                 continue;
@@ -293,7 +293,7 @@ impl Consumer {
         }
         self.fetch_backoff_until.retain(|_, until| *until > now);
         self.check_leader_epochs(ctx);
-        let mut by_leader: BTreeMap<BrokerId, Vec<(Tp, u64)>> = BTreeMap::new();
+        let mut by_leader: VecMap<BrokerId, Vec<(Tp, u64)>> = VecMap::new();
         for tp in &self.assigned {
             if self.buffer.iter().any(|f| f.tp == *tp) || self.validating.contains_key(tp) {
                 continue;

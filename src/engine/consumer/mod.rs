@@ -298,7 +298,7 @@ pub struct Consumer {
     fetch_in_flight: VecMap<BrokerId, (u64, u64)>,
     /// Leaders whose last fetch failed, and until when the fetcher leaves them alone
     /// (`retry.backoff.ms`, while the metadata refreshes).
-    fetch_backoff_until: BTreeMap<BrokerId, u64>,
+    fetch_backoff_until: VecMap<BrokerId, u64>,
     next_request_id: u64,
     /// What the application thread does.
     pub(crate) app: AppState,
@@ -329,7 +329,7 @@ pub struct Consumer {
     pub(crate) next_heartbeat_ms: Option<u64>,
     /// Group requests sent to the coordinator and not answered yet, with when each was
     /// sent: NetworkClient times out each request on its own.
-    coordinator_requests: BTreeMap<GroupRequest, u64>,
+    coordinator_requests: VecMap<GroupRequest, u64>,
 }
 
 /// A request to the group coordinator whose answer the client waits for (FindCoordinator
@@ -394,7 +394,7 @@ impl Consumer {
             pending_assignment: None,
             buffer: VecDeque::new(),
             fetch_in_flight: VecMap::new(),
-            fetch_backoff_until: BTreeMap::new(),
+            fetch_backoff_until: VecMap::new(),
             next_request_id: 0,
             app: AppState::Polling,
             batch: VecDeque::new(),
@@ -413,7 +413,7 @@ impl Consumer {
             last_heartbeat_sent_ms: 0,
             last_heartbeat_ok_ms: 0,
             next_heartbeat_ms: None,
-            coordinator_requests: BTreeMap::new(),
+            coordinator_requests: VecMap::new(),
         }
     }
 

@@ -49,7 +49,7 @@ impl Coordinator {
         } else {
             // KIP-394: a new dynamic member gets its id first and must join again with it.
             let new_id = new_member_id(ctx, client);
-            g.pending.insert(new_id.clone());
+            g.pending.insert(new_id.clone(), ());
             // GMM `classicGroupJoinNewDynamicMember`: a pending member that never
             // rejoins expires after its session timeout.
             ctx.out.timer(
@@ -80,7 +80,7 @@ impl Coordinator {
             return;
         };
         let member_id = req.member_id.clone();
-        if g.pending.remove(&member_id) {
+        if g.pending.remove(&member_id).is_some() {
             self.add_member_and_rebalance(ctx, group, client, member_id, req);
             return;
         }
@@ -693,7 +693,7 @@ pub struct CoordGroup {
     /// Members by member id.
     pub(crate) members: VecMap<String, GroupMember>,
     /// Member ids handed out with MEMBER_ID_REQUIRED, not yet rejoined (KIP-394).
-    pub(super) pending: BTreeSet<String>,
+    pub(super) pending: VecMap<String, ()>,
     /// Member ids in the order they were put into Kafka's `HashMap` (for its iteration order).
     pub(super) put_history: Vec<String>,
     /// Committed offsets.
@@ -728,7 +728,7 @@ impl CoordGroup {
             protocol: None,
             leader: None,
             members: VecMap::new(),
-            pending: BTreeSet::new(),
+            pending: VecMap::new(),
             put_history: Vec::new(),
             committed: VecMap::new(),
             rebalance_token: 0,

@@ -7,7 +7,6 @@
 
 use super::sort;
 use super::vecmap::VecMap;
-use std::collections::BTreeSet;
 
 use super::actor::Ctx;
 use super::assignor::{java_hashmap_order, rebalance_protocol, Protocol, Strategy};
@@ -400,7 +399,7 @@ impl Coordinator {
                 // complete without it.
                 if self
                     .group_mut(group)
-                    .is_some_and(|g| g.pending.remove(&member_id))
+                    .is_some_and(|g| g.pending.remove(&member_id).is_some())
                 {
                     self.maybe_complete_join(ctx, group);
                 }

@@ -160,7 +160,7 @@ impl GroupLedger {
         // log end after the group had read it (a member crashed before committing, or its
         // position fell out of range) loses what nobody processed, and so does a reset to
         // the log start past records retention deleted before the group read them.
-        let first_read = self.started.insert(tp);
+        let first_read = self.started.insert(tp, ()).is_none();
         self.deleted_before_read(at_ms, at, logs, cleanups);
         let forward = matches!(
             source,

@@ -129,7 +129,7 @@ impl Ledger {
     /// True when an election of `tp` came from outside the ISR (its log may now end
     /// below offsets that were read and committed).
     pub fn had_unclean_election(&self, tp: Tp) -> bool {
-        self.unclean.contains(&tp)
+        self.unclean.contains_key(&tp)
     }
 
     /// Records acknowledged to their producer and then lost with a failed leader.
@@ -227,7 +227,7 @@ impl Ledger {
         };
         let from = old_log.divergence(new_log);
         if unclean {
-            self.unclean.insert(tp);
+            self.unclean.insert(tp, ());
         }
         let leaving: Vec<u32> = old_log
             .range(from, old_log.log_end_offset())

@@ -10,7 +10,6 @@
 //! the records lost before the log, and pending = in the producer + in the log, unprocessed.
 
 use super::vecmap::VecMap;
-use std::collections::BTreeMap;
 
 use super::chunked::ChunkVec;
 use super::event::{BrokerEvent, CrashReason, Event, GroupEvent, PositionSource, ProducerEvent};
@@ -481,9 +480,9 @@ pub struct GroupLedger {
     runs: VecMap<Tp, Vec<ProcessingRun>>,
     classified_to: VecMap<Tp, u64>,
     /// Partitions some member of the group has had a position on.
-    started: std::collections::BTreeSet<Tp>,
-    held: BTreeMap<MemberId, Vec<(Tp, u64, u64)>>,
-    generation: BTreeMap<MemberId, i32>,
+    started: VecMap<Tp, ()>,
+    held: VecMap<MemberId, Vec<(Tp, u64, u64)>>,
+    generation: VecMap<MemberId, i32>,
     failures: VecMap<u32, u32>,
     processed: u64,
     /// The last join phase was cooperative (its revocations commit nothing).
@@ -690,7 +689,7 @@ pub struct Ledger {
     /// Per partition, the last election that moved its log to another replica.
     failovers: VecMap<Tp, Cause>,
     /// Partitions that had an unclean election.
-    unclean: std::collections::BTreeSet<Tp>,
+    unclean: VecMap<Tp, ()>,
     /// What retention deleted and the cleaner removed, for the causes.
     cleanups: Cleanups,
 }

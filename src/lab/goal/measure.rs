@@ -8,10 +8,10 @@ use super::*;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tracker {
     cursor: u64,
-    counts: BTreeMap<(&'static str, Option<GroupId>), u64>,
+    counts: VecMap<(&'static str, Option<GroupId>), u64>,
     /// Events that name a partition, by (kind, topic, partition).
-    on_partition: BTreeMap<(&'static str, TopicId, u32), u64>,
-    first: BTreeMap<&'static str, u64>,
+    on_partition: VecMap<(&'static str, TopicId, u32), u64>,
+    first: VecMap<&'static str, u64>,
 }
 
 impl Tracker {

@@ -10,6 +10,7 @@
 //! the level there, with the line, not at the end of a run.
 
 use std::collections::BTreeMap;
+use crate::engine::vecmap::VecMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
