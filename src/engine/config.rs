@@ -143,6 +143,8 @@ pub const GROUP_RANGES: &[Range] = &[
     ("max.poll.records", 1, 100_000),
     ("auto.commit.interval.ms", 0, 3_600_000),
     ("processing.ms", 0, 60_000),
+    ("error.retries", 0, 10),
+    ("error.retry.backoff.ms", 0, 60_000),
 ];
 
 /// The range of `name` in `table`.
@@ -429,6 +431,53 @@ impl Dedupe {
     }
 }
 
+/// Lab: what a group's application does with a record whose processing throws for good
+/// (a poison record), once its retries are spent.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum OnError {
+    /// The exception escapes the poll loop: the consumer dies, and the next owner of the
+    /// partition meets the same record (the partition is stuck).
+    #[default]
+    Crash,
+    /// The application logs the error and goes on: the record is never processed.
+    Skip,
+    /// The application produces the record to `<topic>.dlq` with its error in a header,
+    /// waits for the write, and goes on (the dead-letter topic).
+    DeadLetter,
+}
+
+impl OnError {
+    /// Its name in settings and level files.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnError::Crash => "crash",
+            OnError::Skip => "skip",
+            OnError::DeadLetter => "dead-letter",
+        }
+    }
+
+    fn is_crash(&self) -> bool {
+        *self == OnError::Crash
+    }
+}
+
+/// The suffix of a dead-letter topic's name: `orders` sends its poison records to `orders.dlq`.
+pub const DLQ_SUFFIX: &str = ".dlq";
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn default_error_backoff_ms() -> u64 {
+    1_000
+}
+
+fn is_default_error_backoff(ms: &u64) -> bool {
+    *ms == default_error_backoff_ms()
+}
+
 /// A consumer group's configuration: Kafka's consumer configs plus the lab's application model.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct GroupConfig {
@@ -456,6 +505,19 @@ pub struct GroupConfig {
     /// Written only when on, so older sessions and links read the same.
     #[serde(default, skip_serializing_if = "Dedupe::is_off")]
     pub dedupe: Dedupe,
+    /// Lab: what the application does with a record that fails for good.
+    #[serde(default, skip_serializing_if = "OnError::is_crash")]
+    pub on_error: OnError,
+    /// Lab: how many times the application retries a failing record, in place, before
+    /// `on_error` (the partition and the poll loop wait meanwhile).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub error_retries: u32,
+    /// Lab: the wait before each retry.
+    #[serde(
+        default = "default_error_backoff_ms",
+        skip_serializing_if = "is_default_error_backoff"
+    )]
+    pub error_retry_backoff_ms: u64,
 }
 
 impl Default for GroupConfig {
@@ -472,6 +534,9 @@ impl Default for GroupConfig {
             manual_commit: ManualCommit::Off,
             processing_ms: 10,
             dedupe: Dedupe::Off,
+            on_error: OnError::Crash,
+            error_retries: 0,
+            error_retry_backoff_ms: default_error_backoff_ms(),
         }
     }
 }
@@ -511,6 +576,12 @@ impl GroupConfig {
             self.auto_commit_interval_ms,
         )?;
         check_range(GROUP_RANGES, "processing.ms", self.processing_ms)?;
+        check_range(GROUP_RANGES, "error.retries", u64::from(self.error_retries))?;
+        check_range(
+            GROUP_RANGES,
+            "error.retry.backoff.ms",
+            self.error_retry_backoff_ms,
+        )?;
         if self.heartbeat_interval_ms >= self.session_timeout_ms {
             return Err(invalid(
                 "heartbeat.interval.ms",
@@ -578,6 +649,16 @@ impl GroupConfig {
                     _ => return Err(invalid(name, "must be off or event-id")),
                 }
             }
+            "on.error" => {
+                next.on_error = match v {
+                    "crash" => OnError::Crash,
+                    "skip" => OnError::Skip,
+                    "dead-letter" => OnError::DeadLetter,
+                    _ => return Err(invalid(name, "must be crash, skip or dead-letter")),
+                }
+            }
+            "error.retries" => next.error_retries = parse_u32(name, v)?,
+            "error.retry.backoff.ms" => next.error_retry_backoff_ms = parse_u64(name, v)?,
             _ => return Err(invalid(name, "not a consumer config the lab models")),
         }
         next.validate()?;

@@ -29,6 +29,9 @@ pub enum PartitionReason {
     RoundRobin,
     /// A seeded uniform pick (records typed by hand with a null key).
     Random,
+    /// Named by the application: a dead letter goes to the failed record's own partition
+    /// number (as Spring Kafka's `DeadLetterPublishingRecoverer` sends it by default).
+    Explicit,
 }
 
 /// One thing that happened in the simulation, stamped with virtual time.
@@ -274,8 +277,8 @@ event_kinds! {
     Sent, RequestSent, Appended, DuplicateBatchDropped, OutOfOrderSequence, Acked,
     ConnectionClosed, Retrying, Expired, EpochBumped,
     StateChanged, JoinGroup, JoinComplete, SyncGroup, Assigned, Revoked, Lost, Heartbeat,
-    LeaveGroup, MemberRemoved, PositionSet, Polled, Processed, ProcessingFailed, Committed,
-    CommitRejected, CommitRetriable, RequestFailed, ConsumerStarted, ConsumerCrashed,
+    LeaveGroup, MemberRemoved, PositionSet, Polled, Processed, ProcessingFailed, ErrorHandled,
+    Committed, CommitRejected, CommitRetriable, RequestFailed, ConsumerStarted, ConsumerCrashed,
     ConsumerClosed, ConsumerFailed,
     BrokerKilled, BrokerRestarted, BrokerFenced, BrokerUnfenced, BecameLeader, BecameFollower,
     LeaderElected, BrokerRegistered, BrokerRegistrationRefused, TruncationDetected, IsrChanged,
@@ -388,6 +391,7 @@ impl GroupEvent {
             GroupEvent::Polled { .. } => K::Polled,
             GroupEvent::Processed { .. } => K::Processed,
             GroupEvent::ProcessingFailed { .. } => K::ProcessingFailed,
+            GroupEvent::ErrorHandled { .. } => K::ErrorHandled,
             GroupEvent::Committed { .. } => K::Committed,
             GroupEvent::CommitRejected { .. } => K::CommitRejected,
             GroupEvent::CommitRetriable { .. } => K::CommitRetriable,
@@ -858,6 +862,18 @@ pub enum GroupEvent {
         /// The exception.
         error: String,
     },
+    /// The application gave up on a record that failed for good (`on.error`): it logged
+    /// and skipped it, or its dead letter is written.
+    ErrorHandled {
+        /// Who.
+        member: MemberId,
+        /// The partition.
+        tp: Tp,
+        /// The record's offset.
+        offset: u64,
+        /// Where its dead letter was written (`None`: skipped).
+        dead_letter: Option<(Tp, u64)>,
+    },
 }
 
 impl GroupEvent {
@@ -876,6 +892,7 @@ impl GroupEvent {
             | GroupEvent::Polled { member, .. }
             | GroupEvent::Processed { member, .. }
             | GroupEvent::ProcessingFailed { member, .. }
+            | GroupEvent::ErrorHandled { member, .. }
             | GroupEvent::Committed { member, .. }
             | GroupEvent::CommitRejected { member, .. }
             | GroupEvent::CommitRetriable { member, .. }

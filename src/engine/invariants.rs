@@ -27,6 +27,7 @@ pub fn check(sim: &Sim) -> Result<(), String> {
             + t.failed
             + t.deleted
             + t.compacted
+            + t.dead_lettered
             + t.pending;
         if sum != t.produced || t.in_producer + t.in_log != t.pending {
             return Err(format!(

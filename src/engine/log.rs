@@ -42,6 +42,9 @@ impl LogRecord {
     /// Removed by the log cleaner: the offset stays taken (offsets are never renumbered) but
     /// no fetch returns it. The lab keeps the entry so the ledger can name what went.
     pub const CLEANED: u8 = 4;
+    /// A dead letter: the copy of a record whose processing failed, written to
+    /// `<topic>.dlq` by the application that gave up on it (never poison itself).
+    pub const DEAD_LETTER: u8 = 8;
 
     /// Whether processing it throws.
     pub fn poison(&self) -> bool {
@@ -51,6 +54,11 @@ impl LogRecord {
     /// Whether it is a tombstone (a null value).
     pub fn tombstone(&self) -> bool {
         self.flags & Self::TOMBSTONE != 0
+    }
+
+    /// Whether it is a dead letter.
+    pub fn dead_letter(&self) -> bool {
+        self.flags & Self::DEAD_LETTER != 0
     }
 
     /// Whether the log cleaner removed it.

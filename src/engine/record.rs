@@ -35,6 +35,8 @@ pub enum ReasonTag {
     RoundRobin,
     /// A seeded uniform pick.
     Random,
+    /// Named by the application.
+    Explicit,
 }
 
 /// The producer-side facts of one record: 32 bytes (the key, partition and producer are
@@ -154,6 +156,7 @@ impl RecordInfo {
             },
             (ReasonTag::RoundRobin, _) => PartitionReason::RoundRobin,
             (ReasonTag::Random, _) => PartitionReason::Random,
+            (ReasonTag::Explicit, _) => PartitionReason::Explicit,
             _ => PartitionReason::Sticky,
         }
     }
@@ -183,6 +186,7 @@ pub fn tag_of(reason: &PartitionReason) -> ReasonTag {
         PartitionReason::Sticky => ReasonTag::Sticky,
         PartitionReason::RoundRobin => ReasonTag::RoundRobin,
         PartitionReason::Random => ReasonTag::Random,
+        PartitionReason::Explicit => ReasonTag::Explicit,
     }
 }
 

@@ -1,9 +1,10 @@
 //! Read models of tables: the table a compacted topic stands for (each key with its latest
 //! value, as a reader from the log start rebuilds it), the size of each partition on disk
-//! (what `kafka-log-dirs --describe` reports), and a group's application database (what
-//! processing charged to each key). Part of the view.
+//! (what `kafka-log-dirs --describe` reports), a group's application database (what
+//! processing charged to each key), and the dead-letter topics its application writes
+//! (with each dead letter's headers). Part of the view.
 
-use super::ids::{TopicId, Tp};
+use super::ids::{GroupId, TopicId, Tp};
 use super::ledger::LogLookup;
 use super::sim::Sim;
 
@@ -225,6 +226,61 @@ pub fn cleaner(sim: &Sim, tp: Tp) -> Option<CleanerView> {
         first_dirty_offset: ltc.first_dirty_offset,
         dirty_ratio_ppm: ltc.cleanable_ratio_ppm(),
     })
+}
+
+/// The topics the stage shows for a group: those it reads, then the dead-letter topics its
+/// application writes to (`on.error=dead-letter`), where they exist.
+pub fn stage_topics(sim: &Sim, group: GroupId) -> Vec<TopicId> {
+    let mut topics = sim.world().subscribed_topics(group);
+    let world = sim.world();
+    let writes_dead_letters = world
+        .groups
+        .get(group.index())
+        .is_some_and(|g| g.config.on_error == crate::engine::config::OnError::DeadLetter);
+    super::sort::sort(&mut topics);
+    if writes_dead_letters {
+        let dlqs: Vec<TopicId> = topics
+            .iter()
+            .filter_map(|&t| world.cluster.topic(t))
+            .filter_map(|t| {
+                let name = format!("{}{}", t.name, crate::engine::config::DLQ_SUFFIX);
+                world.cluster.topic_id(&name)
+            })
+            .collect();
+        topics.extend(dlqs);
+    }
+    topics
+}
+
+/// A dead letter's headers as the application wrote them: where the failed record is, and
+/// the error.
+pub(super) fn dead_letter_headers(sim: &Sim, tp: Tp, offset: u64) -> String {
+    let note = sim
+        .ledger()
+        .groups
+        .iter()
+        .flat_map(|g| &g.dead_letters)
+        .find(|n| n.dlq == tp && n.dlq_offset == offset);
+    match note {
+        Some(n) => format!(
+            "(a dead letter) headers: original {}@{} · error: processing threw, {} attempt{}",
+            topic_partition(sim, n.tp),
+            n.offset,
+            n.failures,
+            if n.failures == 1 { "" } else { "s" }
+        ),
+        None => "(a dead letter) headers: the original record's place and its error".to_owned(),
+    }
+}
+
+/// `orders/p0` (the dead-letter lanes make every stage with them show two topics).
+fn topic_partition(sim: &Sim, tp: Tp) -> String {
+    let name = sim
+        .world()
+        .cluster
+        .topic(tp.topic)
+        .map_or("?", |t| t.name.as_str());
+    format!("{name}/p{}", tp.p())
 }
 
 #[cfg(test)]

@@ -33,9 +33,10 @@ pub use super::net::Latency;
 pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2, to_positive};
 pub use super::producer::{KeySpace, ProduceFault, Workload};
 pub use super::sim::Sim;
+use super::table::dead_letter_headers;
 pub use super::table::{
-    cleaner, effects, partition_sizes, table, CleanerView, EffectRow, EffectsView, PartitionSize,
-    TableRow,
+    cleaner, effects, partition_sizes, stage_topics, table, CleanerView, EffectRow, EffectsView,
+    PartitionSize, TableRow,
 };
 pub use super::world::{
     MAX_CONSUMERS_PER_GROUP, MAX_GROUPS, MAX_KEY_BYTES, MAX_PRODUCERS, MAX_VALUE_BYTES,
@@ -392,7 +393,9 @@ pub struct CellView {
     pub tombstone: bool,
     /// Removed by the log cleaner: its offset is a gap no fetch returns.
     pub cleaned: bool,
-    /// The value typed by hand, if any.
+    /// A dead letter (its value holds its headers).
+    pub dead_letter: bool,
+    /// The value typed by hand, or a dead letter's headers, if any.
     pub value: Option<String>,
     /// When it was produced.
     pub produced_ms: u64,
@@ -487,7 +490,12 @@ pub fn lane(sim: &Sim, tp: Tp, group: GroupId, window: u64, from: Option<u64>) -
                         poison: r.poison(),
                         tombstone: r.tombstone(),
                         cleaned: r.cleaned(),
-                        value: world.values.get(&r.record_id).cloned(),
+                        dead_letter: r.dead_letter(),
+                        value: if r.dead_letter() {
+                            Some(dead_letter_headers(sim, tp, offset))
+                        } else {
+                            world.values.get(&r.record_id).cloned()
+                        },
                         produced_ms: r.timestamp_ms,
                     }
                 })

@@ -319,6 +319,9 @@ impl World {
         if let Some(c) = self.coordinators.get_mut(at.index()) {
             c.add_group(id, &group_id);
         }
+        if config.on_error == super::config::OnError::DeadLetter {
+            self.create_dead_letter_topics(env, &topics);
+        }
         self.groups.push(GroupClients {
             id,
             name: group_id,
@@ -326,6 +329,22 @@ impl World {
             topics,
             consumers: Vec::new(),
         });
+    }
+
+    /// Lab: a group whose application writes dead letters gets `<topic>.dlq` for each topic
+    /// it reads, with as many partitions (so each dead letter keeps its partition number),
+    /// unless it exists. Teams create it beforehand; the lab does it for them.
+    fn create_dead_letter_topics(&mut self, env: &mut Env, topics: &[String]) {
+        for name in topics {
+            let dlq = format!("{name}{}", super::config::DLQ_SUFFIX);
+            let partitions = self
+                .cluster
+                .topic_id(name)
+                .map_or(0, |t| self.cluster.partition_count(t));
+            if partitions > 0 && self.cluster.topic_id(&dlq).is_none() {
+                self.create_topic(env, dlq, partitions, super::cluster::TopicConfig::default());
+            }
+        }
     }
 
     /// What the user does to one consumer: crash, close, restart, slow it down, or seek.

@@ -723,7 +723,15 @@ pub fn setting_family(name: &str) -> Option<&'static str> {
         Some("topic")
     } else if matches!(
         name,
-        "partitions" | "rate" | "keys" | "consumers" | "processing.ms" | "dedupe"
+        "partitions"
+            | "rate"
+            | "keys"
+            | "consumers"
+            | "processing.ms"
+            | "dedupe"
+            | "on.error"
+            | "error.retries"
+            | "error.retry.backoff.ms"
     ) {
         Some("lab")
     } else if matches!(name, "seed" | "network.latency.ms") {

@@ -64,6 +64,7 @@ shipped![
     "C10-deploy-without-stopping-the-world.json",
     "C11-calm-the-storm.json",
     "C12-get-past-the-poison.json",
+    "C13-route-poison-to-a-dlq.json",
     "C14-a-new-reporting-service.json",
     "C16-no-loss-on-leader-failure.json",
     "C18-latest-profile-per-user.json",

@@ -69,6 +69,9 @@ pub fn computation(key: Option<&str>, reason: &PartitionReason, partition: u32) 
             None => format!("null key → sticky partition {partition}"),
         },
         (_, PartitionReason::RoundRobin) => format!("round-robin → partition {partition}"),
+        (_, PartitionReason::Explicit) => {
+            format!("dead letter → partition {partition}, the failed record's own")
+        }
         (_, _) => format!("null key → partition {partition} (seeded pick)"),
     }
 }

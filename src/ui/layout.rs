@@ -118,6 +118,8 @@ pub struct CellModel {
     pub poison: bool,
     /// A tombstone (a null value).
     pub tombstone: bool,
+    /// A dead letter (in a dead-letter topic).
+    pub dead_letter: bool,
     /// Removed by the log cleaner (drawn as a gap).
     pub cleaned: bool,
     /// The first record of a segment after the log start (a segment boundary).
@@ -139,7 +141,8 @@ impl CellModel {
             | u8::from(self.highlighted) << 3
             | u8::from(self.tombstone) << 4
             | u8::from(self.cleaned) << 5
-            | u8::from(self.segment_start) << 6;
+            | u8::from(self.segment_start) << 6
+            | u8::from(self.dead_letter) << 7;
         (self.offset, self.outcome, self.hue, flags)
     }
 }
@@ -329,7 +332,7 @@ pub fn build_model(
     group: GroupId,
     selected: Option<(Tp, u64, u64)>,
 ) -> StageModel {
-    let topics_v = view::subscribed_topics(sim, group);
+    let topics_v = view::stage_topics(sim, group);
     let topic_ids: Vec<_> = if topics_v.is_empty() {
         view::topics(sim).into_iter().map(|t| t.id).collect()
     } else {
@@ -374,7 +377,9 @@ pub fn build_model(
                     let key = c.key.as_deref();
                     let mut title = format!("offset {} · key {}", c.offset, key.unwrap_or("null"));
                     title.push_str(&format!("\n{}", computation(key, &c.reason, p)));
-                    title.push_str(&format!("\n{} for this group", c.outcome.label()));
+                    if !c.dead_letter {
+                        title.push_str(&format!("\n{} for this group", c.outcome.label()));
+                    }
                     if let Some(v) = &c.value {
                         title.push_str(&format!("\nvalue {v}"));
                     }
@@ -387,6 +392,7 @@ pub fn build_model(
                         copy: c.log_duplicate,
                         poison: c.poison,
                         tombstone: c.tombstone,
+                        dead_letter: c.dead_letter,
                         cleaned: c.cleaned,
                         segment_start: bases.contains(&c.offset),
                         highlighted,

@@ -69,6 +69,17 @@ const FIELDS: &[(&str, Input, &str)] = &[
         Input::Choice(&["off", "event-id"]),
         "lab only: event-id stores each record's id with its effect, in one write, and skips ids it has (the idempotent consumer)",
     ),
+    (
+        "on.error",
+        Input::Choice(&["crash", "skip", "dead-letter"]),
+        "lab only: a record that fails for good kills the consumer, is logged and skipped, or goes to orders.dlq with its error",
+    ),
+    (
+        "error.retries",
+        Input::Text,
+        "lab only: retries of a failing record, in place, before on.error (the poll loop waits)",
+    ),
+    ("error.retry.backoff.ms", Input::Text, "lab only: the wait before each retry"),
     ("producer.acks", Input::Choice(&["all", "1", "0"]), ""),
     (
         "producer.enable.idempotence",

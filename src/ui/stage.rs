@@ -196,6 +196,7 @@ fn Lane(model: Memo<StageModel>, tp: Tp, y: f64, metrics: Metrics) -> impl IntoV
                 <text class="lab-cell__offset" class:lab-cell__offset--small=small class:lab-cell__offset--tiny=tiny x=x + cell / 2.0 y=y + cell / 2.0 + 6.0>{label}</text>
                 {c.poison.then(|| view! { <text class="lab-cell__poison" x=x + cell - 4.0 y=y + 16.0>"☠"</text> })}
                 {c.tombstone.then(|| view! { <text class="lab-cell__tombstone" x=x + cell - 4.0 y=y + 16.0>"∅"</text> })}
+                {c.dead_letter.then(|| view! { <text class="lab-cell__poison" x=x + cell - 4.0 y=y + 16.0>"✉"</text> })}
                 {c.segment_start.then(|| view! { <line class="lab-cell__segment" x1=x - 3.0 y1=y - 9.0 x2=x - 3.0 y2=y + cell + 4.0/> })}
                 {badge.map(|b| view! { <text class="lab-cell__badge" x=x + cell / 2.0 y=y - 5.0>{b}</text> })}
             </g>

@@ -351,6 +351,7 @@ fn Counts() -> impl IntoView {
             {count("skipped", "skipped", |t| t.skipped, false)}
             {count("failed", "failed", |t| t.failed, false)}
             {count("deleted", "deleted unread", |t| t.deleted, false)}
+            {count("dead-lettered", "to DLQ", |t| t.dead_lettered, false)}
         </div>
     }
 }
@@ -364,6 +365,7 @@ fn count_title(name: &str) -> &'static str {
         "pending" => "records not processed yet (in the producer, or in the log)",
         "skipped" => "records skipped on purpose (a seek)",
         "deleted" => "records retention deleted before this group read them",
+        "dead-lettered" => "poison records the application wrote to the dead-letter topic and went past",
         _ => "records whose processing failed",
     }
 }

@@ -15,6 +15,7 @@ use kafka_lab::engine::{invariants, view, Command, Sim};
 
 mod compaction;
 mod compound;
+mod dead_letters;
 mod effects;
 mod failover;
 mod fidelity;

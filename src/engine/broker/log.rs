@@ -43,14 +43,20 @@ impl Broker {
         pid: i64,
         batches: Vec<ProduceBatch>,
     ) {
-        let NodeId::Producer(producer) = from else {
-            return;
+        // A producer, or the application in a consumer's process writing a dead letter.
+        let producer = match from {
+            NodeId::Producer(p) => Some(p),
+            NodeId::Consumer(_) => None,
+            _ => return,
         };
         let mut results = Vec::with_capacity(batches.len());
         let mut touched = Vec::with_capacity(batches.len());
         let mut waits = Vec::new();
         for batch in batches {
-            let result = self.produce_batch(ctx, producer, request_id, pid, acks.all, &batch);
+            let result = match producer {
+                Some(p) => self.produce_batch(ctx, p, request_id, pid, acks.all, &batch),
+                None => self.dead_letter_batch(ctx, acks.all, &batch),
+            };
             if result.error == KafkaError::None {
                 touched.push(batch.tp);
                 if let (true, Some(base)) = (acks.all, result.base_offset) {
@@ -115,6 +121,40 @@ impl Broker {
         } else {
             None
         }
+    }
+
+    /// Appends an application's dead letters (not idempotent), each reported as appended.
+    fn dead_letter_batch(
+        &mut self,
+        ctx: &mut Ctx,
+        acks_all: bool,
+        batch: &ProduceBatch,
+    ) -> BatchResult {
+        let tp = batch.tp;
+        let mut result = BatchResult {
+            batch_id: batch.batch_id,
+            tp,
+            error: KafkaError::None,
+            base_offset: None,
+        };
+        if let Some(error) = self.leader_refusal(ctx, acks_all, batch) {
+            result.error = error;
+            return result;
+        }
+        let log = self.log_mut(tp).expect("checked above");
+        let base_offset = log.append_uncommitted(&batch.records);
+        for (i, r) in batch.records.iter().enumerate() {
+            ctx.out.event(Event::RecordAppended {
+                at_ms: ctx.now_ms,
+                record_id: r.record_id,
+                key: r.key,
+                tp,
+                offset: base_offset + i as u64,
+                reason: crate::engine::event::PartitionReason::Explicit,
+            });
+        }
+        result.base_offset = Some(base_offset);
+        result
     }
 
     pub(super) fn produce_batch(

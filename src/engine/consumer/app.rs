@@ -15,6 +15,7 @@ impl Consumer {
             AppState::Processing => self.process_next(ctx),
             AppState::Committing => self.commit_tick(ctx),
             AppState::Polling => self.poll(ctx),
+            AppState::DeadLettering => self.send_dead_letter(ctx),
         }
     }
 
@@ -107,8 +108,10 @@ impl Consumer {
                 break;
             };
             if record.poison() {
-                self.poisoned(ctx, run, tp, offset);
-                return;
+                if self.failed(ctx, run.take(), tp, offset, record) {
+                    return;
+                }
+                continue;
             }
             run = self.extend_processed(ctx, run, tp, offset, offset + 1);
             if self.config.manual_commit == ManualCommit::AfterEachRecord {
@@ -142,12 +145,9 @@ impl Consumer {
                 .flatten()
                 .position(|r| r.poison() || r.cleaned());
             let clean = stop.unwrap_or(rest);
-            let poison = stop.is_some_and(|i| {
-                front
-                    .records
-                    .get(front.next + i)
-                    .is_some_and(|r| r.poison())
-            });
+            let poison = stop
+                .and_then(|i| front.records.get(front.next + i).copied())
+                .filter(LogRecord::poison);
             // The record that stopped the scan is taken off the batch too, as `pop_record`
             // would: a poison record to crash on, or one the cleaner removed, never handed
             // to the application (a gap in the offsets).
@@ -157,9 +157,10 @@ impl Consumer {
             if clean > 0 {
                 run = self.extend_processed(ctx, run, tp, from, from + clean as u64);
             }
-            if poison {
-                self.poisoned(ctx, run, tp, from + clean as u64);
-                return;
+            if let Some(record) = poison {
+                if self.failed(ctx, run.take(), tp, from + clean as u64, record) {
+                    return;
+                }
             }
         }
         self.flush_processed(ctx, run);
@@ -183,27 +184,6 @@ impl Consumer {
                 Some((tp, from, to))
             }
         }
-    }
-
-    /// Processing the record at `offset` threw: what was processed before it is reported,
-    /// then the consumer crashes on it.
-    pub(super) fn poisoned(
-        &mut self,
-        ctx: &mut Ctx,
-        run: Option<(Tp, u64, u64)>,
-        tp: Tp,
-        offset: u64,
-    ) {
-        self.flush_processed(ctx, run);
-        self.event(
-            ctx,
-            GroupEvent::ProcessingFailed {
-                member: self.id.member,
-                tp,
-                offset,
-            },
-        );
-        self.crash(ctx, CrashReason::Poison { tp, offset });
     }
 
     /// The next record to hand to the application; records the cleaner removed are gaps

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::actor::Ctx;
 use super::assignor::{assign, rebalance_protocol, Protocol, Strategy, Subscription};
-use super::config::{AutoOffsetReset, GroupConfig, ManualCommit};
+use super::config::{AutoOffsetReset, GroupConfig, ManualCommit, OnError};
 use super::event::{CommitError, CrashReason, Event, GroupEvent, PartitionOffset, PositionSource};
 use super::ids::{consumer_client_id, each_once, BrokerId, ConsumerRef, NodeId, Tp};
 use super::log::{LogRecord, SharedRecords};
@@ -27,6 +27,7 @@ use super::msg::{
 
 mod app;
 mod commits;
+mod errors;
 mod fetcher;
 mod membership;
 mod subscription;
@@ -97,6 +98,8 @@ pub enum AppState {
     Processing,
     /// Blocked in `commitSync()`.
     Committing,
+    /// Waiting for a dead letter's write to be acknowledged (`on.error=dead-letter`).
+    DeadLettering,
 }
 
 /// What the application does when a `commitSync` returns.
@@ -306,6 +309,10 @@ pub struct Consumer {
     pub(crate) batch: VecDeque<Chunk>,
     /// Per partition: processed up to (next offset), for commits after processing.
     processed: VecMap<Tp, u64>,
+    /// The record being retried in place, and how many retries it has had.
+    failing: Option<(Tp, u64, u32)>,
+    /// The dead letter being written.
+    dead_letter: Option<errors::DeadLetter>,
     app_token: u64,
     /// Lab: per-record processing time override ("slow down").
     pub(crate) processing_ms_override: Option<u64>,
@@ -399,6 +406,8 @@ impl Consumer {
             app: AppState::Polling,
             batch: VecDeque::new(),
             processed: VecMap::new(),
+            failing: None,
+            dead_letter: None,
             app_token: 0,
             processing_ms_override: None,
             crashed: None,
@@ -766,6 +775,10 @@ impl Consumer {
                 fetch_id,
                 partitions,
             } => self.on_fetch_response(ctx, fetch_id, partitions),
+            Msg::ProduceResponse {
+                request_id,
+                results,
+            } => self.on_dead_letter_response(ctx, request_id, &results),
             _ => {}
         }
     }

@@ -151,10 +151,28 @@ fn progress_words(e: &GroupEvent) -> Option<String> {
             ..
         } => format!("{} processed p{} {from}–{}", c(*member), tp.p(), to - 1),
         GroupEvent::ProcessingFailed { member, tp, offset } => format!(
-            "{} crashed on the poison record at p{}/{offset}",
+            "{} could not process the poison record at p{}/{offset}",
             c(*member),
             tp.p()
         ),
+        GroupEvent::ErrorHandled {
+            member,
+            tp,
+            offset,
+            dead_letter,
+        } => match dead_letter {
+            Some((dlq, at)) => format!(
+                "{} wrote the poison record at p{}/{offset} to the dead-letter topic (p{}/{at}) and went on",
+                c(*member),
+                tp.p(),
+                dlq.p()
+            ),
+            None => format!(
+                "{} logged the poison record at p{}/{offset} and skipped it",
+                c(*member),
+                tp.p()
+            ),
+        },
         _ => return commit_words(e),
     })
 }

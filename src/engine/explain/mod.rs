@@ -316,17 +316,7 @@ pub fn step(cause: &Cause, names: &impl Names, tp: Tp) -> (u64, String) {
             *at_ms,
             format!("the group's committed offset moved to {offset}: nobody will read below it"),
         ),
-        Cause::ProcessingFailed {
-            at_ms,
-            member,
-            attempt,
-        } => (
-            *at_ms,
-            format!(
-                "{} crashed processing it (attempt {attempt})",
-                who(*member)
-            ),
-        ),
+        c @ (Cause::ProcessingFailed { .. } | Cause::ErrorHandled { .. }) => failure_step(c, names),
         Cause::ReorderedAfterLater { at_ms, member } => (
             *at_ms,
             format!(
@@ -378,6 +368,71 @@ pub fn chain(a: &Anomaly, names: &impl Names) -> Vec<(u64, String)> {
     a.causes.iter().map(|c| step(c, names, a.tp)).collect()
 }
 
+/// A poison record's steps: each failure, then what the application did about it.
+fn failure_step(cause: &Cause, names: &impl Names) -> (u64, String) {
+    match *cause {
+        Cause::ProcessingFailed {
+            at_ms,
+            member,
+            attempt,
+        } => (
+            at_ms,
+            format!("{} failed to process it (attempt {attempt})", who(member)),
+        ),
+        Cause::ErrorHandled {
+            at_ms,
+            member,
+            dead_letter: Some((dlq, at)),
+        } => (
+            at_ms,
+            format!(
+                "{} wrote it to the dead-letter topic ({}, offset {at}) and went on",
+                who(member),
+                names.tp(dlq)
+            ),
+        ),
+        Cause::ErrorHandled { at_ms, member, .. } => (
+            at_ms,
+            format!("{} logged it, skipped it and went on", who(member)),
+        ),
+        _ => (0, String::new()),
+    }
+}
+
+/// A poison record's sentence: what the application did after it threw.
+fn failed(a: &Anomaly, p: &str, names: &impl Names) -> String {
+    let attempts = a
+        .causes
+        .iter()
+        .filter(|c| matches!(c, Cause::ProcessingFailed { .. }))
+        .count();
+    let times = if attempts == 1 {
+        "once".to_owned()
+    } else {
+        format!("{attempts} times")
+    };
+    let o = a.first_offset;
+    let handled = a.causes.iter().find_map(|c| match c {
+        Cause::ErrorHandled { dead_letter, .. } => Some(*dead_letter),
+        _ => None,
+    });
+    match handled {
+        Some(Some((dlq, at))) => format!(
+            "Processing the poison record at {p}/{o} failed {times}; the application wrote it to the dead-letter topic ({}, offset {at}) with its error and went on: the partition kept moving.",
+            names.tp(dlq)
+        ),
+        Some(None) => format!(
+            "Processing the poison record at {p}/{o} failed {times}; the application logged it and skipped it: the partition kept moving, and the record is in no topic but its own."
+        ),
+        None if attempts > 1 => format!(
+            "Processing the poison record at {p}/{o} failed {times}: retried in place, or met again by each new owner resuming from the committed offset. The exception escaped and the consumer died; the partition is stuck on it."
+        ),
+        None => format!(
+            "Processing the poison record at {p}/{o} failed: the application threw and the consumer died."
+        ),
+    }
+}
+
 /// The anomaly in one sentence.
 pub fn sentence(a: &Anomaly, names: &impl Names) -> String {
     let p = names.tp(a.tp);
@@ -411,18 +466,7 @@ pub fn sentence(a: &Anomaly, names: &impl Names) -> String {
                 .unwrap_or_default();
             format!("{records} of {p} were skipped by choice: {how}. Nothing failed; the group decided not to read them.")
         }
-        AnomalyKind::Failed => {
-            let attempts = a.causes.len();
-            let loop_words = if attempts > 1 {
-                format!(" It crashed {attempts} consumers in turn: each new owner resumed from the committed offset and hit it again.")
-            } else {
-                String::new()
-            };
-            format!(
-                "Processing the poison record at {p}/{} failed: the application threw and the consumer died.{loop_words}",
-                a.first_offset
-            )
-        }
+        AnomalyKind::Failed => failed(a, &p, names),
         AnomalyKind::OutOfOrder => format!(
             "{member} processed {records} of {p} after a record with the same key that was produced later: a retried batch landed behind a newer one (no idempotence, max.in.flight.requests.per.connection > 1), or the key moved to another partition."
         ),

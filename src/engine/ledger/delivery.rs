@@ -101,8 +101,8 @@ impl GroupLedger {
                 self.generation.insert(*member, *generation);
                 self.processed(at_ms, *member, *generation, *tp, *from..*to, logs);
             }
-            GroupEvent::ProcessingFailed { member, tp, offset } => {
-                self.processing_failed(at_ms, *member, *tp, *offset, logs)
+            GroupEvent::ProcessingFailed { .. } | GroupEvent::ErrorHandled { .. } => {
+                self.failure(at_ms, event, logs)
             }
             GroupEvent::Committed {
                 member,
@@ -362,6 +362,72 @@ impl GroupLedger {
         a.member = Some(member);
         a.causes.push(cause);
         push_bounded(&mut self.anomalies, a);
+    }
+
+    /// A record's processing threw, or the application gave up on it.
+    fn failure(&mut self, at_ms: u64, event: &GroupEvent, logs: &impl LogLookup) {
+        match *event {
+            GroupEvent::ProcessingFailed { member, tp, offset } => {
+                self.processing_failed(at_ms, member, tp, offset, logs)
+            }
+            GroupEvent::ErrorHandled {
+                member,
+                tp,
+                offset,
+                dead_letter,
+            } => self.error_handled(at_ms, member, tp, offset, dead_letter, logs),
+            _ => {}
+        }
+    }
+
+    /// The application gave up on a failed record and went on: the record's anomaly gets
+    /// the last step, and a dead-lettered record its own outcome.
+    pub(super) fn error_handled(
+        &mut self,
+        at_ms: u64,
+        member: MemberId,
+        tp: Tp,
+        offset: u64,
+        dead_letter: Option<(Tp, u64)>,
+        logs: &impl LogLookup,
+    ) {
+        let Some(id) = logs
+            .log(tp)
+            .and_then(|l| l.get(offset))
+            .map(|r| r.record_id)
+        else {
+            return;
+        };
+        if let Some((dlq, dlq_offset)) = dead_letter {
+            if self.outcome(id) == Outcome::Failed {
+                self.set(tp, id, Outcome::DeadLettered);
+            }
+            if self.dead_letters.len() < MAX_ANOMALIES {
+                self.dead_letters.push(DeadLetterNote {
+                    at_ms,
+                    member,
+                    tp,
+                    offset,
+                    dlq,
+                    dlq_offset,
+                    failures: self.failures.get(&id).copied().unwrap_or(0),
+                });
+            }
+        }
+        let cause = Cause::ErrorHandled {
+            at_ms,
+            member,
+            dead_letter,
+        };
+        if let Some(a) = self
+            .anomalies
+            .iter_mut()
+            .rev()
+            .find(|a| a.kind == AnomalyKind::Failed && a.tp == tp && a.first_offset == offset)
+        {
+            a.causes.push(cause);
+            a.at_ms = at_ms;
+        }
     }
 
     pub(super) fn stopped(

@@ -48,6 +48,9 @@ pub enum Outcome {
     /// Removed by the log cleaner before the group read it: a later record with its key
     /// (or, for a tombstone past its horizon, the key's absence) stands for it.
     Compacted,
+    /// Its processing failed, and the application wrote it to the dead-letter topic and
+    /// went on (`on.error=dead-letter`).
+    DeadLettered,
 }
 
 impl Outcome {
@@ -62,12 +65,15 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Deleted => "deleted",
             Outcome::Compacted => "compacted",
+            Outcome::DeadLettered => "dead-lettered",
         }
     }
 }
 
-const OUTCOME_MASK: u8 = 0b111;
-const OUT_OF_ORDER: u8 = 0b1000;
+const OUTCOME_MASK: u8 = 0b1111;
+const OUT_OF_ORDER: u8 = 0b1_0000;
+/// Outcomes, for the per-outcome tallies indexed by outcome byte.
+const OUTCOMES: usize = 9;
 
 fn outcome_of(byte: u8) -> Outcome {
     match byte & OUTCOME_MASK {
@@ -78,6 +84,7 @@ fn outcome_of(byte: u8) -> Outcome {
         5 => Outcome::Failed,
         6 => Outcome::Deleted,
         7 => Outcome::Compacted,
+        8 => Outcome::DeadLettered,
         _ => Outcome::Pending,
     }
 }
@@ -92,6 +99,7 @@ fn byte_of(outcome: Outcome) -> u8 {
         Outcome::Failed => 5,
         Outcome::Deleted => 6,
         Outcome::Compacted => 7,
+        Outcome::DeadLettered => 8,
     }
 }
 
@@ -117,6 +125,8 @@ pub struct Totals {
     /// Removed by the cleaner before the group read them (superseded by their key's later
     /// records).
     pub compacted: u64,
+    /// Failed, and written to the dead-letter topic.
+    pub dead_lettered: u64,
     /// Not yet: `in_producer + in_log`.
     pub pending: u64,
     /// Of `pending`: still in the producer (accumulator or on the wire).
@@ -280,6 +290,16 @@ pub enum Cause {
         member: MemberId,
         /// Which attempt.
         attempt: u32,
+    },
+    /// The application gave up on it (`on.error`): logged and skipped, or written to the
+    /// dead-letter topic.
+    ErrorHandled {
+        /// When.
+        at_ms: u64,
+        /// Who.
+        member: MemberId,
+        /// Where its dead letter went (`None`: skipped).
+        dead_letter: Option<(Tp, u64)>,
     },
     /// The record was processed again after a record produced later, with the same key.
     ReorderedAfterLater {
@@ -492,6 +512,27 @@ pub struct GroupLedger {
     pub anomalies: Vec<Anomaly>,
     /// The application's database: what processing did (the effect side).
     pub effects: effects::Effects,
+    /// The dead letters the application wrote, oldest first (at most `MAX_ANOMALIES`).
+    pub dead_letters: Vec<DeadLetterNote>,
+}
+
+/// A record the application wrote to the dead-letter topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DeadLetterNote {
+    /// When it was written.
+    pub at_ms: u64,
+    /// Who wrote it.
+    pub member: MemberId,
+    /// The failed record.
+    pub tp: Tp,
+    /// Its offset.
+    pub offset: u64,
+    /// Where its copy is.
+    pub dlq: Tp,
+    /// The copy's offset.
+    pub dlq_offset: u64,
+    /// How many times its processing failed before (retries and earlier owners).
+    pub failures: u32,
 }
 
 /// Outcome counts of one group on one topic.
@@ -504,6 +545,7 @@ struct Counts {
     failed: u64,
     deleted: u64,
     compacted: u64,
+    dead_lettered: u64,
     out_of_order: u64,
     /// Records this group settled that left every log and are back in the producer
     /// (`Held::Returned`): not pending for it.
@@ -520,12 +562,13 @@ impl Counts {
             Outcome::Failed => Some(&mut self.failed),
             Outcome::Deleted => Some(&mut self.deleted),
             Outcome::Compacted => Some(&mut self.compacted),
+            Outcome::DeadLettered => Some(&mut self.dead_lettered),
             Outcome::Pending => None,
         }
     }
 
     /// Adds per-outcome changes, indexed by outcome byte (`Pending` is not counted).
-    fn add(&mut self, delta: &[i64; 8]) {
+    fn add(&mut self, delta: &[i64; OUTCOMES]) {
         for (byte, &d) in delta.iter().enumerate().skip(1) {
             if let Some(c) = self.counter(outcome_of(byte as u8)) {
                 *c = c.wrapping_add_signed(d);
@@ -581,7 +624,7 @@ fn in_order(
 #[derive(Default)]
 struct Tally {
     /// Per-outcome changes other than first processings, by outcome byte.
-    delta: [i64; 8],
+    delta: [i64; OUTCOMES],
     /// Records processed for the first time (pending to once), counted in a register.
     first_times: i64,
     /// Records to explain after the loop, in log order: a repeated processing, or a key

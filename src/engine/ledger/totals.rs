@@ -37,6 +37,7 @@ impl Ledger {
             + c.failed
             + c.deleted
             + c.compacted
+            + c.dead_lettered
             + tc.lost_before_log;
         // Saturating: a ledger out of balance is reported by `invariants::check` (and the
         // page's health check), not by a panic in the middle of a redraw.
@@ -54,6 +55,7 @@ impl Ledger {
             failed: c.failed,
             deleted: c.deleted,
             compacted: c.compacted,
+            dead_lettered: c.dead_lettered,
             pending,
             in_producer,
             in_log: pending - in_producer,
@@ -96,6 +98,7 @@ impl Ledger {
                 Outcome::Failed => t.failed += 1,
                 Outcome::Deleted => t.deleted += 1,
                 Outcome::Compacted => t.compacted += 1,
+                Outcome::DeadLettered => t.dead_lettered += 1,
             }
         }
         Some(t)
@@ -123,6 +126,7 @@ impl GroupLedger {
             c.failed += x.failed;
             c.deleted += x.deleted;
             c.compacted += x.compacted;
+            c.dead_lettered += x.dead_lettered;
             c.out_of_order += x.out_of_order;
             c.settled_returned += x.settled_returned;
         }

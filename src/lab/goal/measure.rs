@@ -103,12 +103,6 @@ pub fn metric(
     let totals = || group.and_then(|g| view::totals(sim, g)).unwrap_or_default();
     let g = || group.and_then(|g| view::group(sim, g));
     let ledger = || group.map_or(0, |g| ledger_metric(sim, m, g));
-    let alive = |m: &&view::MemberView| {
-        matches!(
-            m.status,
-            view::MemberStatus::Active | view::MemberStatus::Idle | view::MemberStatus::Joining
-        )
-    };
     // The group's partitions (of one topic, if named), with their lag.
     let lags = || -> Vec<u64> {
         let Some(gid) = group else {
@@ -142,6 +136,7 @@ pub fn metric(
         Metric::Failed => totals().failed,
         Metric::Deleted => totals().deleted,
         Metric::Compacted => totals().compacted,
+        Metric::DeadLettered => totals().dead_lettered,
         Metric::OutOfOrder => totals().out_of_order,
         Metric::LogDuplicates => sim.ledger().log_duplicates,
         // acks=0 records are sent, never acknowledged (their callback gets offset -1).
@@ -197,6 +192,14 @@ pub fn metric(
             topic_or_orders().map_or(0, |t| log_metric(sim, m, t, partition))
         }
     }
+}
+
+/// A member that is running (active, idle or joining).
+fn alive(m: &&view::MemberView) -> bool {
+    matches!(
+        m.status,
+        view::MemberStatus::Active | view::MemberStatus::Idle | view::MemberStatus::Joining
+    )
 }
 
 /// The metrics of a topic's logs on their leaders: log end, log start and bytes of one

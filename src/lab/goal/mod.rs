@@ -9,8 +9,8 @@
 //! lag at 40 s"). Everything a file names is checked when it is read, so a mistake stops
 //! the level there, with the line, not at the end of a run.
 
-use std::collections::BTreeMap;
 use crate::engine::vecmap::VecMap;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -235,6 +235,8 @@ metrics! {
     TableKeys = "table_keys", Topic, "keys with a value in the table the topic stands for (a tombstoned key does not count)";
     /// Removed by the cleaner before the group read them.
     Compacted = "compacted", Group, "records the log cleaner removed before the group read them";
+    /// Written to the dead-letter topic.
+    DeadLettered = "dead_lettered", Group, "poison records the application wrote to the dead-letter topic";
     /// Keys the group still holds because their tombstone was removed before it read it.
     Resurrected = "resurrected", Group, "keys the group never saw deleted: their tombstone was cleaned away before it read it";
     /// Records the group's application charged more than once.

@@ -1,0 +1,47 @@
+// The error policy in the page: a poison record crashes its consumer by default; with
+// on.error=dead-letter the application writes it to orders.dlq (a lane of its own under the
+// group's topic, the copy marked ✉ with its headers on hover) and the partition moves on.
+const { test, expect } = require('@playwright/test');
+const { fresh, advance, openTab, closeDrawer, count, setConfig, snap } = require('./helpers');
+
+test('a dead-letter topic takes the poison record and nobody crashes', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await openTab(page, 'setup');
+  await setConfig(page, 'on.error', 'dead-letter');
+  await closeDrawer(page);
+  await advance(page, 10);
+  await openTab(page, 'produce');
+  await page.getByTestId('poison').click();
+  await closeDrawer(page);
+  await advance(page, 10);
+  expect(await count(page, 'dead-lettered')).toBe(1);
+  expect(await count(page, 'failed')).toBe(0);
+  await expect(page.locator('[data-testid="deadline"]', { hasText: 'crashed on poison' })).toHaveCount(0);
+  // The dead-letter topic is drawn under the group's topic, with the copy in it.
+  await expect(page.locator('.lab-topic__name', { hasText: 'topic orders.dlq' })).toBeVisible();
+  const letter = page.locator('.lab-cell__poison', { hasText: '✉' });
+  await expect(letter).toHaveCount(1);
+  await snap(page, 'deadletter-stage');
+  // The ledger's story: failed once, then written to the dead-letter topic.
+  await openTab(page, 'anomalies');
+  await page.locator('.lab-anomaly--failed').first().click();
+  await closeDrawer(page);
+  await expect(page.getByTestId('cause')).toContainText('dead-letter topic');
+  await snap(page, 'deadletter-cause');
+});
+
+test('skipping moves on without a dead-letter topic', async ({ page }) => {
+  await fresh(page);
+  await openTab(page, 'setup');
+  await setConfig(page, 'on.error', 'skip');
+  await setConfig(page, 'error.retries', '2');
+  await closeDrawer(page);
+  await advance(page, 10);
+  await openTab(page, 'produce');
+  await page.getByTestId('poison').click();
+  await closeDrawer(page);
+  await advance(page, 10);
+  expect(await count(page, 'failed')).toBe(1);
+  await expect(page.locator('[data-testid="deadline"]', { hasText: 'crashed on poison' })).toHaveCount(0);
+  await expect(page.locator('.lab-topic__name', { hasText: 'orders.dlq' })).toHaveCount(0);
+});
