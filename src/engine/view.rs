@@ -1108,7 +1108,7 @@ pub fn recent_anomaly_of(
     group: GroupId,
     member: MemberId,
     since_ms: u64,
-) -> Option<(AnomalyKind, Tp, u64, u64)> {
+) -> Option<(AnomalyKind, Tp, u64, u64, Option<bool>)> {
     let g = sim.ledger().groups.get(group.index())?;
     g.anomalies
         .iter()
@@ -1116,7 +1116,15 @@ pub fn recent_anomaly_of(
         .take(64)
         .take_while(|a| a.at_ms >= since_ms)
         .find(|a| a.member == Some(member))
-        .map(|a| (a.kind, a.tp, a.first_offset, a.last_offset))
+        .map(|a| {
+            (
+                a.kind,
+                a.tp,
+                a.first_offset,
+                a.last_offset,
+                a.error_handled(),
+            )
+        })
 }
 
 /// A few facts of one anomaly, without its sentence (cheap enough for every frame).

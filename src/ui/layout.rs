@@ -501,8 +501,14 @@ pub fn build_model(
                             m.member,
                             now.saturating_sub(10_000),
                         )
-                        .map(|(kind, tp, a, b)| {
-                            (true, anomaly_note(kind, &view::tp_name(sim, tp), a, b))
+                        .map(|(kind, tp, a, b, handled)| {
+                            let tp = view::tp_name(sim, tp);
+                            match handled {
+                                // The application went on: a fact, not an alarm.
+                                Some(true) => (false, format!("dead-lettered {tp}/{a}")),
+                                Some(false) => (false, format!("logged and skipped {tp}/{a}")),
+                                None => (true, anomaly_note(kind, &tp, a, b)),
+                            }
                         });
                     }
                     card

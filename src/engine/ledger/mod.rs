@@ -938,6 +938,17 @@ fn push_bounded(list: &mut Vec<Anomaly>, a: Anomaly) {
     }
 }
 
+impl Anomaly {
+    /// For a failed record the application gave up on: `Some(true)` if it wrote it to the
+    /// dead-letter topic, `Some(false)` if it logged and skipped it.
+    pub fn error_handled(&self) -> Option<bool> {
+        self.causes.iter().find_map(|c| match c {
+            Cause::ErrorHandled { dead_letter, .. } => Some(dead_letter.is_some()),
+            _ => None,
+        })
+    }
+}
+
 impl GroupLedger {
     /// The outcome of one record (records lost before the log are the ledger's to say).
     pub fn outcome(&self, record_id: u32) -> Outcome {
