@@ -338,7 +338,11 @@ impl GroupLedger {
             *n += 1;
             *n
         };
-        if self.outcome(id) != Outcome::Once && self.outcome(id) != Outcome::Duplicate {
+        // A record processed, or already written to the dead-letter topic, stays so.
+        if !matches!(
+            self.outcome(id),
+            Outcome::Once | Outcome::Duplicate | Outcome::DeadLettered
+        ) {
             self.set(tp, id, Outcome::Failed);
         }
         let cause = Cause::ProcessingFailed {

@@ -173,7 +173,7 @@ pub fn metric(
         Metric::LagTotal => lags().iter().sum(),
         Metric::LagMax => lags().into_iter().max().unwrap_or(0),
         Metric::Processed | Metric::Resurrected => ledger(),
-        Metric::DoubleCharges | Metric::Deduped => ledger(),
+        Metric::DoubleCharges | Metric::Deduped | Metric::DeadLetters => ledger(),
         Metric::Lag | Metric::Committed => {
             let (Some(gid), Some(t), Some(p)) = (group, topic_or_orders(), partition) else {
                 return 0;
@@ -231,6 +231,7 @@ fn ledger_metric(sim: &view::Sim, m: Metric, group: GroupId) -> u64 {
         Metric::Processed => return g.processed_count(),
         Metric::DoubleCharges => return g.effects.doubled(),
         Metric::Deduped => return g.effects.skipped(),
+        Metric::DeadLetters => return g.dead_letters.len() as u64,
         _ => {}
     }
     let resurrected = |a: &&crate::engine::ledger::Anomaly| {

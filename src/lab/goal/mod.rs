@@ -237,6 +237,8 @@ metrics! {
     Compacted = "compacted", Group, "records the log cleaner removed before the group read them";
     /// Written to the dead-letter topic.
     DeadLettered = "dead_lettered", Group, "poison records the application wrote to the dead-letter topic";
+    /// Dead letters written (a record written twice counts twice).
+    DeadLetters = "dead_letters", Group, "copies the application wrote to the dead-letter topic (a record given up on twice is written twice)";
     /// Keys the group still holds because their tombstone was removed before it read it.
     Resurrected = "resurrected", Group, "keys the group never saw deleted: their tombstone was cleaned away before it read it";
     /// Records the group's application charged more than once.
