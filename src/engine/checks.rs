@@ -97,6 +97,12 @@ pub fn check(world: &World, command: &Command, produced: u64) -> Result<(), Engi
             record_cap(1)
         }
         Command::InjectProduceFault { producer, .. } => producer_exists(world, *producer),
+        Command::CorruptTable { group } | Command::TruncateTable { group } => {
+            match world.groups.get(group.index()) {
+                Some(_) => Ok(()),
+                None => refuse(format!("there is no group {}", u32::from(group.0) + 1)),
+            }
+        }
         Command::AddGroup {
             group_id,
             config,

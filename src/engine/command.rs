@@ -201,6 +201,18 @@ pub enum Command {
         /// The broker.
         broker: BrokerId,
     },
+    /// Lab: a buggy deploy halves every balance in a group's application table (the
+    /// projection no longer matches the log).
+    CorruptTable {
+        /// The group whose application it is.
+        group: GroupId,
+    },
+    /// `TRUNCATE` a group's application table and its stored event ids (to rebuild them by
+    /// replaying the log).
+    TruncateTable {
+        /// The group whose application it is.
+        group: GroupId,
+    },
 }
 
 impl Command {
@@ -229,6 +241,8 @@ impl Command {
             Command::NetHeal => "heal the network",
             Command::KillBroker { .. } => "kill a broker",
             Command::RestartBroker { .. } => "restart a broker",
+            Command::CorruptTable { .. } => "corrupt the table",
+            Command::TruncateTable { .. } => "truncate the table",
         }
     }
 }

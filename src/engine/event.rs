@@ -282,7 +282,7 @@ event_kinds! {
     ConsumerClosed, ConsumerFailed,
     BrokerKilled, BrokerRestarted, BrokerFenced, BrokerUnfenced, BecameLeader, BecameFollower,
     LeaderElected, BrokerRegistered, BrokerRegistrationRefused, TruncationDetected, IsrChanged,
-    Truncated, CoordinatorMoved, SegmentsDeleted, LogCleaned,
+    Truncated, CoordinatorMoved, SegmentsDeleted, LogCleaned, TableChanged,
 }
 
 impl EventKind {
@@ -392,6 +392,7 @@ impl GroupEvent {
             GroupEvent::Processed { .. } => K::Processed,
             GroupEvent::ProcessingFailed { .. } => K::ProcessingFailed,
             GroupEvent::ErrorHandled { .. } => K::ErrorHandled,
+            GroupEvent::TableChanged { .. } => K::TableChanged,
             GroupEvent::Committed { .. } => K::Committed,
             GroupEvent::CommitRejected { .. } => K::CommitRejected,
             GroupEvent::CommitRetriable { .. } => K::CommitRetriable,
@@ -874,6 +875,12 @@ pub enum GroupEvent {
         /// Where its dead letter was written (`None`: skipped).
         dead_letter: Option<(Tp, u64)>,
     },
+    /// Lab: the group's application table changed outside processing: corrupted by a
+    /// buggy deploy, or truncated to be rebuilt.
+    TableChanged {
+        /// Truncated (else corrupted).
+        truncated: bool,
+    },
 }
 
 impl GroupEvent {
@@ -901,7 +908,9 @@ impl GroupEvent {
             | GroupEvent::ConsumerCrashed { member, .. }
             | GroupEvent::ConsumerClosed { member }
             | GroupEvent::ConsumerFailed { member, .. } => Some(*member),
-            GroupEvent::StateChanged { .. } | GroupEvent::JoinComplete { .. } => None,
+            GroupEvent::StateChanged { .. }
+            | GroupEvent::JoinComplete { .. }
+            | GroupEvent::TableChanged { .. } => None,
         }
     }
 }

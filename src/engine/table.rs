@@ -5,7 +5,7 @@
 //! (with each dead letter's headers). Part of the view.
 
 use super::ids::{GroupId, TopicId, Tp};
-use super::ledger::LogLookup;
+use super::ledger::{LogLookup, Outcome};
 use super::sim::Sim;
 
 /// One key's row in a group's application database.
@@ -19,6 +19,8 @@ pub struct EffectRow {
     pub amount: u64,
     /// Records of this key charged more than once.
     pub doubled: u32,
+    /// What the log says the balance is (each record once), if it was checked.
+    pub expected: Option<u64>,
 }
 
 /// A group's application database: its rows and what its guard did.
@@ -30,33 +32,131 @@ pub struct EffectsView {
     pub double_charges: u64,
     /// Deliveries the idempotent consumer skipped.
     pub deduped: u64,
-    /// Rows with a charge: double-charged keys first, then by key.
+    /// Rows with a charge, or that the log says should have one: rows off the log first,
+    /// then double-charged keys, then by key.
     pub rows: Vec<EffectRow>,
+    /// Rows whose balance is not what the log says (`None`: the log is too long to check).
+    pub mismatched: Option<u64>,
+}
+
+/// The most records the table check folds; past it the page does not compare (a fold per
+/// frame must stay cheap).
+const MAX_FOLD_RECORDS: u64 = 200_000;
+
+/// The projection rebuilt from scratch: each key's balance if every record the group has
+/// processed were charged exactly once (a retried copy in the log counts once; records not
+/// read yet, or never, count not at all). By key id, then the keyless balance. `None` past
+/// [`MAX_FOLD_RECORDS`].
+fn log_balances(sim: &Sim, group: GroupId) -> Option<(Vec<u64>, u64)> {
+    let world = sim.world();
+    let ledger = sim.ledger();
+    let mut by_key: Vec<u64> = Vec::new();
+    let mut keyless = 0u64;
+    let mut folded = 0u64;
+    for t in world.subscribed_topics(group) {
+        for p in 0..world.cluster.partition_count(t) {
+            let Some(log) = world.log(Tp::new(t, p)) else {
+                continue;
+            };
+            folded += log.log_end_offset() - log.log_start_offset();
+            if folded > MAX_FOLD_RECORDS {
+                return None;
+            }
+            for (offset, r) in log.range_retained(log.log_start_offset(), log.log_end_offset()) {
+                let first = ledger
+                    .records
+                    .get(r.record_id as usize)
+                    .and_then(|i| i.first_offset());
+                let read = matches!(
+                    ledger.outcome(group, r.record_id),
+                    Outcome::Once | Outcome::Duplicate
+                );
+                if !read || first.is_some_and(|o| o != offset) {
+                    continue;
+                }
+                let amount = super::ledger::effects::order_amount(r.record_id);
+                match r.key {
+                    Some(k) => {
+                        let k = k as usize;
+                        if by_key.len() <= k {
+                            by_key.resize(k + 1, 0);
+                        }
+                        by_key[k] += amount;
+                    }
+                    None => keyless += amount,
+                }
+            }
+        }
+    }
+    Some((by_key, keyless))
 }
 
 /// The application database of `group`, if the group exists.
 pub fn effects(sim: &Sim, group: super::ids::GroupId) -> Option<EffectsView> {
     let e = &sim.ledger().groups.get(group.index())?.effects;
     let keys = &sim.world().keys;
-    let mut rows: Vec<EffectRow> = e
-        .rows()
-        .map(|(k, r)| EffectRow {
-            key: k
-                .and_then(|k| keys.get(k))
-                .map_or_else(|| "null".to_owned(), |i| i.name.clone()),
+    let fold = log_balances(sim, group);
+    let expected = |k: Option<u32>| {
+        fold.as_ref().map(|(by_key, keyless)| match k {
+            Some(k) => by_key.get(k as usize).copied().unwrap_or(0),
+            None => *keyless,
+        })
+    };
+    let name = |k: Option<u32>| {
+        k.and_then(|k| keys.get(k))
+            .map_or_else(|| "null".to_owned(), |i| i.name.clone())
+    };
+    let table: Vec<(Option<u32>, super::ledger::effects::Row)> = e.rows().collect();
+    let mut rows: Vec<EffectRow> = table
+        .iter()
+        .map(|&(k, r)| EffectRow {
+            key: name(k),
             charges: r.charges,
             amount: r.amount,
             doubled: r.doubled,
+            expected: expected(k),
         })
         .collect();
+    // Keys the log has and the table lacks (a truncated table not yet replayed).
+    if let Some((by_key, keyless)) = &fold {
+        // Which keys the table has: one flag per key id, the keyless row's last.
+        let n = by_key.len();
+        let slot = |k: Option<u32>| match k {
+            Some(k) if (k as usize) < n => k as usize,
+            Some(_) => n + 1,
+            None => n,
+        };
+        let mut present = vec![false; by_key.len() + 2];
+        for (k, _) in &table {
+            present[slot(*k)] = true;
+        }
+        let owed = by_key
+            .iter()
+            .enumerate()
+            .map(|(k, &a)| (Some(k as u32), a))
+            .chain(std::iter::once((None, *keyless)))
+            .filter(|&(k, a)| a > 0 && !present[slot(k)]);
+        rows.extend(owed.map(|(k, a)| EffectRow {
+            key: name(k),
+            charges: 0,
+            amount: 0,
+            doubled: 0,
+            expected: Some(a),
+        }));
+    }
+    let off = |r: &EffectRow| r.expected.is_some_and(|x| x != r.amount);
+    let mismatched = fold
+        .as_ref()
+        .map(|_| rows.iter().filter(|r| off(r)).count() as u64);
     super::sort::sort_by(&mut rows, |a, b| {
-        (b.doubled > 0, &a.key).cmp(&(a.doubled > 0, &b.key))
+        (off(b), b.doubled > 0, &a.key).cmp(&(off(a), a.doubled > 0, &b.key))
     });
     Some(EffectsView {
         dedupe: e.dedupe().name(),
         double_charges: e.doubled(),
         deduped: e.skipped(),
         rows,
+        mismatched,
     })
 }
 

@@ -14,7 +14,7 @@ use super::config::GroupConfig;
 use super::consumer::Consumer;
 use super::controller::{Controller, ControllerCtx};
 use super::coordinator::Coordinator;
-use super::event::{BrokerEvent, CrashReason, Event, PartitionReason, TraceHash};
+use super::event::{BrokerEvent, CrashReason, Event, GroupEvent, PartitionReason, TraceHash};
 use super::ids::{BrokerId, ConsumerRef, GroupId, MemberId, NodeId, ProducerId, TopicId, Tp};
 use super::keys::KeyTable;
 use super::ledger::LogLookup;
@@ -457,6 +457,14 @@ impl World {
             | Command::NetHeal => {}
             Command::KillBroker { broker } => self.kill_broker(env, broker),
             Command::RestartBroker { broker } => self.restart_broker(env, broker),
+            Command::CorruptTable { group } | Command::TruncateTable { group } => {
+                let truncated = matches!(command, Command::TruncateTable { .. });
+                env.out.event(Event::Group {
+                    at_ms: env.now_ms,
+                    group,
+                    event: GroupEvent::TableChanged { truncated },
+                });
+            }
         }
     }
 

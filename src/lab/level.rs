@@ -767,6 +767,8 @@ pub const COMMAND_KINDS: &[&str] = &[
     "NetHeal",
     "KillBroker",
     "RestartBroker",
+    "CorruptTable",
+    "TruncateTable",
 ];
 
 /// The name of a command's kind, as `allowed` lists it.
@@ -794,6 +796,8 @@ pub fn command_kind(c: &Command) -> &'static str {
         Command::NetHeal => "NetHeal",
         Command::KillBroker { .. } => "KillBroker",
         Command::RestartBroker { .. } => "RestartBroker",
+        Command::CorruptTable { .. } => "CorruptTable",
+        Command::TruncateTable { .. } => "TruncateTable",
     }
 }
 

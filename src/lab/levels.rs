@@ -51,6 +51,7 @@ shipped![
     "L31-the-delete-that-never-arrived.json",
     "L32-retention-or-compaction.json",
     "L33-the-idempotent-consumer.json",
+    "L34-rebuild-a-projection.json",
     "L35-cheat-sheet-review.json",
     "C01-ten-thousand-orders.json",
     "C02-keep-each-order-in-order.json",

@@ -44,3 +44,39 @@ test('a crash charges a customer twice; the idempotent consumer charges once', a
   await page.getByTestId('effects-table').scrollIntoViewIfNeeded();
   await snap(page, 'effects-deduped');
 });
+
+async function seekToBeginning(page, consumer, partition) {
+  await page.getByRole('button', { name: new RegExp(`^seek ${consumer}`) }).click();
+  const dialog = page.getByTestId('seek-dialog');
+  await dialog.getByTestId('seek-partition').selectOption(`0:${partition}`);
+  await dialog.getByTestId('seek-beginning').check();
+  await dialog.getByTestId('seek-go').click();
+  await expect(dialog).toHaveCount(0);
+}
+
+test('L34 by hand: a corrupted table is rebuilt by truncating it and replaying the log', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await openTab(page, 'levels');
+  await page.locator('[data-level="L34"]').click();
+  await expect(page.getByTestId('level-strip')).toHaveAttribute('data-level', 'L34');
+  await closeDrawer(page);
+  await advance(page, 45);
+  await openTab(page, 'groups');
+  await expect(page.getByTestId('effects-check')).toContainText('differ from the log');
+  await expect(page.getByTestId('effects-check')).toHaveClass(/lab-effects__summary--alert/);
+  await page.getByTestId('effects-check').scrollIntoViewIfNeeded();
+  await snap(page, 'projection-corrupted');
+  await page.getByTestId('truncate-table').click();
+  await closeDrawer(page);
+  await seekToBeginning(page, 'c1', 0);
+  await seekToBeginning(page, 'c1', 1);
+  await seekToBeginning(page, 'c2', 2);
+  await advance(page, 30);
+  await openTab(page, 'groups');
+  await expect(page.getByTestId('effects-check')).toContainText('Every balance is what the log says');
+  await page.getByTestId('effects-check').scrollIntoViewIfNeeded();
+  await snap(page, 'projection-rebuilt');
+  await closeDrawer(page);
+  await advance(page, 20);
+  await expect(page.getByTestId('goal-status')).toHaveText('Solved!');
+});

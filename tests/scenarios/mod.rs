@@ -20,6 +20,7 @@ mod effects;
 mod failover;
 mod fidelity;
 mod goals;
+mod projections;
 mod props;
 mod props_cleanup;
 mod random_play;

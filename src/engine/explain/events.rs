@@ -155,6 +155,13 @@ fn progress_words(e: &GroupEvent) -> Option<String> {
             c(*member),
             tp.p()
         ),
+        GroupEvent::TableChanged { truncated } => {
+            if *truncated {
+                "the application's table and its stored event ids were truncated".to_owned()
+            } else {
+                "a buggy deploy halved every balance in the application's table".to_owned()
+            }
+        }
         GroupEvent::ErrorHandled {
             member,
             tp,

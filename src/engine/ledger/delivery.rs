@@ -127,6 +127,8 @@ impl GroupLedger {
                 self.generation.insert(*member, *generation);
             }
             GroupEvent::JoinComplete { cooperative, .. } => self.cooperative = *cooperative,
+            GroupEvent::TableChanged { truncated: true } => self.effects.truncate(),
+            GroupEvent::TableChanged { truncated: false } => self.effects.corrupt(),
             _ => {}
         }
     }

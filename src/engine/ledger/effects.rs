@@ -9,8 +9,11 @@
 //! Whether a delivery is a repeat comes from the ledger's own outcome byte (pending, once,
 //! duplicate), so the effect side costs no memory per record: a record's effect was
 //! applied once if the group processed it once or dedupes, and twice or more if the group
-//! processed it twice or more without the guard.
+//! processed it twice or more without the guard. Once the table is truncated (to rebuild
+//! it by replaying the log) the outcome byte no longer says what the table holds, so from
+//! then on the table counts, per record, the times it was applied since (one byte each).
 
+use super::super::chunked::ChunkVec;
 use super::super::config::Dedupe;
 use super::super::log::{KeyId, LogRecord};
 
@@ -45,6 +48,8 @@ pub struct Effects {
     doubled: u64,
     /// Deliveries the dedupe check skipped.
     skipped: u64,
+    /// After a truncation: per record id, the times its effect was applied since.
+    applied: Option<ChunkVec<u8>>,
 }
 
 impl Effects {
@@ -73,6 +78,10 @@ impl Effects {
     /// key's row. Records the group had processed before are then passed to
     /// [`Self::repeated`].
     pub fn apply(&mut self, records: &[LogRecord]) {
+        if self.applied.is_some() {
+            self.apply_counted(records);
+            return;
+        }
         // Room for every key of the run first, so the loop only indexes.
         let top = records.iter().filter_map(|r| r.key).max();
         if let Some(k) = top.map(|k| k as usize).filter(|&k| k >= self.rows.len()) {
@@ -92,6 +101,9 @@ impl Effects {
     /// finds its event id stored and takes its charge back (the write never happened);
     /// without it, the record is now charged twice.
     pub fn repeated(&mut self, r: &LogRecord, second: bool) {
+        if self.applied.is_some() {
+            return; // counted in `apply_counted`
+        }
         let dedupe = self.dedupe == Dedupe::EventId;
         let row = self.row(r.key);
         if dedupe {
@@ -101,6 +113,56 @@ impl Effects {
         } else if second {
             row.doubled += 1;
             self.doubled += 1;
+        }
+    }
+
+    /// [`Self::apply`] after a truncation: each record's applications are counted here.
+    fn apply_counted(&mut self, records: &[LogRecord]) {
+        let dedupe = self.dedupe == Dedupe::EventId;
+        for r in records {
+            let Some(applied) = self.applied.as_mut() else {
+                return;
+            };
+            let i = r.record_id as usize;
+            applied.resize_up(i + 1, 0);
+            let n = applied.get_mut(i).expect("resized above");
+            let before = *n;
+            if before > 0 && dedupe {
+                self.skipped += 1;
+                continue;
+            }
+            *n = before.saturating_add(1);
+            let counts_double = before == 1;
+            if counts_double {
+                self.doubled += 1;
+            }
+            let row = self.row(r.key);
+            row.charges += 1;
+            row.amount += order_amount(r.record_id);
+            if counts_double {
+                row.doubled += 1;
+            }
+        }
+    }
+
+    /// `TRUNCATE`: the table and its stored event ids are emptied (to rebuild them by
+    /// replaying the log); what was charged twice before is gone with them.
+    pub fn truncate(&mut self) {
+        *self = Effects {
+            dedupe: self.dedupe,
+            applied: Some(ChunkVec::new()),
+            ..Effects::default()
+        };
+    }
+
+    /// A buggy deploy halves every balance: the table no longer matches the log.
+    pub fn corrupt(&mut self) {
+        for row in self
+            .rows
+            .iter_mut()
+            .chain(std::iter::once(&mut self.keyless))
+        {
+            row.amount /= 2;
         }
     }
 
@@ -172,6 +234,30 @@ mod tests {
         let row3 = guarded.rows().find(|(k, _)| *k == Some(3)).unwrap().1;
         assert_eq!(row3.charges, 2);
         assert_eq!(row3.amount, order_amount(0) + order_amount(1));
+    }
+
+    /// After a truncation the table counts applications itself: a replay charges each
+    /// record once, a second replay charges twice unless deduped; corrupting halves.
+    #[test]
+    fn a_truncated_table_counts_each_record_itself() {
+        let run = [record(0, 3), record(1, 3), record(2, 5)];
+        let total3 = order_amount(0) + order_amount(1);
+        for dedupe in [Dedupe::Off, Dedupe::EventId] {
+            let mut e = Effects::new(dedupe);
+            e.apply(&run);
+            e.corrupt();
+            let row3 = |e: &Effects| e.rows().find(|(k, _)| *k == Some(3)).unwrap().1;
+            assert_eq!(row3(&e).amount, total3 / 2);
+            e.truncate();
+            assert_eq!(e.rows().count(), 0);
+            e.apply(&run);
+            e.repeated(&run[0], true); // the ledger's view is ignored after a truncation
+            assert_eq!((row3(&e).amount, e.doubled()), (total3, 0), "{dedupe:?}");
+            e.apply(&run[..1]);
+            let twice = dedupe == Dedupe::Off;
+            assert_eq!(e.doubled(), u64::from(twice), "{dedupe:?}");
+            assert_eq!(e.skipped(), u64::from(!twice), "{dedupe:?}");
+        }
     }
 
     /// Amounts are whole units from 5 to 100, the same for every copy of a record.

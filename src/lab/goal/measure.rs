@@ -174,6 +174,10 @@ pub fn metric(
         Metric::LagMax => lags().into_iter().max().unwrap_or(0),
         Metric::Processed | Metric::Resurrected => ledger(),
         Metric::DoubleCharges | Metric::Deduped | Metric::DeadLetters => ledger(),
+        Metric::TableMismatches => group
+            .and_then(|g| view::effects(sim, g))
+            .and_then(|e| e.mismatched)
+            .unwrap_or(u64::MAX),
         Metric::Lag | Metric::Committed => {
             let (Some(gid), Some(t), Some(p)) = (group, topic_or_orders(), partition) else {
                 return 0;

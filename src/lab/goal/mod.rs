@@ -237,6 +237,8 @@ metrics! {
     Compacted = "compacted", Group, "records the log cleaner removed before the group read them";
     /// Written to the dead-letter topic.
     DeadLettered = "dead_lettered", Group, "poison records the application wrote to the dead-letter topic";
+    /// Rows of the application's table that differ from the log's projection.
+    TableMismatches = "table_mismatches", Group, "rows of the application's table whose balance is not what the log says (each record charged once)";
     /// Dead letters written (a record written twice counts twice).
     DeadLetters = "dead_letters", Group, "copies the application wrote to the dead-letter topic (a record given up on twice is written twice)";
     /// Keys the group still holds because their tombstone was removed before it read it.
