@@ -372,6 +372,18 @@ impl Accumulator {
         self.deque(tp)?.front()
     }
 
+    /// Every queued batch, oldest first per partition: what a client loses when its
+    /// process dies.
+    pub fn take_all(&mut self) -> Vec<Batch> {
+        let mut out = Vec::new();
+        for topic in &mut self.topics {
+            for deque in &mut topic.queues {
+                out.extend(deque.drain(..));
+            }
+        }
+        out
+    }
+
     /// Takes the partition's head batch (it is closed from now on).
     pub fn pop(&mut self, tp: Tp) -> Option<Batch> {
         let mut b = self.deque_mut(tp).pop_front()?;

@@ -43,22 +43,7 @@ pub fn check(world: &World, command: &Command, produced: u64) -> Result<(), Engi
     match command {
         Command::CreateTopic {
             name, partitions, ..
-        } => {
-            validate_topic_name(name)?;
-            check_partition_count(*partitions)?;
-            if world.cluster.topic_id(name).is_some() {
-                return refuse(format!(
-                    "topic `{name}` already exists (Kafka: TopicExistsException)"
-                ));
-            }
-            if world.cluster.all_topics().len() >= MAX_TOPICS {
-                return Err(EngineError::LimitExceeded {
-                    what: "topics",
-                    limit: MAX_TOPICS as u64,
-                });
-            }
-            Ok(())
-        }
+        } => check_create_topic(world, name, *partitions),
         Command::DeleteTopic { topic } => world.cluster.check_topic(*topic),
         Command::AddProducer { config, workload } => {
             if world.producers.len() >= MAX_PRODUCERS {
@@ -96,12 +81,11 @@ pub fn check(world: &World, command: &Command, produced: u64) -> Result<(), Engi
             world.cluster.check_topic(*topic)?;
             record_cap(1)
         }
-        Command::InjectProduceFault { producer, .. } => producer_exists(world, *producer),
+        Command::InjectProduceFault { producer, .. } | Command::CrashProducer { producer } => {
+            producer_exists(world, *producer)
+        }
         Command::CorruptTable { group } | Command::TruncateTable { group } => {
-            match world.groups.get(group.index()) {
-                Some(_) => Ok(()),
-                None => refuse(format!("there is no group {}", u32::from(group.0) + 1)),
-            }
+            group_known(world, *group)
         }
         Command::AddGroup {
             group_id,
@@ -342,6 +326,30 @@ fn check_group(
         validate_topic_name(t)?;
     }
     config.validate()
+}
+
+fn check_create_topic(world: &World, name: &str, partitions: u32) -> Result<(), EngineError> {
+    validate_topic_name(name)?;
+    check_partition_count(partitions)?;
+    if world.cluster.topic_id(name).is_some() {
+        return refuse(format!(
+            "topic `{name}` already exists (Kafka: TopicExistsException)"
+        ));
+    }
+    if world.cluster.all_topics().len() >= MAX_TOPICS {
+        return Err(EngineError::LimitExceeded {
+            what: "topics",
+            limit: MAX_TOPICS as u64,
+        });
+    }
+    Ok(())
+}
+
+fn group_known(world: &World, group: GroupId) -> Result<(), EngineError> {
+    match world.groups.get(group.index()) {
+        Some(_) => Ok(()),
+        None => refuse(format!("there is no group {}", u32::from(group.0) + 1)),
+    }
 }
 
 fn check_add_consumer(

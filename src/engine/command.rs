@@ -207,6 +207,11 @@ pub enum Command {
         /// The group whose application it is.
         group: GroupId,
     },
+    /// Lab: the producing service's process dies and is started again at once.
+    CrashProducer {
+        /// The producer.
+        producer: ProducerId,
+    },
     /// `TRUNCATE` a group's application table and its stored event ids (to rebuild them by
     /// replaying the log).
     TruncateTable {
@@ -242,6 +247,7 @@ impl Command {
             Command::KillBroker { .. } => "kill a broker",
             Command::RestartBroker { .. } => "restart a broker",
             Command::CorruptTable { .. } => "corrupt the table",
+            Command::CrashProducer { .. } => "crash a producer's service",
             Command::TruncateTable { .. } => "truncate the table",
         }
     }

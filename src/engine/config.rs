@@ -56,6 +56,43 @@ impl PartitionerKind {
     }
 }
 
+/// Lab: how the service that produces writes its own database along with each event (the
+/// dual write of seeds 004 §15 and 001's outbox).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum ServiceWrite {
+    /// No database: the service only produces.
+    #[default]
+    KafkaOnly,
+    /// Dual write: the order row first, then `send()`. A crash before the event is sent
+    /// leaves a row without an event.
+    RowThenEvent,
+    /// Dual write: `send()` first, the row in the acknowledgement's callback. A crash
+    /// before the callback leaves an event without a row.
+    EventThenRow,
+    /// The row and an outbox entry in one database transaction; a relay produces the
+    /// outbox and marks an entry done only when acknowledged, so after a crash it sends
+    /// every unacknowledged entry again (at least once).
+    Outbox,
+}
+
+impl ServiceWrite {
+    /// Its name in settings and level files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceWrite::KafkaOnly => "kafka-only",
+            ServiceWrite::RowThenEvent => "row-then-event",
+            ServiceWrite::EventThenRow => "event-then-row",
+            ServiceWrite::Outbox => "outbox",
+        }
+    }
+
+    fn is_kafka_only(&self) -> bool {
+        *self == ServiceWrite::KafkaOnly
+    }
+}
+
 /// Producer configuration (Kafka 4.x defaults).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ProducerConfig {
@@ -89,6 +126,9 @@ pub struct ProducerConfig {
     /// `partitioner.adaptive.partitioning.enable`, default true.
     #[serde(default = "default_true")]
     pub partitioner_adaptive_partitioning_enable: bool,
+    /// Lab: how the producing service writes its database with each event.
+    #[serde(default, skip_serializing_if = "ServiceWrite::is_kafka_only")]
+    pub service_write: ServiceWrite,
 }
 
 fn default_retry_backoff_max_ms() -> u64 {
@@ -115,6 +155,7 @@ impl Default for ProducerConfig {
             partitioner: PartitionerKind::JavaDefault,
             partitioner_ignore_keys: false,
             partitioner_adaptive_partitioning_enable: true,
+            service_write: ServiceWrite::KafkaOnly,
         }
     }
 }
@@ -280,6 +321,20 @@ impl ProducerConfig {
                 }
             }
             "enable.idempotence" => next.enable_idempotence = Some(parse_bool(name, v)?),
+            "service.write" => {
+                next.service_write = match v {
+                    "kafka-only" => ServiceWrite::KafkaOnly,
+                    "row-then-event" => ServiceWrite::RowThenEvent,
+                    "event-then-row" => ServiceWrite::EventThenRow,
+                    "outbox" => ServiceWrite::Outbox,
+                    _ => {
+                        return Err(invalid(
+                            name,
+                            "must be kafka-only, row-then-event, event-then-row or outbox",
+                        ))
+                    }
+                }
+            }
             "linger.ms" => next.linger_ms = parse_u64(name, v)?,
             "batch.size" => next.batch_size = parse_u32(name, v)?,
             "max.in.flight.requests.per.connection" => {

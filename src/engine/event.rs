@@ -282,7 +282,7 @@ event_kinds! {
     ConsumerClosed, ConsumerFailed,
     BrokerKilled, BrokerRestarted, BrokerFenced, BrokerUnfenced, BecameLeader, BecameFollower,
     LeaderElected, BrokerRegistered, BrokerRegistrationRefused, TruncationDetected, IsrChanged,
-    Truncated, CoordinatorMoved, SegmentsDeleted, LogCleaned, TableChanged,
+    Truncated, CoordinatorMoved, SegmentsDeleted, LogCleaned, TableChanged, ProducerCrashed,
 }
 
 impl EventKind {
@@ -364,6 +364,7 @@ impl ProducerEvent {
             ProducerEvent::Expired { .. } => K::Expired,
             ProducerEvent::EpochBumped { .. } => K::EpochBumped,
             ProducerEvent::Rejected { error, .. } => K::Rejected(*error),
+            ProducerEvent::Crashed { .. } => K::ProducerCrashed,
         }
     }
 }
@@ -539,6 +540,12 @@ pub enum ProducerEvent {
         tp: Tp,
         /// Kafka's error.
         error: crate::engine::msg::KafkaError,
+    },
+    /// Lab: the service's process died and was started again; the records it had not sent
+    /// yet are lost (none with an outbox: the relay sends them again).
+    Crashed {
+        /// Per partition, the records lost with the process.
+        lost: Vec<(Tp, Vec<u32>)>,
     },
 }
 

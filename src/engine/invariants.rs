@@ -154,10 +154,12 @@ pub fn check_full(sim: &Sim) -> Result<(), String> {
                     ));
                 };
                 let Some(pid) = info.producer() else { continue };
+                // A restarted service is a new producer (a new producer id): the order
+                // holds within one session, not across the restart.
                 let idempotent = world
                     .producers
                     .get(pid.index())
-                    .is_some_and(|pr| pr.config.idempotence());
+                    .is_some_and(|pr| pr.config.idempotence() && pr.restarts == 0);
                 if !idempotent {
                     continue;
                 }

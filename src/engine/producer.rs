@@ -186,6 +186,10 @@ pub struct Producer {
     pub(crate) failed_records: u64,
     sender_wake_at: Option<u64>,
     timeout_timer_at: Option<u64>,
+    /// Times its process died and was started again (`CrashProducer`).
+    pub(crate) restarts: u32,
+    /// With an outbox: records the relay sent again after a restart.
+    pub(crate) relayed_again: u64,
 }
 
 impl Producer {
@@ -217,7 +221,66 @@ impl Producer {
             failed_records: 0,
             sender_wake_at: None,
             timeout_timer_at: None,
+            restarts: 0,
+            relayed_again: 0,
         }
+    }
+
+    /// The service's process dies and its supervisor starts it again at once: the
+    /// client's batches and requests are gone, and the new client is a new producer (a new
+    /// producer id, sequences from 0), so what was on the wire may still be appended with
+    /// nobody to hear the answer. The service keeps its workload. Without an outbox the
+    /// queued records are lost before the log; with one they are still in the database,
+    /// and the new relay sends every unacknowledged record again (at least once).
+    pub fn crash(&mut self, ctx: &mut Ctx) {
+        let mut unacked: Vec<(Tp, Rc<Vec<LogRecord>>)> = self
+            .in_flight
+            .drain(..)
+            .flat_map(|r| r.batches)
+            .map(|b| (b.tp, b.records))
+            .collect();
+        let queued: Vec<(Tp, Rc<Vec<LogRecord>>)> = self
+            .accumulator
+            .take_all()
+            .into_iter()
+            .map(|b| (b.tp, b.records))
+            .collect();
+        let mut fresh = Producer::new(self.id, self.config.clone());
+        fresh.restarts = self.restarts + 1;
+        if fresh.pid >= 0 {
+            // InitProducerId hands the new process a new id.
+            fresh.pid += i64::from(fresh.restarts) * 64;
+        }
+        fresh.workload = self.workload.take();
+        fresh.key_pool = std::mem::take(&mut self.key_pool);
+        fresh.workload_sent = self.workload_sent;
+        fresh.workload_started_ms = self.workload_started_ms;
+        fresh.workload_generation = self.workload_generation;
+        // Answers to the old process's requests must not match the new one's.
+        fresh.next_request_id = self.next_request_id;
+        fresh.acked_records = self.acked_records;
+        fresh.sent_no_ack_records = self.sent_no_ack_records;
+        fresh.failed_records = self.failed_records;
+        fresh.relayed_again = self.relayed_again;
+        *self = fresh;
+        if self.config.service_write == super::config::ServiceWrite::Outbox {
+            unacked.extend(queued);
+            for (tp, records) in unacked {
+                for r in records.iter() {
+                    self.accumulator
+                        .append(tp, *r, u32::from(r.size_bytes), ctx.now_ms);
+                    self.relayed_again += 1;
+                }
+            }
+            self.event(ctx, ProducerEvent::Crashed { lost: Vec::new() });
+            self.schedule_sender(ctx, ctx.now_ms);
+            return;
+        }
+        let lost = queued
+            .into_iter()
+            .map(|(tp, records)| (tp, records.iter().map(|r| r.record_id).collect()))
+            .collect();
+        self.event(ctx, ProducerEvent::Crashed { lost });
     }
 
     fn node(&self) -> NodeId {

@@ -383,6 +383,64 @@ fn topic_partition(sim: &Sim, tp: Tp) -> String {
     format!("{name}/p{}", tp.p())
 }
 
+/// The producing service's own database beside its events (`service.write`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceDbView {
+    /// How it writes (`row-then-event`, `event-then-row`, `outbox`).
+    pub mode: &'static str,
+    /// Order rows written.
+    pub rows: u64,
+    /// Events in the log (first copies).
+    pub events: u64,
+    /// Rows whose event never reached the log and never will (a dual write's gap).
+    pub rows_without_events: u64,
+    /// Events in the log whose row was never written (the other gap).
+    pub events_without_rows: u64,
+    /// With an outbox: records the relay sent again after a restart.
+    pub relayed_again: u64,
+    /// Times the service crashed and restarted.
+    pub restarts: u32,
+}
+
+/// The service database of a producer, `None` for a producer that only produces.
+pub fn service_db(sim: &Sim, producer: super::ids::ProducerId) -> Option<ServiceDbView> {
+    use super::config::ServiceWrite;
+    let p = sim.world().producers.get(producer.index())?;
+    let mode = p.config.service_write;
+    if mode == ServiceWrite::KafkaOnly {
+        return None;
+    }
+    let (mut sent, mut events, mut never) = (0u64, 0u64, 0u64);
+    for info in sim
+        .ledger()
+        .records
+        .iter()
+        .filter(|i| i.producer() == Some(producer))
+    {
+        sent += 1;
+        events += u64::from(info.first_offset().is_some());
+        never += u64::from(info.never_in_log);
+    }
+    let rows = match mode {
+        // The row is written in the acknowledgement's callback.
+        ServiceWrite::EventThenRow => p.acked_records,
+        _ => sent,
+    };
+    Some(ServiceDbView {
+        mode: mode.name(),
+        rows,
+        events,
+        rows_without_events: if mode == ServiceWrite::RowThenEvent {
+            never
+        } else {
+            0
+        },
+        events_without_rows: events.saturating_sub(rows),
+        relayed_again: p.relayed_again,
+        restarts: p.restarts,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,8 +35,8 @@ pub use super::producer::{KeySpace, ProduceFault, Workload};
 pub use super::sim::Sim;
 use super::table::dead_letter_headers;
 pub use super::table::{
-    cleaner, effects, partition_sizes, stage_topics, table, CleanerView, EffectRow, EffectsView,
-    PartitionSize, TableRow,
+    cleaner, effects, partition_sizes, service_db, stage_topics, table, CleanerView, EffectRow,
+    EffectsView, PartitionSize, ServiceDbView, TableRow,
 };
 pub use super::world::{
     MAX_CONSUMERS_PER_GROUP, MAX_GROUPS, MAX_KEY_BYTES, MAX_PRODUCERS, MAX_VALUE_BYTES,

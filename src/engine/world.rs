@@ -331,6 +331,23 @@ impl World {
         });
     }
 
+    /// Lab: the producing service's process dies and restarts at once.
+    fn crash_producer(&mut self, env: &mut Env, producer: ProducerId) {
+        if let Some(p) = self.producers.get_mut(producer.index()) {
+            p.crash(&mut ctx!(env, self));
+        }
+    }
+
+    /// Lab: a group's application table is corrupted, or truncated to be rebuilt (the
+    /// ledger keeps the table, so an event carries the change).
+    fn table_changed(&mut self, env: &mut Env, group: GroupId, truncated: bool) {
+        env.out.event(Event::Group {
+            at_ms: env.now_ms,
+            group,
+            event: GroupEvent::TableChanged { truncated },
+        });
+    }
+
     /// Lab: a group whose application writes dead letters gets `<topic>.dlq` for each topic
     /// it reads, with as many partitions (so each dead letter keeps its partition number),
     /// unless it exists. Teams create it beforehand; the lab does it for them.
@@ -457,14 +474,9 @@ impl World {
             | Command::NetHeal => {}
             Command::KillBroker { broker } => self.kill_broker(env, broker),
             Command::RestartBroker { broker } => self.restart_broker(env, broker),
-            Command::CorruptTable { group } | Command::TruncateTable { group } => {
-                let truncated = matches!(command, Command::TruncateTable { .. });
-                env.out.event(Event::Group {
-                    at_ms: env.now_ms,
-                    group,
-                    event: GroupEvent::TableChanged { truncated },
-                });
-            }
+            Command::CrashProducer { producer } => self.crash_producer(env, producer),
+            Command::CorruptTable { group } => self.table_changed(env, group, false),
+            Command::TruncateTable { group } => self.table_changed(env, group, true),
         }
     }
 

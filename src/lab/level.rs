@@ -730,6 +730,7 @@ pub fn setting_family(name: &str) -> Option<&'static str> {
             | "processing.ms"
             | "dedupe"
             | "on.error"
+            | "service.write"
             | "error.retries"
             | "error.retry.backoff.ms"
     ) {
@@ -769,6 +770,7 @@ pub const COMMAND_KINDS: &[&str] = &[
     "RestartBroker",
     "CorruptTable",
     "TruncateTable",
+    "CrashProducer",
 ];
 
 /// The name of a command's kind, as `allowed` lists it.
@@ -798,6 +800,7 @@ pub fn command_kind(c: &Command) -> &'static str {
         Command::RestartBroker { .. } => "RestartBroker",
         Command::CorruptTable { .. } => "CorruptTable",
         Command::TruncateTable { .. } => "TruncateTable",
+        Command::CrashProducer { .. } => "CrashProducer",
     }
 }
 

@@ -70,6 +70,7 @@ shipped![
     "C16-no-loss-on-leader-failure.json",
     "C18-latest-profile-per-user.json",
     "C19-outrun-retention.json",
+    "C20-close-the-dual-write-gap.json",
 ];
 
 /// Parses level files, naming the file of any that does not parse.

@@ -177,6 +177,7 @@ impl Scenario {
             _ if cluster_name(name).is_some() => {
                 self.cluster.set(cluster_name(name).expect("checked"), v)?
             }
+            "service.write" => self.producer.set(name, v)?,
             _ if name.starts_with("producer.") => {
                 self.producer.set(&name["producer.".len()..], v)?
             }
@@ -223,6 +224,7 @@ impl Scenario {
             "commit.mode" => s.commit_mode().to_owned(),
             "processing.ms" => s.group.processing_ms.to_string(),
             "dedupe" => s.group.dedupe.name().to_owned(),
+            "service.write" => s.producer.service_write.name().to_owned(),
             "on.error" => s.group.on_error.name().to_owned(),
             "error.retries" => s.group.error_retries.to_string(),
             "error.retry.backoff.ms" => s.group.error_retry_backoff_ms.to_string(),
@@ -271,6 +273,7 @@ impl Scenario {
             "processing.ms",
             "dedupe",
             "on.error",
+            "service.write",
             "error.retries",
             "error.retry.backoff.ms",
             "partition.assignment.strategy",

@@ -206,6 +206,9 @@ pub struct ProducerModel {
     pub line2: String,
     /// `acked 120`.
     pub line3: String,
+    /// The service's database beside its events, if it keeps one:
+    /// `db 120 rows · 3 rows without an event`, and whether that is a gap.
+    pub service: Option<(String, bool)>,
 }
 
 /// One consumer card.
@@ -292,6 +295,65 @@ impl StageModel {
     pub fn offset_x(&self, lane: &LaneModel, offset: u64) -> f64 {
         let slot = offset.saturating_sub(lane.first).min(VISIBLE);
         self.metrics.cell_x(slot)
+    }
+}
+
+/// The producer cards: load, acks and idempotence (or the service's database), acks.
+fn producer_models(sim: &view::Sim) -> Vec<ProducerModel> {
+    view::producers(sim)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let rate = p.workload.as_ref().map_or("no workload".to_owned(), |w| {
+                format!("{} rec/s", w.rate_per_sec)
+            });
+            let acked = if p.config.acks == view::Acks::Zero {
+                format!("sent {} (acks=0: never acked)", p.sent_no_ack)
+            } else {
+                format!("acked {}", p.acked)
+            };
+            let service = view::service_db(sim, p.id).map(|d| service_line(&d));
+            ProducerModel {
+                service,
+                id: p.id,
+                y: 8.0 + TOPIC_HEADER + i as f64 * PRODUCER_STEP,
+                name: p.client_id.clone(),
+                // Records it holds (batching, or sent and not answered) are counted here,
+                // where they are, before any lane shows them.
+                line1: if p.pending > 0 {
+                    format!("{rate} · {} sending", p.pending)
+                } else {
+                    rate
+                },
+                line2: format!(
+                    "acks={} · {}",
+                    p.config.acks.kafka_value(),
+                    if p.idempotent {
+                        "idempotent"
+                    } else {
+                        "not idempotent"
+                    }
+                ),
+                line3: format!(
+                    "{acked}{}",
+                    if p.failed > 0 {
+                        format!(" · failed {}", p.failed)
+                    } else {
+                        String::new()
+                    }
+                ),
+            }
+        })
+        .collect()
+}
+
+/// The producing service's database in one card line, and whether it shows a gap.
+fn service_line(d: &view::ServiceDbView) -> (String, bool) {
+    match (d.rows_without_events, d.events_without_rows) {
+        (0, 0) if d.relayed_again > 0 => (format!("outbox · resent {}", d.relayed_again), false),
+        (0, 0) => (format!("db rows {}", d.rows), false),
+        (n, 0) => (format!("{n} rows, no event"), true),
+        (_, n) => (format!("{n} events, no row"), true),
     }
 }
 
@@ -436,49 +498,7 @@ pub fn build_model(
     }
     let lanes_bottom = y;
     let now = sim.now_ms();
-    let producers: Vec<ProducerModel> = view::producers(sim)
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let rate = p.workload.as_ref().map_or("no workload".to_owned(), |w| {
-                format!("{} rec/s", w.rate_per_sec)
-            });
-            let acked = if p.config.acks == view::Acks::Zero {
-                format!("sent {} (acks=0: never acked)", p.sent_no_ack)
-            } else {
-                format!("acked {}", p.acked)
-            };
-            ProducerModel {
-                id: p.id,
-                y: 8.0 + TOPIC_HEADER + i as f64 * PRODUCER_STEP,
-                name: p.client_id.clone(),
-                // Records it holds (batching, or sent and not answered) are counted here,
-                // where they are, before any lane shows them.
-                line1: if p.pending > 0 {
-                    format!("{rate} · {} sending", p.pending)
-                } else {
-                    rate
-                },
-                line2: format!(
-                    "acks={} · {}",
-                    p.config.acks.kafka_value(),
-                    if p.idempotent {
-                        "idempotent"
-                    } else {
-                        "not idempotent"
-                    }
-                ),
-                line3: format!(
-                    "{acked}{}",
-                    if p.failed > 0 {
-                        format!(" · failed {}", p.failed)
-                    } else {
-                        String::new()
-                    }
-                ),
-            }
-        })
-        .collect();
+    let producers = producer_models(sim);
     let groups = view::groups(sim);
     let g = groups.iter().find(|g| g.id == group);
     let members: Vec<MemberModel> = g

@@ -110,6 +110,14 @@ fn ProducerList(topics: Memo<Vec<TopicView>>, topic_sel: RwSignal<TopicId>) -> i
                                     if p.failed > 0 { format!(" · failed {}", p.failed) } else { String::new() },
                                 )}
                                 {pointed}
+                                {
+                                    let id = p.id;
+                                    view! {
+                                        <button class="lab-button lab-button--small" data-testid=format!("crash-{}", p.client_id)
+                                            title="Lab: the service's process dies and is restarted at once, as a new producer"
+                                            on:click=move |_| lab.act(Command::CrashProducer { producer: id })>"crash service"</button>
+                                    }
+                                }
                             </li>
                         }
                     })

@@ -75,6 +75,11 @@ const FIELDS: &[(&str, Input, &str)] = &[
         "lab only: a record that fails for good kills the consumer, is logged and skipped, or goes to orders.dlq with its error",
     ),
     (
+        "service.write",
+        Input::Choice(&["kafka-only", "row-then-event", "event-then-row", "outbox"]),
+        "lab only: how producer-1's service writes its own order row with each event (a dual write, or an outbox and a relay)",
+    ),
+    (
         "error.retries",
         Input::Text,
         "lab only: retries of a failing record, in place, before on.error (the poll loop waits)",

@@ -398,7 +398,11 @@ fn Producers(model: Memo<StageModel>) -> impl IntoView {
                         <rect class="lab-card" x="8" y=y width=PRODUCER_RIGHT - 8.0 height="106" rx="10"/>
                         <text class="lab-card__name" x="22" y=y + 28.0>{line(|p| p.name.clone())}</text>
                         <text class="lab-card__line" x="22" y=y + 52.0>{line(|p| p.line1.clone())}</text>
-                        <text class="lab-card__line lab-card__line--muted" x="22" y=y + 74.0>{line(|p| p.line2.clone())}</text>
+                        // A service with a database shows it in place of its acks line.
+                        {move || match card.with(|c| c.as_ref().and_then(|c| c.service.clone())) {
+                            Some((text, alert)) => view! { <text class="lab-card__line" class:lab-card__line--alert=alert x="22" y=y + 74.0 data-testid="producer-db">{text}</text> }.into_any(),
+                            None => view! { <text class="lab-card__line lab-card__line--muted" x="22" y=y + 74.0>{line(|p| p.line2.clone())}</text> }.into_any(),
+                        }}
                         <text class="lab-card__line lab-card__line--muted" x="22" y=y + 96.0 data-testid="producer-acked">{line(|p| p.line3.clone())}</text>
                     </g>
                 }

@@ -45,3 +45,27 @@ test('skipping moves on without a dead-letter topic', async ({ page }) => {
   await expect(page.locator('[data-testid="deadline"]', { hasText: 'crashed on poison' })).toHaveCount(0);
   await expect(page.locator('.lab-topic__name', { hasText: 'orders.dlq' })).toHaveCount(0);
 });
+
+test('a crash between the two writes leaves rows without events; the outbox closes the gap', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await openTab(page, 'setup');
+  await setConfig(page, 'service.write', 'row-then-event');
+  await setConfig(page, 'producer.linger.ms', '1000');
+  await closeDrawer(page);
+  await advance(page, 10);
+  await openTab(page, 'produce');
+  await page.getByTestId('crash-producer-1').click();
+  await closeDrawer(page);
+  await advance(page, 10);
+  await expect(page.getByTestId('producer-db')).toContainText('rows, no event');
+  await expect(page.getByTestId('producer-db')).toHaveClass(/lab-card__line--alert/);
+  expect(await count(page, 'lost')).toBeGreaterThan(0);
+  await snap(page, 'dual-write-gap');
+  // The same run with an outbox: the relay sends the unsent entries after the restart.
+  await openTab(page, 'setup');
+  await setConfig(page, 'service.write', 'outbox');
+  await closeDrawer(page);
+  await expect(page.getByTestId('producer-db')).toContainText('outbox · resent');
+  expect(await count(page, 'lost')).toBe(0);
+  await snap(page, 'outbox');
+});

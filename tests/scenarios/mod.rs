@@ -20,6 +20,7 @@ mod effects;
 mod failover;
 mod fidelity;
 mod goals;
+mod outbox;
 mod projections;
 mod props;
 mod props_cleanup;

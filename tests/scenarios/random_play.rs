@@ -45,6 +45,7 @@ fn candidates(name: &str, current: &str) -> Vec<String> {
         "auto.offset.reset" => &["earliest", "latest", "none"],
         "dedupe" => &["off", "event-id"],
         "on.error" => &["crash", "skip", "dead-letter"],
+        "service.write" => &["kafka-only", "row-then-event", "event-then-row", "outbox"],
         "cleanup.policy" => &["delete", "compact", "delete,compact"],
         "min.cleanable.dirty.ratio" => &["0", "0.1", "0.5", "0.9", "1"],
         "producer.acks" => &["all", "1", "0"],

@@ -111,6 +111,15 @@ fn member_words(e: &GroupEvent) -> Option<String> {
 }
 
 /// A member's progress in words: positions, polls, processing.
+/// The application's table changed outside processing.
+fn table_words(truncated: bool) -> &'static str {
+    if truncated {
+        "the application's table and its stored event ids were truncated"
+    } else {
+        "a buggy deploy halved every balance in the application's table"
+    }
+}
+
 fn progress_words(e: &GroupEvent) -> Option<String> {
     let c = |m| consumer_client_id(m);
     Some(match e {
@@ -155,13 +164,7 @@ fn progress_words(e: &GroupEvent) -> Option<String> {
             c(*member),
             tp.p()
         ),
-        GroupEvent::TableChanged { truncated } => {
-            if *truncated {
-                "the application's table and its stored event ids were truncated".to_owned()
-            } else {
-                "a buggy deploy halved every balance in the application's table".to_owned()
-            }
-        }
+        GroupEvent::TableChanged { truncated } => table_words(*truncated).to_owned(),
         GroupEvent::ErrorHandled {
             member,
             tp,
@@ -290,6 +293,10 @@ fn producer_words(producer: ProducerId, e: &ProducerEvent) -> String {
         ProducerEvent::EpochBumped { epoch, .. } => {
             format!("{p} bumped its producer epoch to {epoch}: sequences restart at 0")
         }
+        ProducerEvent::Crashed { lost } => {
+            let n: usize = lost.iter().map(|(_, r)| r.len()).sum();
+            format!("{p}'s service crashed and restarted as a new producer: {n} unsent record(s) lost with it")
+        }
     }
 }
 
@@ -300,9 +307,16 @@ pub fn event_words(names: &impl Names, e: &Event) -> Option<String> {
         Event::Producer {
             producer, event, ..
         } => Some(producer_words(*producer, event)),
-        Event::RecordAppended { tp, offset, .. } => Some(format!(
-            "a record typed by hand landed in p{} at offset {offset}",
-            tp.p()
+        Event::RecordAppended {
+            tp, offset, reason, ..
+        } => Some(format!(
+            "{} landed in {} at offset {offset}",
+            if *reason == crate::engine::event::PartitionReason::Explicit {
+                "a dead letter"
+            } else {
+                "a record typed by hand"
+            },
+            names.tp(*tp)
         )),
         Event::PartitionsAdded { to, .. } => Some(format!("the topic now has {to} partitions")),
         Event::TopicCreated {

@@ -316,7 +316,11 @@ pub fn step(cause: &Cause, names: &impl Names, tp: Tp) -> (u64, String) {
             *at_ms,
             format!("the group's committed offset moved to {offset}: nobody will read below it"),
         ),
-        c @ (Cause::ProcessingFailed { .. } | Cause::ErrorHandled { .. }) => failure_step(c, names),
+        c @ (Cause::ProcessingFailed { .. }
+        | Cause::ErrorHandled { .. }
+        | Cause::ProducerCrashed { .. }
+        | Cause::DeliveryTimedOut { .. }
+        | Cause::LostOnTheWire { .. }) => failure_step(c, names),
         Cause::ReorderedAfterLater { at_ms, member } => (
             *at_ms,
             format!(
@@ -331,20 +335,6 @@ pub fn step(cause: &Cause, names: &impl Names, tp: Tp) -> (u64, String) {
             *at_ms,
             format!(
                 "the broker appended a retried batch again (first copy at offset {first_offset}): the acknowledgement was lost and the producer is not idempotent"
-            ),
-        ),
-        Cause::DeliveryTimedOut { at_ms, producer } => (
-            *at_ms,
-            format!(
-                "{} gave up on the batch after delivery.timeout.ms",
-                producer_client_id(*producer)
-            ),
-        ),
-        Cause::LostOnTheWire { at_ms, producer } => (
-            *at_ms,
-            format!(
-                "{}'s acks=0 request was lost on the wire; the producer never knew",
-                producer_client_id(*producer)
             ),
         ),
         Cause::AckedByLeaderAlone { at_ms, producer } => (
@@ -368,7 +358,8 @@ pub fn chain(a: &Anomaly, names: &impl Names) -> Vec<(u64, String)> {
     a.causes.iter().map(|c| step(c, names, a.tp)).collect()
 }
 
-/// A poison record's steps: each failure, then what the application did about it.
+/// A failure's step: a poison record's failures and what the application did about them,
+/// or a producer's records that never reached the log.
 fn failure_step(cause: &Cause, names: &impl Names) -> (u64, String) {
     match *cause {
         Cause::ProcessingFailed {
@@ -394,6 +385,27 @@ fn failure_step(cause: &Cause, names: &impl Names) -> (u64, String) {
         Cause::ErrorHandled { at_ms, member, .. } => (
             at_ms,
             format!("{} logged it, skipped it and went on", who(member)),
+        ),
+        Cause::ProducerCrashed { at_ms, producer } => (
+            at_ms,
+            format!(
+                "{}'s service crashed before its client sent the batch",
+                producer_client_id(producer)
+            ),
+        ),
+        Cause::DeliveryTimedOut { at_ms, producer } => (
+            at_ms,
+            format!(
+                "{} gave up on the batch after delivery.timeout.ms",
+                producer_client_id(producer)
+            ),
+        ),
+        Cause::LostOnTheWire { at_ms, producer } => (
+            at_ms,
+            format!(
+                "{}'s acks=0 request was lost on the wire; the producer never knew",
+                producer_client_id(producer)
+            ),
         ),
         _ => (0, String::new()),
     }
@@ -484,6 +496,10 @@ pub fn sentence(a: &Anomaly, names: &impl Names) -> String {
                     )),
                     Cause::DeliveryTimedOut { producer, .. } => Some(format!(
                         "{} gave up after delivery.timeout.ms without any copy reaching the broker",
+                        producer_client_id(*producer)
+                    )),
+                    Cause::ProducerCrashed { producer, .. } => Some(format!(
+                        "{}'s service crashed while they waited in its client, unsent",
                         producer_client_id(*producer)
                     )),
                     _ => None,

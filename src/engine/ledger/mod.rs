@@ -322,6 +322,13 @@ pub enum Cause {
         /// Who.
         producer: ProducerId,
     },
+    /// The producing service crashed with the records still in its client.
+    ProducerCrashed {
+        /// When.
+        at_ms: u64,
+        /// Who.
+        producer: ProducerId,
+    },
     /// An `acks=0` request was lost on the wire; the producer never knew.
     LostOnTheWire {
         /// When.
@@ -849,6 +856,12 @@ impl Ledger {
             ProducerEvent::Expired { tp, records } => {
                 let cause = Cause::DeliveryTimedOut { at_ms, producer };
                 self.never_in_log(at_ms, *tp, records, cause);
+            }
+            ProducerEvent::Crashed { lost } => {
+                for (tp, records) in lost {
+                    let cause = Cause::ProducerCrashed { at_ms, producer };
+                    self.never_in_log(at_ms, *tp, records, cause);
+                }
             }
             _ => {}
         }

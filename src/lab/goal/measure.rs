@@ -143,6 +143,7 @@ pub fn metric(
         Metric::Acked => view::producers(sim).iter().map(|p| p.acked).sum(),
         Metric::ProducerFailed => view::producers(sim).iter().map(|p| p.failed).sum(),
         Metric::AckedThenLost => sim.ledger().acked_then_lost(),
+        Metric::RowsWithoutEvents | Metric::EventsWithoutRows => service_gaps(sim, m),
         Metric::BrokersAlive => view::brokers_alive(sim),
         Metric::OfflinePartitions | Metric::UnderReplicated => {
             let (offline, under) =
@@ -155,28 +156,16 @@ pub fn metric(
         Metric::Generation => g().map_or(0, |g| g.generation.max(0) as u64),
         Metric::Rebalances => g().map_or(0, |g| u64::from(g.rebalances)),
         Metric::StopTheWorldMs => g().map_or(0, |g| g.stop_the_world_ms),
-        Metric::Members => g().map_or(0, |g| g.members.iter().filter(alive).count() as u64),
-        Metric::IdleMembers => g().map_or(0, |g| {
-            g.members
-                .iter()
-                .filter(alive)
-                .filter(|m| m.owned.is_empty())
-                .count() as u64
-        }),
-        Metric::OwnedPartitions => g().map_or(0, |g| {
-            g.members
-                .iter()
-                .filter(alive)
-                .map(|m| m.owned.len())
-                .sum::<usize>() as u64
-        }),
+        Metric::Members | Metric::IdleMembers | Metric::OwnedPartitions => {
+            g().map_or(0, |g| member_metric(&g, m))
+        }
         Metric::LagTotal => lags().iter().sum(),
         Metric::LagMax => lags().into_iter().max().unwrap_or(0),
         Metric::Processed | Metric::Resurrected => ledger(),
         Metric::DoubleCharges | Metric::Deduped | Metric::DeadLetters => ledger(),
+        // A log too long to fold is not "matching": the goal stays unmet.
         Metric::TableMismatches => group
-            .and_then(|g| view::effects(sim, g))
-            .and_then(|e| e.mismatched)
+            .and_then(|g| view::effects(sim, g)?.mismatched)
             .unwrap_or(u64::MAX),
         Metric::Lag | Metric::Committed => {
             let (Some(gid), Some(t), Some(p)) = (group, topic_or_orders(), partition) else {
@@ -195,6 +184,28 @@ pub fn metric(
         Metric::LogEndOffset | Metric::LogStartOffset | Metric::LogBytes | Metric::TableKeys => {
             topic_or_orders().map_or(0, |t| log_metric(sim, m, t, partition))
         }
+    }
+}
+
+/// The producing services' dual-write gaps, summed over producers.
+fn service_gaps(sim: &Sim, m: Metric) -> u64 {
+    (0..view::producers(sim).len())
+        .filter_map(|i| view::service_db(sim, crate::engine::ids::ProducerId(i as u16)))
+        .map(|s| match m {
+            Metric::RowsWithoutEvents => s.rows_without_events,
+            _ => s.events_without_rows,
+        })
+        .sum()
+}
+
+/// The running members of a group, those of them that own nothing, or the partitions
+/// they own.
+fn member_metric(g: &view::GroupView, m: Metric) -> u64 {
+    let running = g.members.iter().filter(alive);
+    match m {
+        Metric::IdleMembers => running.filter(|m| m.owned.is_empty()).count() as u64,
+        Metric::OwnedPartitions => running.map(|m| m.owned.len()).sum::<usize>() as u64,
+        _ => running.count() as u64,
     }
 }
 

@@ -237,6 +237,10 @@ metrics! {
     Compacted = "compacted", Group, "records the log cleaner removed before the group read them";
     /// Written to the dead-letter topic.
     DeadLettered = "dead_lettered", Group, "poison records the application wrote to the dead-letter topic";
+    /// Producing services' rows whose event never reached the log.
+    RowsWithoutEvents = "rows_without_events", Lab, "order rows a producing service wrote whose event never reached the log (a dual write's gap)";
+    /// Events in the log whose producing service never wrote their row.
+    EventsWithoutRows = "events_without_rows", Lab, "events in the log whose producing service never wrote their order row (the other gap)";
     /// Rows of the application's table that differ from the log's projection.
     TableMismatches = "table_mismatches", Group, "rows of the application's table whose balance is not what the log says (each record charged once)";
     /// Dead letters written (a record written twice counts twice).
