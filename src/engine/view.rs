@@ -395,6 +395,9 @@ pub struct CellView {
     pub cleaned: bool,
     /// A dead letter (its value holds its headers).
     pub dead_letter: bool,
+    /// The amount the applications charge for it (derived from its event id, the record
+    /// id, so every copy and delivery charges the same).
+    pub amount: u64,
     /// The value typed by hand, or a dead letter's headers, if any.
     pub value: Option<String>,
     /// When it was produced.
@@ -491,6 +494,7 @@ pub fn lane(sim: &Sim, tp: Tp, group: GroupId, window: u64, from: Option<u64>) -
                         tombstone: r.tombstone(),
                         cleaned: r.cleaned(),
                         dead_letter: r.dead_letter(),
+                        amount: super::ledger::effects::order_amount(r.record_id),
                         value: if r.dead_letter() {
                             Some(dead_letter_headers(sim, tp, offset))
                         } else {

@@ -444,6 +444,11 @@ pub fn build_model(
                     }
                     if let Some(v) = &c.value {
                         title.push_str(&format!("\nvalue {v}"));
+                    } else if !c.tombstone && !c.dead_letter {
+                        title.push_str(&format!(
+                            "\nevent id {} · amount ${}",
+                            c.record_id, c.amount
+                        ));
                     }
                     title.push_str(cell_notes(c, bases.contains(&c.offset)));
                     CellModel {
