@@ -12,9 +12,10 @@ use kafka_lab::engine::config::{Dedupe, ManualCommit};
 use kafka_lab::engine::ids::{GroupId, MemberId};
 use kafka_lab::engine::ledger::effects::order_amount;
 use kafka_lab::engine::ledger::Outcome;
+use kafka_lab::engine::producer::ProduceFault;
 use kafka_lab::engine::{view, Command, Sim};
 
-use super::{c, consumer, lab, quick_group, run_checked, stop_producers, G0};
+use super::{c, consumer, lab, quick_group, run_checked, stop_producers, G0, P0};
 
 const PROPTEST_SEED: u64 = 0x6566_6665_6374_7321;
 
@@ -114,11 +115,12 @@ fn committing_before_processing_charges_nothing_twice_and_misses_the_lost() {
     assert_eq!(charged, t.once);
 }
 
-/// Crashes, restarts and rebalances at random times: with the idempotent consumer every
-/// processed record's effect is applied exactly once; without it, the double charges are
-/// exactly the ledger's duplicates.
+/// Crashes, restarts and rebalances at random times, with producer retries (a lost
+/// acknowledgement) and producing-service restarts among them: with the idempotent consumer
+/// every processed record's effect is applied exactly once and the table equals the log's
+/// projection; without it, the double charges are exactly the ledger's duplicates.
 fn schedule() -> impl Strategy<Value = Vec<(u64, u8)>> {
-    prop::collection::vec((1_000u64..30_000, 0u8..4), 1..6)
+    prop::collection::vec((1_000u64..30_000, 0u8..6), 1..6)
 }
 
 fn run(seed: u64, mode: ManualCommit, dedupe: Dedupe, faults: &[(u64, u8)]) -> Sim {
@@ -130,16 +132,17 @@ fn run(seed: u64, mode: ManualCommit, dedupe: Dedupe, faults: &[(u64, u8)]) -> S
     for (at, what) in faults {
         run_checked(&mut sim, at);
         let consumer = MemberId(u16::from(what % 3));
-        let command = if what == 3 {
-            Command::RestartConsumer {
-                group: GroupId(0),
-                consumer,
-            }
-        } else {
-            Command::CrashConsumer {
-                group: GroupId(0),
-                consumer,
-            }
+        let group = GroupId(0);
+        let command = match what {
+            0..=2 => Command::CrashConsumer { group, consumer },
+            3 => Command::RestartConsumer { group, consumer },
+            // The producer retries a batch whose acknowledgement was lost.
+            4 => Command::InjectProduceFault {
+                producer: P0,
+                fault: ProduceFault::LostAck,
+            },
+            // The producing service restarts as a new producer.
+            _ => Command::CrashProducer { producer: P0 },
         };
         // A refused command (restarting a live member) changes nothing.
         let _ = sim.apply(command);
@@ -176,6 +179,7 @@ proptest! {
         let t = guarded.totals(G0).unwrap();
         let g = view::effects(&guarded, G0).unwrap();
         prop_assert_eq!(g.double_charges, 0);
+        prop_assert_eq!(g.mismatched, Some(0), "each record read is charged once");
         // Recomputed from the outcomes: each record processed at least once is charged
         // exactly once, with its amount.
         let ledger = guarded.ledger();
