@@ -53,9 +53,16 @@ impl Broker {
         let mut touched = Vec::with_capacity(batches.len());
         let mut waits = Vec::new();
         for batch in batches {
-            let result = match producer {
-                Some(p) => self.produce_batch(ctx, p, request_id, pid, acks.all, &batch),
-                None => self.dead_letter_batch(ctx, acks.all, &batch),
+            let refused = self.leader_refusal(ctx, acks.all, &batch);
+            let result = match (refused, producer) {
+                (Some(error), _) => BatchResult {
+                    batch_id: batch.batch_id,
+                    tp: batch.tp,
+                    error,
+                    base_offset: None,
+                },
+                (None, Some(p)) => self.produce_batch(ctx, p, request_id, pid, &batch),
+                (None, None) => self.dead_letter_batch(ctx, &batch),
             };
             if result.error == KafkaError::None {
                 touched.push(batch.tp);
@@ -123,25 +130,11 @@ impl Broker {
         }
     }
 
-    /// Appends an application's dead letters (not idempotent), each reported as appended.
-    fn dead_letter_batch(
-        &mut self,
-        ctx: &mut Ctx,
-        acks_all: bool,
-        batch: &ProduceBatch,
-    ) -> BatchResult {
+    /// Appends an application's dead letters (not idempotent), each reported as appended;
+    /// the leader's checks passed.
+    fn dead_letter_batch(&mut self, ctx: &mut Ctx, batch: &ProduceBatch) -> BatchResult {
         let tp = batch.tp;
-        let mut result = BatchResult {
-            batch_id: batch.batch_id,
-            tp,
-            error: KafkaError::None,
-            base_offset: None,
-        };
-        if let Some(error) = self.leader_refusal(ctx, acks_all, batch) {
-            result.error = error;
-            return result;
-        }
-        let log = self.log_mut(tp).expect("checked above");
+        let log = self.log_mut(tp).expect("checked by the caller");
         let base_offset = log.append_uncommitted(&batch.records);
         for (i, r) in batch.records.iter().enumerate() {
             ctx.out.event(Event::RecordAppended {
@@ -153,17 +146,22 @@ impl Broker {
                 reason: crate::engine::event::PartitionReason::Explicit,
             });
         }
-        result.base_offset = Some(base_offset);
-        result
+        BatchResult {
+            batch_id: batch.batch_id,
+            tp,
+            error: KafkaError::None,
+            base_offset: Some(base_offset),
+        }
     }
 
+    /// A producer's batch, the leader's checks passed: the idempotent sequence check,
+    /// then the append.
     pub(super) fn produce_batch(
         &mut self,
         ctx: &mut Ctx,
         producer: ProducerId,
         request_id: u64,
         pid: i64,
-        acks_all: bool,
         batch: &ProduceBatch,
     ) -> BatchResult {
         let tp = batch.tp;
@@ -173,10 +171,6 @@ impl Broker {
             error: KafkaError::None,
             base_offset: None,
         };
-        if let Some(error) = self.leader_refusal(ctx, acks_all, batch) {
-            result.error = error;
-            return result;
-        }
         let check = match batch.base_sequence {
             Some(base) if pid >= 0 => self.check_sequence(pid, tp, batch.epoch, base, batch),
             _ => SequenceCheck::Append,

@@ -76,25 +76,30 @@ impl Consumer {
                 self.crash(ctx, CrashReason::Poison { tp, offset });
                 true
             }
-            OnError::Skip => {
-                self.event(
-                    ctx,
-                    GroupEvent::ErrorHandled {
-                        member: self.id.member,
-                        tp,
-                        offset,
-                        dead_letter: None,
-                    },
-                );
-                self.past_failed(ctx, tp, offset)
-            }
+            OnError::Skip => self.past_failed(ctx, tp, offset, None),
             OnError::DeadLetter => self.start_dead_letter(ctx, tp, offset, record),
         }
     }
 
-    /// The failed record counts as done for the commits that follow; with a commit per
+    /// The application gave up on the failed record (logged and skipped it, or wrote its
+    /// dead letter there): it counts as done for the commits that follow; with a commit per
     /// record, that commit is made now. Returns whether the application waits for it.
-    fn past_failed(&mut self, ctx: &mut Ctx, tp: Tp, offset: u64) -> bool {
+    fn past_failed(
+        &mut self,
+        ctx: &mut Ctx,
+        tp: Tp,
+        offset: u64,
+        dead_letter: Option<(Tp, u64)>,
+    ) -> bool {
+        self.event(
+            ctx,
+            GroupEvent::ErrorHandled {
+                member: self.id.member,
+                tp,
+                offset,
+                dead_letter,
+            },
+        );
         self.processed.insert(tp, offset + 1);
         self.config.manual_commit == ManualCommit::AfterEachRecord
             && self.commit_offsets(
@@ -209,17 +214,8 @@ impl Consumer {
         };
         let (tp, offset, dlq) = (d.tp, d.offset, d.dlq);
         self.dead_letter = None;
-        self.event(
-            ctx,
-            GroupEvent::ErrorHandled {
-                member: self.id.member,
-                tp,
-                offset,
-                dead_letter: Some((dlq, at)),
-            },
-        );
         self.app = AppState::Processing;
-        if !self.past_failed(ctx, tp, offset) {
+        if !self.past_failed(ctx, tp, offset, Some((dlq, at))) {
             self.after_record(ctx);
         }
     }

@@ -328,11 +328,7 @@ impl GroupLedger {
         logs: &impl LogLookup,
     ) {
         self.release_held(member, tp, offset);
-        let Some(id) = logs
-            .log(tp)
-            .and_then(|l| l.get(offset))
-            .map(|r| r.record_id)
-        else {
+        let Some(id) = record_at(logs, tp, offset) else {
             return;
         };
         let attempt = {
@@ -353,12 +349,7 @@ impl GroupLedger {
             attempt,
         };
         // One anomaly per poison record: each crash adds a step (the loop is visible).
-        if let Some(a) = self
-            .anomalies
-            .iter_mut()
-            .rev()
-            .find(|a| a.kind == AnomalyKind::Failed && a.tp == tp && a.first_offset == offset)
-        {
+        if let Some(a) = self.failed_anomaly(tp, offset) {
             a.causes.push(cause);
             a.at_ms = at_ms;
             a.member = Some(member);
@@ -368,6 +359,14 @@ impl GroupLedger {
         a.member = Some(member);
         a.causes.push(cause);
         push_bounded(&mut self.anomalies, a);
+    }
+
+    /// The anomaly of the poison record at `offset`, if it has one.
+    fn failed_anomaly(&mut self, tp: Tp, offset: u64) -> Option<&mut Anomaly> {
+        self.anomalies
+            .iter_mut()
+            .rev()
+            .find(|a| a.kind == AnomalyKind::Failed && a.tp == tp && a.first_offset == offset)
     }
 
     /// A record's processing threw, or the application gave up on it.
@@ -397,11 +396,7 @@ impl GroupLedger {
         dead_letter: Option<(Tp, u64)>,
         logs: &impl LogLookup,
     ) {
-        let Some(id) = logs
-            .log(tp)
-            .and_then(|l| l.get(offset))
-            .map(|r| r.record_id)
-        else {
+        let Some(id) = record_at(logs, tp, offset) else {
             return;
         };
         if let Some((dlq, dlq_offset)) = dead_letter {
@@ -425,12 +420,7 @@ impl GroupLedger {
             member,
             dead_letter,
         };
-        if let Some(a) = self
-            .anomalies
-            .iter_mut()
-            .rev()
-            .find(|a| a.kind == AnomalyKind::Failed && a.tp == tp && a.first_offset == offset)
-        {
+        if let Some(a) = self.failed_anomaly(tp, offset) {
             a.causes.push(cause);
             a.at_ms = at_ms;
         }
@@ -527,4 +517,11 @@ impl GroupLedger {
             }
         }
     }
+}
+
+/// The record id at `offset` of `tp`'s log, if the log holds it.
+fn record_at(logs: &impl LogLookup, tp: Tp, offset: u64) -> Option<u32> {
+    logs.log(tp)
+        .and_then(|l| l.get(offset))
+        .map(|r| r.record_id)
 }
