@@ -4,16 +4,28 @@
 const { test, expect } = require('@playwright/test');
 const { fresh, advance, openTab, closeDrawer, count, setConfig, snap } = require('./helpers');
 
-test('a dead-letter topic takes the poison record and nobody crashes', async ({ page }) => {
-  await fresh(page, { width: 1280, height: 720 });
+// Sets each `[name, value]` in the Setup panel.
+async function configure(page, settings) {
   await openTab(page, 'setup');
-  await setConfig(page, 'on.error', 'dead-letter');
+  for (const [name, value] of settings) {
+    await setConfig(page, name, value);
+  }
   await closeDrawer(page);
+}
+
+// At 10 s, clicks one button of the Produce panel, then plays 10 s more.
+async function atTenSeconds(page, testId) {
   await advance(page, 10);
   await openTab(page, 'produce');
-  await page.getByTestId('poison').click();
+  await page.getByTestId(testId).click();
   await closeDrawer(page);
   await advance(page, 10);
+}
+
+test('a dead-letter topic takes the poison record and nobody crashes', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await configure(page, [['on.error', 'dead-letter']]);
+  await atTenSeconds(page, 'poison');
   expect(await count(page, 'dead-lettered')).toBe(1);
   expect(await count(page, 'failed')).toBe(0);
   await expect(page.locator('[data-testid="deadline"]', { hasText: 'crashed on poison' })).toHaveCount(0);
@@ -32,15 +44,8 @@ test('a dead-letter topic takes the poison record and nobody crashes', async ({ 
 
 test('skipping moves on without a dead-letter topic', async ({ page }) => {
   await fresh(page);
-  await openTab(page, 'setup');
-  await setConfig(page, 'on.error', 'skip');
-  await setConfig(page, 'error.retries', '2');
-  await closeDrawer(page);
-  await advance(page, 10);
-  await openTab(page, 'produce');
-  await page.getByTestId('poison').click();
-  await closeDrawer(page);
-  await advance(page, 10);
+  await configure(page, [['on.error', 'skip'], ['error.retries', '2']]);
+  await atTenSeconds(page, 'poison');
   expect(await count(page, 'failed')).toBe(1);
   await expect(page.locator('[data-testid="deadline"]', { hasText: 'crashed on poison' })).toHaveCount(0);
   await expect(page.locator('.lab-topic__name', { hasText: 'orders.dlq' })).toHaveCount(0);
@@ -48,23 +53,14 @@ test('skipping moves on without a dead-letter topic', async ({ page }) => {
 
 test('a crash between the two writes leaves rows without events; the outbox closes the gap', async ({ page }) => {
   await fresh(page, { width: 1280, height: 720 });
-  await openTab(page, 'setup');
-  await setConfig(page, 'service.write', 'row-then-event');
-  await setConfig(page, 'producer.linger.ms', '1000');
-  await closeDrawer(page);
-  await advance(page, 10);
-  await openTab(page, 'produce');
-  await page.getByTestId('crash-producer-1').click();
-  await closeDrawer(page);
-  await advance(page, 10);
+  await configure(page, [['service.write', 'row-then-event'], ['producer.linger.ms', '1000']]);
+  await atTenSeconds(page, 'crash-producer-1');
   await expect(page.getByTestId('producer-db')).toContainText('rows, no event');
   await expect(page.getByTestId('producer-db')).toHaveClass(/lab-card__line--alert/);
   expect(await count(page, 'lost')).toBeGreaterThan(0);
   await snap(page, 'dual-write-gap');
   // The same run with an outbox: the relay sends the unsent entries after the restart.
-  await openTab(page, 'setup');
-  await setConfig(page, 'service.write', 'outbox');
-  await closeDrawer(page);
+  await configure(page, [['service.write', 'outbox']]);
   await expect(page.getByTestId('producer-db')).toContainText('outbox · resent');
   expect(await count(page, 'lost')).toBe(0);
   await snap(page, 'outbox');
