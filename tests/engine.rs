@@ -633,7 +633,7 @@ mod tidy {
         ("engine/checks.rs:check", 157),
         ("engine/explain/mod.rs:step", 87),
         ("lab/goal/mod.rs:compile_one", 173),
-        ("lab/goal/measure.rs:metric", 94),
+        ("lab/goal/measure.rs:metric", 88),
         ("lab/goal/monitor.rs:check", 94),
         ("lab/level.rs:validate", 87),
         ("lab/link.rs:decode", 80),

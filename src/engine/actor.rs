@@ -50,8 +50,10 @@ pub struct Ctx<'a> {
     pub out: &'a mut Out,
     /// Topic metadata (what a client's metadata cache would hold).
     pub cluster: &'a Cluster,
-    /// Interned keys with their hashes.
-    pub keys: &'a KeyTable,
+    /// Interned keys with their hashes (a producer of typed values interns each new key).
+    pub keys: &'a mut KeyTable,
+    /// Typed values by record id, packed ([`super::value::OrderValue`]; 0 = none).
+    pub values: &'a mut super::chunked::ChunkVec<u64>,
     /// New records' producer-side facts, appended in id order (the ledger's table).
     pub records: &'a mut super::chunked::ChunkVec<RecordInfo>,
     /// The trace hash, for facts that are not events (each sent record's partition).
@@ -88,6 +90,8 @@ pub struct TestCtx {
     pub keys: KeyTable,
     /// New records' facts.
     pub records: super::chunked::ChunkVec<RecordInfo>,
+    /// New records' typed values.
+    pub values: super::chunked::ChunkVec<u64>,
     /// The trace hash.
     pub trace: super::event::TraceHash,
 }
@@ -103,6 +107,7 @@ impl TestCtx {
             cluster,
             keys: KeyTable::default(),
             records: Default::default(),
+            values: Default::default(),
             trace: Default::default(),
         }
     }
@@ -114,7 +119,8 @@ impl TestCtx {
             rng: &mut self.rng,
             out: &mut self.out,
             cluster: &self.cluster,
-            keys: &self.keys,
+            keys: &mut self.keys,
+            values: &mut self.values,
             records: &mut self.records,
             trace: &mut self.trace,
         }

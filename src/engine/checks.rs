@@ -273,8 +273,11 @@ fn check_workload(world: &World, w: &Workload) -> Result<(), EngineError> {
     }
     world.cluster.check_topic(w.topic)?;
     match &w.key_space {
-        KeySpace::Uniform { count, .. } | KeySpace::HotKey { count, .. }
-            if *count > MAX_KEYS_PER_WORKLOAD =>
+        KeySpace::Uniform { count, .. }
+        | KeySpace::HotKey { count, .. }
+        | KeySpace::Orders {
+            customers: count, ..
+        } if *count > MAX_KEYS_PER_WORKLOAD =>
         {
             return Err(EngineError::LimitExceeded {
                 what: "keys per workload",
@@ -282,7 +285,10 @@ fn check_workload(world: &World, w: &Workload) -> Result<(), EngineError> {
             })
         }
         KeySpace::Uniform { count: 0, .. } => return refuse("a key space needs at least one key"),
-        KeySpace::HotKey { hot_percent, .. } if *hot_percent > 100 => {
+        KeySpace::Orders { customers: 0, .. } => return refuse("orders need at least one customer"),
+        KeySpace::HotKey { hot_percent, .. } | KeySpace::Orders { hot_percent, .. }
+            if *hot_percent > 100 =>
+        {
             return refuse("the hot key's share is a percentage, 0 to 100")
         }
         _ => {}

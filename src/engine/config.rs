@@ -8,6 +8,7 @@
 
 use super::assignor::Strategy;
 use super::error::EngineError;
+use super::value::KeyField;
 
 /// `acks`: how many replicas must have a record before the producer hears back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -129,6 +130,9 @@ pub struct ProducerConfig {
     /// Lab: how the producing service writes its database with each event.
     #[serde(default, skip_serializing_if = "ServiceWrite::is_kafka_only")]
     pub service_write: ServiceWrite,
+    /// Lab: the field of a typed order value its key is taken from (`key.field`).
+    #[serde(default, skip_serializing_if = "KeyField::is_default")]
+    pub key_field: KeyField,
 }
 
 fn default_retry_backoff_max_ms() -> u64 {
@@ -156,6 +160,7 @@ impl Default for ProducerConfig {
             partitioner_ignore_keys: false,
             partitioner_adaptive_partitioning_enable: true,
             service_write: ServiceWrite::KafkaOnly,
+            key_field: KeyField::OrderId,
         }
     }
 }
@@ -334,6 +339,14 @@ impl ProducerConfig {
                         ))
                     }
                 }
+            }
+            "key.field" => {
+                next.key_field = KeyField::parse(v).ok_or_else(|| {
+                    invalid(
+                        name,
+                        "must be order_id, customer_id, customer_id+order_id or none",
+                    )
+                })?
             }
             "linger.ms" => next.linger_ms = parse_u64(name, v)?,
             "batch.size" => next.batch_size = parse_u32(name, v)?,

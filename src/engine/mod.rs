@@ -43,6 +43,7 @@ pub mod rng;
 pub mod sim;
 pub mod sort;
 pub mod table;
+pub mod value;
 pub mod vecmap;
 pub mod view;
 pub mod world;

@@ -20,6 +20,7 @@ use super::msg::{BatchResult, KafkaError, Msg, ProduceBatch, ProducerTimer, Time
 use super::partitioner::to_positive;
 use super::record::{tag_of, ProduceStatus, RecordInfo};
 use super::rng::Rng;
+use super::value::OrderStream;
 
 /// Which keys a workload produces.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -44,6 +45,16 @@ pub enum KeySpace {
     },
     /// Null keys: the sticky partitioner decides.
     Null,
+    /// Typed order events (created, then paid or cancelled) of `customers` customers,
+    /// customer 0 placing `hot_percent` of the orders; the producer's `key.field` picks
+    /// each record's key from its value.
+    Orders {
+        /// Number of customers (1 to 100000).
+        customers: u32,
+        /// Share of new orders placed by customer 0, 0 to 100.
+        #[serde(default)]
+        hot_percent: u32,
+    },
 }
 
 /// A producer's steady load.
@@ -94,7 +105,7 @@ impl KeyPool {
                     (*hot_percent).min(100),
                 )),
             },
-            KeySpace::Null => KeyPool::default(),
+            KeySpace::Null | KeySpace::Orders { .. } => KeyPool::default(),
         }
     }
 
@@ -172,6 +183,8 @@ pub struct Producer {
     workload_sent: u64,
     workload_started_ms: u64,
     workload_generation: u32,
+    /// The shop's order events, for an [`KeySpace::Orders`] workload.
+    orders: OrderStream,
     /// The accumulator.
     pub(crate) accumulator: Accumulator,
     sequences: Vec<Vec<Sequences>>,
@@ -212,6 +225,7 @@ impl Producer {
             workload_sent: 0,
             workload_started_ms: 0,
             workload_generation: 0,
+            orders: OrderStream::for_producer(u32::from(id.0)),
             accumulator,
             sequences: Vec::new(),
             in_flight: VecDeque::new(),
@@ -256,6 +270,8 @@ impl Producer {
         fresh.workload_sent = self.workload_sent;
         fresh.workload_started_ms = self.workload_started_ms;
         fresh.workload_generation = self.workload_generation;
+        // The shop's orders live in its database, not in the producer: they go on.
+        fresh.orders = std::mem::take(&mut self.orders);
         // Answers to the old process's requests must not match the new one's.
         fresh.next_request_id = self.next_request_id;
         fresh.acked_records = self.acked_records;
@@ -367,8 +383,17 @@ impl Producer {
         let first = ctx.next_record_id();
         let mut count = 0u32;
         while self.workload_sent < due && (ctx.records.len() as u64) < record_cap {
-            let key = self.key_pool.draw(ctx.rng);
-            if !self.send_record(ctx, w.topic, key, w.payload_bytes, 0) {
+            let sent = if let KeySpace::Orders {
+                customers,
+                hot_percent,
+            } = w.key_space
+            {
+                self.send_order(ctx, w.topic, customers, hot_percent, w.payload_bytes)
+            } else {
+                let key = self.key_pool.draw(ctx.rng);
+                self.send_record(ctx, w.topic, key, w.payload_bytes, 0)
+            };
+            if !sent {
                 break;
             }
             self.workload_sent += 1;
@@ -393,6 +418,30 @@ impl Producer {
                 Timer::Producer(ProducerTimer::Tick { generation }),
             );
         }
+    }
+
+    /// `send()` of the shop's next order event, keyed by the field `key.field` names.
+    fn send_order(
+        &mut self,
+        ctx: &mut Ctx,
+        topic: TopicId,
+        customers: u32,
+        hot_percent: u32,
+        payload_bytes: u32,
+    ) -> bool {
+        let value = self.orders.next(ctx.rng, customers, hot_percent);
+        let key = self
+            .config
+            .key_field
+            .key_of(value)
+            .map(|k| ctx.keys.intern(&k));
+        let record_id = ctx.next_record_id() as usize;
+        if !self.send_record(ctx, topic, key, payload_bytes, 0) {
+            return false;
+        }
+        ctx.values.resize_up(record_id + 1, 0);
+        *ctx.values.get_mut(record_id).expect("resized") = value.pack();
+        true
     }
 
     /// `send()` of one record typed or scripted by the user.

@@ -623,6 +623,7 @@ fn env<'a>(
         rng,
         out,
         records: &mut ledger.records,
+        values: &mut ledger.values,
         trace,
     }
 }

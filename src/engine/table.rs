@@ -6,6 +6,7 @@
 
 use super::ids::{GroupId, TopicId, Tp};
 use super::ledger::{LogLookup, Outcome};
+use super::log::LogRecord;
 use super::sim::Sim;
 
 /// One key's row in a group's application database.
@@ -354,6 +355,18 @@ pub fn stage_topics(sim: &Sim, group: GroupId) -> Vec<TopicId> {
 
 /// A dead letter's headers as the application wrote them: where the failed record is, and
 /// the error.
+/// A lane cell's value: a dead letter's headers, the value typed by hand, or the typed
+/// order event as JSON.
+pub(super) fn cell_value(sim: &Sim, tp: Tp, offset: u64, r: &LogRecord) -> Option<String> {
+    if r.dead_letter() {
+        return Some(dead_letter_headers(sim, tp, offset));
+    }
+    sim.world().values.get(&r.record_id).cloned().or_else(|| {
+        let word = sim.ledger().values.get(r.record_id as usize)?;
+        super::value::OrderValue::unpack(*word).map(super::value::OrderValue::json)
+    })
+}
+
 pub(super) fn dead_letter_headers(sim: &Sim, tp: Tp, offset: u64) -> String {
     let note = sim
         .ledger()

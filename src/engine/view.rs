@@ -33,7 +33,7 @@ pub use super::net::Latency;
 pub use super::partitioner::{crc32, crc32_partition, java_partition, murmur2, to_positive};
 pub use super::producer::{KeySpace, ProduceFault, Workload};
 pub use super::sim::Sim;
-use super::table::dead_letter_headers;
+use super::table::cell_value;
 pub use super::table::{
     cleaner, effects, partition_sizes, service_db, stage_topics, table, CleanerView, EffectRow,
     EffectsView, PartitionSize, ServiceDbView, TableRow,
@@ -495,11 +495,7 @@ pub fn lane(sim: &Sim, tp: Tp, group: GroupId, window: u64, from: Option<u64>) -
                         cleaned: r.cleaned(),
                         dead_letter: r.dead_letter(),
                         amount: super::ledger::effects::order_amount(r.record_id),
-                        value: if r.dead_letter() {
-                            Some(dead_letter_headers(sim, tp, offset))
-                        } else {
-                            world.values.get(&r.record_id).cloned()
-                        },
+                        value: cell_value(sim, tp, offset, r),
                         produced_ms: r.timestamp_ms,
                     }
                 })
@@ -1032,7 +1028,13 @@ pub fn keys_mapping_to(sim: &Sim, tp: Tp) -> Option<(usize, usize)> {
                     names.push(format!("{prefix}hot"));
                 }
             }
-            KeySpace::Null => {}
+            // Order ids are new with every order: only customers are a known set of keys.
+            KeySpace::Orders { customers, .. }
+                if p.config.key_field == crate::engine::value::KeyField::CustomerId =>
+            {
+                names.extend((0..*customers.min(&10_000)).map(|i| format!("customer-{i}")));
+            }
+            KeySpace::Null | KeySpace::Orders { .. } => {}
         }
     }
     if names.is_empty() || n == 0 {

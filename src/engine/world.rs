@@ -66,6 +66,8 @@ pub struct Env<'a> {
     pub out: &'a mut Out,
     /// The ledger's record facts.
     pub records: &'a mut ChunkVec<RecordInfo>,
+    /// The ledger's typed values, by record id.
+    pub values: &'a mut ChunkVec<u64>,
     /// The trace hash.
     pub trace: &'a mut TraceHash,
 }
@@ -120,7 +122,8 @@ macro_rules! ctx {
             rng: &mut *$env.rng,
             out: &mut *$env.out,
             cluster: &$world.cluster,
-            keys: &$world.keys,
+            keys: &mut $world.keys,
+            values: &mut *$env.values,
             records: &mut *$env.records,
             trace: &mut *$env.trace,
         }
@@ -217,7 +220,7 @@ impl World {
                     .get_mut(c.group.index())
                     .and_then(|g| g.consumers.get_mut(c.member.index()))
                 {
-                    let world = WorldRef { cluster, keys };
+                    let mut world = WorldRef { cluster, keys };
                     consumer.on_message(&mut ctx!(env, world), msg);
                 }
             }
@@ -244,7 +247,7 @@ impl World {
                     .get_mut(c.group.index())
                     .and_then(|g| g.consumers.get_mut(c.member.index()))
                 {
-                    let world = WorldRef { cluster, keys };
+                    let mut world = WorldRef { cluster, keys };
                     consumer.on_timer(&mut ctx!(env, world), t);
                 }
             }
@@ -497,7 +500,7 @@ impl World {
             .get_mut(group.index())
             .and_then(|g| g.consumers.get_mut(member.index()))
         {
-            let world = WorldRef { cluster, keys };
+            let mut world = WorldRef { cluster, keys };
             f(c, &mut ctx!(env, world));
         }
     }
@@ -510,7 +513,7 @@ impl World {
             producers,
             ..
         } = self;
-        let world = WorldRef { cluster, keys };
+        let mut world = WorldRef { cluster, keys };
         for p in producers.iter_mut() {
             f(p, &mut ctx!(env, world));
         }
@@ -653,7 +656,7 @@ impl World {
                 brokers,
                 ..
             } = self;
-            let world = WorldRef { cluster, keys };
+            let mut world = WorldRef { cluster, keys };
             brokers[leader.index()].append_direct(&mut ctx!(env, world), tp, record)?
         };
         env.out.event(Event::RecordAppended {
@@ -702,7 +705,7 @@ impl World {
                 brokers,
                 ..
             } = self;
-            let world = WorldRef { cluster, keys };
+            let mut world = WorldRef { cluster, keys };
             brokers[i].start_lifecycle(&mut ctx!(env, world));
         }
         self.with_controller(env, |c, ctx| c.start(ctx));
@@ -741,7 +744,7 @@ impl World {
                 coordinators,
                 ..
             } = self;
-            let world = WorldRef { cluster, keys };
+            let mut world = WorldRef { cluster, keys };
             for (k, record) in writes {
                 let result =
                     brokers[b.index()].append_coordinator_record(&mut ctx!(env, world), k, record);
@@ -767,7 +770,7 @@ impl World {
                 coordinators,
                 ..
             } = self;
-            let world = WorldRef { cluster, keys };
+            let mut world = WorldRef { cluster, keys };
             match n {
                 CoordinatorNews::Elected(k) => {
                     for group in world.cluster.groups_on(k) {
@@ -810,7 +813,7 @@ impl World {
                     ..
                 } = self;
                 if let Some(producer) = producers.get_mut(p.index()) {
-                    let world = WorldRef { cluster, keys };
+                    let mut world = WorldRef { cluster, keys };
                     producer.broker_down(&mut ctx!(env, world), down);
                 }
             }
@@ -841,7 +844,7 @@ impl World {
                     brokers,
                     ..
                 } = self;
-                let world = WorldRef { cluster, keys };
+                let mut world = WorldRef { cluster, keys };
                 brokers[i].apply_created(&mut ctx!(env, world), offset, tp, &state);
                 self.broker_news(env, BrokerId(i as u16));
             }
@@ -892,7 +895,7 @@ impl World {
                 brokers,
                 ..
             } = self;
-            let world = WorldRef { cluster, keys };
+            let mut world = WorldRef { cluster, keys };
             brokers[b.index()].restart(&mut ctx!(env, world));
         }
         env.out.event(Event::Broker {
@@ -912,7 +915,7 @@ impl Default for World {
 /// The shared parts of the world a context borrows while an actor is borrowed mutably.
 struct WorldRef<'a> {
     cluster: &'a Cluster,
-    keys: &'a KeyTable,
+    keys: &'a mut KeyTable,
 }
 
 /// Every known key whose murmur2 partition differs between `from` and `to` partitions.
@@ -934,5 +937,7 @@ pub fn longest_key(space: &KeySpace) -> usize {
         KeySpace::Uniform { prefix, count } => prefix.len() + digits(*count),
         KeySpace::HotKey { prefix, count, .. } => prefix.len() + digits(*count).max(3),
         KeySpace::Null => 0,
+        // `customer-` + digits + `:order-` + an order id of up to ten digits.
+        KeySpace::Orders { customers, .. } => 9 + digits(*customers) + 7 + 10,
     }
 }

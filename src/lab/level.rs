@@ -731,6 +731,9 @@ pub fn setting_family(name: &str) -> Option<&'static str> {
             | "dedupe"
             | "on.error"
             | "service.write"
+            | "key.field"
+            | "values"
+            | "hot.percent"
             | "error.retries"
             | "error.retry.backoff.ms"
     ) {

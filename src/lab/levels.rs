@@ -55,6 +55,7 @@ shipped![
     "L35-cheat-sheet-review.json",
     "C01-ten-thousand-orders.json",
     "C02-keep-each-order-in-order.json",
+    "C03-order-per-customer.json",
     "C04-make-the-fourth-consumer-useful.json",
     "C05-catch-up.json",
     "C06-crash-without-loss.json",
@@ -71,6 +72,7 @@ shipped![
     "C18-latest-profile-per-user.json",
     "C19-outrun-retention.json",
     "C20-close-the-dual-write-gap.json",
+    "C23-tame-the-hot-tenant.json",
 ];
 
 /// Parses level files, naming the file of any that does not parse.

@@ -49,6 +49,17 @@ pub struct Scenario {
     /// away from Kafka's defaults, so older sessions and links read the same.
     #[serde(default, skip_serializing_if = "is_default_topic")]
     pub topic: TopicConfig,
+    /// The producer sends typed order events (`values=orders`), `keys` being the number of
+    /// customers, instead of records that carry only a key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub orders: bool,
+    /// Share of the records one key (or, with orders, one customer) takes, 0 to 100.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hot_percent: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn is_default_topic(t: &TopicConfig) -> bool {
@@ -84,6 +95,8 @@ impl Default for Scenario {
                 ..ReplicationConfig::default()
             },
             topic: TopicConfig::default(),
+            orders: false,
+            hot_percent: 0,
         }
     }
 }
@@ -113,6 +126,7 @@ pub const LAB_RANGES: &[crate::engine::config::Range] = &[
     ),
     ("rate", 0, 10_000),
     ("keys", 1, 10_000),
+    ("hot.percent", 0, 100),
     (
         "consumers",
         0,
@@ -167,6 +181,22 @@ impl Scenario {
                 let (lo, hi) = range(name);
                 self.keys = number(lo, hi)? as u32
             }
+            "hot.percent" => {
+                let (lo, hi) = range(name);
+                self.hot_percent = number(lo, hi)? as u32
+            }
+            "values" => {
+                self.orders = match v {
+                    "keys" => false,
+                    "orders" => true,
+                    _ => {
+                        return Err(EngineError::InvalidConfig {
+                            name: name.to_owned(),
+                            reason: "must be keys or orders".into(),
+                        })
+                    }
+                }
+            }
             "consumers" => {
                 let (lo, hi) = range(name);
                 self.consumers = number(lo, hi)? as u16
@@ -177,13 +207,32 @@ impl Scenario {
             _ if cluster_name(name).is_some() => {
                 self.cluster.set(cluster_name(name).expect("checked"), v)?
             }
-            "service.write" => self.producer.set(name, v)?,
+            "service.write" | "key.field" => self.producer.set(name, v)?,
             _ if name.starts_with("producer.") => {
                 self.producer.set(&name["producer.".len()..], v)?
             }
             _ => self.group.set(name, v)?,
         }
         Ok(())
+    }
+
+    /// What the producer's workload draws its keys (or order events) from.
+    pub fn key_space(&self) -> KeySpace {
+        let (prefix, count, hot_percent) = ("order-".to_owned(), self.keys, self.hot_percent);
+        if self.orders {
+            KeySpace::Orders {
+                customers: count,
+                hot_percent,
+            }
+        } else if hot_percent > 0 {
+            KeySpace::HotKey {
+                prefix,
+                count,
+                hot_percent,
+            }
+        } else {
+            KeySpace::Uniform { prefix, count }
+        }
     }
 
     /// The value of a setting by the name [`Self::set`] takes, as text (`"3"`, `"all"`,
@@ -225,6 +274,9 @@ impl Scenario {
             "processing.ms" => s.group.processing_ms.to_string(),
             "dedupe" => s.group.dedupe.name().to_owned(),
             "service.write" => s.producer.service_write.name().to_owned(),
+            "key.field" => s.producer.key_field.name().to_owned(),
+            "values" => if s.orders { "orders" } else { "keys" }.to_owned(),
+            "hot.percent" => s.hot_percent.to_string(),
             "on.error" => s.group.on_error.name().to_owned(),
             "error.retries" => s.group.error_retries.to_string(),
             "error.retry.backoff.ms" => s.group.error_retry_backoff_ms.to_string(),
@@ -267,6 +319,8 @@ impl Scenario {
             "partitions",
             "rate",
             "keys",
+            "values",
+            "hot.percent",
             "consumers",
             "seed",
             "network.latency.ms",
@@ -274,6 +328,7 @@ impl Scenario {
             "dedupe",
             "on.error",
             "service.write",
+            "key.field",
             "error.retries",
             "error.retry.backoff.ms",
             "partition.assignment.strategy",
@@ -409,10 +464,7 @@ impl Scenario {
         }
         let workload = (self.rate_per_sec > 0).then(|| Workload {
             rate_per_sec: self.rate_per_sec,
-            key_space: KeySpace::Uniform {
-                prefix: "order-".into(),
-                count: self.keys,
-            },
+            key_space: self.key_space(),
             payload_bytes: 100,
             topic: TopicId(0),
         });
@@ -464,6 +516,41 @@ pub fn commit_mode_sentence(mode: ManualCommit) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_values_and_their_key_field_are_settings_with_clear_refusals() {
+        let mut s = Scenario::default();
+        for (name, bad, says) in [
+            ("key.field", "sku", "must be order_id, customer_id"),
+            ("values", "json", "must be keys or orders"),
+            ("hot.percent", "101", "between 0 and 100"),
+        ] {
+            let e = s.set(name, bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{name}={bad}: {e}");
+        }
+        assert_eq!(s, Scenario::default(), "a refused value changes nothing");
+        s.set("values", "orders").unwrap();
+        s.set("key.field", "customer_id+order_id").unwrap();
+        s.set("hot.percent", "60").unwrap();
+        assert_eq!(
+            s.key_space(),
+            KeySpace::Orders {
+                customers: s.keys,
+                hot_percent: 60
+            }
+        );
+        for name in ["values", "key.field", "hot.percent"] {
+            let v = s.get(name);
+            let mut t = Scenario::default();
+            t.set(name, &v).unwrap();
+            assert_eq!(t.get(name), v, "{name} reads back");
+        }
+        let json = serde_json::to_string(&Scenario::default()).unwrap();
+        assert!(
+            !json.contains("\"orders\":") && !json.contains("key_field"),
+            "defaults stay out of saved files"
+        );
+    }
 
     #[test]
     fn settings_by_name_validate_and_refuse_without_change() {

@@ -305,7 +305,11 @@ fn producer_models(sim: &view::Sim) -> Vec<ProducerModel> {
         .enumerate()
         .map(|(i, p)| {
             let rate = p.workload.as_ref().map_or("no workload".to_owned(), |w| {
-                format!("{} rec/s", w.rate_per_sec)
+                if let view::KeySpace::Orders { .. } = w.key_space {
+                    format!("{} orders/s · key {}", w.rate_per_sec, p.config.key_field.name())
+                } else {
+                    format!("{} rec/s", w.rate_per_sec)
+                }
             });
             let acked = if p.config.acks == view::Acks::Zero {
                 format!("sent {} (acks=0: never acked)", p.sent_no_ack)

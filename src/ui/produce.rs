@@ -134,7 +134,7 @@ fn ProducerList(topics: Memo<Vec<TopicView>>, topic_sel: RwSignal<TopicId>) -> i
                     let s = lab.scenario();
                     lab.act(Command::AddProducer {
                         config: s.producer.clone(),
-                        workload: workload(KeySpace::Uniform { prefix: "order-".into(), count: s.keys }),
+                        workload: workload(s.key_space()),
                     });
                 }
             >
@@ -144,12 +144,16 @@ fn ProducerList(topics: Memo<Vec<TopicView>>, topic_sel: RwSignal<TopicId>) -> i
                 type="button"
                 class="lab-button"
                 data-testid="hot-key"
-                title="producer-1 sends 80% of its records with one key"
+                title="producer-1 sends 80% of its records with one key (with orders: one customer places 80% of the orders)"
                 on:click=move |_| {
                     let s = lab.scenario();
                     lab.act(Command::SetWorkload {
                         producer: ProducerId(0),
-                        workload: workload(KeySpace::HotKey { prefix: "order-".into(), count: s.keys, hot_percent: 80 }),
+                        workload: workload(if s.orders {
+                            KeySpace::Orders { customers: s.keys, hot_percent: 80 }
+                        } else {
+                            KeySpace::HotKey { prefix: "order-".into(), count: s.keys, hot_percent: 80 }
+                        }),
                     });
                 }
             >

@@ -166,7 +166,22 @@ const FIELDS: &[(&str, Input, &str)] = &[
         Input::Text,
         "lab: records per second from producer-1",
     ),
-    ("keys", Input::Text, "lab: distinct keys order-0 …"),
+    ("keys", Input::Text, "lab: distinct keys order-0 … (with values=orders: customers)"),
+    (
+        "values",
+        Input::Choice(&["keys", "orders"]),
+        "lab only: records that carry only a key, or a shop's order events (created, then paid or cancelled); keys then counts customers",
+    ),
+    (
+        "key.field",
+        Input::Choice(&["order_id", "customer_id", "customer_id+order_id", "none"]),
+        "lab only: the field of each order event the producer takes the key from",
+    ),
+    (
+        "hot.percent",
+        Input::Text,
+        "lab only: the share of records one key (with orders, one customer) takes",
+    ),
     (
         "consumers",
         Input::Text,

@@ -27,6 +27,7 @@ mod props_cleanup;
 mod random_play;
 mod replication;
 mod segments;
+mod values;
 
 pub const G0: GroupId = GroupId(0);
 pub const T0: TopicId = TopicId(0);

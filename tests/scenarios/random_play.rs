@@ -46,6 +46,8 @@ fn candidates(name: &str, current: &str) -> Vec<String> {
         "dedupe" => &["off", "event-id"],
         "on.error" => &["crash", "skip", "dead-letter"],
         "service.write" => &["kafka-only", "row-then-event", "event-then-row", "outbox"],
+        "key.field" => &["order_id", "customer_id", "customer_id+order_id", "none"],
+        "values" => &["keys", "orders"],
         "cleanup.policy" => &["delete", "compact", "delete,compact"],
         "min.cleanable.dirty.ratio" => &["0", "0.1", "0.5", "0.9", "1"],
         "producer.acks" => &["all", "1", "0"],

@@ -22,6 +22,7 @@ mod causes;
 mod cleanup;
 mod delivery;
 pub mod effects;
+pub mod entities;
 
 mod logs;
 mod totals;
@@ -521,6 +522,8 @@ pub struct GroupLedger {
     pub effects: effects::Effects,
     /// The dead letters the application wrote, oldest first (at most `MAX_ANOMALIES`).
     pub dead_letters: Vec<DeadLetterNote>,
+    /// With typed values: the order of each customer's and each order's events.
+    pub entities: entities::EntityOrder,
 }
 
 /// A record the application wrote to the dead-letter topic.
@@ -718,6 +721,9 @@ struct TopicCounts {
 pub struct Ledger {
     /// Producer-side facts, indexed by record id.
     pub records: ChunkVec<RecordInfo>,
+    /// Typed values by record id, packed ([`super::value::OrderValue`]; 0 = none); empty
+    /// unless a workload produces orders.
+    pub values: ChunkVec<u64>,
     /// Per group, in creation order.
     pub groups: Vec<GroupLedger>,
     /// Producer-side anomalies (duplicates in the log, records lost before the log).
@@ -886,6 +892,11 @@ impl Ledger {
             } => {
                 if let Some(g) = self.groups.get_mut(group.index()) {
                     g.observe(*at_ms, event, logs, &self.cleanups);
+                    if let (false, GroupEvent::Processed { tp, from, to, .. }) =
+                        (self.values.is_empty(), event)
+                    {
+                        g.order_by_entity(&self.values, *tp, *from..*to, logs);
+                    }
                 }
             }
             Event::Broker {

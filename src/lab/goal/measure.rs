@@ -162,28 +162,36 @@ pub fn metric(
         Metric::LagTotal => lags().iter().sum(),
         Metric::LagMax => lags().into_iter().max().unwrap_or(0),
         Metric::Processed | Metric::Resurrected => ledger(),
-        Metric::DoubleCharges | Metric::Deduped | Metric::DeadLetters => ledger(),
+        Metric::DoubleCharges
+        | Metric::Deduped
+        | Metric::DeadLetters
+        | Metric::OutOfOrderByCustomer
+        | Metric::OutOfOrderByOrder => ledger(),
         // A log too long to fold is not "matching": the goal stays unmet.
         Metric::TableMismatches => group
             .and_then(|g| view::effects(sim, g)?.mismatched)
             .unwrap_or(u64::MAX),
-        Metric::Lag | Metric::Committed => {
-            let (Some(gid), Some(t), Some(p)) = (group, topic_or_orders(), partition) else {
-                return 0;
-            };
-            if p >= view::partition_count(sim, t) {
-                return 0;
-            }
-            let pm = view::partition_metrics(sim, gid, Tp::new(t, p));
-            if m == Metric::Lag {
-                pm.lag.unwrap_or(pm.log_end_offset)
-            } else {
-                pm.committed.unwrap_or(0)
-            }
-        }
+        Metric::Lag | Metric::Committed => match (group, topic_or_orders(), partition) {
+            (Some(gid), Some(t), Some(p)) => partition_metric(sim, m, gid, Tp::new(t, p)),
+            _ => 0,
+        },
         Metric::LogEndOffset | Metric::LogStartOffset | Metric::LogBytes | Metric::TableKeys => {
             topic_or_orders().map_or(0, |t| log_metric(sim, m, t, partition))
         }
+    }
+}
+
+/// One partition's lag or committed offset for a group (0 for a partition that does not
+/// exist).
+fn partition_metric(sim: &Sim, m: Metric, group: GroupId, tp: Tp) -> u64 {
+    if tp.p() >= view::partition_count(sim, tp.topic) {
+        return 0;
+    }
+    let pm = view::partition_metrics(sim, group, tp);
+    if m == Metric::Lag {
+        pm.lag.unwrap_or(pm.log_end_offset)
+    } else {
+        pm.committed.unwrap_or(0)
     }
 }
 
@@ -247,6 +255,8 @@ fn ledger_metric(sim: &view::Sim, m: Metric, group: GroupId) -> u64 {
         Metric::DoubleCharges => return g.effects.doubled(),
         Metric::Deduped => return g.effects.skipped(),
         Metric::DeadLetters => return g.dead_letters.len() as u64,
+        Metric::OutOfOrderByCustomer => return g.entities.out_of_order_customers,
+        Metric::OutOfOrderByOrder => return g.entities.out_of_order_orders,
         _ => {}
     }
     let resurrected = |a: &&crate::engine::ledger::Anomaly| {

@@ -249,6 +249,10 @@ metrics! {
     Resurrected = "resurrected", Group, "keys the group never saw deleted: their tombstone was cleaned away before it read it";
     /// Records the group's application charged more than once.
     DoubleCharges = "double_charges", Group, "records the group's application charged to its database more than once (a duplicate with an effect)";
+    /// Order events processed after a later event of the same customer.
+    OutOfOrderByCustomer = "out_of_order_by_customer", Group, "order events processed after a later event of the same customer (typed values only)";
+    /// Order events processed after a later event of the same order.
+    OutOfOrderByOrder = "out_of_order_by_order", Group, "order events processed after a later event of the same order, such as a payment before its order was created (typed values only)";
     /// Deliveries the idempotent consumer skipped.
     Deduped = "deduped", Group, "deliveries the group's application skipped because its database already held the record's event id";
 }

@@ -1,0 +1,42 @@
+// Typed values in the page: the shop's order events carry their fields (hover a cell), and
+// C03 is solved by hand by choosing the field the key is taken from.
+const { test, expect } = require('@playwright/test');
+const { fresh, advance, openTab, closeDrawer, setConfig, snap } = require('./helpers');
+
+test('C03 by hand: keyed by order, a customer goes out of order; keyed by customer, solved', async ({ page }) => {
+  await fresh(page, { width: 1280, height: 720 });
+  await openTab(page, 'levels');
+  await page.locator('[data-level="C03"]').click();
+  await expect(page.getByTestId('level-strip')).toHaveAttribute('data-level', 'C03');
+  await closeDrawer(page);
+  await advance(page, 20);
+  // Each cell's hover names its order, customer and event type; the card names the key.
+  const title = await page.locator('.lab-cell title').first().textContent();
+  expect(title).toMatch(/value \{"order_id": "order-\d+", "customer_id": "customer-\d+", "type": "(created|paid|cancelled)"\}/);
+  expect(title).toMatch(/key order-\d+/);
+  await expect(page.locator('.lab-stage')).toContainText('orders/s · key order_id');
+  await snap(page, 'values-keyed-by-order');
+  await advance(page, 40);
+  await expect(page.getByTestId('goal-status')).not.toHaveText('Solved!');
+
+  await openTab(page, 'setup');
+  await setConfig(page, 'key.field', 'customer_id');
+  await closeDrawer(page);
+  await expect(page.locator('.lab-stage')).toContainText('orders/s · key customer_id');
+  const keyed = await page.locator('.lab-cell title').first().textContent();
+  expect(keyed).toMatch(/key customer-\d+/);
+  await advance(page, 60);
+  await expect(page.getByTestId('goal-status')).toHaveText('Solved!');
+  await snap(page, 'values-keyed-by-customer');
+});
+
+test('values=orders in Setup turns the records into order events keyed by order id', async ({ page }) => {
+  await fresh(page);
+  await openTab(page, 'setup');
+  await setConfig(page, 'values', 'orders');
+  await expect(page.locator('[data-config="key.field"]')).toHaveValue('order_id');
+  await closeDrawer(page);
+  await advance(page, 5);
+  const title = await page.locator('.lab-cell title').first().textContent();
+  expect(title).toContain('"order_id"');
+});

@@ -1,0 +1,103 @@
+//! Typed values (issue "What the consumer does", deliverable 1): a shop's order events
+//! (created, then paid or cancelled), keyed by the field the producer chooses. A key keeps
+//! one key's records in order and nothing more: keyed by order id, each order's events
+//! stay in order but a customer's orders interleave; keyed by customer id, both hold; with
+//! no key, neither does. Seeds 000 (the challenge "key by customer_id") and 004 §10.
+
+use kafka_lab::engine::ledger::entities::EntityOrder;
+use kafka_lab::engine::value::{OrderKind, OrderValue};
+use kafka_lab::engine::{view, Sim};
+use kafka_lab::lab::scenario::Scenario;
+
+use super::run_checked;
+
+/// Six partitions, two consumers, 60 order events a second of 20 customers for 30 s,
+/// keyed by `key_field`, with `hot` percent of the orders from customer 0.
+fn shop(key_field: &str, hot: &str) -> Sim {
+    let mut s = Scenario::default();
+    for (name, value) in [
+        ("partitions", "6"),
+        ("consumers", "2"),
+        ("values", "orders"),
+        ("keys", "20"),
+        ("rate", "60"),
+        ("processing.ms", "10"),
+        ("key.field", key_field),
+        ("hot.percent", hot),
+    ] {
+        s.set(name, value).unwrap();
+    }
+    let mut sim = s.build().unwrap();
+    run_checked(&mut sim, 30_000);
+    sim
+}
+
+fn order(sim: &Sim) -> &EntityOrder {
+    &sim.ledger().groups[0].entities
+}
+
+#[test]
+fn a_key_keeps_in_order_exactly_the_entity_it_names() {
+    let by_order = shop("order_id", "0");
+    assert!(order(&by_order).out_of_order_customers > 0);
+    assert_eq!(order(&by_order).out_of_order_orders, 0);
+
+    let by_customer = shop("customer_id", "0");
+    assert_eq!(order(&by_customer).out_of_order_customers, 0);
+    assert_eq!(order(&by_customer).out_of_order_orders, 0);
+
+    let composite = shop("customer_id+order_id", "0");
+    assert!(order(&composite).out_of_order_customers > 0);
+    assert_eq!(order(&composite).out_of_order_orders, 0);
+
+    let keyless = shop("none", "0");
+    assert!(order(&keyless).out_of_order_orders > 0);
+    assert!(order(&keyless).out_of_order_customers > 0);
+}
+
+#[test]
+fn the_events_in_the_log_are_a_shops_orders_with_their_keys() {
+    let sim = shop("customer_id", "0");
+    let ledger = sim.ledger();
+    let values: Vec<OrderValue> = ledger
+        .values
+        .iter()
+        .filter_map(|&w| OrderValue::unpack(w))
+        .collect();
+    assert_eq!(values.len(), ledger.records.len(), "every record has a value");
+    let mut created = std::collections::BTreeSet::new();
+    for (id, v) in values.iter().enumerate() {
+        if v.kind == OrderKind::Created {
+            created.insert(v.order_id);
+        } else {
+            assert!(created.contains(&v.order_id), "record {id}: {v:?}");
+        }
+        let key = ledger.records.get(id).and_then(|r| r.key()).unwrap();
+        let name = &sim.world().keys.get(key).unwrap().name;
+        assert_eq!(*name, format!("customer-{}", v.customer_id));
+    }
+    // The lane shows each record's value.
+    let lane = view::lane(&sim, view::Tp::new(view::TopicId(0), 0), super::G0, 5, Some(0));
+    let json = lane.cells[0].value.as_deref().unwrap();
+    assert!(json.starts_with("{\"order_id\": \"order-"), "{json}");
+}
+
+#[test]
+fn a_hot_customer_keyed_by_customer_loads_one_partition() {
+    let sim = shop("customer_id", "60");
+    let sizes: Vec<u64> = view::partition_sizes(&sim, view::TopicId(0))
+        .iter()
+        .map(|s| s.log_end_offset)
+        .collect();
+    let max = *sizes.iter().max().unwrap();
+    let total: u64 = sizes.iter().sum();
+    assert!(max * 2 > total, "{sizes:?}: the hot customer's partition has most");
+    let spread = shop("customer_id+order_id", "60");
+    let sizes: Vec<u64> = view::partition_sizes(&spread, view::TopicId(0))
+        .iter()
+        .map(|s| s.log_end_offset)
+        .collect();
+    let max = *sizes.iter().max().unwrap();
+    let total: u64 = sizes.iter().sum();
+    assert!(max * 3 < total, "{sizes:?}: a composite key spreads it");
+}
