@@ -277,15 +277,16 @@ fn check_workload(world: &World, w: &Workload) -> Result<(), EngineError> {
         | KeySpace::HotKey { count, .. }
         | KeySpace::Orders {
             customers: count, ..
-        } if *count > MAX_KEYS_PER_WORKLOAD =>
-        {
+        } if *count > MAX_KEYS_PER_WORKLOAD => {
             return Err(EngineError::LimitExceeded {
                 what: "keys per workload",
                 limit: u64::from(MAX_KEYS_PER_WORKLOAD),
             })
         }
         KeySpace::Uniform { count: 0, .. } => return refuse("a key space needs at least one key"),
-        KeySpace::Orders { customers: 0, .. } => return refuse("orders need at least one customer"),
+        KeySpace::Orders { customers: 0, .. } => {
+            return refuse("orders need at least one customer")
+        }
         KeySpace::HotKey { hot_percent, .. } | KeySpace::Orders { hot_percent, .. }
             if *hot_percent > 100 =>
         {

@@ -306,7 +306,11 @@ fn producer_models(sim: &view::Sim) -> Vec<ProducerModel> {
         .map(|(i, p)| {
             let rate = p.workload.as_ref().map_or("no workload".to_owned(), |w| {
                 if let view::KeySpace::Orders { .. } = w.key_space {
-                    format!("{} orders/s · key {}", w.rate_per_sec, p.config.key_field.name())
+                    format!(
+                        "{} orders/s · key {}",
+                        w.rate_per_sec,
+                        p.config.key_field.name()
+                    )
                 } else {
                     format!("{} rec/s", w.rate_per_sec)
                 }

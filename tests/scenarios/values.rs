@@ -64,7 +64,11 @@ fn the_events_in_the_log_are_a_shops_orders_with_their_keys() {
         .iter()
         .filter_map(|&w| OrderValue::unpack(w))
         .collect();
-    assert_eq!(values.len(), ledger.records.len(), "every record has a value");
+    assert_eq!(
+        values.len(),
+        ledger.records.len(),
+        "every record has a value"
+    );
     let mut created = std::collections::BTreeSet::new();
     for (id, v) in values.iter().enumerate() {
         if v.kind == OrderKind::Created {
@@ -77,7 +81,13 @@ fn the_events_in_the_log_are_a_shops_orders_with_their_keys() {
         assert_eq!(*name, format!("customer-{}", v.customer_id));
     }
     // The lane shows each record's value.
-    let lane = view::lane(&sim, view::Tp::new(view::TopicId(0), 0), super::G0, 5, Some(0));
+    let lane = view::lane(
+        &sim,
+        view::Tp::new(view::TopicId(0), 0),
+        super::G0,
+        5,
+        Some(0),
+    );
     let json = lane.cells[0].value.as_deref().unwrap();
     assert!(json.starts_with("{\"order_id\": \"order-"), "{json}");
 }
@@ -91,7 +101,10 @@ fn a_hot_customer_keyed_by_customer_loads_one_partition() {
         .collect();
     let max = *sizes.iter().max().unwrap();
     let total: u64 = sizes.iter().sum();
-    assert!(max * 2 > total, "{sizes:?}: the hot customer's partition has most");
+    assert!(
+        max * 2 > total,
+        "{sizes:?}: the hot customer's partition has most"
+    );
     let spread = shop("customer_id+order_id", "60");
     let sizes: Vec<u64> = view::partition_sizes(&spread, view::TopicId(0))
         .iter()
