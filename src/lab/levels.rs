@@ -68,6 +68,7 @@ shipped![
     "C12-get-past-the-poison.json",
     "C13-route-poison-to-a-dlq.json",
     "C14-a-new-reporting-service.json",
+    "C15-reprocess-safely.json",
     "C16-no-loss-on-leader-failure.json",
     "C18-latest-profile-per-user.json",
     "C19-outrun-retention.json",
