@@ -304,16 +304,16 @@ fn producer_models(sim: &view::Sim) -> Vec<ProducerModel> {
         .into_iter()
         .enumerate()
         .map(|(i, p)| {
+            let orders = p
+                .workload
+                .as_ref()
+                .is_some_and(|w| matches!(w.key_space, view::KeySpace::Orders { .. }));
             let rate = p.workload.as_ref().map_or("no workload".to_owned(), |w| {
-                if let view::KeySpace::Orders { .. } = w.key_space {
-                    format!(
-                        "{} orders/s · key {}",
-                        w.rate_per_sec,
-                        p.config.key_field.name()
-                    )
-                } else {
-                    format!("{} rec/s", w.rate_per_sec)
-                }
+                format!(
+                    "{} {}/s",
+                    w.rate_per_sec,
+                    if orders { "orders" } else { "rec" }
+                )
             });
             let acked = if p.config.acks == view::Acks::Zero {
                 format!("sent {} (acks=0: never acked)", p.sent_no_ack)
@@ -333,17 +333,27 @@ fn producer_models(sim: &view::Sim) -> Vec<ProducerModel> {
                 } else {
                     rate
                 },
-                line2: format!(
-                    "acks={} · {}",
-                    p.config.acks.kafka_value(),
-                    if p.idempotent {
-                        "idempotent"
-                    } else {
-                        "not idempotent"
-                    }
-                ),
+                // With typed values the key field matters most; acks move down a line.
+                line2: if orders {
+                    format!("key {}", p.config.key_field.name())
+                } else {
+                    format!(
+                        "acks={} · {}",
+                        p.config.acks.kafka_value(),
+                        if p.idempotent {
+                            "idempotent"
+                        } else {
+                            "not idempotent"
+                        }
+                    )
+                },
                 line3: format!(
-                    "{acked}{}",
+                    "{}{acked}{}",
+                    if orders {
+                        format!("acks={} · ", p.config.acks.kafka_value())
+                    } else {
+                        String::new()
+                    },
                     if p.failed > 0 {
                         format!(" · failed {}", p.failed)
                     } else {
