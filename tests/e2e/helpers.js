@@ -56,6 +56,13 @@ async function setConfig(page, name, value) {
   await expect(field).toHaveValue(value);
 }
 
+// Opens a level from the Levels panel and waits for its strip.
+async function openLevel(page, id) {
+  await openTab(page, 'levels');
+  await page.locator(`[data-level="${id}"]`).click();
+  await expect(page.getByTestId('level-strip')).toHaveAttribute('data-level', id);
+}
+
 const snap = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, animations: 'disabled' });
 
-module.exports = { shots, SESSION_KEY, PREFS_KEY, fresh, advance, openTab, closeDrawer, commitMode, count, owners, setConfig, snap };
+module.exports = { shots, SESSION_KEY, PREFS_KEY, fresh, advance, openTab, closeDrawer, commitMode, count, owners, setConfig, openLevel, snap };

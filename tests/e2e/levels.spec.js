@@ -2,13 +2,7 @@
 // one failed then hinted, narration that advances, a predict round, and a teacher
 // verifying a learner's run.
 const { test, expect } = require('@playwright/test');
-const { fresh, advance, openTab, closeDrawer, snap } = require('./helpers');
-
-async function openLevel(page, id) {
-  await openTab(page, 'levels');
-  await page.locator(`[data-level="${id}"]`).click();
-  await expect(page.getByTestId('level-strip')).toHaveAttribute('data-level', id);
-}
+const { fresh, advance, openTab, closeDrawer, openLevel, snap } = require('./helpers');
 
 test('a challenge solved through the UI only: C06, crash without loss', async ({ page }) => {
   await fresh(page, { width: 1280, height: 720 });

@@ -1,13 +1,11 @@
 // Typed values in the page: the shop's order events carry their fields (hover a cell), and
 // C03 is solved by hand by choosing the field the key is taken from.
 const { test, expect } = require('@playwright/test');
-const { fresh, advance, openTab, closeDrawer, setConfig, snap } = require('./helpers');
+const { fresh, advance, openTab, closeDrawer, setConfig, openLevel, snap } = require('./helpers');
 
 test('C03 by hand: keyed by order, a customer goes out of order; keyed by customer, solved', async ({ page }) => {
   await fresh(page, { width: 1280, height: 720 });
-  await openTab(page, 'levels');
-  await page.locator('[data-level="C03"]').click();
-  await expect(page.getByTestId('level-strip')).toHaveAttribute('data-level', 'C03');
+  await openLevel(page, 'C03');
   await closeDrawer(page);
   await advance(page, 20);
   // Each cell's hover names its order, customer and event type; the card names the key.
@@ -43,9 +41,7 @@ test('values=orders in Setup turns the records into order events keyed by order 
 
 test('C23 by hand: a composite key spreads the big tenant and keeps each order in order', async ({ page }) => {
   await fresh(page, { width: 1280, height: 720 });
-  await openTab(page, 'levels');
-  await page.locator('[data-level="C23"]').click();
-  await expect(page.getByTestId('level-strip')).toHaveAttribute('data-level', 'C23');
+  await openLevel(page, 'C23');
   await openTab(page, 'setup');
   await setConfig(page, 'key.field', 'customer_id+order_id');
   await closeDrawer(page);

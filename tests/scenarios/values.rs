@@ -94,23 +94,23 @@ fn the_events_in_the_log_are_a_shops_orders_with_their_keys() {
 
 #[test]
 fn a_hot_customer_keyed_by_customer_loads_one_partition() {
-    let sim = shop("customer_id", "60");
-    let sizes: Vec<u64> = view::partition_sizes(&sim, view::TopicId(0))
-        .iter()
-        .map(|s| s.log_end_offset)
-        .collect();
-    let max = *sizes.iter().max().unwrap();
-    let total: u64 = sizes.iter().sum();
+    let (max, total) = largest_and_total(&shop("customer_id", "60"));
     assert!(
         max * 2 > total,
-        "{sizes:?}: the hot customer's partition has most"
+        "{max} of {total}: the hot customer's partition has most"
     );
-    let spread = shop("customer_id+order_id", "60");
-    let sizes: Vec<u64> = view::partition_sizes(&spread, view::TopicId(0))
+    let (max, total) = largest_and_total(&shop("customer_id+order_id", "60"));
+    assert!(
+        max * 3 < total,
+        "{max} of {total}: a composite key spreads it"
+    );
+}
+
+/// The largest partition's log end offset, and the sum of them all.
+fn largest_and_total(sim: &Sim) -> (u64, u64) {
+    let ends: Vec<u64> = view::partition_sizes(sim, view::TopicId(0))
         .iter()
         .map(|s| s.log_end_offset)
         .collect();
-    let max = *sizes.iter().max().unwrap();
-    let total: u64 = sizes.iter().sum();
-    assert!(max * 3 < total, "{sizes:?}: a composite key spreads it");
+    (ends.iter().copied().max().unwrap_or(0), ends.iter().sum())
 }
