@@ -3,7 +3,7 @@
 // the idempotent consumer (dedupe=event-id) gets the same duplicate deliveries and charges
 // once.
 const { test, expect } = require('@playwright/test');
-const { fresh, advance, openTab, closeDrawer, commitMode, count, setConfig, snap } = require('./helpers');
+const { fresh, advance, openTab, closeDrawer, commitMode, count, setConfig, openLevel, snap } = require('./helpers');
 
 async function crashAndCome(page) {
   await advance(page, 10);
@@ -56,9 +56,7 @@ async function seekToBeginning(page, consumer, partition) {
 
 test('L34 by hand: a corrupted table is rebuilt by truncating it and replaying the log', async ({ page }) => {
   await fresh(page, { width: 1280, height: 720 });
-  await openTab(page, 'levels');
-  await page.locator('[data-level="L34"]').click();
-  await expect(page.getByTestId('level-strip')).toHaveAttribute('data-level', 'L34');
+  await openLevel(page, 'L34');
   await closeDrawer(page);
   await advance(page, 45);
   await openTab(page, 'groups');

@@ -3,7 +3,7 @@
 // it and has records deleted before it read them, explained. Then a learner deletes a key
 // from a compacted topic with a tombstone (lesson L30) and sees the cleaner's gaps.
 const { test, expect } = require('@playwright/test');
-const { fresh, advance, openTab, closeDrawer, count, setConfig, snap } = require('./helpers');
+const { fresh, advance, openTab, closeDrawer, count, setConfig, openLevel, snap } = require('./helpers');
 
 test('retention.ms in the page: the log start jumps and a group away too long has records deleted unread', async ({ page }) => {
   await fresh(page, { width: 1280, height: 720 });
@@ -49,9 +49,7 @@ test('retention.ms in the page: the log start jumps and a group away too long ha
 
 test('L30 through the page: a tombstone deletes a key from the compacted table, and the cleaner leaves gaps', async ({ page }) => {
   await fresh(page, { width: 1280, height: 720 });
-  await openTab(page, 'levels');
-  await page.locator('[data-level="L30"]').click();
-  await expect(page.getByTestId('level-strip')).toHaveAttribute('data-level', 'L30');
+  await openLevel(page, 'L30');
   await closeDrawer(page);
   await advance(page, 20);
   await page.getByTestId('advance-1s').click();

@@ -16,7 +16,7 @@ use kafka_lab::engine::replication::ReplicationConfig;
 use kafka_lab::engine::rng::Rng;
 use kafka_lab::engine::{invariants, view, Command, Sim};
 
-use super::{add_consumer, c, quick_group, G0, T0};
+use super::{add_payments, c, quick_group, G0, T0};
 
 /// Brokers in the cluster.
 const BROKERS: u16 = 3;
@@ -78,14 +78,7 @@ fn build(seed: u64, acks: Acks) -> Sim {
     group.max_poll_interval_ms = 30_000;
     // Fast enough to drain a backlog in the quiet phase (the lag bound is then zero).
     group.processing_ms = 5;
-    sim.apply(Command::AddGroup {
-        group_id: "payments".into(),
-        config: group,
-        topics: vec!["orders".into()],
-    })
-    .unwrap();
-    add_consumer(&mut sim, G0, None);
-    add_consumer(&mut sim, G0, None);
+    add_payments(&mut sim, group, 2);
     sim.apply(Command::AddProducer {
         config: ProducerConfig {
             acks,

@@ -10,7 +10,9 @@ use kafka_lab::engine::replication::ReplicationConfig;
 use kafka_lab::engine::{view, Command, Sim};
 
 use super::replication::{acked, hold_followers, kill, leader, leader_and_followers, restart};
-use super::{add_consumer, c, group_events, quick_group, run_checked, stop_producers, G0, T0};
+use super::{
+    add_consumer, add_payments, c, group_events, quick_group, run_checked, stop_producers, G0, T0,
+};
 
 /// `brokers` brokers, topic `orders` with `partitions` partitions at replication factor 3
 /// (capped), group `payments` with `consumers` consumers committing with `commit`, and a
@@ -780,14 +782,7 @@ fn r9_a_crash_before_the_first_commit_under_latest_is_a_loss_not_a_skip() {
     let mut group = quick_group(ManualCommit::AfterBatch);
     group.auto_offset_reset = AutoOffsetReset::Latest;
     group.processing_ms = 300;
-    sim.apply(Command::AddGroup {
-        group_id: "payments".into(),
-        config: group,
-        topics: vec!["orders".into()],
-    })
-    .unwrap();
-    add_consumer(&mut sim, G0, None);
-    add_consumer(&mut sim, G0, None);
+    add_payments(&mut sim, group, 2);
     sim.apply(Command::AddProducer {
         config: ProducerConfig::default(),
         workload: Some(super::workload(20, 20)),

@@ -79,6 +79,19 @@ pub fn add_consumer(sim: &mut Sim, group: GroupId, instance: Option<&str>) {
     .unwrap();
 }
 
+/// Adds group `payments` (G0) on topic `orders` with `config`, and `consumers` members.
+pub fn add_payments(sim: &mut Sim, config: GroupConfig, consumers: usize) {
+    sim.apply(Command::AddGroup {
+        group_id: "payments".into(),
+        config,
+        topics: vec!["orders".into()],
+    })
+    .unwrap();
+    for _ in 0..consumers {
+        add_consumer(sim, G0, None);
+    }
+}
+
 /// A group config for scenarios: short timeouts so things happen within seconds.
 pub fn quick_group(manual_commit: ManualCommit) -> GroupConfig {
     GroupConfig {

@@ -9,7 +9,7 @@ use kafka_lab::engine::config::{Dedupe, ManualCommit, ProducerConfig, ServiceWri
 use kafka_lab::engine::ids::ProducerId;
 use kafka_lab::engine::{view, Command, Sim};
 
-use super::{add_consumer, quick_group, run_checked, totals, workload, G0, P0};
+use super::{add_payments, quick_group, run_checked, totals, workload, G0, P0};
 
 /// One service producing 40 orders/s with `linger.ms=200` (so records wait in its client),
 /// and a group of two charging them. The service crashes three times with records still
@@ -18,14 +18,7 @@ fn crashing(write: ServiceWrite, dedupe: Dedupe) -> Sim {
     let mut sim = Sim::with_topic("orders", 3, 61).unwrap();
     let mut group = quick_group(ManualCommit::AfterBatch);
     group.dedupe = dedupe;
-    sim.apply(Command::AddGroup {
-        group_id: "payments".into(),
-        config: group,
-        topics: vec!["orders".into()],
-    })
-    .unwrap();
-    add_consumer(&mut sim, G0, None);
-    add_consumer(&mut sim, G0, None);
+    add_payments(&mut sim, group, 2);
     let mut config = ProducerConfig::default();
     config.set("linger.ms", "200").unwrap();
     config.service_write = write;
