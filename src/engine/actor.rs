@@ -54,6 +54,9 @@ pub struct Ctx<'a> {
     pub keys: &'a mut KeyTable,
     /// Typed values by record id, packed ([`super::value::OrderValue`]; 0 = none).
     pub values: &'a mut super::chunked::ChunkVec<u64>,
+    /// The offsets applications store with their data (a consumer of a group with
+    /// `dedupe=stored-offsets` writes and reads them; no other actor touches them).
+    pub stored_offsets: &'a mut super::database::StoredOffsets,
     /// New records' producer-side facts, appended in id order (the ledger's table).
     pub records: &'a mut super::chunked::ChunkVec<RecordInfo>,
     /// The trace hash, for facts that are not events (each sent record's partition).
@@ -92,6 +95,8 @@ pub struct TestCtx {
     pub records: super::chunked::ChunkVec<RecordInfo>,
     /// New records' typed values.
     pub values: super::chunked::ChunkVec<u64>,
+    /// The applications' stored offsets.
+    pub stored_offsets: super::database::StoredOffsets,
     /// The trace hash.
     pub trace: super::event::TraceHash,
 }
@@ -108,6 +113,7 @@ impl TestCtx {
             keys: KeyTable::default(),
             records: Default::default(),
             values: Default::default(),
+            stored_offsets: Default::default(),
             trace: Default::default(),
         }
     }
@@ -121,6 +127,7 @@ impl TestCtx {
             cluster: &self.cluster,
             keys: &mut self.keys,
             values: &mut self.values,
+            stored_offsets: &mut self.stored_offsets,
             records: &mut self.records,
             trace: &mut self.trace,
         }

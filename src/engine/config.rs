@@ -483,6 +483,14 @@ pub enum Dedupe {
     /// Each record's event id is stored with its effect, in the same write, and a record
     /// whose id is already stored is skipped: duplicates in delivery, none in effect.
     EventId,
+    /// Each partition's next offset is stored with the effects, in the same write, and a
+    /// consumer assigned the partition seeks to it ("Storing Offsets Outside Kafka"): the
+    /// group reads on from what its database holds, so a crash neither repeats nor skips.
+    /// A delivery that does not start there (a seek back, a zombie) charges again.
+    StoredOffsets,
+    /// Each charge is a row keyed by its record's event id, written with an upsert: a
+    /// repeat rewrites its own row with the same amount, so nothing adds up twice.
+    Upsert,
 }
 
 impl Dedupe {
@@ -491,7 +499,31 @@ impl Dedupe {
         match self {
             Dedupe::Off => "off",
             Dedupe::EventId => "event-id",
+            Dedupe::StoredOffsets => "stored-offsets",
+            Dedupe::Upsert => "upsert",
         }
+    }
+
+    /// The guard a `dedupe` value names.
+    fn parse(name: &str, v: &str) -> Result<Self, EngineError> {
+        Ok(match v {
+            "off" => Dedupe::Off,
+            "event-id" => Dedupe::EventId,
+            "stored-offsets" => Dedupe::StoredOffsets,
+            "upsert" => Dedupe::Upsert,
+            _ => {
+                return Err(invalid(
+                    name,
+                    "must be off, event-id, stored-offsets or upsert",
+                ))
+            }
+        })
+    }
+
+    /// Whether a repeated delivery leaves the effect as it was (the event id is checked,
+    /// or the write is idempotent). Stored offsets guard delivery instead.
+    pub fn guards_effect(self) -> bool {
+        matches!(self, Dedupe::EventId | Dedupe::Upsert)
     }
 
     fn is_off(&self) -> bool {
@@ -710,13 +742,7 @@ impl GroupConfig {
                 next.enable_auto_commit = next.manual_commit == ManualCommit::Off;
             }
             "processing.ms" => next.processing_ms = parse_u64(name, v)?,
-            "dedupe" => {
-                next.dedupe = match v {
-                    "off" => Dedupe::Off,
-                    "event-id" => Dedupe::EventId,
-                    _ => return Err(invalid(name, "must be off or event-id")),
-                }
-            }
+            "dedupe" => next.dedupe = Dedupe::parse(name, v)?,
             "on.error" => {
                 next.on_error = match v {
                     "crash" => OnError::Crash,

@@ -662,6 +662,9 @@ pub enum PositionSource {
     /// KIP-320: after a leader change the position was checked against the new leader's
     /// log (OffsetsForLeaderEpoch) and moved back to where the two logs part.
     Truncation,
+    /// Lab: the application sought to the offset its database stored with its data
+    /// (`dedupe=stored-offsets`).
+    Stored,
 }
 
 /// Why a consumer crashed.

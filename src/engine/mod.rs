@@ -23,6 +23,7 @@ pub mod config;
 pub mod consumer;
 pub mod controller;
 pub mod coordinator;
+pub mod database;
 pub mod error;
 pub mod event;
 pub mod explain;

@@ -27,11 +27,12 @@ pub struct EffectRow {
 /// A group's application database: its rows and what its guard did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EffectsView {
-    /// The guard's name (`off`, `event-id`).
+    /// The guard's name (`off`, `event-id`, `stored-offsets`, `upsert`).
     pub dedupe: &'static str,
     /// Records charged more than once.
     pub double_charges: u64,
-    /// Deliveries the idempotent consumer skipped.
+    /// Repeated deliveries that left the table as it was (skipped by their event id, or
+    /// upserted again).
     pub deduped: u64,
     /// Rows with a charge, or that the log says should have one: rows off the log first,
     /// then double-charged keys, then by key.
@@ -174,9 +175,20 @@ pub fn duplicate_effect(
     }
     let g = sim.ledger().groups.get(group.index())?;
     let e = &g.effects;
-    if e.dedupe() == super::config::Dedupe::EventId {
-        let words = "the application skipped them: their event ids were already in its database \
-                     with their charges (dedupe=event-id), so nothing was charged twice";
+    use super::config::Dedupe;
+    let guarded = match e.dedupe() {
+        Dedupe::EventId => Some(
+            "the application skipped them: their event ids were already in its database with \
+             their charges (dedupe=event-id), so nothing was charged twice",
+        ),
+        Dedupe::Upsert => Some(
+            "the application upserted them again: each charge is a row keyed by its event id, \
+             so a repeat rewrote its own row with the same amount (dedupe=upsert), and nothing \
+             was charged twice",
+        ),
+        Dedupe::Off | Dedupe::StoredOffsets => None,
+    };
+    if let Some(words) = guarded {
         return Some((a.at_ms, words.to_owned()));
     }
     let log = sim.world().log(a.tp)?;
@@ -187,9 +199,14 @@ pub fn duplicate_effect(
             amount += super::ledger::effects::order_amount(r.record_id);
         }
     }
+    let why = if e.dedupe() == Dedupe::StoredOffsets {
+        "the offsets stored in its database guard only where a consumer starts, and this \
+         delivery did not start from them, dedupe=stored-offsets"
+    } else {
+        "its database kept no event ids, dedupe=off"
+    };
     let words = format!(
-        "the application charged them again: {n} record(s), ${amount} charged twice (its \
-         database kept no event ids, dedupe=off)"
+        "the application charged them again: {n} record(s), ${amount} charged twice ({why})"
     );
     Some((a.at_ms, words))
 }

@@ -91,6 +91,8 @@ pub struct World {
     pub controller: Controller,
     /// Values typed by hand, by record id.
     pub values: VecMap<u32, String>,
+    /// The offsets the groups' applications store with their data.
+    pub stored_offsets: super::database::StoredOffsets,
 }
 
 impl LogLookup for World {
@@ -124,6 +126,7 @@ macro_rules! ctx {
             cluster: &$world.cluster,
             keys: &mut $world.keys,
             values: &mut *$env.values,
+            stored_offsets: &mut $world.stored_offsets,
             records: &mut *$env.records,
             trace: &mut *$env.trace,
         }
@@ -154,6 +157,7 @@ impl World {
             groups: Vec::new(),
             keys: KeyTable::default(),
             values: VecMap::new(),
+            stored_offsets: Default::default(),
         }
     }
 
@@ -214,13 +218,18 @@ impl World {
                     cluster,
                     keys,
                     groups,
+                    stored_offsets,
                     ..
                 } = self;
                 if let Some(consumer) = groups
                     .get_mut(c.group.index())
                     .and_then(|g| g.consumers.get_mut(c.member.index()))
                 {
-                    let mut world = WorldRef { cluster, keys };
+                    let mut world = WorldRef {
+                        cluster,
+                        keys,
+                        stored_offsets,
+                    };
                     consumer.on_message(&mut ctx!(env, world), msg);
                 }
             }
@@ -241,13 +250,18 @@ impl World {
                     cluster,
                     keys,
                     groups,
+                    stored_offsets,
                     ..
                 } = self;
                 if let Some(consumer) = groups
                     .get_mut(c.group.index())
                     .and_then(|g| g.consumers.get_mut(c.member.index()))
                 {
-                    let mut world = WorldRef { cluster, keys };
+                    let mut world = WorldRef {
+                        cluster,
+                        keys,
+                        stored_offsets,
+                    };
                     consumer.on_timer(&mut ctx!(env, world), t);
                 }
             }
@@ -344,6 +358,10 @@ impl World {
     /// Lab: a group's application table is corrupted, or truncated to be rebuilt (the
     /// ledger keeps the table, so an event carries the change).
     fn table_changed(&mut self, env: &mut Env, group: GroupId, truncated: bool) {
+        if truncated {
+            // The offsets stored beside the table go with it.
+            self.stored_offsets.clear(group);
+        }
         env.out.event(Event::Group {
             at_ms: env.now_ms,
             group,
@@ -494,13 +512,18 @@ impl World {
             cluster,
             keys,
             groups,
+            stored_offsets,
             ..
         } = self;
         if let Some(c) = groups
             .get_mut(group.index())
             .and_then(|g| g.consumers.get_mut(member.index()))
         {
-            let mut world = WorldRef { cluster, keys };
+            let mut world = WorldRef {
+                cluster,
+                keys,
+                stored_offsets,
+            };
             f(c, &mut ctx!(env, world));
         }
     }
@@ -510,10 +533,15 @@ impl World {
         let World {
             cluster,
             keys,
+            stored_offsets,
             producers,
             ..
         } = self;
-        let mut world = WorldRef { cluster, keys };
+        let mut world = WorldRef {
+            cluster,
+            keys,
+            stored_offsets,
+        };
         for p in producers.iter_mut() {
             f(p, &mut ctx!(env, world));
         }
@@ -653,10 +681,15 @@ impl World {
             let World {
                 cluster,
                 keys,
+                stored_offsets,
                 brokers,
                 ..
             } = self;
-            let mut world = WorldRef { cluster, keys };
+            let mut world = WorldRef {
+                cluster,
+                keys,
+                stored_offsets,
+            };
             brokers[leader.index()].append_direct(&mut ctx!(env, world), tp, record)?
         };
         env.out.event(Event::RecordAppended {
@@ -702,10 +735,15 @@ impl World {
             let World {
                 cluster,
                 keys,
+                stored_offsets,
                 brokers,
                 ..
             } = self;
-            let mut world = WorldRef { cluster, keys };
+            let mut world = WorldRef {
+                cluster,
+                keys,
+                stored_offsets,
+            };
             brokers[i].start_lifecycle(&mut ctx!(env, world));
         }
         self.with_controller(env, |c, ctx| c.start(ctx));
@@ -740,11 +778,16 @@ impl World {
             let World {
                 cluster,
                 keys,
+                stored_offsets,
                 brokers,
                 coordinators,
                 ..
             } = self;
-            let mut world = WorldRef { cluster, keys };
+            let mut world = WorldRef {
+                cluster,
+                keys,
+                stored_offsets,
+            };
             for (k, record) in writes {
                 let result =
                     brokers[b.index()].append_coordinator_record(&mut ctx!(env, world), k, record);
@@ -766,11 +809,16 @@ impl World {
             let World {
                 cluster,
                 keys,
+                stored_offsets,
                 brokers,
                 coordinators,
                 ..
             } = self;
-            let mut world = WorldRef { cluster, keys };
+            let mut world = WorldRef {
+                cluster,
+                keys,
+                stored_offsets,
+            };
             match n {
                 CoordinatorNews::Elected(k) => {
                     for group in world.cluster.groups_on(k) {
@@ -809,11 +857,16 @@ impl World {
                 let World {
                     cluster,
                     keys,
+                    stored_offsets,
                     producers,
                     ..
                 } = self;
                 if let Some(producer) = producers.get_mut(p.index()) {
-                    let mut world = WorldRef { cluster, keys };
+                    let mut world = WorldRef {
+                        cluster,
+                        keys,
+                        stored_offsets,
+                    };
                     producer.broker_down(&mut ctx!(env, world), down);
                 }
             }
@@ -841,10 +894,15 @@ impl World {
                 let World {
                     cluster,
                     keys,
+                    stored_offsets,
                     brokers,
                     ..
                 } = self;
-                let mut world = WorldRef { cluster, keys };
+                let mut world = WorldRef {
+                    cluster,
+                    keys,
+                    stored_offsets,
+                };
                 brokers[i].apply_created(&mut ctx!(env, world), offset, tp, &state);
                 self.broker_news(env, BrokerId(i as u16));
             }
@@ -892,10 +950,15 @@ impl World {
             let World {
                 cluster,
                 keys,
+                stored_offsets,
                 brokers,
                 ..
             } = self;
-            let mut world = WorldRef { cluster, keys };
+            let mut world = WorldRef {
+                cluster,
+                keys,
+                stored_offsets,
+            };
             brokers[b.index()].restart(&mut ctx!(env, world));
         }
         env.out.event(Event::Broker {
@@ -916,6 +979,7 @@ impl Default for World {
 struct WorldRef<'a> {
     cluster: &'a Cluster,
     keys: &'a mut KeyTable,
+    stored_offsets: &'a mut super::database::StoredOffsets,
 }
 
 /// Every known key whose murmur2 partition differs between `from` and `to` partitions.

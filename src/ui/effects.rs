@@ -21,19 +21,7 @@ pub fn AppTable() -> impl IntoView {
     });
     move || {
         effects.get().map(|e| {
-            let summary = if e.dedupe == "event-id" {
-                format!(
-                    "dedupe=event-id: each record's id is stored with its charge; {} repeated deliveries skipped, 0 charged twice",
-                    e.deduped
-                )
-            } else if e.double_charges > 0 {
-                format!(
-                    "dedupe=off: {} record(s) charged twice or more: each duplicate delivery charged again",
-                    e.double_charges
-                )
-            } else {
-                "dedupe=off: every delivery charges; nothing charged twice yet".to_owned()
-            };
+            let summary = summary(&e);
             let alert = e.double_charges > 0;
             let more = e.rows.len().saturating_sub(MAX_ROWS);
             let check = match e.mismatched {
@@ -75,5 +63,28 @@ pub fn AppTable() -> impl IntoView {
                 <p class="lab-hint">"Lab: each record charges an amount derived from its id to its key's row, in the same step it is processed; the database survives a crash."</p>
             }
         })
+    }
+}
+
+/// One line on the guard and what it did.
+fn summary(e: &view::EffectsView) -> String {
+    let n = e.double_charges;
+    match e.dedupe {
+        "event-id" => format!(
+            "dedupe=event-id: each record's id is stored with its charge; {} repeated deliveries skipped, 0 charged twice",
+            e.deduped
+        ),
+        "upsert" => format!(
+            "dedupe=upsert: each charge is a row keyed by its record's id; {} repeated deliveries rewrote their own row, 0 charged twice",
+            e.deduped
+        ),
+        "stored-offsets" if n > 0 => format!(
+            "dedupe=stored-offsets: {n} record(s) charged twice: a delivery that did not start from the stored offsets charged again"
+        ),
+        "stored-offsets" => "dedupe=stored-offsets: each partition's offset is stored with its charges, and a new owner starts there; nothing charged twice".to_owned(),
+        _ if n > 0 => format!(
+            "dedupe=off: {n} record(s) charged twice or more: each duplicate delivery charged again"
+        ),
+        _ => "dedupe=off: every delivery charges; nothing charged twice yet".to_owned(),
     }
 }

@@ -66,8 +66,8 @@ const FIELDS: &[(&str, Input, &str)] = &[
     ),
     (
         "dedupe",
-        Input::Choice(&["off", "event-id"]),
-        "lab only: event-id stores each record's id with its effect, in one write, and skips ids it has (the idempotent consumer)",
+        Input::Choice(&["off", "event-id", "stored-offsets", "upsert"]),
+        "lab only: event-id skips ids stored with the effects; stored-offsets seeks to the offsets stored with them; upsert rewrites a charge's own row",
     ),
     (
         "on.error",

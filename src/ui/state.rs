@@ -399,6 +399,8 @@ impl LabState {
         let lab = lab_for(level, session).map_err(|e| e.to_string())?;
         self.update(|l| *l = lab);
         self.after_jump();
+        // Another history: an open explanation belonged to the old one.
+        self.selection.selected_anomaly.set(None);
         self.save();
         Ok(())
     }

@@ -1,7 +1,7 @@
 // The effect side in the page: a crash after processing and before the commit makes the
 // application charge a customer twice (red rows in the Groups panel's database table);
 // the idempotent consumer (dedupe=event-id) gets the same duplicate deliveries and charges
-// once.
+// once, as does an upsert per event id; offsets stored with the data redeliver nothing.
 const { test, expect } = require('@playwright/test');
 const { fresh, advance, openTab, closeDrawer, commitMode, count, setConfig, openLevel, snap } = require('./helpers');
 
@@ -43,6 +43,29 @@ test('a crash charges a customer twice; the idempotent consumer charges once', a
   await expect(page.locator('[data-testid="effects-table"] .lab-effects__row--doubled')).toHaveCount(0);
   await page.getByTestId('effects-table').scrollIntoViewIfNeeded();
   await snap(page, 'effects-deduped');
+
+  // An upsert keyed by the event id: the same deliveries, each repeat rewrites its own row.
+  await openTab(page, 'setup');
+  await setConfig(page, 'dedupe', 'upsert');
+  await closeDrawer(page);
+  expect(await count(page, 'duplicate')).toBe(duplicates);
+  await openTab(page, 'groups');
+  await expect(page.getByTestId('effects-summary')).toContainText(`${duplicates} repeated deliveries rewrote their own row, 0 charged twice`);
+
+  // Offsets stored with the data: c2 starts where c1's database stopped, so the crash
+  // redelivers nothing at all, and loses nothing.
+  await openTab(page, 'setup');
+  await setConfig(page, 'dedupe', 'stored-offsets');
+  await closeDrawer(page);
+  await expect(page.getByTestId('time')).toHaveText('t = 40.0 s');
+  // The explanation opened before belonged to the old history.
+  await expect(page.getByTestId('cause')).toHaveCount(0);
+  expect(await count(page, 'duplicate')).toBe(0);
+  expect(await count(page, 'lost')).toBe(0);
+  await openTab(page, 'groups');
+  await expect(page.getByTestId('effects-summary')).toContainText('dedupe=stored-offsets: each partition\'s offset is stored with its charges');
+  await page.getByTestId('effects-table').scrollIntoViewIfNeeded();
+  await snap(page, 'effects-stored-offsets');
 });
 
 async function seekToBeginning(page, consumer, partition) {

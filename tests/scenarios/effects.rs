@@ -15,7 +15,9 @@ use kafka_lab::engine::ledger::Outcome;
 use kafka_lab::engine::producer::ProduceFault;
 use kafka_lab::engine::{view, Command, Sim};
 
-use super::{c, consumer, lab, quick_group, run_checked, stop_producers, G0, P0};
+use kafka_lab::engine::event::{GroupEvent, PositionSource};
+
+use super::{c, consumer, group_events, lab, quick_group, run_checked, stop_producers, G0, P0};
 
 const PROPTEST_SEED: u64 = 0x6566_6665_6374_7321;
 
@@ -78,27 +80,69 @@ fn a_crash_before_the_commit_charges_twice_unless_the_consumer_is_idempotent() {
             "{mode:?}: a row shows it"
         );
 
-        let guarded = crashed(mode, Dedupe::EventId);
-        let g = view::effects(&guarded, G0).unwrap();
-        assert_eq!(
-            duplicates(&guarded),
-            duplicates(&plain),
-            "{mode:?}: same deliveries"
-        );
-        assert_eq!(g.double_charges, 0, "{mode:?}");
-        let dup = view::anomalies(&guarded, G0)
-            .into_iter()
-            .find(|a| a.kind == kafka_lab::engine::ledger::AnomalyKind::Duplicate)
-            .expect("a duplicate anomaly");
+        for (dedupe, words) in [
+            (Dedupe::EventId, "skipped them"),
+            (Dedupe::Upsert, "upserted them again"),
+        ] {
+            let guarded = crashed(mode, dedupe);
+            let g = view::effects(&guarded, G0).unwrap();
+            let why = format!("{mode:?} {dedupe:?}");
+            assert_eq!(
+                duplicates(&guarded),
+                duplicates(&plain),
+                "{why}: same deliveries"
+            );
+            assert_eq!(g.double_charges, 0, "{why}");
+            let dup = view::anomalies(&guarded, G0)
+                .into_iter()
+                .find(|a| a.kind == kafka_lab::engine::ledger::AnomalyKind::Duplicate)
+                .expect("a duplicate anomaly");
+            assert!(dup.chain.last().unwrap().1.contains(words), "{why}");
+            assert!(g.deduped >= duplicates(&guarded), "{why}");
+            // Every record processed at least once is charged exactly once.
+            let charged: u64 = g.rows.iter().map(|r| u64::from(r.charges)).sum();
+            let t = guarded.totals(G0).unwrap();
+            assert_eq!(charged, t.once + t.duplicate, "{why}");
+        }
+    }
+}
+
+/// Offsets stored with the data guard delivery itself: under every commit mode, even
+/// committing before processing, the partition's next owner starts where the crashed
+/// member's database says it stopped, so nothing is delivered twice, nothing is lost, and
+/// every record is charged once.
+#[test]
+fn offsets_stored_with_the_data_neither_repeat_nor_lose_after_a_crash() {
+    for mode in [
+        ManualCommit::Off,
+        ManualCommit::BeforeProcessing,
+        ManualCommit::AfterBatch,
+        ManualCommit::AfterEachRecord,
+    ] {
+        let plain = crashed(mode, Dedupe::Off);
+        let t = plain.totals(G0).unwrap();
         assert!(
-            dup.chain.last().unwrap().1.contains("skipped them"),
-            "{mode:?}"
+            t.duplicate + t.lost > 0,
+            "{mode:?}: the crash hurts without the guard"
         );
-        assert!(g.deduped >= duplicates(&guarded), "{mode:?}");
-        // Every record processed at least once is charged exactly once.
-        let charged: u64 = g.rows.iter().map(|r| u64::from(r.charges)).sum();
-        let t = guarded.totals(G0).unwrap();
-        assert_eq!(charged, t.once + t.duplicate, "{mode:?}");
+
+        let sim = crashed(mode, Dedupe::StoredOffsets);
+        let t = sim.totals(G0).unwrap();
+        let e = view::effects(&sim, G0).unwrap();
+        assert_eq!((t.duplicate, t.lost, t.pending), (0, 0, 0), "{mode:?}");
+        assert_eq!(e.double_charges, 0, "{mode:?}");
+        assert_eq!(e.mismatched, Some(0), "{mode:?}");
+        // The member that took c1's partitions read on from the stored offsets.
+        let from_db = group_events(&sim).into_iter().any(|(_, e)| {
+            matches!(
+                e,
+                GroupEvent::PositionSet {
+                    source: PositionSource::Stored,
+                    ..
+                }
+            )
+        });
+        assert!(from_db, "{mode:?}: a position came from the database");
     }
 }
 
@@ -196,5 +240,20 @@ proptest! {
         let delivered = plain.ledger().groups[0].processed_count();
         prop_assert_eq!(e.rows.iter().map(|r| u64::from(r.charges)).sum::<u64>(), delivered);
         prop_assert!(t.once + t.duplicate > 0);
+
+        // An upsert per event id leaves the same table as the event-id check.
+        let upserted = run(seed, mode, Dedupe::Upsert, &faults);
+        let u = view::effects(&upserted, G0).unwrap();
+        prop_assert_eq!(u.double_charges, 0);
+        prop_assert_eq!(&u.rows, &g.rows);
+
+        // Offsets stored with the data: every delivery charges, so the double charges are
+        // still the duplicates, and a crash or a rebalance makes none.
+        let stored = run(seed, mode, Dedupe::StoredOffsets, &faults);
+        let s = view::effects(&stored, G0).unwrap();
+        let st = stored.totals(G0).unwrap();
+        prop_assert_eq!(s.double_charges, st.duplicate);
+        prop_assert_eq!(st.duplicate, 0);
+        prop_assert_eq!(s.mismatched, Some(0));
     }
 }

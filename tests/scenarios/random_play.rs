@@ -43,7 +43,7 @@ fn candidates(name: &str, current: &str) -> Vec<String> {
             "before-processing",
         ],
         "auto.offset.reset" => &["earliest", "latest", "none"],
-        "dedupe" => &["off", "event-id"],
+        "dedupe" => &["off", "event-id", "stored-offsets", "upsert"],
         "on.error" => &["crash", "skip", "dead-letter"],
         "service.write" => &["kafka-only", "row-then-event", "event-then-row", "outbox"],
         "key.field" => &["order_id", "customer_id", "customer_id+order_id", "none"],

@@ -204,6 +204,10 @@ impl Consumer {
     pub(super) fn flush_processed(&mut self, ctx: &mut Ctx, run: Option<(Tp, u64, u64)>) {
         if let Some((tp, from, to)) = run {
             self.processed.insert(tp, to);
+            if self.config.dedupe == Dedupe::StoredOffsets {
+                // In the same write as the run's effects.
+                ctx.stored_offsets.store(self.id.group, tp, to);
+            }
             self.event(
                 ctx,
                 GroupEvent::Processed {

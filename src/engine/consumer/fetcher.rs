@@ -44,6 +44,7 @@ impl Consumer {
     pub(super) fn update_positions(&mut self, ctx: &mut Ctx) {
         self.send_resets(ctx);
         self.send_validations(ctx);
+        self.seek_to_stored_offsets(ctx);
         let missing: Vec<Tp> = self
             .assigned
             .iter()
@@ -67,6 +68,24 @@ impl Consumer {
             partitions: missing,
         });
         self.send(ctx, coordinator, msg);
+    }
+
+    /// `dedupe=stored-offsets`: the application's rebalance listener seeks each newly
+    /// assigned partition to the offset its database stored with the data (the javadoc's
+    /// "Storing Offsets Outside Kafka"); partitions it has none for go on to OffsetFetch.
+    fn seek_to_stored_offsets(&mut self, ctx: &mut Ctx) {
+        if self.config.dedupe != Dedupe::StoredOffsets {
+            return;
+        }
+        let stored: Vec<(Tp, u64)> = self
+            .assigned
+            .iter()
+            .filter(|tp| !self.positions.contains_key(tp) && !self.resolving.contains_key(tp))
+            .filter_map(|&tp| Some((tp, ctx.stored_offsets.get(self.id.group, tp)?)))
+            .collect();
+        for (tp, offset) in stored {
+            self.set_position(ctx, tp, offset, PositionSource::Stored);
+        }
     }
 
     /// KIP-320, `validatePositionsOnMetadataChange`: a partition whose leader epoch changed

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::actor::Ctx;
 use super::assignor::{assign, rebalance_protocol, Protocol, Strategy, Subscription};
-use super::config::{AutoOffsetReset, GroupConfig, ManualCommit, OnError};
+use super::config::{AutoOffsetReset, Dedupe, GroupConfig, ManualCommit, OnError};
 use super::event::{CommitError, CrashReason, Event, GroupEvent, PartitionOffset, PositionSource};
 use super::ids::{consumer_client_id, each_once, BrokerId, ConsumerRef, NodeId, Tp};
 use super::log::{LogRecord, SharedRecords};

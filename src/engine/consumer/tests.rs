@@ -193,6 +193,46 @@ fn an_assignment_is_followed_by_an_offset_fetch() {
     assert!(!out.iter().any(|m| matches!(m, Msg::Fetch { .. })));
 }
 
+/// `dedupe=stored-offsets`: a partition the application stored an offset for is sought
+/// there on assignment, and only the others are asked of the group.
+#[test]
+fn an_assignment_seeks_to_the_offsets_stored_with_the_data() {
+    let (mut c, mut t) = joining();
+    c.config.dedupe = Dedupe::StoredOffsets;
+    let tps = t.cluster.partitions_of(&["t".to_owned()]);
+    t.stored_offsets.store(GroupId(0), tps[0], 42);
+    c.on_message(&mut t.ctx(), joined_as_follower());
+    let synced = SyncGroupResponse {
+        group: GroupId(0),
+        error: KafkaError::None,
+        assignment: tps.clone(),
+    };
+    c.on_message(&mut t.ctx(), Msg::SyncGroupResponse(synced));
+    sent(&mut t);
+    fire_due(&mut c, &mut t);
+    assert_eq!(c.positions.get(&tps[0]), Some(&42));
+    let out = sent(&mut t);
+    assert!(
+        out.iter()
+            .any(|m| matches!(m, Msg::OffsetFetch(r) if r.partitions == vec![tps[1]])),
+        "only the partition with no stored offset is fetched: {out:?}"
+    );
+    let stored = t.out.events.iter().any(|e| {
+        matches!(
+            e,
+            Event::Group {
+                event: GroupEvent::PositionSet {
+                    offset: 42,
+                    source: PositionSource::Stored,
+                    ..
+                },
+                ..
+            }
+        )
+    });
+    assert!(stored, "the position says where it came from");
+}
+
 #[test]
 fn rebalance_in_progress_on_a_heartbeat_asks_for_a_rejoin() {
     let (mut c, mut t) = joining();

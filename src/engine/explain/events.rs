@@ -142,6 +142,7 @@ fn progress_words(e: &GroupEvent) -> Option<String> {
                 PositionSource::Truncation => {
                     "the new leader's log parts there: truncation detected (KIP-320)".to_owned()
                 }
+                PositionSource::Stored => "the offset stored in its database".to_owned(),
             }
         ),
         GroupEvent::Polled { member, ranges } => {

@@ -48,6 +48,9 @@ fn source_words(source: PositionSource, offset: u64) -> String {
         PositionSource::Truncation => format!(
             "from offset {offset}, where the new leader's log parts from the one it had read (a leader change, checked with OffsetsForLeaderEpoch)"
         ),
+        PositionSource::Stored => format!(
+            "from offset {offset}, the offset its application stored in its database with the data it wrote (dedupe=stored-offsets)"
+        ),
     }
 }
 

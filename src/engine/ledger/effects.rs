@@ -4,7 +4,10 @@
 //! application, outside the consumer: a crash loses nothing written, and a restarted or
 //! another member writes on the same rows. So a record delivered twice is charged twice,
 //! unless the idempotent consumer ([`Dedupe::EventId`]) stores each record's event id in
-//! the same write as its charge and skips the ids it has.
+//! the same write as its charge and skips the ids it has, or each charge is a row keyed by
+//! its event id and written with an upsert ([`Dedupe::Upsert`]), which a repeat rewrites.
+//! Stored offsets ([`Dedupe::StoredOffsets`]) guard where delivery starts instead (see
+//! `engine::database`): the table itself charges every delivery it gets.
 //!
 //! Whether a delivery is a repeat comes from the ledger's own outcome byte (pending, once,
 //! duplicate), so the effect side costs no memory per record: a record's effect was
@@ -46,7 +49,8 @@ pub struct Effects {
     keyless: Row,
     /// Records whose effect was applied more than once.
     doubled: u64,
-    /// Deliveries the dedupe check skipped.
+    /// Repeated deliveries that left the table as it was: skipped by their event id, or
+    /// upserts that rewrote their own row.
     skipped: u64,
     /// After a truncation: per record id, the times its effect was applied since.
     applied: Option<ChunkVec<u8>>,
@@ -104,7 +108,7 @@ impl Effects {
         if self.applied.is_some() {
             return; // counted in `apply_counted`
         }
-        let dedupe = self.dedupe == Dedupe::EventId;
+        let dedupe = self.dedupe.guards_effect();
         let row = self.row(r.key);
         if dedupe {
             row.charges -= 1;
@@ -118,7 +122,7 @@ impl Effects {
 
     /// [`Self::apply`] after a truncation: each record's applications are counted here.
     fn apply_counted(&mut self, records: &[LogRecord]) {
-        let dedupe = self.dedupe == Dedupe::EventId;
+        let dedupe = self.dedupe.guards_effect();
         for r in records {
             let Some(applied) = self.applied.as_mut() else {
                 return;
@@ -171,7 +175,7 @@ impl Effects {
         self.doubled
     }
 
-    /// Deliveries the idempotent consumer skipped.
+    /// Repeated deliveries that left the table as it was (skipped, or upserted again).
     pub fn skipped(&self) -> u64 {
         self.skipped
     }
@@ -207,33 +211,37 @@ mod tests {
         }
     }
 
-    /// A run delivered twice charges twice without the guard, once with it.
+    /// A run delivered twice charges twice without a guard of the effect (stored offsets
+    /// guard where delivery starts, not the write), once with one.
     #[test]
     fn a_second_delivery_charges_again_unless_deduped() {
         let run = [record(0, 3), record(1, 3), record(2, 5)];
-        let mut plain = Effects::new(Dedupe::Off);
-        plain.apply(&run);
-        plain.apply(&run[..2]);
-        for r in &run[..2] {
-            plain.repeated(r, true);
+        for dedupe in [Dedupe::Off, Dedupe::StoredOffsets] {
+            let mut plain = Effects::new(dedupe);
+            plain.apply(&run);
+            plain.apply(&run[..2]);
+            for r in &run[..2] {
+                plain.repeated(r, true);
+            }
+            assert_eq!(plain.doubled(), 2);
+            let row3 = plain.rows().find(|(k, _)| *k == Some(3)).unwrap().1;
+            assert_eq!(row3.charges, 4);
+            assert_eq!(row3.doubled, 2);
+            assert_eq!(row3.amount, 2 * (order_amount(0) + order_amount(1)));
         }
-        assert_eq!(plain.doubled(), 2);
-        let row3 = plain.rows().find(|(k, _)| *k == Some(3)).unwrap().1;
-        assert_eq!(row3.charges, 4);
-        assert_eq!(row3.doubled, 2);
-        assert_eq!(row3.amount, 2 * (order_amount(0) + order_amount(1)));
-
-        let mut guarded = Effects::new(Dedupe::EventId);
-        guarded.apply(&run);
-        guarded.apply(&run[..2]);
-        for r in &run[..2] {
-            guarded.repeated(r, true);
+        for dedupe in [Dedupe::EventId, Dedupe::Upsert] {
+            let mut guarded = Effects::new(dedupe);
+            guarded.apply(&run);
+            guarded.apply(&run[..2]);
+            for r in &run[..2] {
+                guarded.repeated(r, true);
+            }
+            assert_eq!(guarded.doubled(), 0);
+            assert_eq!(guarded.skipped(), 2);
+            let row3 = guarded.rows().find(|(k, _)| *k == Some(3)).unwrap().1;
+            assert_eq!(row3.charges, 2);
+            assert_eq!(row3.amount, order_amount(0) + order_amount(1));
         }
-        assert_eq!(guarded.doubled(), 0);
-        assert_eq!(guarded.skipped(), 2);
-        let row3 = guarded.rows().find(|(k, _)| *k == Some(3)).unwrap().1;
-        assert_eq!(row3.charges, 2);
-        assert_eq!(row3.amount, order_amount(0) + order_amount(1));
     }
 
     /// After a truncation the table counts applications itself: a replay charges each
@@ -242,7 +250,7 @@ mod tests {
     fn a_truncated_table_counts_each_record_itself() {
         let run = [record(0, 3), record(1, 3), record(2, 5)];
         let total3 = order_amount(0) + order_amount(1);
-        for dedupe in [Dedupe::Off, Dedupe::EventId] {
+        for dedupe in [Dedupe::Off, Dedupe::EventId, Dedupe::Upsert] {
             let mut e = Effects::new(dedupe);
             e.apply(&run);
             e.corrupt();
@@ -254,7 +262,7 @@ mod tests {
             e.repeated(&run[0], true); // the ledger's view is ignored after a truncation
             assert_eq!((row3(&e).amount, e.doubled()), (total3, 0), "{dedupe:?}");
             e.apply(&run[..1]);
-            let twice = dedupe == Dedupe::Off;
+            let twice = !dedupe.guards_effect();
             assert_eq!(e.doubled(), u64::from(twice), "{dedupe:?}");
             assert_eq!(e.skipped(), u64::from(!twice), "{dedupe:?}");
         }
