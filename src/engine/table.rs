@@ -5,6 +5,7 @@
 //! (with each dead letter's headers). Part of the view.
 
 use super::ids::{GroupId, TopicId, Tp};
+use super::ledger::effects::{effect_of, Row, RowId};
 use super::ledger::{LogLookup, Outcome};
 use super::log::LogRecord;
 use super::sim::Sim;
@@ -39,21 +40,68 @@ pub struct EffectsView {
     pub rows: Vec<EffectRow>,
     /// Rows whose balance is not what the log says (`None`: the log is too long to check).
     pub mismatched: Option<u64>,
+    /// The rows are customers (order events: a `paid` event charges its customer), not keys.
+    pub per_customer: bool,
 }
 
 /// The most records the table check folds; past it the page does not compare (a fold per
 /// frame must stay cheap).
 const MAX_FOLD_RECORDS: u64 = 200_000;
 
-/// The projection rebuilt from scratch: each key's balance if every record the group has
+/// Balances by row: by key id, the keyless row, by customer id.
+#[derive(Default)]
+struct Balances {
+    by_key: Vec<u64>,
+    keyless: u64,
+    by_customer: Vec<u64>,
+}
+
+impl Balances {
+    fn slot(&mut self, row: RowId) -> &mut u64 {
+        let grown = |v: &mut Vec<u64>, i: usize| {
+            if v.len() <= i {
+                v.resize(i + 1, 0);
+            }
+        };
+        match row {
+            RowId::Key(k) => {
+                grown(&mut self.by_key, k as usize);
+                &mut self.by_key[k as usize]
+            }
+            RowId::Keyless => &mut self.keyless,
+            RowId::Customer(c) => {
+                grown(&mut self.by_customer, c as usize);
+                &mut self.by_customer[c as usize]
+            }
+        }
+    }
+
+    fn get(&self, row: RowId) -> u64 {
+        match row {
+            RowId::Key(k) => self.by_key.get(k as usize).copied().unwrap_or(0),
+            RowId::Keyless => self.keyless,
+            RowId::Customer(c) => self.by_customer.get(c as usize).copied().unwrap_or(0),
+        }
+    }
+
+    /// The rows with a balance, in [`RowId`] order.
+    fn iter(&self) -> impl Iterator<Item = (RowId, u64)> + '_ {
+        let keys = self.by_key.iter().enumerate();
+        let customers = self.by_customer.iter().enumerate();
+        keys.map(|(k, &a)| (RowId::Key(k as u32), a))
+            .chain(std::iter::once((RowId::Keyless, self.keyless)))
+            .chain(customers.map(|(c, &a)| (RowId::Customer(c as u32), a)))
+            .filter(|&(_, a)| a > 0)
+    }
+}
+
+/// The projection rebuilt from scratch: each row's balance if every record the group has
 /// processed were charged exactly once (a retried copy in the log counts once; records not
-/// read yet, or never, count not at all). By key id, then the keyless balance. `None` past
-/// [`MAX_FOLD_RECORDS`].
-fn log_balances(sim: &Sim, group: GroupId) -> Option<(Vec<u64>, u64)> {
+/// read yet, or never, count not at all). `None` past [`MAX_FOLD_RECORDS`].
+fn log_balances(sim: &Sim, group: GroupId) -> Option<Balances> {
     let world = sim.world();
     let ledger = sim.ledger();
-    let mut by_key: Vec<u64> = Vec::new();
-    let mut keyless = 0u64;
+    let mut balances = Balances::default();
     let mut folded = 0u64;
     for t in world.subscribed_topics(group) {
         for p in 0..world.cluster.partition_count(t) {
@@ -76,21 +124,13 @@ fn log_balances(sim: &Sim, group: GroupId) -> Option<(Vec<u64>, u64)> {
                 if !read || first.is_some_and(|o| o != offset) {
                     continue;
                 }
-                let amount = super::ledger::effects::order_amount(r.record_id);
-                match r.key {
-                    Some(k) => {
-                        let k = k as usize;
-                        if by_key.len() <= k {
-                            by_key.resize(k + 1, 0);
-                        }
-                        by_key[k] += amount;
-                    }
-                    None => keyless += amount,
+                if let Some((row, amount)) = effect_of(r, &ledger.values) {
+                    *balances.slot(row) += amount;
                 }
             }
         }
     }
-    Some((by_key, keyless))
+    Some(balances)
 }
 
 /// The application database of `group`, if the group exists.
@@ -98,48 +138,34 @@ pub fn effects(sim: &Sim, group: super::ids::GroupId) -> Option<EffectsView> {
     let e = &sim.ledger().groups.get(group.index())?.effects;
     let keys = &sim.world().keys;
     let fold = log_balances(sim, group);
-    let expected = |k: Option<u32>| {
-        fold.as_ref().map(|(by_key, keyless)| match k {
-            Some(k) => by_key.get(k as usize).copied().unwrap_or(0),
-            None => *keyless,
-        })
+    let name = |row: RowId| match row {
+        RowId::Key(k) => keys
+            .get(k)
+            .map_or_else(|| "null".to_owned(), |i| i.name.clone()),
+        RowId::Keyless => "null".to_owned(),
+        RowId::Customer(c) => format!("customer-{c}"),
     };
-    let name = |k: Option<u32>| {
-        k.and_then(|k| keys.get(k))
-            .map_or_else(|| "null".to_owned(), |i| i.name.clone())
-    };
-    let table: Vec<(Option<u32>, super::ledger::effects::Row)> = e.rows().collect();
+    let table: Vec<(RowId, Row)> = e.rows().collect();
+    let per_customer = !sim.ledger().values.is_empty();
     let mut rows: Vec<EffectRow> = table
         .iter()
-        .map(|&(k, r)| EffectRow {
-            key: name(k),
+        .map(|&(id, r)| EffectRow {
+            key: name(id),
             charges: r.charges,
             amount: r.amount,
             doubled: r.doubled,
-            expected: expected(k),
+            expected: fold.as_ref().map(|b| b.get(id)),
         })
         .collect();
-    // Keys the log has and the table lacks (a truncated table not yet replayed).
-    if let Some((by_key, keyless)) = &fold {
-        // Which keys the table has: one flag per key id, the keyless row's last.
-        let n = by_key.len();
-        let slot = |k: Option<u32>| match k {
-            Some(k) if (k as usize) < n => k as usize,
-            Some(_) => n + 1,
-            None => n,
-        };
-        let mut present = vec![false; by_key.len() + 2];
-        for (k, _) in &table {
-            present[slot(*k)] = true;
-        }
-        let owed = by_key
+    // Rows the log has and the table lacks (a truncated table not yet replayed). Both
+    // lists are in `RowId` order.
+    if let Some(balances) = &fold {
+        let present: Vec<RowId> = table.iter().map(|&(id, _)| id).collect();
+        let owed = balances
             .iter()
-            .enumerate()
-            .map(|(k, &a)| (Some(k as u32), a))
-            .chain(std::iter::once((None, *keyless)))
-            .filter(|&(k, a)| a > 0 && !present[slot(k)]);
-        rows.extend(owed.map(|(k, a)| EffectRow {
-            key: name(k),
+            .filter(|(id, _)| present.binary_search(id).is_err());
+        rows.extend(owed.map(|(id, a)| EffectRow {
+            key: name(id),
             charges: 0,
             amount: 0,
             doubled: 0,
@@ -159,6 +185,7 @@ pub fn effects(sim: &Sim, group: super::ids::GroupId) -> Option<EffectsView> {
         deduped: e.skipped(),
         rows,
         mismatched,
+        per_customer,
     })
 }
 
@@ -193,10 +220,14 @@ pub fn duplicate_effect(
     }
     let log = sim.world().log(a.tp)?;
     let (mut n, mut amount) = (0u64, 0u64);
+    let values = &sim.ledger().values;
     for (_, r) in log.range_retained(a.first_offset, a.last_offset + 1) {
-        if g.outcome(r.record_id) == super::ledger::Outcome::Duplicate {
+        if g.outcome(r.record_id) != super::ledger::Outcome::Duplicate {
+            continue;
+        }
+        if let Some((_, charged)) = effect_of(r, values) {
             n += 1;
-            amount += super::ledger::effects::order_amount(r.record_id);
+            amount += charged;
         }
     }
     let why = if e.dedupe() == Dedupe::StoredOffsets {

@@ -5,6 +5,14 @@
 
 use super::rng::Rng;
 
+/// The amount a record charges: derived from an id (a record's event id, or an order's
+/// id for its events), so every copy and every delivery charges the same.
+pub fn order_amount(id: u32) -> u64 {
+    // A hash of the id mapped onto 0..96 by multiply-and-shift (no division on the hot path).
+    let hash = u64::from(id.wrapping_mul(2_654_435_761) >> 16);
+    5 + ((hash * 96) >> 16)
+}
+
 /// What happened to an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OrderKind {
@@ -67,10 +75,11 @@ impl OrderValue {
     /// The value as JSON, as a producer would serialize it.
     pub fn json(self) -> String {
         format!(
-            "{{\"order_id\": \"order-{}\", \"customer_id\": \"customer-{}\", \"type\": \"{}\"}}",
+            "{{\"order_id\": \"order-{}\", \"customer_id\": \"customer-{}\", \"type\": \"{}\", \"amount\": {}}}",
             self.order_id,
             self.customer_id,
             self.kind.name(),
+            order_amount(self.order_id),
         )
     }
 }
@@ -264,5 +273,7 @@ mod tests {
             assert_eq!(KeyField::parse(f.name()), Some(f));
         }
         assert!(v.json().contains("\"type\": \"paid\""));
+        let amount = format!("\"amount\": {}}}", order_amount(v.order_id));
+        assert!(v.json().ends_with(&amount), "{}", v.json());
     }
 }

@@ -23,6 +23,7 @@ pub fn AppTable() -> impl IntoView {
         effects.get().map(|e| {
             let summary = summary(&e);
             let alert = e.double_charges > 0;
+            let per_customer = e.per_customer;
             let more = e.rows.len().saturating_sub(MAX_ROWS);
             let check = match e.mismatched {
                 Some(0) => "Every balance is what the log says: each record the group has read, charged once.".to_owned(),
@@ -31,10 +32,10 @@ pub fn AppTable() -> impl IntoView {
             };
             let off_log = e.mismatched.is_some_and(|n| n > 0);
             view! {
-                <h3 class="lab-panel__subtitle">"The application's database: balance per key"</h3>
+                <h3 class="lab-panel__subtitle">{if per_customer { "The application's database: balance per customer (each paid order)" } else { "The application's database: balance per key" }}</h3>
                 <p class="lab-effects__summary" class:lab-effects__summary--alert=alert data-testid="effects-summary">{summary}</p>
                 <table class="lab-effects" data-testid="effects-table">
-                    <thead><tr><th>"key"</th><th>"charges"</th><th>"balance"</th><th>"log says"</th></tr></thead>
+                    <thead><tr><th>{if per_customer { "customer" } else { "key" }}</th><th>"charges"</th><th>"balance"</th><th>"log says"</th></tr></thead>
                     <tbody>
                         {e.rows.into_iter().take(MAX_ROWS).map(|r| {
                             let doubled = r.doubled > 0;
@@ -50,7 +51,7 @@ pub fn AppTable() -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-                {(more > 0).then(|| view! { <p class="lab-hint">{format!("… and {more} more keys")}</p> })}
+                {(more > 0).then(|| view! { <p class="lab-hint">{format!("… and {more} more {}", if per_customer { "customers" } else { "keys" })}</p> })}
                 <p class="lab-effects__summary" class:lab-effects__summary--alert=off_log data-testid="effects-check">{check}</p>
                 <div class="lab-row">
                     <button class="lab-button lab-button--small" data-testid="corrupt-table"

@@ -42,3 +42,24 @@ fn request(cb: &Closure<dyn FnMut(f64)>) {
         let _ = w.request_animation_frame(cb.as_ref().unchecked_ref());
     }
 }
+
+#[cfg(target_arch = "wasm32")]
+/// Runs `f` in a task after the second frame from now: work the first paint must not wait
+/// for (the level files' 56 requests cost the main thread ~100 ms on a slow machine), kept
+/// out of the task that follows the first frame too.
+pub fn after_first_paint(f: impl FnOnce() + 'static) {
+    let mut f = Some(f);
+    let mut frames = 0;
+    each_frame(move |_| {
+        frames += 1;
+        if frames < 2 {
+            return true;
+        }
+        if let (Some(f), Some(w)) = (f.take(), web_sys::window()) {
+            let task = Closure::once_into_js(f);
+            let _ =
+                w.set_timeout_with_callback_and_timeout_and_arguments_0(task.unchecked_ref(), 0);
+        }
+        false
+    });
+}

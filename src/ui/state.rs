@@ -301,13 +301,16 @@ impl LabState {
     }
 
     /// Fetches the level files that sit next to the page (`levels/NAME.json`, copied there
-    /// by the build), all at once; then opens a pending link or level.
+    /// by the build), all at once, once the lab is painted; then opens a pending link or
+    /// level.
     #[cfg(target_arch = "wasm32")]
     fn start_loading_levels(&self) {
         let state = *self;
-        leptos::task::spawn_local(async move {
-            let result = fetch_levels().await;
-            state.levels_arrived(result);
+        super::frame::after_first_paint(move || {
+            leptos::task::spawn_local(async move {
+                let result = fetch_levels().await;
+                state.levels_arrived(result);
+            });
         });
     }
 

@@ -10,7 +10,7 @@ test('C03 by hand: keyed by order, a customer goes out of order; keyed by custom
   await advance(page, 20);
   // Each cell's hover names its order, customer and event type; the card names the key.
   const title = await page.locator('.lab-cell title').first().textContent();
-  expect(title).toMatch(/value \{"order_id": "order-\d+", "customer_id": "customer-\d+", "type": "(created|paid|cancelled)"\}/);
+  expect(title).toMatch(/value \{"order_id": "order-\d+", "customer_id": "customer-\d+", "type": "(created|paid|cancelled)", "amount": \d+\}/);
   expect(title).toMatch(/key order-\d+/);
   await expect(page.locator('.lab-stage')).toContainText('key order_id');
   await snap(page, 'values-keyed-by-order');
@@ -26,6 +26,12 @@ test('C03 by hand: keyed by order, a customer goes out of order; keyed by custom
   await advance(page, 60);
   await expect(page.getByTestId('goal-status')).toHaveText('Solved!');
   await snap(page, 'values-keyed-by-customer');
+  // The application charges each paid order to its customer, whatever the key.
+  await openTab(page, 'groups');
+  await expect(page.locator('.lab-panel__subtitle').filter({ hasText: 'balance per customer' })).toHaveCount(1);
+  await expect(page.locator('[data-testid="effects-table"] tbody tr').first()).toContainText('customer-');
+  await page.getByTestId('effects-table').scrollIntoViewIfNeeded();
+  await snap(page, 'values-balances');
 });
 
 test('values=orders in Setup turns the records into order events keyed by order id', async ({ page }) => {

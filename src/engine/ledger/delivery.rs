@@ -69,6 +69,7 @@ impl GroupLedger {
         event: &GroupEvent,
         logs: &impl LogLookup,
         cleanups: &Cleanups,
+        values: &ChunkVec<u64>,
     ) {
         match event {
             &GroupEvent::PositionSet {
@@ -99,7 +100,7 @@ impl GroupLedger {
                 to,
             } => {
                 self.generation.insert(*member, *generation);
-                self.processed(at_ms, *member, *generation, *tp, *from..*to, logs);
+                self.processed(at_ms, *member, *generation, *tp, *from..*to, logs, values);
             }
             GroupEvent::ProcessingFailed { .. } | GroupEvent::ErrorHandled { .. } => {
                 self.failure(at_ms, event, logs)
@@ -270,6 +271,7 @@ impl GroupLedger {
         tp: Tp,
         offsets: std::ops::Range<u64>,
         logs: &impl LogLookup,
+        values: &ChunkVec<u64>,
     ) {
         let Some(log) = logs.log(tp) else {
             return;
@@ -288,7 +290,7 @@ impl GroupLedger {
                 &mut tally,
             );
             // The application writes its database in the same step; repeats below.
-            self.effects.apply(slice);
+            self.effects.apply(slice, values);
         }
         self.processed += offset - start;
         tally.delta[usize::from(byte_of(Outcome::Once))] += tally.first_times;
@@ -299,7 +301,7 @@ impl GroupLedger {
                 continue;
             }
             if let Some(r) = log.get(offset) {
-                self.effects.repeated(r, rare == Rare::Second);
+                self.effects.repeated(r, rare == Rare::Second, values);
             }
             self.explain_duplicate(at_ms, member, tp, offset);
         }

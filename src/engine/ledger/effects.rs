@@ -19,24 +19,47 @@
 use super::super::chunked::ChunkVec;
 use super::super::config::Dedupe;
 use super::super::log::{KeyId, LogRecord};
+use super::super::value::{OrderKind, OrderValue};
 
-/// One row of the application's table: a key's charges.
+/// One row of the application's table: a key's (or a customer's) charges.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Row {
     /// Charges applied (a record charged twice counts twice).
     pub charges: u32,
     /// Their total amount.
     pub amount: u64,
-    /// Records of this key charged more than once.
+    /// Records of this row charged more than once.
     pub doubled: u32,
 }
 
-/// The amount an order record charges: the lab derives it from the record's id (the
-/// producer's event id), so every copy and every delivery of a record charges the same.
-pub fn order_amount(record_id: u32) -> u64 {
-    // A hash of the id mapped onto 0..96 by multiply-and-shift (no division on the hot path).
-    let hash = u64::from(record_id.wrapping_mul(2_654_435_761) >> 16);
-    5 + ((hash * 96) >> 16)
+/// Which row a record's effect lands on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RowId {
+    /// A record without a typed value: its key's row.
+    Key(KeyId),
+    /// A record without a key or a value.
+    Keyless,
+    /// A `paid` order event: its customer's balance, whatever field the key was taken from.
+    Customer(u32),
+}
+
+pub use super::super::value::order_amount;
+
+/// What processing `r` writes: its row and amount. A record without a typed value charges
+/// its key the amount of its event id; an order event charges its customer the order's
+/// amount when it is `paid`, and `created` and `cancelled` charge nothing (`None`).
+pub fn effect_of(r: &LogRecord, values: &ChunkVec<u64>) -> Option<(RowId, u64)> {
+    let word = values.get(r.record_id as usize).copied().unwrap_or(0);
+    match OrderValue::unpack(word) {
+        None => Some((
+            r.key.map_or(RowId::Keyless, RowId::Key),
+            order_amount(r.record_id),
+        )),
+        Some(v) if v.kind == OrderKind::Paid => {
+            Some((RowId::Customer(v.customer_id), order_amount(v.order_id)))
+        }
+        Some(_) => None,
+    }
 }
 
 /// One group's application database.
@@ -47,6 +70,8 @@ pub struct Effects {
     rows: Vec<Row>,
     /// The row of records without a key.
     keyless: Row,
+    /// Per customer id: its balance (order events only).
+    customers: Vec<Row>,
     /// Records whose effect was applied more than once.
     doubled: u64,
     /// Repeated deliveries that left the table as it was: skipped by their event id, or
@@ -54,6 +79,13 @@ pub struct Effects {
     skipped: u64,
     /// After a truncation: per record id, the times its effect was applied since.
     applied: Option<ChunkVec<u8>>,
+}
+
+fn grown(rows: &mut Vec<Row>, i: usize) -> &mut Row {
+    if rows.len() <= i {
+        rows.resize(i + 1, Row::default());
+    }
+    &mut rows[i]
 }
 
 impl Effects {
@@ -65,28 +97,28 @@ impl Effects {
         }
     }
 
-    fn row(&mut self, key: Option<KeyId>) -> &mut Row {
-        match key {
-            Some(k) => {
-                let k = k as usize;
-                if self.rows.len() <= k {
-                    self.rows.resize(k + 1, Row::default());
-                }
-                &mut self.rows[k]
-            }
-            None => &mut self.keyless,
+    fn row(&mut self, id: RowId) -> &mut Row {
+        match id {
+            RowId::Key(k) => grown(&mut self.rows, k as usize),
+            RowId::Keyless => &mut self.keyless,
+            RowId::Customer(c) => grown(&mut self.customers, c as usize),
         }
     }
 
-    /// Processes `records` (one run, in offset order): each charges its amount to its
-    /// key's row. Records the group had processed before are then passed to
-    /// [`Self::repeated`].
-    pub fn apply(&mut self, records: &[LogRecord]) {
-        if self.applied.is_some() {
-            self.apply_counted(records);
+    /// Processes `records` (one run, in offset order): each charges its amount to its row
+    /// ([`effect_of`]; `values`: the ledger's typed values by record id). Records the
+    /// group had processed before are then passed to [`Self::repeated`].
+    pub fn apply(&mut self, records: &[LogRecord], values: &ChunkVec<u64>) {
+        if self.applied.is_some() || !values.is_empty() {
+            for r in records {
+                if let Some((row, amount)) = effect_of(r, values) {
+                    self.apply_one(r.record_id, row, amount);
+                }
+            }
             return;
         }
-        // Room for every key of the run first, so the loop only indexes.
+        // Keys only (the common run): room for every key of the run first, so the loop
+        // only indexes.
         let top = records.iter().filter_map(|r| r.key).max();
         if let Some(k) = top.map(|k| k as usize).filter(|&k| k >= self.rows.len()) {
             self.rows.resize(k + 1, Row::default());
@@ -102,17 +134,21 @@ impl Effects {
     }
 
     /// `r` was processed again (`second`: for the second time). The idempotent consumer
-    /// finds its event id stored and takes its charge back (the write never happened);
-    /// without it, the record is now charged twice.
-    pub fn repeated(&mut self, r: &LogRecord, second: bool) {
+    /// finds its event id stored and takes its charge back (the write never happened), as
+    /// does an upsert (it rewrote its own row); without either, the record is now charged
+    /// twice.
+    pub fn repeated(&mut self, r: &LogRecord, second: bool, values: &ChunkVec<u64>) {
         if self.applied.is_some() {
-            return; // counted in `apply_counted`
+            return; // counted in `apply_one`
         }
+        let Some((id, amount)) = effect_of(r, values) else {
+            return;
+        };
         let dedupe = self.dedupe.guards_effect();
-        let row = self.row(r.key);
+        let row = self.row(id);
         if dedupe {
             row.charges -= 1;
-            row.amount -= order_amount(r.record_id);
+            row.amount -= amount;
             self.skipped += 1;
         } else if second {
             row.doubled += 1;
@@ -120,32 +156,29 @@ impl Effects {
         }
     }
 
-    /// [`Self::apply`] after a truncation: each record's applications are counted here.
-    fn apply_counted(&mut self, records: &[LogRecord]) {
-        let dedupe = self.dedupe.guards_effect();
-        for r in records {
-            let Some(applied) = self.applied.as_mut() else {
-                return;
-            };
-            let i = r.record_id as usize;
+    /// One record's charge; after a truncation, counted per record here.
+    fn apply_one(&mut self, record_id: u32, id: RowId, amount: u64) {
+        let mut counts_double = false;
+        if let Some(applied) = self.applied.as_mut() {
+            let i = record_id as usize;
             applied.resize_up(i + 1, 0);
             let n = applied.get_mut(i).expect("resized above");
             let before = *n;
-            if before > 0 && dedupe {
+            if before > 0 && self.dedupe.guards_effect() {
                 self.skipped += 1;
-                continue;
+                return;
             }
             *n = before.saturating_add(1);
-            let counts_double = before == 1;
+            counts_double = before == 1;
             if counts_double {
                 self.doubled += 1;
             }
-            let row = self.row(r.key);
-            row.charges += 1;
-            row.amount += order_amount(r.record_id);
-            if counts_double {
-                row.doubled += 1;
-            }
+        }
+        let row = self.row(id);
+        row.charges += 1;
+        row.amount += amount;
+        if counts_double {
+            row.doubled += 1;
         }
     }
 
@@ -165,6 +198,7 @@ impl Effects {
             .rows
             .iter_mut()
             .chain(std::iter::once(&mut self.keyless))
+            .chain(self.customers.iter_mut())
         {
             row.amount /= 2;
         }
@@ -185,13 +219,13 @@ impl Effects {
         self.dedupe
     }
 
-    /// The rows with a charge, by key (`None`: records without a key), in key-id order.
-    pub fn rows(&self) -> impl Iterator<Item = (Option<KeyId>, Row)> + '_ {
-        self.rows
-            .iter()
-            .enumerate()
-            .map(|(k, r)| (Some(k as KeyId), *r))
-            .chain(std::iter::once((None, self.keyless)))
+    /// The rows with a charge: by key id, then the keyless row, then by customer id.
+    pub fn rows(&self) -> impl Iterator<Item = (RowId, Row)> + '_ {
+        let keys = self.rows.iter().enumerate();
+        let customers = self.customers.iter().enumerate();
+        keys.map(|(k, r)| (RowId::Key(k as KeyId), *r))
+            .chain(std::iter::once((RowId::Keyless, self.keyless)))
+            .chain(customers.map(|(c, r)| (RowId::Customer(c as u32), *r)))
             .filter(|(_, r)| r.charges > 0)
     }
 }
@@ -199,6 +233,11 @@ impl Effects {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No typed values.
+    fn none() -> ChunkVec<u64> {
+        ChunkVec::new()
+    }
 
     fn record(id: u32, key: u32) -> LogRecord {
         LogRecord {
@@ -218,27 +257,27 @@ mod tests {
         let run = [record(0, 3), record(1, 3), record(2, 5)];
         for dedupe in [Dedupe::Off, Dedupe::StoredOffsets] {
             let mut plain = Effects::new(dedupe);
-            plain.apply(&run);
-            plain.apply(&run[..2]);
+            plain.apply(&run, &none());
+            plain.apply(&run[..2], &none());
             for r in &run[..2] {
-                plain.repeated(r, true);
+                plain.repeated(r, true, &none());
             }
             assert_eq!(plain.doubled(), 2);
-            let row3 = plain.rows().find(|(k, _)| *k == Some(3)).unwrap().1;
+            let row3 = plain.rows().find(|(k, _)| *k == RowId::Key(3)).unwrap().1;
             assert_eq!(row3.charges, 4);
             assert_eq!(row3.doubled, 2);
             assert_eq!(row3.amount, 2 * (order_amount(0) + order_amount(1)));
         }
         for dedupe in [Dedupe::EventId, Dedupe::Upsert] {
             let mut guarded = Effects::new(dedupe);
-            guarded.apply(&run);
-            guarded.apply(&run[..2]);
+            guarded.apply(&run, &none());
+            guarded.apply(&run[..2], &none());
             for r in &run[..2] {
-                guarded.repeated(r, true);
+                guarded.repeated(r, true, &none());
             }
             assert_eq!(guarded.doubled(), 0);
             assert_eq!(guarded.skipped(), 2);
-            let row3 = guarded.rows().find(|(k, _)| *k == Some(3)).unwrap().1;
+            let row3 = guarded.rows().find(|(k, _)| *k == RowId::Key(3)).unwrap().1;
             assert_eq!(row3.charges, 2);
             assert_eq!(row3.amount, order_amount(0) + order_amount(1));
         }
@@ -252,20 +291,59 @@ mod tests {
         let total3 = order_amount(0) + order_amount(1);
         for dedupe in [Dedupe::Off, Dedupe::EventId, Dedupe::Upsert] {
             let mut e = Effects::new(dedupe);
-            e.apply(&run);
+            e.apply(&run, &none());
             e.corrupt();
-            let row3 = |e: &Effects| e.rows().find(|(k, _)| *k == Some(3)).unwrap().1;
+            let row3 = |e: &Effects| e.rows().find(|(k, _)| *k == RowId::Key(3)).unwrap().1;
             assert_eq!(row3(&e).amount, total3 / 2);
             e.truncate();
             assert_eq!(e.rows().count(), 0);
-            e.apply(&run);
-            e.repeated(&run[0], true); // the ledger's view is ignored after a truncation
+            e.apply(&run, &none());
+            e.repeated(&run[0], true, &none()); // the ledger's view is ignored after a truncation
             assert_eq!((row3(&e).amount, e.doubled()), (total3, 0), "{dedupe:?}");
-            e.apply(&run[..1]);
+            e.apply(&run[..1], &none());
             let twice = !dedupe.guards_effect();
             assert_eq!(e.doubled(), u64::from(twice), "{dedupe:?}");
             assert_eq!(e.skipped(), u64::from(!twice), "{dedupe:?}");
         }
+    }
+
+    /// Order events: a `paid` event charges its customer, whatever the key; `created` and
+    /// `cancelled` charge nothing, so their repeats charge nothing twice either.
+    #[test]
+    fn order_events_charge_the_customer_when_paid() {
+        let order = |order_id, kind| {
+            OrderValue {
+                order_id,
+                customer_id: 7,
+                kind,
+            }
+            .pack()
+        };
+        let mut values = ChunkVec::new();
+        values.extend_from_slice(&[
+            order(1, OrderKind::Created),
+            order(1, OrderKind::Paid),
+            order(2, OrderKind::Created),
+            order(2, OrderKind::Cancelled),
+        ]);
+        // Keyed by order id: keys 1 and 2.
+        let run = [record(0, 1), record(1, 1), record(2, 2), record(3, 2)];
+        let mut e = Effects::new(Dedupe::Off);
+        e.apply(&run, &values);
+        let rows: Vec<_> = e.rows().collect();
+        assert_eq!(rows.len(), 1, "one customer row, no order rows: {rows:?}");
+        assert_eq!(rows[0].0, RowId::Customer(7));
+        assert_eq!(
+            (rows[0].1.charges, rows[0].1.amount),
+            (1, order_amount(1)),
+            "order 1's amount"
+        );
+        e.apply(&run, &values);
+        for r in &run {
+            e.repeated(r, true, &values);
+        }
+        assert_eq!(e.doubled(), 1, "only the paid event is charged twice");
+        assert_eq!(e.rows().next().unwrap().1.amount, 2 * order_amount(1));
     }
 
     /// Amounts are whole units from 5 to 100, the same for every copy of a record.

@@ -891,7 +891,7 @@ impl Ledger {
                 event,
             } => {
                 if let Some(g) = self.groups.get_mut(group.index()) {
-                    g.observe(*at_ms, event, logs, &self.cleanups);
+                    g.observe(*at_ms, event, logs, &self.cleanups, &self.values);
                     if let (false, GroupEvent::Processed { tp, from, to, .. }) =
                         (self.values.is_empty(), event)
                     {
