@@ -221,3 +221,49 @@ fn retries_come_first_and_hold_up_the_poll_loop() {
         GroupEvent::Processed { member: m, .. } if *m == member && *t > t0 && *t < handled_at)));
     assert_eq!(totals(&sim).dead_lettered, 3);
 }
+
+/// Offsets stored with the data (`dedupe=stored-offsets`) store the dead letter's offset
+/// too: a poison record that is the last record of its partition, dead-lettered just before
+/// every member crashes, is not handled again by the members that come back, so the
+/// dead-letter topic holds it once.
+#[test]
+fn stored_offsets_do_not_dead_letter_a_record_twice() {
+    let (mut sim, _) = poisoned(ManualCommit::Off, 0, |g| {
+        g.on_error = OnError::DeadLetter;
+        g.dedupe = kafka_lab::engine::config::Dedupe::StoredOffsets;
+    });
+    assert_eq!(dead_letters(&sim).len(), POISON_KEYS.len());
+    sim.apply(Command::Send {
+        producer: P0,
+        key: Some(POISON_KEYS[0].into()),
+        payload_bytes: 10,
+        poison: true,
+        tombstone: false,
+        topic: T0,
+    })
+    .unwrap();
+    run_checked(&mut sim, 95_000);
+    assert_eq!(dead_letters(&sim).len(), POISON_KEYS.len() + 1);
+    for consumer in [super::c(1), super::c(2)] {
+        sim.apply(Command::CrashConsumer {
+            group: G0,
+            consumer,
+        })
+        .unwrap();
+    }
+    run_checked(&mut sim, 96_000);
+    for consumer in [super::c(1), super::c(2)] {
+        sim.apply(Command::RestartConsumer {
+            group: G0,
+            consumer,
+        })
+        .unwrap();
+    }
+    run_checked(&mut sim, 130_000);
+    assert_eq!(
+        dead_letters(&sim).len(),
+        POISON_KEYS.len() + 1,
+        "each poison record dead-lettered once"
+    );
+    assert_eq!(totals(&sim).duplicate, 0);
+}

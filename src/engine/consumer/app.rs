@@ -204,10 +204,7 @@ impl Consumer {
     pub(super) fn flush_processed(&mut self, ctx: &mut Ctx, run: Option<(Tp, u64, u64)>) {
         if let Some((tp, from, to)) = run {
             self.processed.insert(tp, to);
-            if self.config.dedupe == Dedupe::StoredOffsets {
-                // In the same write as the run's effects.
-                ctx.stored_offsets.store(self.id.group, tp, to);
-            }
+            self.store_offset(ctx, tp, to);
             self.event(
                 ctx,
                 GroupEvent::Processed {
@@ -218,6 +215,14 @@ impl Consumer {
                     to,
                 },
             );
+        }
+    }
+
+    /// `dedupe=stored-offsets`: the application writes `next` as `tp`'s offset in its
+    /// database, in the same write as what it did with the records before it.
+    pub(super) fn store_offset(&self, ctx: &mut Ctx, tp: Tp, next: u64) {
+        if self.config.dedupe == Dedupe::StoredOffsets {
+            ctx.stored_offsets.store(self.id.group, tp, next);
         }
     }
 

@@ -101,6 +101,9 @@ impl Consumer {
             },
         );
         self.processed.insert(tp, offset + 1);
+        // The skip (or the dead letter's acknowledgement) is written with its offset, so the
+        // next owner does not handle the record again.
+        self.store_offset(ctx, tp, offset + 1);
         self.config.manual_commit == ManualCommit::AfterEachRecord
             && self.commit_offsets(
                 ctx,
